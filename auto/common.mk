@@ -1,0 +1,14 @@
+# Shared flags for every Makefile in the tree.  Included with ROOT set to the repo root.
+B        ?= $(ROOT)/build
+CC       ?= cc
+OPT      ?= -O2 -g
+CSTD     ?= -std=gnu11
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -I$(ROOT)/modules/common
+CFLAGS   += $(CSTD) $(OPT) $(WARN) -fno-strict-aliasing -MMD -MP
+ifeq ($(VMS_SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+pc_cflags = $(shell pkg-config --cflags $(1))
+pc_libs   = $(shell pkg-config --libs $(1))

@@ -1,0 +1,26 @@
+# Debian 12 packages by group.  Sourced by auto/install.sh.
+# A group per concern; add a package to the group that needs it.
+VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers python ai browser)
+
+VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev ca-certificates procps iproute2 curl)
+VMS_PKGS_nginx=(nginx nginx-dev libnginx-mod-rtmp libpcre2-dev libssl-dev zlib1g-dev)
+VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+                libgstrtspserver-1.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+                gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+                gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools)
+VMS_PKGS_libs=(libhiredis-dev libjwt-dev libjansson-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
+               libcmocka-dev libinih-dev libmicrohttpd-dev)
+VMS_PKGS_peers=(redis-server postgresql kcat)
+VMS_PKGS_python=(python3 python3-pytest python3-confluent-kafka python3-psycopg python3-redis
+                 python3-requests python3-jwt python3-cryptography)
+VMS_PKGS_ai=()
+VMS_PKGS_browser=()
+
+# pkg-config name -> Debian package, checked after installing.
+declare -A VMS_PKGCONFIG=(
+    [libavformat]=libavformat-dev [libavcodec]=libavcodec-dev [libavutil]=libavutil-dev
+    [libswscale]=libswscale-dev [hiredis]=libhiredis-dev [libjwt]=libjwt-dev [jansson]=libjansson-dev
+    [rdkafka]=librdkafka-dev [libpq]=libpq-dev [libcurl]=libcurl4-openssl-dev [cmocka]=libcmocka-dev
+    [inih]=libinih-dev [libmicrohttpd]=libmicrohttpd-dev [gstreamer-rtsp-server-1.0]=libgstrtspserver-1.0-dev
+    [libpcre2-8]=libpcre2-dev [openssl]=libssl-dev
+)

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# vms: one entry point.   ./build.sh [build|run [--detach]|stop|test [pytest args]|bench|clean]
+# Every command installs what is missing first (auto/install.sh), then builds.
+# Environment: VMS_BUILD_DIR (default build/), VMS_SANITIZE=1, VMS_MODULES="auth limit",
+#              VMS_SKIP_INSTALL=1 (skip apt step), VMS_TEST_SANITIZE=0 (system tests on the plain build).
+set -euo pipefail
+root=$(cd "$(dirname "$0")" && pwd)
+cd "$root"
+PY=/usr/bin/python3
+B=$(realpath -m "${VMS_BUILD_DIR:-$root/build}")
+export VMS_ROOT=$root
+
+step() {   # step NAME LOGFILE command...: runs quietly, names the step and its log on failure
+    local name=$1 log=$2; shift 2
+    mkdir -p "$(dirname "$log")"
+    if ! "$@" >"$log" 2>&1; then
+        echo "build.sh: step '$name' failed; log: $log" >&2
+        tail -25 "$log" >&2
+        exit 1
+    fi
+}
+
+install() {
+    [ "${VMS_SKIP_INSTALL:-0}" = 1 ] && return 0
+    VMS_LOG_DIR=/tmp bash auto/install.sh || { echo "build.sh: step 'install' failed" >&2; exit 1; }
+}
+
+build_into() {   # build_into DIR [sanitize 0|1]
+    local d=$1 san=${2:-0}
+    mkdir -p "$d/logs" "$d/bin"
+    export VMS_SANITIZE=$san
+    # shellcheck disable=SC2086
+    step "nginx modules" "$d/logs/modules.log" auto/modules.sh "$d" ${VMS_MODULES:-}
+    step "vmsd"       "$d/logs/sidecar.log" make -C sidecar B="$d" -j2
+    step "test tools" "$d/logs/tools.log"   make -C tests/tools B="$d" -j2
+    step "unit tests" "$d/logs/unit.log"    make -C tests/unit B="$d" -j2
+    [ "$san" = 1 ] && touch "$d/.sanitize"
+    unset VMS_SANITIZE
+    echo "build.sh: built into $d"
+}
+
+build() { install; build_into "$B" "${VMS_SANITIZE:-0}"; }
+
+run_tests() {
+    build
+    echo "== unit tests"
+    make -s -C tests/unit B="$B" run
+    local sb="$B-asan"
+    if [ "${VMS_TEST_SANITIZE:-1}" = 1 ]; then
+        echo "== sanitizer build (ASan/UBSan) and its unit tests"
+        build_into "$sb" 1
+        ASAN_OPTIONS=detect_leaks=1 make -s -C tests/unit B="$sb" run
+    fi
+    echo "== fuzz smoke"
+    step "fuzz build" "$B/logs/fuzz.log" make -C tests/fuzz B="$B" -j2
+    make -s -C tests/fuzz B="$B" run
+    echo "== system tests"
+    local tb=$B
+    [ "${VMS_TEST_SANITIZE:-1}" = 1 ] && tb=$sb
+    VMS_BUILD_DIR=$tb "$PY" -m pytest -p no:cacheprovider tests/system "$@"
+}
+
+cmd=${1:-build}; [ $# -gt 0 ] && shift
+case "$cmd" in
+    build) build ;;
+    run)   build; exec "$PY" tests/tools/vmsstack.py run --build "$B" "$@" ;;
+    stop)  exec "$PY" tests/tools/vmsstack.py stop ;;
+    test)  run_tests "$@" ;;
+    bench) build; for s in bench/*.sh bench/*.py; do [ -e "$s" ] || continue; echo "== $s"; \
+               case "$s" in *.py) VMS_BUILD_DIR=$B "$PY" "$s" ;; *) VMS_BUILD_DIR=$B bash "$s" ;; esac; done ;;
+    clean) rm -rf "$B" "$B-asan" var ;;
+    *) echo "usage: ./build.sh [build|run [--detach]|stop|test [pytest args]|bench|clean]" >&2; exit 2 ;;
+esac
