@@ -1,0 +1,1 @@
+kafka-broker_PKGS := rdkafka

@@ -1,0 +1,453 @@
+#!/usr/bin/python3
+"""vmsstack: starts the vms stack's processes on loopback and stops them by PID.
+
+Used by `./build.sh run` / `./build.sh stop` and by the system tests (through
+tests/system/conftest.py).  Every service listens on 127.0.0.1 only, on a free
+port unless one is asked for, writes its log under the stack's work directory,
+and is stopped by PID (SIGTERM, then SIGKILL of its process group).
+
+    st = Stack(build_dir, workdir)
+    r = st.redis(); pg = st.postgres(); k = st.kafka()
+    cams = st.camsim(cameras=4)
+    ngx = st.nginx(vars={...})          # conf/nginx/*.in rendered with @VARS@
+    v = st.vmsd(vars={...})             # conf/vmsd.conf.in rendered, or text=
+    ...
+    st.stop()
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_BIN = "/usr/lib/postgresql/15/bin"
+RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+DEFAULT_LINE = re.compile(r"^#\s*@default\s+([A-Z][A-Z0-9_]*)\s*(.*)$", re.M)
+REQUIRES_LINE = re.compile(r"^#\s*@requires\s+([a-z0-9_ ]+)$", re.M)
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, timeout=30.0, proc=None, log=None):
+    """Poll check() until it returns a true value; fail with the log's tail."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise StackError(f"{what} exited with {proc.returncode}\n{tail(log)}")
+        try:
+            v = check()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(0.1)
+    raise StackError(f"{what} not ready after {timeout} s ({last})\n{tail(log)}")
+
+
+def tail(path, n=30):
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        lines = f.readlines()
+    return f"--- {path} (last {n} lines)\n" + "".join(lines[-n:])
+
+
+def http_get(url, timeout=2.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def render(text, variables, name="template"):
+    """Replace @NAME@; `# @default NAME value` lines give defaults; unknown names are an error."""
+    values = dict(DEFAULT_LINE.findall(text))
+    values.update({k: str(v) for k, v in variables.items()})
+
+    def sub(m):
+        if m.group(1) not in values:
+            raise StackError(f"{name}: no value for @{m.group(1)}@")
+        return values[m.group(1)]
+
+    body = DEFAULT_LINE.sub("", text)
+    return PLACEHOLDER.sub(sub, body)
+
+
+class Service:
+    """One process: started detached in its own session, stopped by PID."""
+
+    def __init__(self, name, argv, log, env=None, cwd=None, stop_signal=signal.SIGTERM):
+        self.name, self.argv, self.log = name, argv, log
+        self.stop_signal = stop_signal
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                         cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_line(self, pattern, timeout=30.0):
+        rx = re.compile(pattern)
+
+        def found():
+            with open(self.log, errors="replace") as f:
+                m = rx.search(f.read())
+            return m
+        return wait_for(self.name, found, timeout, self.proc, self.log)
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def stop(self, timeout=15.0):
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+                os.kill(self.pid, self.stop_signal)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_group(self.pid)
+        self.proc.poll()
+
+    def tail(self, n=30):
+        return tail(self.log, n)
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Stack:
+    def __init__(self, build_dir=None, workdir=None):
+        self.build = os.path.abspath(build_dir or os.environ.get("VMS_BUILD_DIR") or os.path.join(ROOT, "build"))
+        self.work = os.path.abspath(workdir or os.path.join(ROOT, "var"))
+        os.makedirs(self.work, exist_ok=True)
+        os.chmod(self.work, 0o755)   # PostgreSQL runs as another user and must traverse it
+        self.logs = self.path("logs")
+        self.services = []
+        self.sanitized = os.path.exists(os.path.join(self.build, ".sanitize"))
+
+    # -- helpers -----------------------------------------------------------
+    def path(self, *parts, mkdir=True):
+        p = os.path.join(self.work, *parts)
+        if mkdir:
+            os.makedirs(p, exist_ok=True)
+        return p
+
+    def bin(self, name):
+        p = os.path.join(self.build, "bin", name)
+        if not os.path.exists(p):
+            raise StackError(f"{p} not built (./build.sh)")
+        return p
+
+    def _start(self, name, argv, env=None, **kw):
+        svc = Service(name, argv, os.path.join(self.logs, f"{name}.log"), env=env, **kw)
+        self.services.append(svc)
+        return svc
+
+    def _env(self, sanitized_preload=False):
+        env = dict(os.environ)
+        if self.sanitized:
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+            if sanitized_preload:
+                cc = shutil.which("gcc") or "cc"
+                asan = subprocess.run([cc, "-print-file-name=libasan.so"], capture_output=True,
+                                      text=True).stdout.strip()
+                env["LD_PRELOAD"] = asan
+        return env
+
+    def secret_file(self, name="jwt_hs256.key"):
+        """A random secret kept in the work dir (tests and `run` mint tokens with it)."""
+        d = self.path("secrets")
+        os.chmod(d, 0o700)
+        p = os.path.join(d, name)
+        if not os.path.exists(p):
+            with open(p, "w") as f:
+                f.write(secrets.token_hex(32))
+            os.chmod(p, 0o600)
+        return p
+
+    # -- services ------------------------------------------------------------
+    def redis(self, port=None, name="redis"):
+        port = port or free_port()
+        d = self.path(name)
+        svc = self._start(name, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", d,
+                                 "--protected-mode", "yes"])
+        svc.port, svc.addr = port, f"127.0.0.1:{port}"
+
+        def ping():
+            with socket.create_connection(("127.0.0.1", port), 1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        wait_for(name, ping, 15, svc.proc, svc.log)
+        return svc
+
+    def postgres(self, port=None, name="postgres"):
+        port = port or free_port()
+        d = self.path(name)
+        data = os.path.join(d, "data")
+        as_pg = []
+        if os.geteuid() == 0:   # PostgreSQL refuses to run as root
+            shutil.chown(d, "postgres", "postgres")
+            as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        if not os.path.exists(os.path.join(data, "PG_VERSION")):
+            r = subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
+                                        "-E", "UTF8", "--no-sync"], capture_output=True, text=True)
+            if r.returncode:
+                raise StackError(f"initdb failed: {r.stderr[-2000:]}")
+        svc = self._start(name, as_pg + [f"{PG_BIN}/postgres", "-D", data, "-p", str(port), "-k", d,
+                                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                                         "-c", "full_page_writes=off"],
+                          stop_signal=signal.SIGINT)
+        svc.port = port
+        svc.dsn = f"host=127.0.0.1 port={port} dbname=vms user=postgres"
+        svc.url = f"postgresql://postgres@127.0.0.1:{port}/vms"
+
+        def ready():
+            return subprocess.run([f"{PG_BIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0
+        wait_for(name, ready, 30, svc.proc, svc.log)
+        psql = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        subprocess.run(psql + ["-d", "postgres", "-c", "CREATE DATABASE vms"], capture_output=True)
+        schema = os.path.join(ROOT, "conf", "schema.sql")
+        if os.path.exists(schema):
+            r = subprocess.run(psql + ["-d", "vms", "-f", schema], capture_output=True, text=True)
+            if r.returncode:
+                raise StackError(f"conf/schema.sql failed: {r.stderr[-2000:]}")
+        return svc
+
+    def kafka(self, name="kafka-broker", brokers=1):
+        svc = self._start(name, [self.bin("kafka-broker"), "--brokers", str(brokers)])
+        m = svc.wait_line(r"kafka-broker: ready (\S+)", 15)
+        svc.bootstrap = m.group(1)
+        svc.down = lambda: svc.signal(signal.SIGUSR1)
+        svc.up = lambda: svc.signal(signal.SIGUSR2)
+        return svc
+
+    def camsim(self, cameras=4, port=None, control_port=None, args=(), name="camsim"):
+        port, cport = port or free_port(), control_port or free_port()
+        svc = self._start(name, [self.bin("camsim"), "--port", str(port), "--control-port", str(cport),
+                                 "--cameras", str(cameras), *args])
+        svc.wait_line(r"camsim: ready", 120)
+        svc.port, svc.control_port = port, cport
+        svc.control = f"http://127.0.0.1:{cport}"
+        svc.url = lambda cam: f"rtsp://127.0.0.1:{port}/camera/{cam}"
+
+        def control(cam, action, **query):
+            q = "&".join(f"{k}={v}" for k, v in query.items())
+            req = urllib.request.Request(f"{svc.control}/camera/{cam}/{action}" + (f"?{q}" if q else ""),
+                                         data=b"", method="POST")
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return json.loads(r.read() or b"{}")
+        svc.fault = control
+        return svc
+
+    def nginx_conf(self, name="nginx", vars=None, port=None):
+        """Render conf/nginx/ into WORK/NAME/conf; returns (prefix, conf path, variables)."""
+        prefix = self.path(name)
+        for sub in ("logs", "tmp", "conf"):
+            self.path(name, sub)
+        conf_dir = os.path.join(prefix, "conf")
+        modules = sorted(f for f in os.listdir(os.path.join(self.build, "modules"))
+                         if f.endswith(".so")) if os.path.isdir(os.path.join(self.build, "modules")) else []
+        present = {m[len("ngx_http_vms_"):-len("_module.so")] for m in modules}
+        loads = [f"load_module {RTMP_MODULE};"] if os.path.exists(RTMP_MODULE) else []
+        loads += [f"load_module {os.path.join(self.build, 'modules', m)};" for m in modules]
+        v = {
+            "ROOT": ROOT, "BUILD": self.build, "PREFIX": prefix, "WORK": self.work,
+            "HTTP_PORT": port or free_port(), "RTMP_PORT": free_port(),
+            "LOAD_MODULES": "\n".join(loads), "HTML_DIR": os.path.join(ROOT, "html"),
+            "RECORDINGS": self.path("recordings"), "USER": "root" if os.geteuid() == 0 else "nobody",
+            "JWT_SECRET_FILE": self.secret_file(), "EXTRA_HTTP": "", "EXTRA_SERVER": "",
+            "EXTRA_MAIN": "",
+        }
+        v.update(vars or {})
+        src = os.path.join(ROOT, "conf", "nginx")
+        for sub in ("http.d", "server.d"):
+            os.makedirs(os.path.join(conf_dir, sub), exist_ok=True)
+            for f in os.listdir(os.path.join(conf_dir, sub)):
+                os.unlink(os.path.join(conf_dir, sub, f))
+        for dirpath, _, files in os.walk(src):
+            for f in files:
+                if not f.endswith(".conf.in"):
+                    continue
+                with open(os.path.join(dirpath, f)) as fh:
+                    text = fh.read()
+                req = REQUIRES_LINE.search(text)
+                if req and not set(req.group(1).split()) <= present:
+                    continue   # a module this build does not have
+                rel = os.path.relpath(os.path.join(dirpath, f[:-3]), src)
+                with open(os.path.join(conf_dir, rel), "w") as out:
+                    out.write(render(REQUIRES_LINE.sub("", text), v, f))
+        return prefix, os.path.join(conf_dir, "nginx.conf"), v
+
+    def nginx_test(self, name="nginx-t", vars=None):
+        prefix, conf, _ = self.nginx_conf(name, vars)
+        return subprocess.run(["nginx", "-t", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "logs", "error.log")],
+                              capture_output=True, text=True, env=self._env(True))
+
+    def nginx(self, vars=None, port=None, name="nginx"):
+        prefix, conf, v = self.nginx_conf(name, vars, port)
+        svc = self._start(name, ["nginx", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "logs", "error.log"),
+                                 "-g", "daemon off;"], env=self._env(True), stop_signal=signal.SIGQUIT)
+        svc.port, svc.vars, svc.prefix = int(v["HTTP_PORT"]), v, prefix
+        svc.rtmp_port = int(v["RTMP_PORT"])
+        svc.url = lambda p="/": f"http://127.0.0.1:{svc.port}{p}"
+        svc.error_log = os.path.join(prefix, "logs", "error.log")
+        svc.reload = lambda: svc.signal(signal.SIGHUP)
+        wait_for(name, lambda: http_get(svc.url("/health"))[0] == 200, 20, svc.proc, svc.error_log)
+        return svc
+
+    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=()):
+        """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars."""
+        port = port or free_port()
+        d = self.path(name)
+        v = {"API_PORT": port, "ROOT": ROOT, "WORK": self.work, "RECORDINGS": self.path("recordings"),
+             "STATE": self.path(name, "state")}
+        v.update(vars or {})
+        if text is None:
+            with open(os.path.join(ROOT, "conf", "vmsd.conf.in")) as f:
+                text = f.read()
+        conf = os.path.join(d, "vmsd.conf")
+        with open(conf, "w") as f:
+            f.write(render(text, v, "vmsd.conf"))
+        svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=self._env())
+        svc.port, svc.conf = port, conf
+        svc.api = f"http://127.0.0.1:{port}"
+        wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
+        return svc
+
+    def stop(self):
+        for svc in reversed(self.services):
+            svc.stop()
+        self.services.clear()
+
+    def pids(self):
+        return {s.name: s.pid for s in self.services if s.alive()}
+
+
+# -- ./build.sh run / stop -------------------------------------------------------
+
+STATE = os.path.join(ROOT, "var", "run", "stack.json")
+
+
+def env_port(name, default):
+    return int(os.environ.get(name, default))
+
+
+def run(args):
+    if os.path.exists(STATE):
+        stop(args, quiet=True)
+    st = Stack(args.build, os.path.join(ROOT, "var"))
+    try:
+        r = st.redis(port=env_port("VMS_REDIS_PORT", 6390))
+        pg = st.postgres(port=env_port("VMS_PG_PORT", 5440))
+        k = st.kafka()
+        cams = st.camsim(cameras=int(os.environ.get("VMS_CAMERAS", 4)),
+                         port=env_port("VMS_CAMSIM_PORT", 8554),
+                         control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
+        api_port = env_port("VMS_API_PORT", 8091)
+        http_port = env_port("VMS_HTTP_PORT", 8080)
+        rtmp_port = env_port("VMS_RTMP_PORT", 1935)
+        common = {"REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
+                  "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
+                  "CAMSIM_PORT": cams.port, "CAMERAS": int(os.environ.get("VMS_CAMERAS", 4))}
+        ngx = st.nginx(vars=common, port=http_port)
+        v = st.vmsd(vars={**common, "HTTP_PORT": http_port}, port=api_port)
+    except StackError as e:
+        print(f"run: {e}", file=sys.stderr)
+        st.stop()
+        return 1
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    with open(STATE, "w") as f:
+        json.dump({"pids": st.pids()}, f)
+    base = f"http://127.0.0.1:{ngx.port}"
+    print(f"""vms is up (logs: {st.logs})
+  mosaic     {base}/
+  player     {base}/player.html?camera=cam1
+  playback   {base}/playback.html?camera=cam1
+  health     {base}/health
+  vmsd       {v.api}/health   {v.api}/metrics
+  cameras    {cams.url('cam1')} … (control {cams.control}/status)
+  redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}
+  dev token  ./build.sh token   (signed with {st.secret_file()})""")
+    if args.detach:
+        return 0
+    print("Ctrl-C stops everything.")
+    try:
+        while all(s.alive() for s in st.services):
+            time.sleep(1)
+        dead = [s.name for s in st.services if not s.alive()]
+        print(f"run: {', '.join(dead)} exited; stopping", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    st.stop()
+    os.unlink(STATE)
+    return 0
+
+
+def stop(args, quiet=False):
+    if not os.path.exists(STATE):
+        if not quiet:
+            print("stop: nothing running")
+        return 0
+    with open(STATE) as f:
+        pids = json.load(f)["pids"]
+    for name, pid in reversed(list(pids.items())):
+        try:
+            os.kill(pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        kill_group(pid)
+        if not quiet:
+            print(f"stop: {name} ({pid}) stopped")
+    os.unlink(STATE)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="vmsstack")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--build", default=None)
+    r.add_argument("--detach", action="store_true")
+    sub.add_parser("stop")
+    args = ap.parse_args()
+    return run(args) if args.cmd == "run" else stop(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
