@@ -355,7 +355,13 @@ class Stack:
 
 # -- ./build.sh run / stop -------------------------------------------------------
 
-STATE = os.path.join(ROOT, "var", "run", "stack.json")
+VAR = os.path.abspath(os.environ.get("VMS_VAR_DIR") or os.path.join(ROOT, "var"))
+STATE = os.path.join(VAR, "run", "stack.json")
+
+
+def camera_sections(cams, n):
+    """vmsd.conf camera sections for camsim's cam1..camN (the template has @CAMERA_SECTIONS@)."""
+    return "\n".join(f"[camera cam{i}]\nurl = {cams.url(f'cam{i}')}\n" for i in range(1, n + 1))
 
 
 def env_port(name, default):
@@ -365,12 +371,13 @@ def env_port(name, default):
 def run(args):
     if os.path.exists(STATE):
         stop(args, quiet=True)
-    st = Stack(args.build, os.path.join(ROOT, "var"))
+    st = Stack(args.build, VAR)
     try:
         r = st.redis(port=env_port("VMS_REDIS_PORT", 6390))
         pg = st.postgres(port=env_port("VMS_PG_PORT", 5440))
         k = st.kafka()
-        cams = st.camsim(cameras=int(os.environ.get("VMS_CAMERAS", 4)),
+        n_cams = int(os.environ.get("VMS_CAMERAS", 4))
+        cams = st.camsim(cameras=n_cams,
                          port=env_port("VMS_CAMSIM_PORT", 8554),
                          control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
         api_port = env_port("VMS_API_PORT", 8091)
@@ -378,7 +385,7 @@ def run(args):
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
         common = {"REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
-                  "CAMSIM_PORT": cams.port, "CAMERAS": int(os.environ.get("VMS_CAMERAS", 4))}
+                  "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx = st.nginx(vars=common, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port}, port=api_port)
     except StackError as e:

@@ -1,0 +1,46 @@
+"""`./build.sh run --detach` brings the whole stack up healthy and `stop` leaves nothing behind."""
+import os
+import re
+import subprocess
+import time
+
+import vmsstack
+
+ROOT = vmsstack.ROOT
+
+
+def metric(text, name, camera):
+    m = re.search(rf'^{name}\{{[^}}]*camera_id="{camera}"[^}}]*\}} (\S+)$', text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_run_detach_then_stop(tmp_path, build_dir):
+    ports = {k: str(vmsstack.free_port()) for k in
+             ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
+              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT")}
+    env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
+    run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
+    up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
+                        capture_output=True, text=True, timeout=240)
+    try:
+        assert up.returncode == 0, up.stderr + up.stdout
+        base = f"http://127.0.0.1:{ports['VMS_HTTP_PORT']}"
+        assert base + "/" in up.stdout
+        api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
+        assert vmsstack.http_get(base + "/health")[0] == 200
+        # vmsd's /metrics shows all four cameras receiving frames.
+        deadline, frames = time.monotonic() + 60, {}
+        while time.monotonic() < deadline:
+            text = vmsstack.http_get(api + "/metrics")[1].decode()
+            frames = {c: metric(text, "vms_camera_frames_total", c) for c in ("cam1", "cam2", "cam3", "cam4")}
+            if all(v and v > 0 for v in frames.values()):
+                break
+            time.sleep(1)
+        assert all(v and v > 0 for v in frames.values()), frames
+    finally:
+        down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stderr
+    pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
+    assert len(pids) == 6, down.stdout
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
