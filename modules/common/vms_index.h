@@ -7,8 +7,9 @@
  * fragment byte ranges and keyframe flags) is in the index.
  *
  * One index per camera, kept in the camera's directory under the recordings
- * root.  The on-disk format is defined in vms_index.c and documented in
- * docs/recording.md; callers use only this API.
+ * root ({camera_dir}/.index/, a pair of files per UTC day).  The on-disk
+ * format is defined in vms_index.c and documented in docs/index-format.md;
+ * callers use only this API.
  *
  * Durability: vms_index_append() is called after the segment file and its
  * directory were fsynced, and fsyncs the index before returning, so an
@@ -65,5 +66,71 @@ int vms_index_write_open(const char *camera_dir, const vms_index_segment_t *seg)
 /* Remove one indexed segment (by its start) from the index; the caller
  * unlinks the file afterwards. */
 int vms_index_remove(const char *camera_dir, int64_t start_us);
+
+/* ---- additions (keep the contract above) ---- */
+
+#define VMS_INDEX_DIRNAME   ".index"
+
+/* Like the calls above, with a message naming the file on failure. */
+int vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg,
+    char *err, size_t errlen);
+int vms_index_remove_e(const char *camera_dir, int64_t start_us,
+    char *err, size_t errlen);
+
+/*
+ * Reader side (nginx workers, the CLI).  A reader caches the day files it
+ * has mapped, keyed by (dev, ino, mtime, size); nothing is re-read unless it
+ * changed.  Single-threaded: one reader per thread / worker.
+ */
+typedef struct vms_index_reader_s vms_index_reader_t;
+
+/* One indexed segment as returned by a query; pointers stay valid until the
+ * next query on the same reader or vms_index_reader_free(). */
+typedef struct {
+    int64_t      start_us;
+    int64_t      duration_us;
+    uint64_t     bytes;
+    uint32_t     init_size;
+    uint32_t     flags;          /* VMS_SEG_* */
+    uint32_t     nfrags;
+    const char  *path;           /* relative to the camera directory */
+    const vms_index_fragment_t *frags;   /* NULL until vms_index_frags() */
+    const void  *src_;           /* internal */
+    uint64_t     frag_off_;      /* internal */
+} vms_index_entry_t;
+
+typedef struct {
+    vms_index_entry_t *v;
+    size_t             n;
+} vms_index_result_t;
+
+/* Query errors (negative returns). */
+#define VMS_INDEX_ENOINDEX  (-2000)  /* no index directory for the camera */
+#define VMS_INDEX_ECORRUPT  (-2001)  /* an index file failed validation */
+#define VMS_INDEX_EIO       (-2002)  /* open/stat/mmap failed */
+#define VMS_INDEX_ENOMEM    (-2003)
+
+vms_index_reader_t *vms_index_reader_new(size_t max_cached_days);
+void vms_index_reader_free(vms_index_reader_t *r);
+
+/*
+ * Segments overlapping [from_us, to_us), in start order, the open segment
+ * (VMS_SEG_OPEN) last when it overlaps.  0 with res->n == 0 when nothing is
+ * recorded there; VMS_INDEX_E* with err naming the file otherwise.
+ * Segments are assumed shorter than a day (a segment is found through its
+ * start day and the day before).
+ */
+int vms_index_query(vms_index_reader_t *r, const char *camera_dir,
+    int64_t from_us, int64_t to_us, vms_index_result_t *res,
+    char *err, size_t errlen);
+
+/* Verify and attach the fragment table of e (e->frags). 0 or VMS_INDEX_E*. */
+int vms_index_frags(vms_index_reader_t *r, vms_index_entry_t *e,
+    char *err, size_t errlen);
+
+/* Validate a whole index file image (either kind); used by the CLI's
+ * `check` and the fuzzer.  0 or VMS_INDEX_ECORRUPT with a reason. */
+int vms_index_validate_buf(const unsigned char *buf, size_t len,
+    char *err, size_t errlen);
 
 #endif /* VMS_INDEX_H */
