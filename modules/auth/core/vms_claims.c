@@ -1,0 +1,466 @@
+/* Claims parsing, time validation and permission checks.  See vms_claims.h for the rules. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <stdlib.h>
+#include <string.h>
+#include <pcre2.h>
+
+#include "vms_claims.h"
+
+static const struct { const char *name; unsigned bit; } vms_perms[] = {
+    { "view_stream", VMS_PERM_VIEW_STREAM }, { "control_camera", VMS_PERM_CONTROL_CAMERA },
+    { "manage_config", VMS_PERM_MANAGE_CONFIG }, { "playback", VMS_PERM_PLAYBACK },
+    { "publish", VMS_PERM_PUBLISH },
+};
+static const char *vms_actions[] = { "", "publish", "read", "playback", "api", "metrics", "pprof" };
+
+unsigned
+vms_perm_from_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(vms_perms) / sizeof(vms_perms[0]); i++) {
+        if (strlen(vms_perms[i].name) == len && memcmp(vms_perms[i].name, name, len) == 0) {
+            return vms_perms[i].bit;
+        }
+    }
+    return 0;
+}
+
+const char *
+vms_perm_name(unsigned perm)
+{
+    for (size_t i = 0; i < sizeof(vms_perms) / sizeof(vms_perms[0]); i++) {
+        if (vms_perms[i].bit == perm) {
+            return vms_perms[i].name;
+        }
+    }
+    return "?";
+}
+
+int
+vms_action_from_name(const char *name, size_t len)
+{
+    for (int i = VMS_ACT_PUBLISH; i <= VMS_ACT_PPROF; i++) {
+        if (strlen(vms_actions[i]) == len && memcmp(vms_actions[i], name, len) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+const char *
+vms_action_name(int action)
+{
+    return action >= VMS_ACT_PUBLISH && action <= VMS_ACT_PPROF ? vms_actions[action] : "?";
+}
+
+int
+vms_camera_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > VMS_CAMERA_ID_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+              || ch == '_' || ch == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static unsigned
+vms_role_perms(const char *role)
+{
+    if (role == NULL) {
+        return 0;
+    }
+    if (strcmp(role, "viewer") == 0) {
+        return VMS_PERM_VIEW_STREAM;
+    }
+    if (strcmp(role, "operator") == 0) {
+        return VMS_PERM_VIEW_STREAM | VMS_PERM_CONTROL_CAMERA;
+    }
+    if (strcmp(role, "admin") == 0) {
+        return VMS_PERM_ALL;
+    }
+    return 0;   /* unknown roles grant nothing */
+}
+
+/* Optional string claim: absent is fine, another type is not. */
+static int
+vms_claim_str(json_t *p, const char *name, const char **out)
+{
+    json_t *v = json_object_get(p, name);
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int
+vms_claim_time(json_t *p, const char *name, int64_t *out, int *has)
+{
+    json_t *v = json_object_get(p, name);
+    *has = 0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_number(v)) {
+        return -1;
+    }
+    double d = json_number_value(v);
+    if (!(d >= 0 && d < 1e13)) {
+        return -1;
+    }
+    *out = (int64_t) d;
+    *has = 1;
+    return 0;
+}
+
+static int
+vms_claims_parse_perms(vms_claims_t *c, json_t *v)
+{
+    if (json_is_string(v)) {            /* OAuth-style "scope" string */
+        const char *s = json_string_value(v);
+        while (*s) {
+            while (*s == ' ') {
+                s++;
+            }
+            size_t n = strcspn(s, " ");
+            c->perms |= vms_perm_from_name(s, n);
+            s += n;
+        }
+        return 0;
+    }
+    if (!json_is_array(v)) {
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *e = json_array_get(v, i);
+        if (!json_is_string(e)) {
+            return -1;
+        }
+        c->perms |= vms_perm_from_name(json_string_value(e), json_string_length(e));
+    }
+    return 0;
+}
+
+static int
+vms_claims_parse_cameras(vms_claims_t *c, const char **why)
+{
+    json_t *one = json_object_get(c->payload, "camera_id");
+    json_t *many = json_object_get(c->payload, "cameras");
+    size_t n = (one ? 1 : 0) + (json_is_array(many) ? json_array_size(many) : 0);
+
+    if ((one && !json_is_string(one)) || (many && !json_is_array(many))) {
+        *why = "camera_id must be a string and cameras an array";
+        return -1;
+    }
+    if (one == NULL && many == NULL) {
+        return 0;
+    }
+    if (n > VMS_CLAIMS_MAX_CAMERAS) {
+        *why = "too many cameras in token";
+        return -1;
+    }
+    c->cameras = calloc(n ? n : 1, sizeof(char *));
+    if (c->cameras == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    if (one) {
+        c->cameras[c->ncameras++] = json_string_value(one);
+    }
+    for (size_t i = 0; many && i < json_array_size(many); i++) {
+        json_t *e = json_array_get(many, i);
+        if (!json_is_string(e)) {
+            *why = "cameras must hold strings";
+            return -1;
+        }
+        c->cameras[c->ncameras++] = json_string_value(e);
+    }
+    for (size_t i = 0; i < c->ncameras; i++) {
+        if (!vms_camera_id_valid(c->cameras[i], strlen(c->cameras[i]))) {
+            *why = "token names an invalid camera id";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+vms_claims_parse_mtx(vms_claims_t *c, const char **why)
+{
+    json_t *v = json_object_get(c->payload, "mediamtx_permissions");
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) > VMS_CLAIMS_MAX_MTX) {
+        *why = "mediamtx_permissions must be an array of at most 64 entries";
+        return -1;
+    }
+    c->mtx = calloc(json_array_size(v) + 1, sizeof(vms_mtx_perm_t));
+    if (c->mtx == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *e = json_array_get(v, i);
+        json_t *a = json_object_get(e, "action"), *p = json_object_get(e, "path");
+        if (!json_is_object(e) || !json_is_string(a) || (p && !json_is_string(p))) {
+            *why = "mediamtx_permissions entries need a string action and path";
+            return -1;
+        }
+        int act = vms_action_from_name(json_string_value(a), json_string_length(a));
+        if (act == 0) {
+            continue;   /* actions we do not know grant nothing */
+        }
+        c->mtx[c->nmtx].action = act;
+        c->mtx[c->nmtx].path = p ? json_string_value(p) : "";
+        c->nmtx++;
+    }
+    return 0;
+}
+
+int
+vms_claims_parse(vms_claims_t *c, json_t *payload, const char **why)
+{
+    memset(c, 0, sizeof(*c));
+    c->payload = payload;
+    if (!json_is_object(payload)) {
+        *why = "token payload is not a JSON object";
+        return -1;
+    }
+    if (vms_claim_str(payload, "sub", &c->sub) || vms_claim_str(payload, "tenant_id", &c->tenant)
+        || vms_claim_str(payload, "role", &c->role) || vms_claim_str(payload, "jti", &c->jti)
+        || vms_claim_str(payload, "iss", &c->iss)) {
+        *why = "sub, tenant_id, role, jti and iss must be strings";
+        return -1;
+    }
+    int has_exp = 0;
+    if (vms_claim_time(payload, "exp", &c->exp, &has_exp)
+        || vms_claim_time(payload, "nbf", &c->nbf, &c->has_nbf)
+        || vms_claim_time(payload, "iat", &c->iat, &c->has_iat)) {
+        *why = "exp, nbf and iat must be NumericDate values";
+        return -1;
+    }
+    if (!has_exp) {
+        *why = "token has no exp";
+        return -1;
+    }
+    if (c->jti && (strlen(c->jti) == 0 || strlen(c->jti) > 128)) {
+        *why = "jti must be 1..128 bytes";
+        return -1;
+    }
+    c->perms = vms_role_perms(c->role);
+    json_t *pv = json_object_get(payload, "permissions");
+    if (pv && vms_claims_parse_perms(c, pv) != 0) {
+        *why = "permissions must be an array of strings";
+        return -1;
+    }
+    if (vms_claims_parse_cameras(c, why) != 0 || vms_claims_parse_mtx(c, why) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+void
+vms_claims_free(vms_claims_t *c)
+{
+    free(c->cameras);
+    free(c->mtx);
+    json_decref(c->payload);
+    memset(c, 0, sizeof(*c));
+}
+
+static int
+vms_claims_aud_has(json_t *aud, const char *want)
+{
+    if (json_is_string(aud)) {
+        return strcmp(json_string_value(aud), want) == 0;
+    }
+    for (size_t i = 0; json_is_array(aud) && i < json_array_size(aud); i++) {
+        const char *s = json_string_value(json_array_get(aud, i));
+        if (s && strcmp(s, want) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+vms_claims_validate(const vms_claims_t *c, int64_t now, const vms_claims_policy_t *p,
+                    const char **why)
+{
+    if (now > c->exp + p->leeway) {
+        *why = "token expired";
+        return -1;
+    }
+    if (c->has_nbf && now + p->leeway < c->nbf) {
+        *why = "token not yet valid (nbf)";
+        return -1;
+    }
+    if (c->has_iat && now + p->leeway < c->iat) {
+        *why = "token issued in the future (iat)";
+        return -1;
+    }
+    if (p->issuer && (c->iss == NULL || strcmp(c->iss, p->issuer) != 0)) {
+        *why = "token issuer not accepted";
+        return -1;
+    }
+    if (p->audience && !vms_claims_aud_has(json_object_get(c->payload, "aud"), p->audience)) {
+        *why = "token audience not accepted";
+        return -1;
+    }
+    return 0;
+}
+
+static int
+vms_regex_match(const char *pattern, const char *subject)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                                   &errcode, &erroff, NULL);
+    if (re == NULL) {
+        return 0;   /* a pattern that does not compile grants nothing */
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    int ok = 0;
+    if (md && mc) {
+        pcre2_set_match_limit(mc, 100000);
+        ok = pcre2_match(re, (PCRE2_SPTR) subject, PCRE2_ZERO_TERMINATED, 0, 0, md, mc) >= 0;
+    }
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return ok;
+}
+
+static int
+vms_perm_to_action(unsigned perm)
+{
+    switch (perm) {
+    case VMS_PERM_VIEW_STREAM: return VMS_ACT_READ;
+    case VMS_PERM_PLAYBACK:    return VMS_ACT_PLAYBACK;
+    case VMS_PERM_PUBLISH:     return VMS_ACT_PUBLISH;
+    default:                   return VMS_ACT_API;
+    }
+}
+
+static unsigned
+vms_action_to_perm(int action)
+{
+    switch (action) {
+    case VMS_ACT_READ:     return VMS_PERM_VIEW_STREAM;
+    case VMS_ACT_PLAYBACK: return VMS_PERM_PLAYBACK;
+    case VMS_ACT_PUBLISH:  return VMS_PERM_PUBLISH;
+    default:               return VMS_PERM_MANAGE_CONFIG;
+    }
+}
+
+static int
+vms_claims_has_camera(const vms_claims_t *c, const char *camera)
+{
+    if (c->cameras == NULL) {
+        return 1;
+    }
+    for (size_t i = 0; i < c->ncameras; i++) {
+        if (strcmp(c->cameras[i], camera) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+vms_claims_mtx_allows(const vms_claims_t *c, int action, const char *path)
+{
+    for (size_t i = 0; i < c->nmtx; i++) {
+        const vms_mtx_perm_t *m = &c->mtx[i];
+        if (m->action != action) {
+            continue;
+        }
+        if (m->path[0] == '\0' || strcmp(m->path, path) == 0
+            || (m->path[0] == '~' && vms_regex_match(m->path + 1, path))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+vms_claims_allows(const vms_claims_t *c, unsigned perm, const char *camera, const char *path)
+{
+    if ((c->perms & perm) && (camera == NULL || camera[0] == '\0' || vms_claims_has_camera(c, camera))) {
+        return 1;
+    }
+    if (c->nmtx == 0) {
+        return 0;
+    }
+    if (path == NULL) {
+        path = camera ? camera : "";
+    }
+    return vms_claims_mtx_allows(c, vms_perm_to_action(perm), path);
+}
+
+int
+vms_camera_from_path(const char *path, char *out, size_t outlen)
+{
+    const char *seg = path, *p = path;
+    for (;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (!vms_camera_id_valid(seg, (size_t) (p - seg))) {
+                return -1;
+            }
+            if (*p == '\0') {
+                break;
+            }
+            seg = p + 1;
+        }
+    }
+    size_t n = (size_t) (p - seg);
+    if (n + 1 > outlen) {
+        return -1;
+    }
+    memcpy(out, seg, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int
+vms_claims_allows_action(const vms_claims_t *c, int action, const char *path)
+{
+    unsigned perm = vms_action_to_perm(action);
+    int media = action == VMS_ACT_READ || action == VMS_ACT_PLAYBACK || action == VMS_ACT_PUBLISH;
+    char cam[VMS_CAMERA_ID_MAX + 1];
+
+    if (path == NULL) {
+        path = "";
+    }
+    if (c->perms & perm) {
+        if (!media) {
+            return 1;
+        }
+        if (vms_camera_from_path(path, cam, sizeof(cam)) == 0) {
+            if (vms_claims_has_camera(c, cam)) {
+                return 1;
+            }
+        } else if (c->cameras == NULL) {
+            return 1;   /* unrestricted token; the path is not a camera id we could check */
+        }
+    }
+    return vms_claims_mtx_allows(c, action, path);
+}
+
+int
+vms_claims_tenant_is(const vms_claims_t *c, const char *tenant, size_t len)
+{
+    return c->tenant && strlen(c->tenant) == len && memcmp(c->tenant, tenant, len) == 0;
+}

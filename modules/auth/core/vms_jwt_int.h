@@ -1,0 +1,23 @@
+/* Internal layout shared by vms_jwt.c and vms_jwt_keys.c; not part of the contract. */
+#ifndef VMS_JWT_INT_H
+#define VMS_JWT_INT_H
+
+#include <openssl/evp.h>
+#include "vms_jwt.h"
+
+struct vms_jwt_key {
+    unsigned        algs;
+    char            kid[VMS_JWT_KID_MAX + 1];
+    int             has_kid;
+    unsigned char  *secret;       /* HS keys */
+    size_t          secret_len;
+    EVP_PKEY       *pkey;         /* RS/PS/ES/EdDSA public keys */
+    int             ec_len;       /* ES: bytes of r and of s in the JOSE signature */
+};
+
+struct vms_jwt_keyset {
+    vms_jwt_key_t  *keys;
+    size_t          n, cap;
+};
+
+#endif

@@ -1,0 +1,282 @@
+/* vms_claims and vms_authreq: roles, cameras, tenants, MediaMTX permissions, request parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vms_authreq.h"
+#include "vms_claims.h"
+
+#define NOW 1700000000
+
+static vms_claims_t
+claims(const char *json)
+{
+    vms_claims_t c;
+    const char *why = NULL;
+    json_t *j = json_loads(json, 0, NULL);
+    assert_non_null(j);
+    int rc = vms_claims_parse(&c, j, &why);
+    if (rc != 0) {
+        fail_msg("parse failed: %s", why);
+    }
+    return c;
+}
+
+static int
+parse_fails(const char *json, const char *want)
+{
+    vms_claims_t c;
+    const char *why = NULL;
+    int rc = vms_claims_parse(&c, json_loads(json, 0, NULL), &why);
+    vms_claims_free(&c);
+    if (rc == 0) {
+        return 0;
+    }
+    return want == NULL || strcmp(why, want) == 0;
+}
+
+static void
+test_roles(void **state)
+{
+    vms_claims_t v = claims("{\"exp\":1800000000,\"role\":\"viewer\"}");
+    vms_claims_t o = claims("{\"exp\":1800000000,\"role\":\"operator\"}");
+    vms_claims_t a = claims("{\"exp\":1800000000,\"role\":\"admin\"}");
+    vms_claims_t x = claims("{\"exp\":1800000000,\"role\":\"superuser\"}");
+    assert_true(vms_claims_allows(&v, VMS_PERM_VIEW_STREAM, "cam1", NULL));
+    assert_false(vms_claims_allows(&v, VMS_PERM_CONTROL_CAMERA, "cam1", NULL));
+    assert_false(vms_claims_allows(&v, VMS_PERM_MANAGE_CONFIG, NULL, NULL));
+    assert_false(vms_claims_allows(&v, VMS_PERM_PLAYBACK, "cam1", NULL));
+    assert_true(vms_claims_allows(&o, VMS_PERM_CONTROL_CAMERA, "cam1", NULL));
+    assert_true(vms_claims_allows(&o, VMS_PERM_VIEW_STREAM, "cam1", NULL));
+    assert_false(vms_claims_allows(&o, VMS_PERM_MANAGE_CONFIG, NULL, NULL));
+    assert_true(vms_claims_allows(&a, VMS_PERM_MANAGE_CONFIG, NULL, NULL));
+    assert_true(vms_claims_allows(&a, VMS_PERM_PLAYBACK, "cam9", NULL));
+    assert_false(vms_claims_allows(&x, VMS_PERM_VIEW_STREAM, "cam1", NULL));
+    vms_claims_free(&v); vms_claims_free(&o); vms_claims_free(&a); vms_claims_free(&x);
+}
+
+static void
+test_permissions_and_cameras(void **state)
+{
+    vms_claims_t c = claims("{\"exp\":1800000000,\"camera_id\":\"cam1\",\"permissions\":[\"view_stream\",\"playback\",\"whatever\"]}");
+    assert_true(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "cam1", NULL));
+    assert_true(vms_claims_allows(&c, VMS_PERM_PLAYBACK, "cam1", NULL));
+    assert_false(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "cam2", NULL));
+    assert_false(vms_claims_allows(&c, VMS_PERM_CONTROL_CAMERA, "cam1", NULL));
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000,\"cameras\":[\"a\",\"b-2\"],\"permissions\":\"view_stream control_camera\"}");
+    assert_true(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "b-2", NULL));
+    assert_true(vms_claims_allows(&c, VMS_PERM_CONTROL_CAMERA, "a", NULL));
+    assert_false(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "c", NULL));
+    vms_claims_free(&c);
+    assert_true(parse_fails("{\"exp\":1800000000,\"camera_id\":\"../etc\"}", "token names an invalid camera id"));
+    assert_true(parse_fails("{\"exp\":1800000000,\"cameras\":[\"ok\",7]}", "cameras must hold strings"));
+    assert_true(parse_fails("{\"exp\":1800000000,\"permissions\":[1]}", "permissions must be an array of strings"));
+    assert_true(parse_fails("{\"role\":\"admin\"}", "token has no exp"));
+    assert_true(parse_fails("{\"exp\":\"tomorrow\"}", "exp, nbf and iat must be NumericDate values"));
+    assert_true(parse_fails("{\"exp\":1800000000,\"sub\":5}", NULL));
+    assert_true(parse_fails("[1]", NULL));
+}
+
+static void
+test_tenant(void **state)
+{
+    vms_claims_t c = claims("{\"exp\":1800000000,\"tenant_id\":\"acme\"}");
+    assert_true(vms_claims_tenant_is(&c, "acme", 4));
+    assert_false(vms_claims_tenant_is(&c, "acm", 3));
+    assert_false(vms_claims_tenant_is(&c, "other", 5));
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000}");
+    assert_false(vms_claims_tenant_is(&c, "acme", 4));
+    vms_claims_free(&c);
+}
+
+static void
+test_times(void **state)
+{
+    vms_claims_policy_t p = { .leeway = 30 };
+    const char *why;
+    vms_claims_t c = claims("{\"exp\":1700000000,\"nbf\":1699999000,\"iat\":1699999000}");
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), 0);
+    assert_int_equal(vms_claims_validate(&c, NOW + 30, &p, &why), 0);
+    assert_int_equal(vms_claims_validate(&c, NOW + 31, &p, &why), -1);
+    assert_string_equal(why, "token expired");
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000,\"nbf\":1700000100}");
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), -1);
+    assert_string_equal(why, "token not yet valid (nbf)");
+    assert_int_equal(vms_claims_validate(&c, NOW + 70, &p, &why), 0);
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000,\"iat\":1700000500}");
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), -1);
+    assert_string_equal(why, "token issued in the future (iat)");
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000,\"iss\":\"vms\",\"aud\":[\"x\",\"vms-api\"]}");
+    p.issuer = "vms";
+    p.audience = "vms-api";
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), 0);
+    p.audience = "other";
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), -1);
+    assert_string_equal(why, "token audience not accepted");
+    p.audience = NULL;
+    p.issuer = "someone";
+    assert_int_equal(vms_claims_validate(&c, NOW, &p, &why), -1);
+    assert_string_equal(why, "token issuer not accepted");
+    vms_claims_free(&c);
+}
+
+static void
+test_mediamtx_permissions(void **state)
+{
+    vms_claims_t c = claims("{\"exp\":1800000000,\"mediamtx_permissions\":["
+                            "{\"action\":\"read\",\"path\":\"cam1\"},"
+                            "{\"action\":\"publish\",\"path\":\"~^camera/ent[0-9]+$\"},"
+                            "{\"action\":\"playback\",\"path\":\"\"},"
+                            "{\"action\":\"teleport\",\"path\":\"\"}]}");
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_READ, "cam1"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "cam2"));
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "camera/ent42"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "camera/ent42x"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "cam1"));
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_PLAYBACK, "anything/at/all"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_API, ""));
+    /* our permission checks consult MediaMTX permissions too */
+    assert_true(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "cam1", NULL));
+    assert_false(vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "cam2", NULL));
+    assert_true(vms_claims_allows(&c, VMS_PERM_PLAYBACK, "cam2", NULL));
+    vms_claims_free(&c);
+    /* a broken regex grants nothing */
+    c = claims("{\"exp\":1800000000,\"mediamtx_permissions\":[{\"action\":\"read\",\"path\":\"~(\"}]}");
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "("));
+    vms_claims_free(&c);
+    assert_true(parse_fails("{\"exp\":1800000000,\"mediamtx_permissions\":{}}", NULL));
+    assert_true(parse_fails("{\"exp\":1800000000,\"mediamtx_permissions\":[{\"action\":1}]}", NULL));
+}
+
+static void
+test_actions_with_our_claims(void **state)
+{
+    vms_claims_t c = claims("{\"exp\":1800000000,\"camera_id\":\"cam1\",\"role\":\"viewer\"}");
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_READ, "cam1"));
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_READ, "camera/cam1"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "camera/cam2"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "cam1/../cam2"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "cam1"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_PLAYBACK, "cam1"));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_API, ""));
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_METRICS, ""));
+    vms_claims_free(&c);
+    c = claims("{\"exp\":1800000000,\"role\":\"admin\"}");
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_API, ""));
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_PPROF, ""));
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "camera/x"));
+    vms_claims_free(&c);
+    char cam[65];
+    assert_int_equal(vms_camera_from_path("camera/cam7", cam, sizeof(cam)), 0);
+    assert_string_equal(cam, "cam7");
+    assert_int_equal(vms_camera_from_path("", cam, sizeof(cam)), -1);
+    assert_int_equal(vms_camera_from_path("a//b", cam, sizeof(cam)), -1);
+    assert_int_equal(vms_camera_from_path("a/b c", cam, sizeof(cam)), -1);
+}
+
+static void
+test_mtx_request(void **state)
+{
+    vms_mtx_req_t m;
+    const char *why, *tok;
+    size_t tl;
+    char buf[256];
+    const char *body = "{\"ip\":\"127.0.0.1\",\"user\":\"\",\"password\":\"\",\"token\":\"T1\","
+                       "\"action\":\"read\",\"path\":\"cam1\",\"protocol\":\"rtsp\",\"id\":null,"
+                       "\"query\":\"jwt=Q1\"}";
+    assert_int_equal(vms_mtx_req_parse(&m, body, strlen(body), &why), 0);
+    assert_int_equal(m.action, VMS_ACT_READ);
+    assert_string_equal(m.path, "cam1");
+    assert_int_equal(vms_mtx_req_token(&m, buf, sizeof(buf), &tok, &tl), 0);
+    assert_string_equal(tok, "T1");
+    vms_mtx_req_free(&m);
+    body = "{\"user\":\"u\",\"password\":\"P1\",\"action\":\"publish\",\"path\":\"cam1\",\"query\":\"token=Q1\"}";
+    assert_int_equal(vms_mtx_req_parse(&m, body, strlen(body), &why), 0);
+    assert_int_equal(vms_mtx_req_token(&m, buf, sizeof(buf), &tok, &tl), 0);
+    assert_string_equal(tok, "P1");
+    vms_mtx_req_free(&m);
+    body = "{\"action\":\"playback\",\"path\":\"cam1\",\"query\":\"a=1&jwt=Q%2B1&b\"}";
+    assert_int_equal(vms_mtx_req_parse(&m, body, strlen(body), &why), 0);
+    assert_int_equal(vms_mtx_req_token(&m, buf, sizeof(buf), &tok, &tl), 0);
+    assert_string_equal(tok, "Q+1");
+    vms_mtx_req_free(&m);
+    body = "{\"action\":\"api\",\"path\":\"\"}";
+    assert_int_equal(vms_mtx_req_parse(&m, body, strlen(body), &why), 0);
+    assert_int_equal(vms_mtx_req_token(&m, buf, sizeof(buf), &tok, &tl), -1);
+    vms_mtx_req_free(&m);
+    assert_int_equal(vms_mtx_req_parse(&m, "{\"action\":\"fly\"}", 16, &why), -1);
+    assert_string_equal(why, "unknown action");
+    assert_int_equal(vms_mtx_req_parse(&m, "{\"action\":\"read\",\"path\":3}", 27, &why), -1);
+    assert_int_equal(vms_mtx_req_parse(&m, "not json", 8, &why), -1);
+    assert_int_equal(vms_mtx_req_parse(&m, "[]", 2, &why), -1);
+}
+
+static void
+test_rtmp_request(void **state)
+{
+    vms_rtmp_req_t q;
+    char tok[512];
+    size_t tl;
+    const char *why;
+    const char *body = "app=live&flashver=LNX&swfurl=&tcurl=rtmp%3A%2F%2Fh%2Flive&pageurl=&addr=127.0.0.1"
+                       "&clientid=1&call=play&name=cam1&start=-2000&duration=0&reset=0&token=abc.def.ghi";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), 0);
+    assert_int_equal(q.action, VMS_ACT_READ);
+    assert_string_equal(q.name, "cam1");
+    assert_string_equal(q.app, "live");
+    assert_int_equal(tl, 11);
+    assert_string_equal(tok, "abc.def.ghi");
+    body = "call=publish&name=cam2&args=jwt%3Dxyz%26foo%3D1";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), 0);
+    assert_int_equal(q.action, VMS_ACT_PUBLISH);
+    assert_string_equal(tok, "xyz");
+    body = "call=play&name=cam2&tcurl=rtmp%3A%2F%2Fh%2Flive%3Ftoken%3Dt1";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), 0);
+    assert_string_equal(tok, "t1");
+    body = "call=play&name=cam2";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), 0);
+    assert_int_equal(tl, 0);
+    body = "call=done&name=cam2";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), -1);
+    body = "call=play&name=cam%2";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), -1);
+}
+
+static void
+test_form_get(void **state)
+{
+    char out[8];
+    assert_int_equal(vms_form_get("a=1&b=2", 7, "b", out, sizeof(out)), 1);
+    assert_string_equal(out, "2");
+    assert_int_equal(vms_form_get("ab=1&b=%41+", 11, "b", out, sizeof(out)), 2);
+    assert_string_equal(out, "A ");
+    assert_int_equal(vms_form_get("a=1", 3, "b", out, sizeof(out)), -1);
+    assert_int_equal(vms_form_get("b=%4", 4, "b", out, sizeof(out)), -2);
+    assert_int_equal(vms_form_get("b=%00", 5, "b", out, sizeof(out)), -2);
+    assert_int_equal(vms_form_get("b=12345678", 10, "b", out, sizeof(out)), -2);
+    assert_int_equal(vms_form_get("b", 1, "b", out, sizeof(out)), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_permissions_and_cameras),
+        cmocka_unit_test(test_tenant),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_mediamtx_permissions),
+        cmocka_unit_test(test_actions_with_our_claims),
+        cmocka_unit_test(test_mtx_request),
+        cmocka_unit_test(test_rtmp_request),
+        cmocka_unit_test(test_form_get),
+    };
+    return cmocka_run_group_tests_name("auth_claims", tests, NULL, NULL);
+}
