@@ -1,0 +1,97 @@
+// HTTP calls to the vms APIs. Every call sends the user token in the
+// Authorization header; errors become ApiError with the status and the
+// server's JSON message, so components can show the right degradation text.
+import { userToken } from './session.js';
+
+export class ApiError extends Error {
+    constructor(status, body, message) {
+        super(message || (body && (body.message || body.error)) || `HTTP ${status}`);
+        this.status = status;     // 0 = network error (server unreachable)
+        this.body = body || {};
+    }
+    get limitReached() {
+        return this.status === 429 && this.body.error === 'limit_exceeded';
+    }
+    get serverDown() {
+        return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+    }
+}
+
+async function parseBody(res) {
+    const type = res.headers.get('content-type') || '';
+    if (!type.includes('json')) return null;
+    try {
+        return await res.json();
+    } catch {
+        return null;
+    }
+}
+
+// fetch with the user's token; throws ApiError unless 2xx.
+export async function request(path, { method = 'GET', json, body, headers = {}, token, signal } = {}) {
+    const h = new Headers(headers);
+    const bearer = token ?? userToken();
+    if (bearer) h.set('Authorization', `Bearer ${bearer}`);
+    if (json !== undefined) {
+        h.set('Content-Type', 'application/json');
+        body = JSON.stringify(json);
+    }
+    let res;
+    try {
+        res = await fetch(path, { method, headers: h, body, signal, cache: 'no-store' });
+    } catch (e) {
+        if (e.name === 'AbortError') throw e;
+        throw new ApiError(0, null, e.message);
+    }
+    if (!res.ok) throw new ApiError(res.status, await parseBody(res));
+    return res;
+}
+
+export async function getJSON(path, opts) {
+    return (await request(path, opts)).json();
+}
+
+// Stream tokens: short-lived, scoped to one camera; cached until shortly
+// before they expire.
+const streamTokens = new Map();
+
+export async function streamToken(cameraId) {
+    const cached = streamTokens.get(cameraId);
+    if (cached && cached.expires > Date.now() + 60_000) return cached.token;
+    const r = await getJSON('/api/auth/stream-token', { method: 'POST', json: { camera_id: cameraId } });
+    const token = r.token || r.stream_token;
+    if (!token) throw new ApiError(500, r, 'stream-token: no token in reply');
+    const ttl = Number(r.expires_in) > 0 ? Number(r.expires_in) : 3600;
+    streamTokens.set(cameraId, { token, expires: Date.now() + ttl * 1000 });
+    return token;
+}
+
+export function forgetStreamToken(cameraId) {
+    streamTokens.delete(cameraId);
+}
+
+export const liveUrl = (cameraId) => `/live/${encodeURIComponent(cameraId)}/index.m3u8`;
+export const whepUrl = (cameraId) => `/live/${encodeURIComponent(cameraId)}/whep`;
+export const snapshotUrl = (cameraId) => `/api/cameras/${encodeURIComponent(cameraId)}/snapshot.jpg`;
+
+// Cameras the user may see: [{id, status}] (status 'online' | 'offline' | …).
+export async function cameras() {
+    const r = await getJSON('/api/cameras');
+    const list = Array.isArray(r) ? r : r.cameras || [];
+    return list.map((c) => (typeof c === 'string' ? { id: c, status: 'unknown' } : { id: c.id || c.camera_id, status: c.status || 'unknown' }));
+}
+
+// The user's concurrent live stream limit and how many are in use, as vms_limit counts them.
+export async function streamLimit() {
+    const r = await getJSON('/api/streams/limit');
+    return { limit: Number(r.limit), active: Number(r.active || 0) };
+}
+
+// Frees this user's stream lease on a camera at once (otherwise it expires when idle).
+export async function releaseStream(cameraId, token) {
+    try {
+        await request(`/api/streams/release?camera_id=${encodeURIComponent(cameraId)}`, { method: 'POST', token });
+    } catch {
+        // the lease expires by itself after its idle time
+    }
+}

@@ -1,0 +1,101 @@
+// UI strings. Portuguese by default (the users' language); English on request
+// (?lang=en, or the language picked in the page header, kept in localStorage).
+import { prefs } from './prefs.js';
+
+const STRINGS = {
+    pt: {
+        title_live: 'Ao vivo',
+        title_playback: 'Gravações',
+        low_latency: 'Baixa Latência',
+        compat_mode: 'Modo Compatível',
+        connecting: 'Conectando...',
+        reconnecting: 'Reconectando...',
+        limit_reached: 'Limite de {limit} streams atingido',
+        server_down: 'Servidor de streaming indisponível',
+        maintenance: 'Sistema em manutenção',
+        camera_offline: 'Câmera offline',
+        playback_failed: 'Falha na reprodução',
+        retry: 'Tentar novamente',
+        snapshot: 'Imagem de {age}',
+        snapshot_none: 'Sem imagem',
+        open_live: 'Abrir ao vivo',
+        close_live: 'Fechar',
+        not_authorized: 'Acesso negado',
+        sign_in: 'Entrar',
+        token_label: 'Token de acesso',
+        sign_out: 'Sair',
+        no_cameras: 'Nenhuma câmera disponível',
+        streams_in_use: '{active} de {limit} streams ao vivo',
+        volume: 'Volume',
+        quality: 'Qualidade',
+        quality_auto: 'Automática',
+        no_recordings: 'Nenhuma gravação neste período',
+        zoom_in: 'Aproximar',
+        zoom_out: 'Afastar',
+        day: 'Dia',
+        load: 'Carregar',
+        gap: 'Sem gravação',
+        language: 'Idioma',
+    },
+    en: {
+        title_live: 'Live',
+        title_playback: 'Recordings',
+        low_latency: 'Low Latency',
+        compat_mode: 'Compatibility Mode',
+        connecting: 'Connecting...',
+        reconnecting: 'Reconnecting...',
+        limit_reached: 'Limit of {limit} streams reached',
+        server_down: 'Streaming server unavailable',
+        maintenance: 'System under maintenance',
+        camera_offline: 'Camera offline',
+        playback_failed: 'Playback failed',
+        retry: 'Retry',
+        snapshot: 'Picture from {age}',
+        snapshot_none: 'No picture',
+        open_live: 'Open live',
+        close_live: 'Close',
+        not_authorized: 'Access denied',
+        sign_in: 'Sign in',
+        token_label: 'Access token',
+        sign_out: 'Sign out',
+        no_cameras: 'No cameras available',
+        streams_in_use: '{active} of {limit} live streams',
+        volume: 'Volume',
+        quality: 'Quality',
+        quality_auto: 'Auto',
+        no_recordings: 'No recordings in this period',
+        zoom_in: 'Zoom in',
+        zoom_out: 'Zoom out',
+        day: 'Day',
+        load: 'Load',
+        gap: 'Not recorded',
+        language: 'Language',
+    },
+};
+
+export const LANGUAGES = Object.keys(STRINGS);
+
+export function lang() {
+    const q = new URLSearchParams(location.search).get('lang');
+    if (q && STRINGS[q]) return q;
+    const saved = prefs.get('lang');
+    return STRINGS[saved] ? saved : 'pt';
+}
+
+export function setLang(code) {
+    if (STRINGS[code]) prefs.set('lang', code);
+}
+
+// t('limit_reached', {limit: 4}) -> 'Limite de 4 streams atingido'
+export function t(key, vars = {}) {
+    const table = STRINGS[lang()];
+    const s = table[key] ?? STRINGS.pt[key] ?? key;
+    return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+// Fills every [data-i18n] element of root with its string.
+export function translate(root = document) {
+    document.documentElement.lang = lang() === 'pt' ? 'pt-BR' : lang();
+    for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+}

@@ -1,0 +1,133 @@
+// Mosaic: a grid of cameras in which at most `limit` tiles play live (the
+// user's concurrent stream limit); the others show the camera's snapshot,
+// refreshed every 30 s, with a button to open it live. Opening one more than
+// the server allows shows the 429's "Limite de X streams atingido" and the
+// tile stays a snapshot. Closing a live tile frees its slot.
+import { releaseStream } from './api.js';
+import { t } from './i18n.js';
+import { VmsPlayer } from './player.js';
+import { SnapshotView } from './snapshot.js';
+
+export class Mosaic extends EventTarget {
+    constructor(root, cameraList, limit, playerOptions = {}) {
+        super();
+        this.root = root;
+        this.limit = limit;
+        this.playerOptions = playerOptions;
+        this.tiles = new Map();
+        root.classList.add('mosaic');
+        root.style.setProperty('--cols', String(Math.max(1, Math.ceil(Math.sqrt(cameraList.length)))));
+        for (const cam of cameraList) this.addTile(cam);
+    }
+
+    start() {
+        let live = 0;
+        for (const tile of this.tiles.values()) {
+            if (live < this.limit) {
+                this.openLive(tile);
+                live++;
+            } else {
+                this.showSnapshot(tile);
+            }
+        }
+        this.changed();
+    }
+
+    addTile(cam) {
+        const el = document.createElement('div');
+        el.className = 'tile';
+        el.dataset.camera = cam.id;
+        el.innerHTML = `<div class="tile-bar"><button type="button" data-role="toggle"></button></div>
+            <div class="tile-body"></div>`;
+        this.root.append(el);
+        const tile = { cam, el, body: el.querySelector('.tile-body'), button: el.querySelector('[data-role=toggle]'), player: null, snap: null };
+        tile.button.addEventListener('click', () => (tile.player ? this.closeLive(tile) : this.openLive(tile)));
+        this.tiles.set(cam.id, tile);
+    }
+
+    liveCount() {
+        let n = 0;
+        for (const tile of this.tiles.values()) if (tile.player) n++;
+        return n;
+    }
+
+    openLive(tile) {
+        this.clearTile(tile);
+        const host = document.createElement('div');
+        host.className = 'player-host';
+        host.style.cssText = 'position:absolute;inset:0';
+        tile.body.append(host);
+        const player = new VmsPlayer(host, tile.cam.id, this.playerOptions);
+        tile.player = player;
+        tile.el.dataset.mode = 'live';
+        tile.button.textContent = t('close_live');
+        player.addEventListener('limit', (ev) => {
+            // Refused by the server: back to a snapshot with the server's limit in the message.
+            this.showSnapshot(tile, t('limit_reached', { limit: ev.detail.limit }));
+            this.limit = Number(ev.detail.limit) || this.limit;
+            this.dispatchEvent(new CustomEvent('limit', { detail: ev.detail }));
+            this.changed();
+        });
+        player.addEventListener('statechange', () => this.changed());
+        player.start();
+        this.changed();
+    }
+
+    async closeLive(tile) {
+        const player = tile.player;
+        this.showSnapshot(tile);
+        this.changed();
+        if (player) await releaseStream(tile.cam.id);
+    }
+
+    showSnapshot(tile, message = '') {
+        this.clearTile(tile);
+        const view = document.createElement('div');
+        view.className = 'snapshot-view';
+        view.innerHTML = `<img alt=""><span class="label"></span>`;
+        if (message) {
+            const m = document.createElement('div');
+            m.className = 'tile-message';
+            m.dataset.role = 'message';
+            m.textContent = message;
+            view.append(m);
+        }
+        tile.body.append(view);
+        const img = view.querySelector('img');
+        view.querySelector('.label').textContent = tile.cam.id;
+        tile.snap = new SnapshotView(img, tile.cam.id, this.playerOptions.snapshotMs || 30_000);
+        img.addEventListener('snapshot', () => this.changed());
+        tile.snap.start();
+        tile.el.dataset.mode = 'snapshot';
+        tile.button.textContent = t('open_live');
+    }
+
+    clearTile(tile) {
+        if (tile.player) tile.player.stop();
+        if (tile.snap) tile.snap.dispose();
+        tile.player = null;
+        tile.snap = null;
+        tile.body.innerHTML = '';
+    }
+
+    // Summary for the page: live count and whether every camera is down.
+    changed() {
+        const states = [];
+        for (const tile of this.tiles.values()) {
+            if (tile.player) states.push(tile.player.state);
+            else if (tile.snap) states.push(tile.snap.ok === false ? 'down' : tile.cam.status === 'offline' ? 'down' : 'up');
+        }
+        const down = (s) => ['offline', 'server', 'failed', 'down'].includes(s);
+        const detail = {
+            live: this.liveCount(),
+            limit: this.limit,
+            allDown: states.length > 0 && states.every(down),
+            serverDown: states.some((s) => s === 'server'),
+        };
+        this.dispatchEvent(new CustomEvent('change', { detail }));
+    }
+
+    stop() {
+        for (const tile of this.tiles.values()) this.clearTile(tile);
+    }
+}

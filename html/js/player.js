@@ -1,0 +1,424 @@
+// Live player of one camera: WebRTC (WHEP) first, HLS when WebRTC fails or
+// shows no picture within 5 s, WebRTC tried again every 60 s; a stall watchdog
+// that reloads the stream (at most 3 times a minute) behind a
+// "Reconectando..." overlay and gives up with a retry button after 3 failed
+// reloads; degradation messages for a refused limit, an offline camera and an
+// unreachable media server.
+//
+// Events (EventTarget): 'protocolswitch' {cameraId, from, to, reason} (also the
+// onProtocolSwitch callback), 'statechange' {state, message}, 'limit' {limit}.
+import { ApiError, forgetStreamToken, liveUrl, streamToken, whepUrl } from './api.js';
+import { HlsSource } from './hls-source.js';
+import { t } from './i18n.js';
+import { reportProtocolSwitch } from './metrics.js';
+import { prefs } from './prefs.js';
+import { SnapshotView } from './snapshot.js';
+import { WhepSession } from './whep.js';
+
+export const DEFAULTS = {
+    webrtc: true,               // try WHEP first
+    webrtcTimeoutMs: 5000,      // no picture from WebRTC within this -> HLS
+    webrtcRetryMs: 60_000,      // while on HLS, try WebRTC again after this
+    stallMs: 5000,              // readyState < 3 this long -> reload
+    startGraceMs: 10_000,       // a (re)load that shows no picture within this has failed
+    maxReloads: 3,              // reloads per reloadWindowMs, and failures before giving up
+    reloadWindowMs: 60_000,
+    offlineRetryMs: 10_000,     // camera offline / server down: try again after this
+    healthyResetMs: 10_000,     // this long playing -> failure count back to 0
+    tickMs: 500,
+};
+
+// States shown to the user. 'playing' hides the overlay.
+const OVERLAY = {
+    connecting: 'connecting',
+    reconnecting: 'reconnecting',
+    offline: 'reconnecting',
+    server: 'server_down',
+    failed: 'playback_failed',
+    denied: 'not_authorized',
+};
+
+export class VmsPlayer extends EventTarget {
+    constructor(root, cameraId, options = {}) {
+        super();
+        this.root = root;
+        this.cameraId = cameraId;
+        this.opt = { ...DEFAULTS, ...options };
+        this.onProtocolSwitch = options.onProtocolSwitch || null;
+        this.state = 'idle';
+        this.protocol = null;
+        this.webrtcNotBefore = 0;
+        this.gen = 0;               // bumps on every (re)connect; stale async work checks it
+        this.media = null;          // WhepSession or HlsSource
+        this.failures = 0;
+        this.reloads = [];          // times of recent reloads
+        this.stalledSince = 0;
+        this.playingSince = 0;
+        this.timers = new Set();
+        this.build();
+    }
+
+    build() {
+        const r = this.root;
+        r.classList.add('vms-player');
+        r.dataset.camera = this.cameraId;
+        r.innerHTML = `
+            <img class="poster" alt="">
+            <video playsinline autoplay muted></video>
+            <div class="badge" data-role="protocol" hidden></div>
+            <div class="overlay" data-role="overlay">
+                <span class="spinner"></span>
+                <span class="message" data-role="message"></span>
+                <button type="button" class="retry" data-role="retry" hidden></button>
+            </div>
+            <div class="controls">
+                <span class="name"></span>
+                <input type="range" min="0" max="1" step="0.05" data-role="volume">
+                <select data-role="quality" hidden></select>
+            </div>`;
+        this.video = r.querySelector('video');
+        this.poster = r.querySelector('.poster');
+        this.badge = r.querySelector('[data-role=protocol]');
+        this.overlay = r.querySelector('[data-role=overlay]');
+        this.message = r.querySelector('[data-role=message]');
+        this.retryButton = r.querySelector('[data-role=retry]');
+        this.retryButton.textContent = t('retry');
+        this.retryButton.addEventListener('click', () => this.retry());
+        r.querySelector('.name').textContent = this.cameraId;
+
+        const vol = r.querySelector('[data-role=volume]');
+        vol.title = t('volume');
+        vol.value = prefs.get('volume', 0);
+        this.video.volume = Number(vol.value);
+        this.video.muted = Number(vol.value) === 0;   // autoplay needs muted until the user raises it
+        vol.addEventListener('input', () => {
+            this.video.volume = Number(vol.value);
+            this.video.muted = Number(vol.value) === 0;
+            prefs.set('volume', Number(vol.value));
+        });
+        this.qualitySelect = r.querySelector('[data-role=quality]');
+        this.qualitySelect.title = t('quality');
+        this.qualitySelect.addEventListener('change', () => {
+            const v = this.qualitySelect.value === 'auto' ? 'auto' : Number(this.qualitySelect.value);
+            prefs.set('quality', v);
+            if (this.media instanceof HlsSource) this.media.setQuality(v);
+        });
+        this.snapshots = new SnapshotView(this.poster, this.cameraId);
+    }
+
+    // -- public ------------------------------------------------------------
+    start() {
+        this.failures = 0;
+        this.reloads = [];
+        this.interval = setInterval(() => this.tick(), this.opt.tickMs);
+        this.connect('start');
+    }
+
+    stop() {
+        this.gen++;
+        clearInterval(this.interval);
+        for (const id of this.timers) clearTimeout(id);
+        this.timers.clear();
+        this.teardown();
+        this.snapshots.dispose();
+        this.setState('stopped');
+    }
+
+    retry() {
+        this.failures = 0;
+        this.reloads = [];
+        forgetStreamToken(this.cameraId);
+        this.connect('manual');
+    }
+
+    // -- connecting --------------------------------------------------------
+    async connect(reason) {
+        const gen = ++this.gen;
+        this.teardown();
+        this.stalledSince = 0;
+        this.playingSince = 0;
+        this.setState(reason === 'start' || reason === 'manual' ? 'connecting' : 'reconnecting');
+        let token;
+        try {
+            token = await streamToken(this.cameraId);
+        } catch (e) {
+            if (gen === this.gen) this.onError(e);
+            return;
+        }
+        if (gen !== this.gen) return;
+
+        if (this.opt.webrtc && performance.now() >= this.webrtcNotBefore) {
+            const r = await this.tryWebRTC(token, gen);
+            if (gen !== this.gen) return;
+            if (r === true) return;
+            if (r instanceof ApiError && (r.limitReached || r.status === 401 || r.status === 403)) {
+                this.onError(r);
+                return;
+            }
+            this.webrtcNotBefore = performance.now() + this.opt.webrtcRetryMs;
+            this.later(() => this.retryWebRTC(), this.opt.webrtcRetryMs);
+            this.switched('webrtc', 'hls', String(r && r.message ? r.message : r));
+        }
+        await this.startHls(token, gen);
+    }
+
+    // true when WebRTC shows a picture within webrtcTimeoutMs; otherwise the reason.
+    async tryWebRTC(token, gen) {
+        const session = new WhepSession(whepUrl(this.cameraId), token);
+        const ctrl = new AbortController();
+        let timer;
+        const timeout = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(new Error('no picture within timeout')), this.opt.webrtcTimeoutMs);
+        });
+        const attempt = (async () => {
+            await session.start(this.video, ctrl.signal);
+            await this.firstPicture();
+            return true;
+        })().catch((e) => e);
+        const r = await Promise.race([attempt, timeout]);
+        clearTimeout(timer);
+        if (r === true && gen === this.gen) {
+            this.media = session;
+            session.onfailed = () => gen === this.gen && this.reload('webrtc failed');
+            this.protocol = 'webrtc';
+            this.playing();
+            return true;
+        }
+        ctrl.abort();
+        session.close();
+        this.video.srcObject = null;
+        return r;
+    }
+
+    // A background attempt while HLS plays: switch only if WebRTC shows a picture.
+    async retryWebRTC() {
+        if (this.protocol !== 'hls' || this.state !== 'playing') {
+            if (this.protocol === 'hls') this.later(() => this.retryWebRTC(), this.opt.webrtcRetryMs);
+            return;
+        }
+        const gen = this.gen;
+        let token;
+        try {
+            token = await streamToken(this.cameraId);
+        } catch {
+            this.later(() => this.retryWebRTC(), this.opt.webrtcRetryMs);
+            return;
+        }
+        const probe = document.createElement('video');
+        probe.muted = true;
+        probe.playsInline = true;
+        const session = new WhepSession(whepUrl(this.cameraId), token);
+        let ok = false;
+        try {
+            await Promise.race([
+                (async () => {
+                    await session.start(probe);
+                    await probe.play().catch(() => {});
+                    await waitFor(() => probe.readyState >= 3, this.opt.webrtcTimeoutMs);
+                    ok = true;
+                })(),
+                sleep(this.opt.webrtcTimeoutMs + 500),
+            ]);
+        } catch {
+            ok = false;
+        }
+        if (!ok || gen !== this.gen || this.protocol !== 'hls') {
+            session.close();
+            if (gen === this.gen && this.protocol === 'hls') {
+                this.webrtcNotBefore = performance.now() + this.opt.webrtcRetryMs;
+                this.later(() => this.retryWebRTC(), this.opt.webrtcRetryMs);
+            }
+            return;
+        }
+        // Hand the WebRTC stream to the visible video, then drop HLS.
+        const stream = probe.srcObject;
+        this.media.destroy();
+        this.video.srcObject = stream;
+        this.video.play().catch(() => {});
+        this.media = session;
+        session.onfailed = () => gen === this.gen && this.reload('webrtc failed');
+        this.switched('hls', 'webrtc', 'webrtc available again');
+        this.protocol = 'webrtc';
+        this.playing();
+    }
+
+    async startHls(token, gen) {
+        // A plain request first: its status tells offline (404), limit (429)
+        // and server down (5xx) apart before hls.js retries blindly.
+        try {
+            const res = await fetch(liveUrl(this.cameraId), {
+                headers: { Authorization: `Bearer ${token}` },
+                cache: 'no-store',
+            });
+            if (!res.ok) {
+                let body = null;
+                if ((res.headers.get('content-type') || '').includes('json')) body = await res.json().catch(() => null);
+                throw new ApiError(res.status, body);
+            }
+        } catch (e) {
+            if (gen === this.gen) this.onError(e instanceof ApiError ? e : new ApiError(0, null, e.message));
+            return;
+        }
+        if (gen !== this.gen) return;
+        const src = new HlsSource(this.video, liveUrl(this.cameraId), token, { quality: prefs.get('quality', 'auto') });
+        this.media = src;
+        this.protocol = 'hls';
+        src.addEventListener('levels', (ev) => this.showLevels(ev.detail));
+        src.addEventListener('fatal', (ev) => {
+            if (gen !== this.gen) return;
+            const { status } = ev.detail;
+            if (status === 404 || status === 429 || status === 0 || status >= 500) this.onError(new ApiError(status, null));
+            else this.reload(`hls ${ev.detail.details}`);
+        });
+        src.start();
+        try {
+            await this.firstPicture(this.opt.startGraceMs);
+        } catch {
+            if (gen === this.gen && this.state !== 'playing') this.reload('no picture');
+            return;
+        }
+        if (gen === this.gen) this.playing();
+    }
+
+    firstPicture(ms = this.opt.webrtcTimeoutMs) {
+        this.video.play().catch(() => {});
+        return waitFor(() => this.video.readyState >= 3, ms);
+    }
+
+    teardown() {
+        if (this.media) {
+            if (this.media instanceof HlsSource) this.media.destroy();
+            else this.media.close();
+        }
+        this.media = null;
+        this.protocol = null;
+        this.video.srcObject = null;
+        this.badge.hidden = true;
+    }
+
+    // -- health ------------------------------------------------------------
+    playing() {
+        this.playingSince = performance.now();
+        this.stalledSince = 0;
+        this.badge.hidden = false;
+        this.badge.dataset.protocol = this.protocol;
+        this.badge.textContent = t(this.protocol === 'webrtc' ? 'low_latency' : 'compat_mode');
+        this.setState('playing');
+        this.snapshots.stop();
+    }
+
+    tick() {
+        const now = performance.now();
+        if (this.state === 'playing') {
+            if (this.video.readyState < 3) {
+                if (!this.stalledSince) this.stalledSince = now;
+                if (now - this.stalledSince >= this.opt.stallMs) this.reload('stalled');
+            } else {
+                this.stalledSince = 0;
+                if (this.failures && now - this.playingSince >= this.opt.healthyResetMs) this.failures = 0;
+            }
+        }
+    }
+
+    // Reload after a stall or a failed load: at most maxReloads per window;
+    // maxReloads failures in a row end in the error state with a retry button.
+    reload(reason) {
+        this.failures++;
+        if (this.failures > this.opt.maxReloads) {
+            this.gen++;
+            this.teardown();
+            this.setState('failed', reason);
+            return;
+        }
+        const now = performance.now();
+        this.reloads = this.reloads.filter((x) => now - x < this.opt.reloadWindowMs);
+        this.gen++;
+        this.teardown();
+        this.setState('reconnecting', reason);
+        const wait = this.reloads.length >= this.opt.maxReloads ? this.reloads[0] + this.opt.reloadWindowMs - now : 0;
+        this.reloads.push(now + wait);
+        this.later(() => this.state === 'reconnecting' && this.connect('reload'), wait);
+    }
+
+    onError(e) {
+        if (e.name === 'AbortError') return;
+        this.teardown();
+        if (e.limitReached || e.status === 429) {
+            const limit = e.body && e.body.limit != null ? e.body.limit : '?';
+            this.setState('limit', null, { limit });
+            this.dispatchEvent(new CustomEvent('limit', { detail: { limit, message: this.message.textContent } }));
+            return;
+        }
+        if (e.status === 401 || e.status === 403) {
+            this.setState('denied');
+            return;
+        }
+        // Offline camera or unreachable server: keep the last snapshot on
+        // screen and try again; these do not count as playback failures.
+        this.setState(e.status === 404 ? 'offline' : 'server');
+        const gen = this.gen;
+        this.later(() => gen === this.gen && this.connect('reload'), this.opt.offlineRetryMs);
+    }
+
+    switched(from, to, reason) {
+        const detail = { cameraId: this.cameraId, from, to, reason };
+        reportProtocolSwitch(this.cameraId, from, to);
+        this.dispatchEvent(new CustomEvent('protocolswitch', { detail }));
+        if (typeof this.onProtocolSwitch === 'function') this.onProtocolSwitch(detail);
+    }
+
+    // -- view --------------------------------------------------------------
+    setState(state, detail, extra = {}) {
+        this.state = state;
+        this.root.dataset.state = state;
+        const key = OVERLAY[state];
+        let text = '';
+        if (state === 'limit') text = detail || t('limit_reached', { limit: extra.limit });
+        else if (key) text = t(key);
+        this.message.textContent = text;
+        this.overlay.hidden = state === 'playing' || state === 'stopped';
+        this.retryButton.hidden = !['failed', 'server', 'offline', 'limit', 'denied'].includes(state);
+        this.root.querySelector('.spinner').hidden = !['connecting', 'reconnecting', 'offline'].includes(state);
+        if (['reconnecting', 'offline', 'server', 'failed'].includes(state) && !this.snapshots.timer) {
+            this.snapshots.start();   // the camera's last picture under the message
+        }
+        this.poster.hidden = state === 'playing';
+        this.dispatchEvent(new CustomEvent('statechange', { detail: { state, message: text, reason: detail } }));
+    }
+
+    showLevels(levels) {
+        const sel = this.qualitySelect;
+        sel.hidden = levels.length < 2;
+        sel.innerHTML = '';
+        const auto = new Option(t('quality_auto'), 'auto');
+        sel.add(auto);
+        for (const l of levels) sel.add(new Option(`${l.height}p`, String(l.height)));
+        sel.value = String(prefs.get('quality', 'auto'));
+        if (sel.selectedIndex < 0) sel.value = 'auto';
+    }
+
+    later(fn, ms) {
+        const id = setTimeout(() => {
+            this.timers.delete(id);
+            fn();
+        }, ms);
+        this.timers.add(id);
+    }
+}
+
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+// Resolves when cond() holds (checked every 100 ms); rejects after ms.
+function waitFor(cond, ms) {
+    return new Promise((resolve, reject) => {
+        const start = performance.now();
+        const check = () => {
+            if (cond()) resolve();
+            else if (performance.now() - start >= ms) reject(new Error('timeout'));
+            else setTimeout(check, 100);
+        };
+        check();
+    });
+}
