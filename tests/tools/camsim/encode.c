@@ -1,0 +1,167 @@
+/* Encodes one profile to an in-memory H.264 loop at start-up (the only encoding camsim ever does).
+ * Generated scenes: appsrc (frames drawn by scene.c) -> x264enc -> appsink.
+ * File cameras:     filesrc -> decodebin -> convert/scale/rate -> x264enc -> appsink.
+ * x264 runs with scene-cut detection off and no B-frames, so keyframes fall exactly every gop frames and
+ * DTS equals PTS; loops are a whole number of GOPs so the wrap lands on an IDR frame. */
+#include "camsim.h"
+
+#include <math.h>
+#include <string.h>
+
+#define X264_TAIL \
+    "x264enc name=enc speed-preset=ultrafast bframes=0 pass=qual quantizer=26 " \
+    "option-string=scenecut=0 ! video/x-h264,profile=baseline,stream-format=avc,alignment=au ! " \
+    "appsink name=sink sync=false max-buffers=8"
+
+typedef struct {
+    const camsim_profile_t *prof;
+    guint i, n;
+    gsize size;
+} gen_t;
+
+static void gen_need_data(GstAppSrc *src, guint length, gpointer user)
+{
+    gen_t *g = user;
+    (void)length;
+    if (g->i >= g->n) {
+        gst_app_src_end_of_stream(src);
+        return;
+    }
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, g->size, NULL);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    camsim_scene_render(g->prof->scene, map.data, g->prof->width, g->prof->height, g->prof->fps, g->i);
+    gst_buffer_unmap(buf, &map);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(g->i, GST_SECOND, g->prof->fps);
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, g->prof->fps);
+    g->i++;
+    gst_app_src_push_buffer(src, buf);
+}
+
+static guint whole_gops(double seconds, int fps, int gop)
+{
+    guint frames = (guint)ceil(seconds * fps);
+    if (frames < (guint)gop)
+        frames = gop;
+    return (frames + gop - 1) / gop * gop;
+}
+
+static GstElement *build_pipeline(const camsim_profile_t *p, gen_t *gen, GError **err)
+{
+    char *desc;
+    if (p->scene == SCENE_FILE) {
+        char size[64] = "";
+        if (p->width)
+            g_snprintf(size, sizeof size, ",width=%d,height=%d,pixel-aspect-ratio=1/1", p->width, p->height);
+        desc = g_strdup_printf("filesrc name=file ! decodebin ! videoconvert ! videoscale ! videorate ! "
+                               "video/x-raw,format=I420,framerate=%d/1%s ! " X264_TAIL, p->fps, size);
+    } else {
+        desc = g_strdup_printf("appsrc name=gen format=time caps=video/x-raw,format=I420,width=%d,"
+                               "height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! " X264_TAIL,
+                               p->width, p->height, p->fps);
+    }
+    GstElement *pipe = gst_parse_launch(desc, err);
+    g_free(desc);
+    if (!pipe)
+        return NULL;
+    GstElement *enc = gst_bin_get_by_name(GST_BIN(pipe), "enc");
+    g_object_set(enc, "key-int-max", (guint)p->gop, NULL);
+    gst_object_unref(enc);
+    if (p->scene == SCENE_FILE) {
+        GstElement *fs = gst_bin_get_by_name(GST_BIN(pipe), "file");
+        g_object_set(fs, "location", p->file, NULL);
+        gst_object_unref(fs);
+    } else {
+        GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "gen");
+        GstAppSrcCallbacks cb = { .need_data = gen_need_data };
+        gst_app_src_set_callbacks(GST_APP_SRC(src), &cb, gen, NULL);
+        gst_object_unref(src);
+    }
+    return pipe;
+}
+
+void camsim_loop_free(camsim_loop_t *loop)
+{
+    if (!loop)
+        return;
+    for (guint i = 0; i < loop->n; i++)
+        gst_buffer_unref(loop->frames[i].buf);
+    g_free(loop->frames);
+    if (loop->caps)
+        gst_caps_unref(loop->caps);
+    camsim_profile_clear(&loop->prof);
+    g_free(loop);
+}
+
+camsim_loop_t *camsim_loop_encode(const camsim_profile_t *p, GError **err)
+{
+    gen_t gen = { .prof = p, .size = (gsize)p->width * p->height * 3 / 2 };
+    guint max;
+    if (p->scene == SCENE_FILE)
+        max = whole_gops(p->loop_s > 0 ? p->loop_s : CAMSIM_FILE_MAX_S, p->fps, p->gop);
+    else
+        max = gen.n = whole_gops(p->loop_s > 0 ? p->loop_s
+                                 : p->scene == SCENE_MOTION ? CAMSIM_MOTION_LOOP_S : CAMSIM_BARS_LOOP_S,
+                                 p->fps, p->gop);
+
+    GstElement *pipe = build_pipeline(p, &gen, err);
+    if (!pipe)
+        return NULL;
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+    camsim_loop_t *loop = g_new0(camsim_loop_t, 1);
+    loop->prof = *p;
+    loop->prof.file = g_strdup(p->file);
+    loop->frames = g_new0(camsim_frame_t, max);
+
+    gst_element_set_state(pipe, GST_STATE_PLAYING);
+    GstSample *s;
+    while (loop->n < max && (s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 30 * GST_SECOND))) {
+        GstBuffer *b = gst_sample_get_buffer(s);
+        if (!loop->caps)
+            loop->caps = gst_caps_ref(gst_sample_get_caps(s));
+        loop->frames[loop->n].buf = gst_buffer_ref(b);
+        loop->frames[loop->n].key = !GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+        loop->n++;
+        gst_sample_unref(s);
+    }
+    GstBus *bus = gst_element_get_bus(pipe);
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    if (msg) {
+        GError *e = NULL;
+        gst_message_parse_error(msg, &e, NULL);
+        g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "%s", e->message);
+        g_error_free(e);
+        gst_message_unref(msg);
+    } else if (loop->n < max && !gst_app_sink_is_eos(GST_APP_SINK(sink))) {
+        g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "encoder stalled after %u frames", loop->n);
+    } else if (loop->n == 0) {
+        g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "no video frames decoded");
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipe);
+    if (err && *err) {
+        camsim_loop_free(loop);
+        return NULL;
+    }
+    /* A clip that is not a whole number of GOPs is cut to one, so keyframe spacing stays exact. */
+    if (loop->n > (guint)p->gop && loop->n % p->gop) {
+        guint keep = loop->n / p->gop * p->gop;
+        for (guint i = keep; i < loop->n; i++)
+            gst_buffer_unref(loop->frames[i].buf);
+        loop->n = keep;
+    }
+    GstStructure *st = gst_caps_get_structure(loop->caps, 0);
+    gst_structure_get_int(st, "width", &loop->width);
+    gst_structure_get_int(st, "height", &loop->height);
+    for (guint i = 0; i < loop->n; i++) {
+        if (loop->frames[i].key != (i % p->gop == 0)) {
+            g_printerr("camsim: warning: %s loop %dx%d: frame %u is %s a keyframe (gop %d)\n",
+                       camsim_scene_name(p->scene), loop->width, loop->height, i,
+                       loop->frames[i].key ? "unexpectedly" : "not", p->gop);
+            break;
+        }
+    }
+    return loop;
+}

@@ -1,0 +1,141 @@
+/* RTSP side: one media factory per camera at /camera/{id}.  Each client gets its own small pipeline
+ * (appsrc -> rtph264pay; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
+ * 404) and closes every client connection that has a session on the camera. */
+#include "camsim.h"
+
+#define CAMSIM_LAUNCH \
+    "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
+    "rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none )"
+
+static void on_unprepared(GstRTSPMedia *media, gpointer user)
+{
+    (void)user;
+    camsim_feed_remove(media);
+}
+
+static void on_media_gone(gpointer user, GObject *where_the_media_was)
+{
+    (void)user;
+    camsim_feed_remove((GstRTSPMedia *)where_the_media_was);
+}
+
+static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer user)
+{
+    camsim_camera_t *cam = user;
+    GstElement *bin = gst_rtsp_media_get_element(media);
+    GstElement *src = gst_bin_get_by_name_recurse_up(GST_BIN(bin), "src");
+    (void)factory;
+
+    /* Bounded queue: a client that stops reading loses new frames instead of growing memory. */
+    g_object_set(src, "caps", cam->loop->caps, "max-buffers", (guint64)cam->loop->prof.fps * 2, NULL);
+    gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "upstream");
+    g_object_set_data(G_OBJECT(media), "camsim-camera", cam);
+    g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), NULL);
+    g_object_weak_ref(G_OBJECT(media), on_media_gone, NULL);
+    camsim_feed_add(cam, media, GST_APP_SRC(src));
+    gst_object_unref(src);
+    gst_object_unref(bin);
+}
+
+static gboolean client_has_camera(GstRTSPClient *client, camsim_camera_t *cam)
+{
+    gboolean found = FALSE;
+    GList *sessions = gst_rtsp_client_session_filter(client, NULL, NULL);
+    for (GList *s = sessions; s && !found; s = s->next) {
+        GList *medias = gst_rtsp_session_filter(s->data, NULL, NULL);
+        for (GList *m = medias; m && !found; m = m->next) {
+            GstRTSPMedia *media = gst_rtsp_session_media_get_media(m->data);
+            found = cam == NULL || g_object_get_data(G_OBJECT(media), "camsim-camera") == cam;
+        }
+        g_list_free_full(medias, g_object_unref);
+    }
+    g_list_free_full(sessions, g_object_unref);
+    return found;
+}
+
+static void close_clients(camsim_t *cs, camsim_camera_t *cam)
+{
+    GList *clients = gst_rtsp_server_client_filter(cs->server, NULL, NULL);
+    for (GList *l = clients; l; l = l->next)
+        if (cam == NULL || client_has_camera(l->data, cam))
+            gst_rtsp_client_close(l->data);
+    g_list_free_full(clients, g_object_unref);
+}
+
+void camsim_rtsp_close_camera(camsim_t *cs, camsim_camera_t *cam) { close_clients(cs, cam); }
+void camsim_rtsp_close_all(camsim_t *cs) { close_clients(cs, NULL); }
+
+static void mount(camsim_t *cs, camsim_camera_t *cam, gboolean on)
+{
+    if (on == cam->mounted)
+        return;
+    if (on)
+        gst_rtsp_mount_points_add_factory(cs->mounts, cam->path, g_object_ref(cam->factory));
+    else
+        gst_rtsp_mount_points_remove_factory(cs->mounts, cam->path);
+    cam->mounted = on;
+}
+
+typedef struct {
+    camsim_t        *cs;
+    camsim_camera_t *cam;
+    guint            gen;
+} expiry_t;
+
+static gboolean drop_expired(gpointer user)
+{
+    expiry_t *e = user;
+    camsim_feeder_lock();
+    gboolean current = e->cam->state == CAM_DROP && e->cam->state_gen == e->gen;
+    camsim_feeder_unlock();
+    if (current)
+        camsim_set_state(e->cs, e->cam, CAM_OK, -1);
+    return G_SOURCE_REMOVE;
+}
+
+/* Main thread only (control handlers and timers), so mount state needs no lock. */
+void camsim_set_state(camsim_t *cs, camsim_camera_t *cam, camsim_state_t st, double seconds)
+{
+    camsim_feeder_lock();
+    cam->state = st;
+    guint gen = ++cam->state_gen;
+    camsim_feeder_wake();
+    camsim_feeder_unlock();
+
+    if (st != CAM_DROP) {
+        mount(cs, cam, TRUE);
+        return;
+    }
+    mount(cs, cam, FALSE);
+    close_clients(cs, cam);
+    if (seconds >= 0) {
+        expiry_t *e = g_new(expiry_t, 1);
+        *e = (expiry_t){ cs, cam, gen };
+        g_timeout_add_full(G_PRIORITY_DEFAULT, (guint)(seconds * 1000 + 0.5), drop_expired, e, g_free);
+    }
+}
+
+int camsim_rtsp_start(camsim_t *cs, GError **err)
+{
+    char service[16];
+    g_snprintf(service, sizeof service, "%d", cs->port);
+    cs->server = gst_rtsp_server_new();
+    gst_rtsp_server_set_address(cs->server, "127.0.0.1");
+    gst_rtsp_server_set_service(cs->server, service);
+    cs->mounts = gst_rtsp_server_get_mount_points(cs->server);
+
+    for (guint i = 0; i < cs->ncams; i++) {
+        camsim_camera_t *cam = cs->cams[i];
+        cam->factory = gst_rtsp_media_factory_new();
+        gst_rtsp_media_factory_set_launch(cam->factory, CAMSIM_LAUNCH);
+        gst_rtsp_media_factory_set_shared(cam->factory, FALSE);
+        g_signal_connect(cam->factory, "media-configure", G_CALLBACK(on_media_configure), cam);
+        mount(cs, cam, TRUE);
+    }
+    GSource *src = gst_rtsp_server_create_source(cs->server, NULL, err);
+    if (!src)
+        return -1;
+    g_source_attach(src, NULL);
+    g_source_unref(src);
+    return 0;
+}
