@@ -267,6 +267,7 @@ seg_to_record(const vms_index_segment_t *seg, uint64_t frag_off, vmsi_seg_record
     r->init_size = seg->init_size;
     r->flags = seg->flags & ~(uint32_t) VMS_SEG_OPEN;
     r->nfrags = seg->nfrags;
+    r->media_time_us = (seg->flags & VMS_SEG_MEDIA_TIME) ? seg->media_time_us : 0;
     memcpy(r->path, seg->path, len);
     r->crc = vmsi_crc32(0, r, offsetof(vmsi_seg_record_t, crc));
     return 0;

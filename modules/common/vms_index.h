@@ -36,6 +36,7 @@
                                        not contiguous with the previous one */
 #define VMS_SEG_OPEN        0x2     /* still being written (only in the
                                        open-segment record) */
+#define VMS_SEG_MEDIA_TIME  0x4     /* media_time_us is set (addition) */
 
 typedef struct {
     uint64_t  offset;        /* byte offset of the moof in the file */
@@ -54,6 +55,11 @@ typedef struct {
     char      path[VMS_INDEX_PATH_MAX]; /* relative to the camera directory */
     uint32_t  nfrags;
     const vms_index_fragment_t *frags;
+    /* addition: decode time (tfdt) of the first fragment, in microseconds,
+     * valid when flags has VMS_SEG_MEDIA_TIME.  Lets readers tell a
+     * continuous decode timeline across files (no HLS discontinuity, clips
+     * that span segments) from timestamps restarting in each file. */
+    int64_t   media_time_us;
 } vms_index_segment_t;
 
 /* Writer side (vmsd). camera_dir = "{recordings}/{camera_id}". 0 or -errno. */
@@ -95,6 +101,7 @@ typedef struct {
     uint32_t     nfrags;
     const char  *path;           /* relative to the camera directory */
     const vms_index_fragment_t *frags;   /* NULL until vms_index_frags() */
+    int64_t      media_time_us;  /* with VMS_SEG_MEDIA_TIME */
     const void  *src_;           /* internal */
     uint64_t     frag_off_;      /* internal */
 } vms_index_entry_t;

@@ -51,7 +51,8 @@ typedef struct {
     uint32_t  nfrags;
     uint32_t  reserved0;
     char      path[VMS_INDEX_PATH_MAX];   /* NUL-terminated */
-    uint8_t   reserved[44];
+    int64_t   media_time_us;   /* with VMS_SEG_MEDIA_TIME */
+    uint8_t   reserved[36];
     uint32_t  crc;             /* crc32 of bytes 0..251 */
 } vmsi_seg_record_t;           /* 256 bytes */
 

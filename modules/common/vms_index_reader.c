@@ -310,6 +310,7 @@ push(vms_index_reader_t *r, size_t *n, const vmsi_seg_record_t *rec, const void 
     e->flags = rec->flags;
     e->nfrags = rec->nfrags;
     e->path = rec->path;
+    e->media_time_us = rec->media_time_us;
     e->frags = NULL;
     e->src_ = src;
     e->frag_off_ = rec->frag_off;

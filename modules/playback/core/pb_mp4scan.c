@@ -1,0 +1,393 @@
+/* Fragmented MP4 scanner (see pb_mp4scan.h). */
+#include "pb_mp4scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TRACKS 16
+
+typedef struct {
+    uint32_t id, timescale, def_dur, def_flags;
+    int      video;
+} track_t;
+
+typedef struct {
+    track_t  t[MAX_TRACKS];
+    int      n;
+} tracks_t;
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static uint32_t
+be32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static uint64_t
+be64(const unsigned char *p)
+{
+    return (uint64_t) be32(p) << 32 | be32(p + 4);
+}
+
+/* Child box at *off within [*, end): type and payload range; 0 or -1. */
+static int
+child(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe)
+{
+    if (end - *off < 8) {
+        return -1;
+    }
+    uint64_t sz = be32(b + *off);
+    size_t hdr = 8;
+    memcpy(type, b + *off + 4, 4);
+    type[4] = 0;
+    if (sz == 1) {
+        if (end - *off < 16) {
+            return -1;
+        }
+        sz = be64(b + *off + 8);
+        hdr = 16;
+    } else if (sz == 0) {
+        sz = end - *off;
+    }
+    if (sz < hdr || sz > end - *off) {
+        return -1;
+    }
+    *ps = *off + hdr;
+    *pe = *off + (size_t) sz;
+    *off = *pe;
+    return 0;
+}
+
+static track_t *
+track_by_id(tracks_t *ts, uint32_t id)
+{
+    for (int i = 0; i < ts->n; i++) {
+        if (ts->t[i].id == id) {
+            return &ts->t[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
+{
+    size_t off = 0, ps, pe;
+    char type[5];
+    while (off < len) {
+        if (child(b, len, &off, type, &ps, &pe) < 0) {
+            return -1;
+        }
+        if (strcmp(type, "trak") == 0 && ts->n < MAX_TRACKS) {
+            track_t *t = &ts->t[ts->n++];
+            memset(t, 0, sizeof(*t));
+            size_t o2 = ps, s2, e2;
+            while (o2 < pe && child(b, pe, &o2, type, &s2, &e2) == 0) {
+                if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
+                    t->id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+                } else if (strcmp(type, "mdia") == 0) {
+                    size_t o3 = s2, s3, e3;
+                    while (o3 < e2 && child(b, e2, &o3, type, &s3, &e3) == 0) {
+                        if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
+                            t->timescale = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                        } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
+                            t->video = memcmp(b + s3 + 8, "vide", 4) == 0;
+                        }
+                    }
+                }
+            }
+        } else if (strcmp(type, "mvex") == 0) {
+            size_t o2 = ps, s2, e2;
+            while (o2 < pe && child(b, pe, &o2, type, &s2, &e2) == 0) {
+                if (strcmp(type, "trex") == 0 && e2 - s2 >= 24) {
+                    track_t *t = track_by_id(ts, be32(b + s2 + 4));
+                    if (t != NULL) {
+                        t->def_dur = be32(b + s2 + 12);
+                        t->def_flags = be32(b + s2 + 20);
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Decode time, duration (track units) and keyframe of track tr in a moof. */
+static int
+parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt, uint64_t *dur,
+    int *key, int *found)
+{
+    size_t off = 0, ps, pe;
+    char type[5];
+    *found = 0;
+    while (off < len) {
+        if (child(b, len, &off, type, &ps, &pe) < 0) {
+            return -1;
+        }
+        if (strcmp(type, "traf") != 0) {
+            continue;
+        }
+        uint32_t def_dur = tr->def_dur, def_flags = tr->def_flags, id = 0;
+        uint64_t t0 = 0, d = 0;
+        int k = -1, have_tfdt = 0;
+        size_t o2 = ps, s2, e2;
+        while (o2 < pe) {
+            if (child(b, pe, &o2, type, &s2, &e2) < 0) {
+                return -1;
+            }
+            const unsigned char *p = b + s2;
+            size_t n = e2 - s2;
+            if (strcmp(type, "tfhd") == 0 && n >= 8) {
+                uint32_t fl = be32(p) & 0xffffff;
+                size_t q = 8;
+                id = be32(p + 4);
+                if (fl & 0x1) { q += 8; }
+                if (fl & 0x2) { q += 4; }
+                if (fl & 0x8) { if (q + 4 > n) { return -1; } def_dur = be32(p + q); q += 4; }
+                if (fl & 0x10) { q += 4; }
+                if (fl & 0x20) { if (q + 4 > n) { return -1; } def_flags = be32(p + q); }
+            } else if (strcmp(type, "tfdt") == 0 && n >= 8) {
+                t0 = p[0] == 1 ? (n >= 12 ? be64(p + 4) : 0) : be32(p + 4);
+                have_tfdt = 1;
+            } else if (strcmp(type, "trun") == 0 && n >= 8) {
+                uint32_t fl = be32(p) & 0xffffff, cnt = be32(p + 4);
+                size_t q = 8;
+                uint32_t first_flags = 0;
+                int have_first = 0;
+                if (fl & 0x1) { q += 4; }
+                if (fl & 0x4) { if (q + 4 > n) { return -1; } first_flags = be32(p + q); q += 4; have_first = 1; }
+                size_t per = ((fl & 0x100) ? 4 : 0) + ((fl & 0x200) ? 4 : 0) + ((fl & 0x400) ? 4 : 0)
+                             + ((fl & 0x800) ? 4 : 0);
+                if (per && (n - q) / per < cnt) {
+                    return -1;
+                }
+                for (uint32_t i = 0; i < cnt; i++) {
+                    uint32_t sd = def_dur, sf = def_flags;
+                    if (fl & 0x100) { sd = be32(p + q); q += 4; }
+                    if (fl & 0x200) { q += 4; }
+                    if (fl & 0x400) { sf = be32(p + q); q += 4; }
+                    if (fl & 0x800) { q += 4; }
+                    if (i == 0 && have_first) {
+                        sf = first_flags;
+                    }
+                    if (k < 0) {
+                        k = !(sf & 0x10000);   /* sample_is_non_sync_sample clear */
+                    }
+                    d += sd;
+                }
+            }
+        }
+        if (id == tr->id) {
+            if (!have_tfdt) {
+                return -1;
+            }
+            *tfdt = t0;
+            *dur = d;
+            *key = k > 0;
+            *found = 1;
+        }
+    }
+    return 0;
+}
+
+static int
+read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, (char *) buf + got, len - got, (off_t) (off + got));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        got += (size_t) n;
+    }
+    return 0;
+}
+
+int
+pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
+{
+    struct stat st;
+    memset(info, 0, sizeof(*info));
+    if (fstat(fd, &st) < 0) {
+        return fail(err, errlen, "stat: %s", strerror(errno));
+    }
+    uint64_t size = (uint64_t) st.st_size, off = 0;
+    info->bytes = size;
+    tracks_t ts = { .n = 0 };
+    const track_t *tr = NULL;
+    int have_moov = 0;
+    size_t cap = 0;
+    int64_t first_tfdt = -1;
+    uint64_t cur_moof = 0;
+    int in_frag = 0;
+    uint64_t frag_end = 0;
+    unsigned char *buf = NULL;
+    int rc = 0;
+
+    while (off + 8 <= size) {
+        unsigned char h[16];
+        if (read_at(fd, h, 8, off) < 0) {
+            rc = fail(err, errlen, "read error at %llu", (unsigned long long) off);
+            break;
+        }
+        uint64_t sz = be32(h), hdr = 8;
+        char type[5];
+        memcpy(type, h + 4, 4);
+        type[4] = 0;
+        if (sz == 1) {
+            if (off + 16 > size || read_at(fd, h + 8, 8, off + 8) < 0) {
+                break;
+            }
+            sz = be64(h + 8);
+            hdr = 16;
+        } else if (sz == 0) {
+            sz = size - off;
+        }
+        if (sz < hdr) {
+            rc = fail(err, errlen, "invalid box size at offset %llu", (unsigned long long) off);
+            break;
+        }
+        if (sz > size - off) {
+            break;          /* cut short: keep the complete fragments */
+        }
+        if (strcmp(type, "moov") == 0 || strcmp(type, "moof") == 0) {
+            if (sz - hdr > (64u << 20)) {
+                rc = fail(err, errlen, "%s box too large at offset %llu", type, (unsigned long long) off);
+                break;
+            }
+            free(buf);
+            buf = malloc((size_t) (sz - hdr) + 1);
+            if (buf == NULL || read_at(fd, buf, (size_t) (sz - hdr), off + hdr) < 0) {
+                rc = fail(err, errlen, "cannot read %s at offset %llu", type, (unsigned long long) off);
+                break;
+            }
+        }
+        if (strcmp(type, "moov") == 0) {
+            if (parse_moov(buf, (size_t) (sz - hdr), &ts) < 0 || ts.n == 0) {
+                rc = fail(err, errlen, "malformed moov");
+                break;
+            }
+            have_moov = 1;
+            tr = &ts.t[0];
+            for (int i = 0; i < ts.n; i++) {
+                if (ts.t[i].video) {
+                    tr = &ts.t[i];
+                    break;
+                }
+            }
+            if (tr->timescale == 0) {
+                rc = fail(err, errlen, "track %u has no timescale", tr->id);
+                break;
+            }
+        } else if (strcmp(type, "moof") == 0) {
+            if (!have_moov) {
+                rc = fail(err, errlen, "moof before moov (not a fragmented MP4 with an init section)");
+                break;
+            }
+            if (in_frag) {
+                info->frags[info->nfrags - 1].size = (uint32_t) (off - cur_moof);
+            }
+            uint64_t tfdt, dur;
+            int key, found;
+            if (parse_moof(buf, (size_t) (sz - hdr), tr, &tfdt, &dur, &key, &found) < 0) {
+                rc = fail(err, errlen, "malformed moof at offset %llu", (unsigned long long) off);
+                break;
+            }
+            if (!found) {
+                /* another track's fragment: belongs to the current video
+                 * fragment (its mdat extends it) */
+                off += sz;
+                continue;
+            }
+            if (info->nfrags == 0) {
+                info->init_size = (uint32_t) off;
+            }
+            if (info->nfrags == cap) {
+                cap = cap ? cap * 2 : 64;
+                vms_index_fragment_t *nf = realloc(info->frags, cap * sizeof(*nf));
+                if (nf == NULL) {
+                    rc = fail(err, errlen, "out of memory");
+                    break;
+                }
+                info->frags = nf;
+            }
+            int64_t t_us = (int64_t) (tfdt * 1000000.0 / tr->timescale + 0.5);
+            if (first_tfdt < 0) {
+                first_tfdt = t_us;
+            }
+            vms_index_fragment_t *f = &info->frags[info->nfrags++];
+            f->offset = off;
+            f->size = 0;
+            f->flags = key ? VMS_FRAG_KEY : 0;
+            f->start_us = t_us - first_tfdt;
+            f->duration_us = (int64_t) (dur * 1000000.0 / tr->timescale + 0.5);
+            cur_moof = off;
+            in_frag = 1;
+            frag_end = 0;
+        } else if (strcmp(type, "mdat") == 0 && in_frag) {
+            frag_end = off + sz;
+            info->frags[info->nfrags - 1].size = (uint32_t) (frag_end - cur_moof);
+        } else if (in_frag && frag_end != 0) {
+            in_frag = 0;     /* mfra etc.: the fragment ended with its mdat */
+        }
+        off += sz;
+    }
+    free(buf);
+    if (rc == 0 && !have_moov) {
+        rc = fail(err, errlen, "no moov box (not an MP4 file, or cut short)");
+    }
+    /* a trailing moof without its mdat is incomplete */
+    if (rc == 0 && info->nfrags > 0 && info->frags[info->nfrags - 1].size == 0) {
+        info->nfrags--;
+    }
+    if (rc == 0 && info->nfrags == 0) {
+        rc = fail(err, errlen, "no complete fragment (not a fragmented MP4?)");
+    }
+    if (rc < 0) {
+        pb_mp4_info_free(info);
+        return -1;
+    }
+    const vms_index_fragment_t *last = &info->frags[info->nfrags - 1];
+    info->duration_us = last->start_us + last->duration_us;
+    info->media_time_us = first_tfdt;
+    return 0;
+}
+
+int
+pb_mp4_scan(const char *path, pb_mp4_info_t *info, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return fail(err, errlen, "open: %s", strerror(errno));
+    }
+    int rc = pb_mp4_scan_fd(fd, info, err, errlen);
+    close(fd);
+    return rc;
+}
+
+void
+pb_mp4_info_free(pb_mp4_info_t *info)
+{
+    free(info->frags);
+    info->frags = NULL;
+    info->nfrags = 0;
+}

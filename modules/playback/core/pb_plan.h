@@ -1,0 +1,75 @@
+/*
+ * Playback planning: from the index entries overlapping a range to the byte
+ * ranges to serve (one piece per segment file, cut at fragment boundaries),
+ * with gaps and discontinuities marked; merged spans for /timeline and
+ * /list; and the text of playlists and JSON answers.  nginx-free.
+ */
+#ifndef PB_PLAN_H
+#define PB_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "vms_index.h"
+
+typedef struct {
+    int64_t  from_us, to_us;      /* asked range [from, to) */
+    int64_t  gap_us;              /* larger holes between segments are gaps */
+    int      keyframe_start;      /* start at a keyframe fragment at or before from */
+    int      stop_at_discontinuity;  /* clips: stop where files cannot be concatenated */
+} pb_plan_conf_t;
+
+typedef struct {
+    const vms_index_entry_t *seg;
+    uint64_t  offset, length;     /* bytes of the file served (after the init section) */
+    int64_t   start_us, duration_us;   /* wall clock of those bytes */
+    int       gap;                /* recording missing before this piece */
+    int       disc;               /* HLS discontinuity before this piece */
+} pb_piece_t;
+
+typedef struct {
+    pb_piece_t  *v;
+    size_t       n;
+} pb_plan_t;
+
+typedef struct {
+    int64_t  start_us, end_us;
+} pb_span_t;
+
+/* 0; or VMS_INDEX_E* (corrupt fragments) with err.  An empty plan is 0, n 0. */
+int pb_plan_build(vms_index_reader_t *r, vms_index_result_t *res, const pb_plan_conf_t *c,
+    pb_plan_t *out, char *err, size_t errlen);
+void pb_plan_free(pb_plan_t *p);
+
+/* Contiguous segments (holes <= gap_us) merged, clipped to [from, to).
+ * out has room for res->n spans; returns the count. */
+size_t pb_spans(const vms_index_result_t *res, int64_t from_us, int64_t to_us, int64_t gap_us,
+    pb_span_t *out);
+
+/* Whether the decode timeline runs on from a to b (same connection and both
+ * files carry media times that advance like the wall clock). */
+int pb_continuous(const vms_index_entry_t *a, const vms_index_entry_t *b, int64_t gap_us);
+
+typedef struct {
+    char    *p;
+    size_t   len, cap;
+    int      oom;
+} pb_buf_t;
+
+void pb_buf_add(pb_buf_t *b, const char *s, size_t len);
+void pb_buf_printf(pb_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pb_buf_free(pb_buf_t *b);
+
+/* HLS v7 VOD playlist.  Media URIs are media_prefix + seg path + media_query
+ * (media_query "" or "?jwt=..." carried over from the request). */
+void pb_render_playlist(pb_buf_t *b, const pb_plan_t *plan, const char *media_prefix,
+    const char *media_query);
+
+/* {"camera_id":..,"start":..,"end":..,"spans":[{start,end,duration}],"gaps":[..]} */
+void pb_render_timeline(pb_buf_t *b, const char *camera, int64_t from_us, int64_t to_us,
+    const pb_span_t *s, size_t n);
+
+/* MediaMTX /list: [{"start":..,"duration":..,"url":get_url?duration=&path=&start=}] */
+void pb_render_list(pb_buf_t *b, const pb_span_t *s, size_t n, const char *get_url,
+    const char *path);
+
+#endif /* PB_PLAN_H */
