@@ -388,7 +388,7 @@ vms_reconcile_scan(const char *file, int truncate, vms_index_segment_t *seg,
     struct stat           st;
     tracks_t              tr;
     int                   fd, rc, have_moov = 0, torn = 0, result = -1;
-    int64_t               end_us = 0;
+    int64_t               end_us = 0, media_us = 0;
 
     memset(seg, 0, sizeof(*seg));
     *frags_out = NULL;
@@ -503,6 +503,7 @@ vms_reconcile_scan(const char *file, int truncate, vms_index_segment_t *seg,
 
                 if (nfrags == 0) {
                     first_tfdt = keyt.tfdt;
+                    media_us = ts_to_us(first_tfdt, kt->timescale);
                 }
                 start = ts_to_us(keyt.tfdt, kt->timescale)
                         - ts_to_us(first_tfdt, kt->timescale);
@@ -543,6 +544,10 @@ vms_reconcile_scan(const char *file, int truncate, vms_index_segment_t *seg,
     }
     seg->bytes = good_end;
     seg->duration_us = end_us;
+    if (nfrags > 0) {
+        seg->flags |= VMS_SEG_MEDIA_TIME;
+        seg->media_time_us = media_us;
+    }
     seg->nfrags = nfrags;
     seg->frags = frags;
     *frags_out = frags;

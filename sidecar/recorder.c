@@ -450,7 +450,9 @@ rec_fill_segment(const vms_recorder_t *rec, vms_index_segment_t *seg,
     seg->duration_us = rec->seg_end_t - rec->seg_start_t;
     seg->bytes = rec->frag_off;
     seg->init_size = rec->init_size;
-    seg->flags = rec->seg_flags | flags;
+    /* each file's decode time starts at zero (see the top of this file) */
+    seg->flags = rec->seg_flags | flags | VMS_SEG_MEDIA_TIME;
+    seg->media_time_us = 0;
     memcpy(seg->path, rec->relpath, sizeof(seg->path));
     seg->nfrags = rec->nfrags;
     seg->frags = rec->frags;
