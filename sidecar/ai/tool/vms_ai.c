@@ -1,0 +1,268 @@
+/*
+ * vms-ai: the analysis pipeline of vmsd on files, for tests, benchmarks and
+ * trying a configuration before deploying it.
+ *
+ *   vms-ai detect  [-s key=value]… IMAGE…
+ *       every picture straight to the provider (no motion, no interval);
+ *   vms-ai analyze [-s key=value]… [--fps F | --keyframes] [--camera ID]
+ *                  [--frames] VIDEO
+ *       the full pipeline on sampled frames (motion, interval, budget).
+ *
+ * Output: JSON lines on stdout: {"result":DetectionResult},
+ * {"event":{…}}, {"frame":{…}} (with --frames), {"error":{…}} for provider
+ * failures, and a last {"summary":{…,"cost":{…}}}.  Keys as in vmsd.conf
+ * (docs/ai.md).  Exit status 0, 1 on usage/configuration errors, 2 when
+ * the provider failed on every picture.
+ */
+
+#include "../conf.h"
+#include "../pipeline.h"
+#include "../../util.h"
+
+#include <curl/curl.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+on_result(void *ud, const char *cam, const char *json, size_t len)
+{
+    printf("{\"result\":%.*s}\n", (int) len, json);
+}
+
+static void
+on_event(void *ud, const char *cam, const char *type, const char *fields)
+{
+    printf("{\"event\":{\"type\":\"%s\",\"camera_id\":\"%s\",%s}}\n", type,
+           cam, fields);
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: vms-ai detect  [-s key=value]... IMAGE...\n"
+                    "       vms-ai analyze [-s key=value]... [--fps F | "
+                    "--keyframes] [--camera ID] [--frames] VIDEO\n");
+    exit(1);
+}
+
+typedef struct {
+    AVFormatContext *fmt;
+    AVCodecContext  *dec;
+    int              stream;
+    AVPacket        *pkt;
+    AVFrame         *frame;
+} input_t;
+
+static int
+input_open(input_t *in, const char *path, int keyframes)
+{
+    const AVCodec *codec = NULL;
+
+    memset(in, 0, sizeof(*in));
+    if (avformat_open_input(&in->fmt, path, NULL, NULL) < 0
+        || avformat_find_stream_info(in->fmt, NULL) < 0)
+    {
+        fprintf(stderr, "vms-ai: %s: cannot open\n", path);
+        return -1;
+    }
+    in->stream = av_find_best_stream(in->fmt, AVMEDIA_TYPE_VIDEO, -1, -1,
+                                     &codec, 0);
+    if (in->stream < 0 || (in->dec = avcodec_alloc_context3(codec)) == NULL
+        || avcodec_parameters_to_context(in->dec,
+               in->fmt->streams[in->stream]->codecpar) < 0)
+    {
+        fprintf(stderr, "vms-ai: %s: no decodable video\n", path);
+        return -1;
+    }
+    in->dec->thread_count = 1;
+    if (keyframes) {
+        in->dec->skip_frame = AVDISCARD_NONKEY;
+    }
+    if (avcodec_open2(in->dec, codec, NULL) < 0) {
+        fprintf(stderr, "vms-ai: %s: decoder does not open\n", path);
+        return -1;
+    }
+    in->pkt = av_packet_alloc();
+    in->frame = av_frame_alloc();
+    return 0;
+}
+
+/* Next decoded frame, or NULL at the end. */
+static AVFrame *
+input_next(input_t *in)
+{
+    for (;;) {
+        int rc = avcodec_receive_frame(in->dec, in->frame);
+        if (rc == 0) {
+            return in->frame;
+        }
+        if (rc == AVERROR_EOF) {
+            return NULL;
+        }
+        rc = av_read_frame(in->fmt, in->pkt);
+        if (rc < 0) {
+            avcodec_send_packet(in->dec, NULL);
+            continue;
+        }
+        if (in->pkt->stream_index == in->stream) {
+            avcodec_send_packet(in->dec, in->pkt);
+        }
+        av_packet_unref(in->pkt);
+    }
+}
+
+static void
+input_close(input_t *in)
+{
+    av_frame_free(&in->frame);
+    av_packet_free(&in->pkt);
+    avcodec_free_context(&in->dec);
+    avformat_close_input(&in->fmt);
+}
+
+int
+main(int argc, char **argv)
+{
+    vms_ai_conf_t       conf;
+    vms_ai_sink_t       sink = { NULL, on_result, on_event, NULL };
+    vms_ai_pipeline_t  *pl;
+    vms_ai_outcome_t    o;
+    char                err[512];
+    const char         *camera = "file", *mode;
+    double              fps = 1.0;
+    int                 keyframes = 0, frames_out = 0, i;
+    uint64_t            n = 0, sent = 0, failed = 0, dets = 0;
+    uint64_t            skips[VMS_AI_SKIP_N] = { 0 };
+    int64_t             t_us = 0, t0 = vms_now_us();
+
+    if (argc < 3) {
+        usage();
+    }
+    mode = argv[1];
+    if (strcmp(mode, "detect") && strcmp(mode, "analyze")) {
+        usage();
+    }
+    vms_ai_conf_default(&conf);
+    conf.enabled = 1;
+    if (strcmp(mode, "detect") == 0) {
+        conf.motion_enabled = 0;
+        conf.interval_ms = 0;
+    }
+    for (i = 2; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            char kv[1024], *eq;
+            snprintf(kv, sizeof(kv), "%s", argv[++i]);
+            eq = strchr(kv, '=');
+            if (eq == NULL) {
+                usage();
+            }
+            *eq = '\0';
+            if (vms_ai_conf_set(&conf, kv, eq + 1, err, sizeof(err)) != 0) {
+                fprintf(stderr, "vms-ai: %s\n", err[0] ? err :
+                        "not an analysis key");
+                return 1;
+            }
+        } else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc) {
+            fps = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--keyframes") == 0) {
+            keyframes = 1;
+        } else if (strcmp(argv[i], "--frames") == 0) {
+            frames_out = 1;
+        } else if (strcmp(argv[i], "--camera") == 0 && i + 1 < argc) {
+            camera = argv[++i];
+        } else {
+            usage();
+        }
+    }
+    if (i >= argc || vms_ai_conf_check(&conf, err, sizeof(err)) < 0) {
+        if (i < argc) {
+            fprintf(stderr, "vms-ai: %s\n", err);
+            return 1;
+        }
+        usage();
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    av_log_set_level(AV_LOG_ERROR);
+    pl = vms_ai_pipeline_new(camera, &conf, &sink, NULL, err, sizeof(err));
+    if (pl == NULL) {
+        fprintf(stderr, "vms-ai: %s\n", err);
+        return 1;
+    }
+
+    for (; i < argc; i++) {
+        input_t  in;
+        AVFrame *f;
+        double   next = 0;
+
+        if (input_open(&in, argv[i], keyframes) < 0) {
+            vms_ai_pipeline_free(pl);
+            return 1;
+        }
+        while ((f = input_next(&in)) != NULL) {
+            AVStream *st = in.fmt->streams[in.stream];
+            int64_t pts = f->best_effort_timestamp;
+            double  sec = pts == AV_NOPTS_VALUE ? 0
+                          : (double) pts * av_q2d(st->time_base);
+
+            if (strcmp(mode, "analyze") == 0 && !keyframes && sec < next) {
+                continue;
+            }
+            next = sec + 1.0 / fps;
+            if (strcmp(mode, "detect") == 0) {
+                t_us += 1000000;
+            } else {
+                t_us = (int64_t) (sec * 1e6);
+            }
+            vms_ai_pipeline_process(pl, f, t0 + t_us, &o);
+            n++;
+            skips[o.skip]++;
+            if (o.sent) {
+                sent++;
+                dets += (uint64_t) o.detections;
+                if (o.error != VMS_AI_OK) {
+                    failed++;
+                    char esc[700];
+                    vms_json_escape(esc, sizeof(esc), vms_ai_pipeline_error(pl));
+                    printf("{\"error\":{\"class\":\"%s\",\"message\":\"%s\"}}\n",
+                           vms_ai_err_name(o.error), esc);
+                }
+            }
+            if (o.skip == VMS_AI_SKIP_ROI_INVALID && n == 1) {
+                fprintf(stderr, "vms-ai: %s\n", vms_ai_pipeline_error(pl));
+            }
+            if (frames_out) {
+                printf("{\"frame\":{\"n\":%llu,\"t\":%.3f,\"fraction\":%.5f,"
+                       "\"motion\":%d,\"recalibrated\":%d,\"skip\":\"%s\","
+                       "\"sent\":%d,\"detections\":%d,\"analysis_us\":%lld,"
+                       "\"motion_box\":[%d,%d,%d,%d]}}\n",
+                       (unsigned long long) n, sec, o.motion.fraction,
+                       o.motion.motion, o.motion.recalibrated,
+                       vms_ai_skip_name(o.skip), o.sent, o.detections,
+                       (long long) o.analysis_us, o.motion_box.x,
+                       o.motion_box.y, o.motion_box.w, o.motion_box.h);
+            }
+            if (strcmp(mode, "detect") == 0) {
+                break;
+            }
+        }
+        input_close(&in);
+    }
+
+    char *cost = vms_ai_cost_json(NULL, NULL, NULL);
+    printf("{\"summary\":{\"frames\":%llu,\"sent\":%llu,\"failed\":%llu,"
+           "\"detections\":%llu,\"skipped\":{", (unsigned long long) n,
+           (unsigned long long) sent, (unsigned long long) failed,
+           (unsigned long long) dets);
+    for (int s = 1; s < VMS_AI_SKIP_N; s++) {
+        printf("%s\"%s\":%llu", s > 1 ? "," : "", vms_ai_skip_name(s),
+               (unsigned long long) skips[s]);
+    }
+    printf("},\"cost\":%s}}\n", cost ? cost : "null");
+    free(cost);
+    vms_ai_pipeline_free(pl);
+    curl_global_cleanup();
+    return sent > 0 && failed == sent ? 2 : 0;
+}
