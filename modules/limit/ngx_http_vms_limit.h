@@ -1,0 +1,200 @@
+/*
+ * vms_limit: shared declarations of the module's files.
+ *
+ *   ngx_http_vms_limit_module.c   directives, configuration, phase handler
+ *   ngx_http_vms_limit_rate.c     per-consumer rate limit (GCRA)
+ *   ngx_http_vms_limit_streams.c  concurrent stream leases, release endpoint
+ *   ngx_http_vms_limit_shm.c      shared memory zone: local GCRA/leases, counters
+ *   ngx_http_vms_limit_status.c   Prometheus counters location
+ *   ngx_http_vms_limit_scripts.h  the Redis Lua scripts
+ *   core/                         nginx-free arithmetic (unit-tested)
+ */
+
+#ifndef NGX_HTTP_VMS_LIMIT_H
+#define NGX_HTTP_VMS_LIMIT_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_vms_redis.h"
+#include "vms_gcra.h"
+#include "vms_lease.h"
+
+
+#define NGX_HTTP_VMS_LIMIT_STORE_AUTO     0
+#define NGX_HTTP_VMS_LIMIT_STORE_REDIS    1
+#define NGX_HTTP_VMS_LIMIT_STORE_LOCAL    2
+
+#define NGX_HTTP_VMS_LIMIT_POLICY_LOCAL   0
+#define NGX_HTTP_VMS_LIMIT_POLICY_OPEN    1
+#define NGX_HTTP_VMS_LIMIT_POLICY_CLOSED  2
+
+#define NGX_HTTP_VMS_LIMIT_STREAMS_OFF      0
+#define NGX_HTTP_VMS_LIMIT_STREAMS_OPEN     1
+#define NGX_HTTP_VMS_LIMIT_STREAMS_RENEW    2
+#define NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE  3
+
+/* keys longer than this are replaced by a hash of themselves */
+#define NGX_HTTP_VMS_LIMIT_KEY_MAX        200
+
+
+typedef struct {
+    ngx_atomic_t           requests;          /* vms_api_requests */
+    ngx_atomic_t           rate_allowed;
+    ngx_atomic_t           rate_rejected;
+    ngx_atomic_t           rate_dry_run;
+    ngx_atomic_t           streams_admitted;
+    ngx_atomic_t           streams_renewed;
+    ngx_atomic_t           streams_rejected;
+    ngx_atomic_t           streams_released;
+    ngx_atomic_t           unavailable;       /* policy closed: 503 */
+    ngx_atomic_t           fallback_local;
+    ngx_atomic_t           fallback_open;
+    ngx_atomic_t           shm_full;
+    ngx_vms_redis_stats_t  redis;
+} ngx_http_vms_limit_counters_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    lru;
+    ngx_http_vms_limit_counters_t  counters;
+} ngx_http_vms_limit_shctx_t;
+
+
+typedef struct {
+    ngx_http_vms_limit_shctx_t    *sh;
+    ngx_slab_pool_t               *shpool;
+} ngx_http_vms_limit_shm_t;
+
+
+typedef struct {
+    ngx_str_t                      name;
+    ngx_int_t                      max;
+} ngx_http_vms_limit_plan_t;
+
+
+typedef struct {
+    ngx_vms_redis_t               *redis;
+    ngx_vms_redis_conf_t          *redis_conf;
+    ngx_vms_redis_script_t        *gcra_script;
+    ngx_vms_redis_script_t        *acquire_script;
+    ngx_vms_redis_script_t        *renew_script;
+
+    ngx_array_t                   *plans;        /* ngx_http_vms_limit_plan_t */
+    vms_plan_t                    *plan_table;   /* same, for core/ */
+    ngx_uint_t                     default_plan;
+    ngx_str_t                      default_plan_name;
+
+    size_t                         zone_size;
+    ngx_shm_zone_t                *shm_zone;
+} ngx_http_vms_limit_main_conf_t;
+
+
+typedef struct {
+    /* rate limit */
+    ngx_flag_t                     rate_on;
+    vms_gcra_t                     gcra;
+    ngx_str_t                      rate_scope;
+    ngx_array_t                   *rate_keys;    /* ngx_http_complex_value_t */
+    ngx_flag_t                     dry_run;
+
+    /* concurrent streams */
+    ngx_uint_t                     streams;
+    ngx_http_complex_value_t      *stream_user;
+    ngx_http_complex_value_t      *stream_session;
+    ngx_http_complex_value_t      *stream_plan;
+    ngx_http_complex_value_t      *stream_max;
+    ngx_msec_t                     stream_ttl;
+
+    /* Redis use */
+    ngx_uint_t                     store;
+    ngx_msec_t                     redis_timeout;
+    ngx_uint_t                     on_error;
+
+    ngx_flag_t                     status;
+} ngx_http_vms_limit_loc_conf_t;
+
+
+enum {
+    NGX_HTTP_VMS_LIMIT_STEP_RATE = 0,
+    NGX_HTTP_VMS_LIMIT_STEP_STREAMS,
+    NGX_HTTP_VMS_LIMIT_STEP_DONE
+};
+
+/* result of an asynchronous step, filled by the Redis handler */
+enum {
+    NGX_HTTP_VMS_LIMIT_R_NONE = 0,
+    NGX_HTTP_VMS_LIMIT_R_WAITING,
+    NGX_HTTP_VMS_LIMIT_R_REPLY,        /* Redis decided */
+    NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE   /* error/timeout: apply the policy */
+};
+
+
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_uint_t                     step;
+    ngx_uint_t                     result;
+
+    ngx_str_t                      key;          /* rate key or user */
+    vms_gcra_result_t              rate;
+    vms_lease_result_t             lease;
+
+    ngx_str_t                      session;
+    int64_t                        base_limit;   /* plan or claim, before the admin override */
+} ngx_http_vms_limit_ctx_t;
+
+
+extern ngx_module_t  ngx_http_vms_limit_module;
+
+
+/* shm.c */
+ngx_int_t ngx_http_vms_limit_shm_add(ngx_conf_t *cf,
+    ngx_http_vms_limit_main_conf_t *lmcf);
+ngx_http_vms_limit_counters_t *ngx_http_vms_limit_counters(
+    ngx_http_vms_limit_main_conf_t *lmcf);
+ngx_int_t ngx_http_vms_limit_shm_rate(ngx_http_vms_limit_main_conf_t *lmcf,
+    ngx_str_t *key, const vms_gcra_t *g, int64_t now_us,
+    vms_gcra_result_t *res);
+
+enum {
+    NGX_HTTP_VMS_LIMIT_LEASE_ACQUIRE = 0,
+    NGX_HTTP_VMS_LIMIT_LEASE_RECORD,     /* acquire without enforcing (mirror) */
+    NGX_HTTP_VMS_LIMIT_LEASE_RENEW,
+    NGX_HTTP_VMS_LIMIT_LEASE_RELEASE,
+    NGX_HTTP_VMS_LIMIT_LEASE_FORGET      /* release, mirror only */
+};
+
+ngx_int_t ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
+    ngx_uint_t op, ngx_str_t *user, uint64_t session, int64_t now_us,
+    int64_t ttl_us, int64_t limit, vms_lease_result_t *res);
+
+/* module.c */
+ngx_int_t ngx_http_vms_limit_use_redis(ngx_http_vms_limit_main_conf_t *lmcf,
+    ngx_http_vms_limit_loc_conf_t *llcf);
+void ngx_http_vms_limit_resume(ngx_http_request_t *r);
+ngx_int_t ngx_http_vms_limit_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *body, size_t len);
+ngx_int_t ngx_http_vms_limit_unavailable(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf);
+int64_t ngx_http_vms_limit_now_us(void);
+ngx_int_t ngx_http_vms_limit_key(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_str_t *value, ngx_uint_t digest, ngx_str_t *key);
+ngx_int_t ngx_http_vms_limit_set_header(ngx_http_request_t *r,
+    const char *name, int64_t value);
+
+/* rate.c */
+ngx_int_t ngx_http_vms_limit_rate(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx);
+
+/* streams.c */
+ngx_int_t ngx_http_vms_limit_streams(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx);
+ngx_int_t ngx_http_vms_limit_release_handler(ngx_http_request_t *r);
+
+/* status.c */
+ngx_int_t ngx_http_vms_limit_status_handler(ngx_http_request_t *r);
+
+#endif /* NGX_HTTP_VMS_LIMIT_H */

@@ -1,0 +1,499 @@
+/*
+ * vms_limit streams step: per-user concurrent stream leases.
+ *
+ *   open     admission: one EVAL (drop expired, count, admit/refuse) in the
+ *            user's sorted set; a session this node already admitted is
+ *            renewed without waiting (fire-and-forget EVAL).
+ *   renew    activity (segments, later playlists): renew without waiting.
+ *   release  content handler: ZREM, answers {"released":true|false}.
+ *
+ * Redis mode keeps a node-local mirror of the sessions this node admitted
+ * (shared zone); it is the fast path for renewals and the lease set used by
+ * the `local` policy when Redis is unreachable.  Local mode uses the zone
+ * alone, with the same arithmetic (core/vms_lease.c).
+ */
+
+#include "ngx_http_vms_limit.h"
+
+
+/* fire-and-forget renewal: outlives the request */
+typedef struct {
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+    uint64_t                         session;
+    ngx_str_t                        user;
+    u_char                           data[1];
+} ngx_http_vms_limit_renewal_t;
+
+
+static void
+ngx_http_vms_limit_renew_reply(ngx_vms_redis_status_e status,
+    redisReply *reply, void *data)
+{
+    ngx_http_vms_limit_renewal_t  *rn = data;
+
+    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer == 0)
+    {
+        /* Redis has no live lease (expired or released elsewhere): forget
+         * it here too, so the next playlist request goes through admission */
+        (void) ngx_http_vms_limit_shm_lease(rn->lmcf,
+                   NGX_HTTP_VMS_LIMIT_LEASE_FORGET, &rn->user, rn->session,
+                   0, 0, 0, NULL);
+    }
+
+    ngx_free(rn);
+}
+
+
+static void
+ngx_http_vms_limit_renew_redis(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_http_vms_limit_loc_conf_t *llcf,
+    ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *user, uint64_t session)
+{
+    u_char                        ttl[NGX_INT64_LEN];
+    size_t                        lens[2];
+    const char                   *argv[2];
+    ngx_http_vms_limit_renewal_t  *rn;
+
+    rn = ngx_alloc(sizeof(ngx_http_vms_limit_renewal_t) + user->len,
+                   r->connection->log);
+    if (rn == NULL) {
+        return;
+    }
+
+    rn->lmcf = lmcf;
+    rn->session = session;
+    rn->user.data = rn->data;
+    rn->user.len = user->len;
+    ngx_memcpy(rn->data, user->data, user->len);
+
+    argv[0] = (const char *) ctx->session.data;
+    lens[0] = ctx->session.len;
+    argv[1] = (const char *) ttl;
+    lens[1] = ngx_sprintf(ttl, "%L", (int64_t) llcf->stream_ttl * 1000) - ttl;
+
+    {
+        const char  *av[3] = { (const char *) ctx->key.data, argv[0], argv[1] };
+        size_t       al[3] = { ctx->key.len, lens[0], lens[1] };
+
+        if (ngx_vms_redis_eval(lmcf->redis, NULL, llcf->redis_timeout,
+                               lmcf->renew_script,
+                               ngx_http_vms_limit_renew_reply, rn,
+                               1, 3, av, al, NULL)
+            != NGX_OK)
+        {
+            ngx_free(rn);
+        }
+    }
+}
+
+
+static void
+ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
+    redisReply *reply, void *data)
+{
+    ngx_uint_t                 i;
+    ngx_http_request_t        *r;
+    ngx_http_vms_limit_ctx_t  *ctx = data;
+
+    r = ctx->request;
+
+    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 4)
+    {
+        for (i = 0; i < 4; i++) {
+            if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+                break;
+            }
+        }
+
+        if (i == 4 && reply->element[0]->integer >= VMS_LEASE_ADMITTED
+            && reply->element[0]->integer <= VMS_LEASE_REFUSED)
+        {
+            ctx->lease.outcome = (int) reply->element[0]->integer;
+            ctx->lease.active = (uint32_t) reply->element[1]->integer;
+            ctx->lease.limit = reply->element[2]->integer;
+            ctx->lease.retry_after_us = reply->element[3]->integer;
+            ctx->result = NGX_HTTP_VMS_LIMIT_R_REPLY;
+            ngx_http_vms_limit_resume(r);
+            return;
+        }
+    }
+
+    if (status == NGX_VMS_REDIS_TIMEOUT) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vms_limit: stream admission timed out in Redis");
+    } else {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vms_limit: stream admission failed in Redis: %*s",
+                      (size_t) (reply && reply->str ? reply->len : 9),
+                      reply && reply->str ? reply->str : "no reply");
+    }
+
+    ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
+    ngx_http_vms_limit_resume(r);
+}
+
+
+/* user, session and the plan/claim limit of this request */
+static ngx_int_t
+ngx_http_vms_limit_identify(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_http_vms_limit_loc_conf_t *llcf,
+    ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *user)
+{
+    int64_t     plan_limit, claim;
+    ngx_str_t   plan, max;
+    ngx_str_t   prefix = ngx_string("vms:limit:streams:");
+
+    if (ngx_http_complex_value(r, llcf->stream_user, user) != NGX_OK
+        || ngx_http_complex_value(r, llcf->stream_session, &ctx->session)
+           != NGX_OK
+        || ngx_http_complex_value(r, llcf->stream_plan, &plan) != NGX_OK
+        || ngx_http_complex_value(r, llcf->stream_max, &max) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (user->len == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vms_limit: stream request without a user");
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (ctx->session.len == 0 || ctx->session.len > 256) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vms_limit: stream session id empty or too long");
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (ngx_http_vms_limit_key(r, &prefix, user, 0, &ctx->key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    plan_limit = vms_plan_limit(lmcf->plan_table, lmcf->plans->nelts,
+                                lmcf->default_plan, (const char *) plan.data,
+                                plan.len);
+
+    claim = -1;
+    if (max.len) {
+        claim = vms_lease_parse_limit((const char *) max.data, max.len);
+        if (claim < 0) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vms_limit: ignoring malformed stream limit claim");
+        }
+    }
+
+    ctx->base_limit = vms_lease_limit(plan_limit, claim, -1);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vms_limit_streams_refuse(ngx_http_request_t *r,
+    ngx_http_vms_limit_counters_t *cnt, ngx_http_vms_limit_ctx_t *ctx)
+{
+    size_t  len;
+    u_char  body[256];
+
+    (void) ngx_atomic_fetch_add(&cnt->streams_rejected, 1);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "vms_limit: stream refused, %uD of %L streams active",
+                  ctx->lease.active, ctx->lease.limit);
+
+    if (ngx_http_vms_limit_set_header(r, "Retry-After",
+                        vms_gcra_seconds(ctx->lease.retry_after_us, 1))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = vms_lease_exceeded_json((char *) body, sizeof(body), ctx->lease.limit,
+                                  ctx->lease.active);
+
+    return ngx_http_vms_limit_send_json(r, NGX_HTTP_TOO_MANY_REQUESTS, body, len);
+}
+
+
+/* Same return convention as ngx_http_vms_limit_rate(). */
+ngx_int_t
+ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
+{
+    size_t                           lens[4];
+    int64_t                          now, ttl;
+    uint64_t                         session;
+    ngx_int_t                        rc;
+    ngx_str_t                        user, hkey;
+    const char                      *argv[4];
+    ngx_http_vms_limit_counters_t   *cnt;
+    ngx_http_vms_limit_loc_conf_t   *llcf;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+    u_char                           ttl_s[NGX_INT64_LEN], lim_s[NGX_INT64_LEN];
+    ngx_str_t                        hprefix = ngx_string("vms:limit:user:");
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+    cnt = ngx_http_vms_limit_counters(lmcf);
+    ttl = (int64_t) llcf->stream_ttl * 1000;
+
+    /* the lease key in the zone is the user's Redis key */
+    if (ctx->result == NGX_HTTP_VMS_LIMIT_R_NONE) {
+
+        rc = ngx_http_vms_limit_identify(r, lmcf, llcf, ctx, &user);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        session = vms_lease_hash((const char *) ctx->session.data,
+                                 ctx->session.len);
+        now = ngx_http_vms_limit_now_us();
+
+        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+            || (ngx_http_vms_limit_use_redis(lmcf, llcf)
+                && ngx_http_vms_limit_shm_lease(lmcf,
+                       NGX_HTTP_VMS_LIMIT_LEASE_RENEW, &ctx->key, session,
+                       now, ttl, 0, NULL) == NGX_OK))
+        {
+            /* renewal never waits and never refuses */
+            if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RENEW) {
+                (void) ngx_http_vms_limit_shm_lease(lmcf,
+                           NGX_HTTP_VMS_LIMIT_LEASE_RENEW, &ctx->key, session,
+                           now, ttl, 0, NULL);
+            }
+            if (ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+                ngx_http_vms_limit_renew_redis(r, lmcf, llcf, ctx, &ctx->key,
+                                               session);
+            }
+            (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
+            return NGX_DECLINED;
+        }
+
+        if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+            if (ngx_http_vms_limit_shm_lease(lmcf,
+                    NGX_HTTP_VMS_LIMIT_LEASE_ACQUIRE, &ctx->key, session, now,
+                    ttl, ctx->base_limit, &ctx->lease) != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "vms_limit: shared zone full, stream allowed");
+                return NGX_DECLINED;
+            }
+            ctx->result = NGX_HTTP_VMS_LIMIT_R_REPLY;
+            goto decided;
+        }
+
+        if (ngx_http_vms_limit_key(r, &hprefix, &user, 0, &hkey) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        argv[0] = (const char *) ctx->key.data;
+        lens[0] = ctx->key.len;
+        argv[1] = (const char *) hkey.data;
+        lens[1] = hkey.len;
+        argv[2] = (const char *) ctx->session.data;
+        lens[2] = ctx->session.len;
+        argv[3] = (const char *) ttl_s;
+        lens[3] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
+
+        {
+            const char  *av[5] = { argv[0], argv[1], argv[2], argv[3],
+                                   (const char *) lim_s };
+            size_t       al[5] = { lens[0], lens[1], lens[2], lens[3], 0 };
+
+            al[4] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
+
+            rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
+                                    lmcf->acquire_script,
+                                    ngx_http_vms_limit_acquire_reply, ctx,
+                                    2, 5, av, al, NULL);
+        }
+
+        if (rc == NGX_OK) {
+            ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
+    }
+
+    session = vms_lease_hash((const char *) ctx->session.data, ctx->session.len);
+
+    if (ctx->result == NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE) {
+        switch (llcf->on_error) {
+
+        case NGX_HTTP_VMS_LIMIT_POLICY_OPEN:
+            (void) ngx_atomic_fetch_add(&cnt->fallback_open, 1);
+            return NGX_DECLINED;
+
+        case NGX_HTTP_VMS_LIMIT_POLICY_CLOSED:
+            return ngx_http_vms_limit_unavailable(r, lmcf);
+
+        default:
+            (void) ngx_atomic_fetch_add(&cnt->fallback_local, 1);
+            if (ngx_http_vms_limit_shm_lease(lmcf,
+                    NGX_HTTP_VMS_LIMIT_LEASE_ACQUIRE, &ctx->key, session,
+                    ngx_http_vms_limit_now_us(), ttl, ctx->base_limit,
+                    &ctx->lease) != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+            goto decided;
+        }
+    }
+
+    /* Redis decided: mirror the admission on this node */
+    if (ctx->lease.outcome != VMS_LEASE_REFUSED) {
+        (void) ngx_http_vms_limit_shm_lease(lmcf, NGX_HTTP_VMS_LIMIT_LEASE_RECORD,
+                                            &ctx->key, session,
+                                            ngx_http_vms_limit_now_us(), ttl,
+                                            0, &ctx->lease);
+    }
+
+decided:
+
+    switch (ctx->lease.outcome) {
+
+    case VMS_LEASE_ADMITTED:
+        (void) ngx_atomic_fetch_add(&cnt->streams_admitted, 1);
+        return NGX_DECLINED;
+
+    case VMS_LEASE_RENEWED:
+        (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
+        return NGX_DECLINED;
+
+    default:
+        return ngx_http_vms_limit_streams_refuse(r, cnt, ctx);
+    }
+}
+
+
+/* ---- release endpoint -------------------------------------------------- */
+
+typedef struct {
+    ngx_http_request_t  *request;
+    ngx_uint_t           local;       /* released from the node's zone */
+} ngx_http_vms_limit_release_t;
+
+
+static ngx_int_t
+ngx_http_vms_limit_release_send(ngx_http_request_t *r, ngx_uint_t released)
+{
+    static u_char  yes[] = "{\"released\":true}\n";
+    static u_char  no[] = "{\"released\":false}\n";
+
+    return released
+           ? ngx_http_vms_limit_send_json(r, NGX_HTTP_OK, yes, sizeof(yes) - 1)
+           : ngx_http_vms_limit_send_json(r, NGX_HTTP_OK, no, sizeof(no) - 1);
+}
+
+
+static void
+ngx_http_vms_limit_release_reply(ngx_vms_redis_status_e status,
+    redisReply *reply, void *data)
+{
+    ngx_http_request_t              *r;
+    ngx_connection_t                *c;
+    ngx_http_vms_limit_release_t    *rel = data;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+
+    r = rel->request;
+    c = r->connection;
+
+    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_INTEGER) {
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+        if (reply->integer > 0) {
+            (void) ngx_atomic_fetch_add(
+                       &ngx_http_vms_limit_counters(lmcf)->streams_released, 1);
+        }
+        (void) ngx_http_vms_limit_release_send(r, reply->integer > 0);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "vms_limit: stream release %s in Redis",
+                      status == NGX_VMS_REDIS_TIMEOUT ? "timed out" : "failed");
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+        (void) ngx_http_vms_limit_unavailable(r, lmcf);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
+{
+    size_t                           lens[2];
+    ngx_int_t                        rc;
+    ngx_str_t                        user;
+    const char                      *argv[3];
+    ngx_http_vms_limit_ctx_t        *ctx;
+    ngx_http_vms_limit_release_t    *rel;
+    ngx_http_vms_limit_loc_conf_t   *llcf;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vms_limit_ctx_t));
+    rel = ngx_pcalloc(r->pool, sizeof(ngx_http_vms_limit_release_t));
+    if (ctx == NULL || rel == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_vms_limit_identify(r, lmcf, llcf, ctx, &user);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rel->request = r;
+    rel->local = ngx_http_vms_limit_shm_lease(lmcf,
+                     NGX_HTTP_VMS_LIMIT_LEASE_RELEASE, &ctx->key,
+                     vms_lease_hash((const char *) ctx->session.data,
+                                    ctx->session.len),
+                     0, 0, 0, NULL) == NGX_OK;
+
+    /* every answer below finalizes the request itself; the content phase
+     * then finalizes with NGX_DONE, which drops this extra reference */
+    r->main->count++;
+
+    if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+        if (rel->local) {
+            (void) ngx_atomic_fetch_add(
+                       &ngx_http_vms_limit_counters(lmcf)->streams_released, 1);
+        }
+        return ngx_http_vms_limit_release_send(r, rel->local);
+    }
+
+    argv[0] = "ZREM";
+    lens[0] = 4;
+    argv[1] = (const char *) ctx->key.data;
+    lens[1] = ctx->key.len;
+    argv[2] = (const char *) ctx->session.data;
+
+    {
+        size_t  al[3] = { lens[0], lens[1], ctx->session.len };
+
+        rc = ngx_vms_redis_call(lmcf->redis, r->pool, llcf->redis_timeout,
+                                ngx_http_vms_limit_release_reply, rel,
+                                3, argv, al, NULL);
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_vms_limit_unavailable(r, lmcf);
+    }
+
+    return NGX_DONE;
+}
