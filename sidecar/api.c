@@ -1,0 +1,132 @@
+#include "api.h"
+#include "camera.h"
+#include "events.h"
+#include "http.h"
+#include "metrics.h"
+#include "pg.h"
+#include "rstore.h"
+#include "util.h"
+
+#include <string.h>
+
+static void
+status_json(vms_buf_t *b, const vms_camera_status_t *st)
+{
+    vms_buf_append(b, "{\"id\":", 6);
+    vms_buf_json_str(b, st->id);
+    vms_buf_printf(b, ",\"state\":\"%s\",\"frames\":%llu,\"packets\":%llu,"
+                   "\"bytes\":%llu,\"keyframes_decoded\":%llu,"
+                   "\"last_frame_age_ms\":%lld,\"failures\":%d,"
+                   "\"record\":%s,\"recording\":%s,\"still\":%s,"
+                   "\"snapshot_age_ms\":%lld,\"last_error\":",
+                   st->state_name, (unsigned long long) st->frames,
+                   (unsigned long long) st->packets,
+                   (unsigned long long) st->bytes,
+                   (unsigned long long) st->keyframes,
+                   (long long) st->last_frame_age_ms, st->failures,
+                   st->record_wanted ? "true" : "false",
+                   st->recording ? "true" : "false",
+                   st->still ? "true" : "false",
+                   (long long) st->snapshot_age_ms);
+    vms_buf_json_str(b, st->last_error);
+    vms_buf_append(b, "}", 1);
+}
+
+typedef struct {
+    vms_buf_t  *b;
+    int         n;
+    int         online;
+} health_ctx_t;
+
+static void
+health_cam(vms_camera_t *cam, void *data)
+{
+    health_ctx_t         *h = data;
+    vms_camera_status_t   st;
+
+    vms_camera_status(cam, &st);
+    if (h->n++ > 0) {
+        vms_buf_append(h->b, ",", 1);
+    }
+    h->online += st.state == VMS_CAM_STREAMING;
+    status_json(h->b, &st);
+}
+
+static int
+health(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
+{
+    vms_buf_t           cams = {0};
+    health_ctx_t        h = { &cams, 0, 0 };
+    vms_events_stats_t  es;
+    vms_pg_stats_t      ps;
+    vms_redis_stats_t   rs;
+
+    vms_cameras_foreach(health_cam, &h);
+    vms_events_stats(&es);
+    vms_pg_stats(&ps);
+    vms_redis_stats(&rs);
+    vms_buf_printf(&w->body, "{\"status\":\"ok\",\"cameras_total\":%d,"
+                   "\"cameras_online\":%d,\"cameras\":[%s],"
+                   "\"kafka\":{\"enabled\":%s,\"queued\":%d,"
+                   "\"spool_bytes\":%llu},"
+                   "\"postgres\":{\"enabled\":%s,\"connected\":%s,"
+                   "\"queued\":%lld},"
+                   "\"redis\":{\"enabled\":%s,\"connected\":%s,"
+                   "\"queued\":%lld}}\n",
+                   h.n, h.online, cams.p ? cams.p : "",
+                   es.enabled ? "true" : "false", es.queued,
+                   (unsigned long long) es.spool_bytes,
+                   ps.enabled ? "true" : "false",
+                   ps.connected ? "true" : "false", (long long) ps.queued,
+                   rs.enabled ? "true" : "false",
+                   rs.connected ? "true" : "false", (long long) rs.queued);
+    vms_buf_free(&cams);
+    return 0;
+}
+
+static int
+metrics(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
+{
+    w->content_type = "text/plain; version=0.0.4";
+    vms_metrics_render(&w->body);
+    return 0;
+}
+
+static int
+record(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
+{
+    const char           *id = vms_http_arg(req, "camera");
+    int                   on = data != NULL;
+    vms_camera_status_t   st;
+
+    if (id == NULL || id[0] == '\0') {
+        vms_http_error(w, 400, "missing query argument camera=ID");
+        return 0;
+    }
+    if (!vms_camera_id_valid(id)) {
+        vms_http_error(w, 400, "invalid camera id (expected"
+                       " [A-Za-z0-9_-]{1,64})");
+        return 0;
+    }
+    if (vms_camera_set_record(id, on, &st) != 0) {
+        vms_http_error(w, 404, "unknown camera");
+        return 0;
+    }
+    vms_buf_append(&w->body, "{\"camera_id\":", 13);
+    vms_buf_json_str(&w->body, id);
+    vms_buf_printf(&w->body, ",\"record\":%s,\"recording\":%s,"
+                   "\"state\":\"%s\"}\n", on ? "true" : "false",
+                   st.recording ? "true" : "false", st.state_name);
+    return 0;
+}
+
+void
+vms_api_register(void)
+{
+    static int on = 1;
+
+    vms_http_route("GET", "/health", health, NULL);
+    vms_http_route("GET", "/metrics", metrics, NULL);
+    vms_http_route("POST", "/record/start", record, &on);
+    vms_http_route("POST", "/record/stop", record, NULL);
+}

@@ -1,0 +1,902 @@
+#include "config.h"
+#include "analysis.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+    K_DURATION,      /* "15s"; int64_t ms, > 0 */
+    K_INT,           /* int64_t within [min, max] */
+    K_BOOL,          /* int */
+    K_SCHEDULE,      /* vms_backoff_conf_t.schedule */
+    K_TEMPLATE,      /* char[VMS_PATH_TEMPLATE_MAX] */
+    K_STRING,        /* char * (global only) */
+    K_SIZE,          /* int64_t bytes */
+    K_LISTEN,        /* host:port, loopback only (global only) */
+    K_LOGLEVEL,      /* global only */
+    K_TIMEOFDAY,     /* "HH:MM" (global only) */
+    K_SECRET_FILE,   /* char *, read from a file (global only) */
+} key_type_e;
+
+typedef struct {
+    const char  *name;
+    key_type_e   type;
+    size_t       off;
+    int64_t      min, max;
+    const char  *expect;
+} key_t_;
+
+#define CAM(f)  offsetof(vms_cam_settings_t, f)
+#define GLB(f)  offsetof(vms_config_t, f)
+
+/* Keys of [camera ID] sections; [vmsd] sets their defaults. */
+static const key_t_ camera_keys[] = {
+    { "backoff", K_SCHEDULE, CAM(backoff), 0, 0,
+      "expected a list of durations like 5s,10s,30s,60s" },
+    { "backoff_jitter", K_INT, CAM(backoff.jitter_pct), 0, 100,
+      "expected a percentage 0-100" },
+    { "max_attempts", K_INT, CAM(backoff.max_attempts), 1, 1000000,
+      "expected a positive integer" },
+    { "healthy_period", K_DURATION, CAM(backoff.healthy_ms), 1, 0, NULL },
+    { "probe_interval", K_DURATION, CAM(probe_ms), 1, 0, NULL },
+    { "io_timeout", K_DURATION, CAM(io_timeout_ms), 1, 0, NULL },
+    { "watchdog_interval", K_DURATION, CAM(watchdog_ms), 1, 0, NULL },
+    { "frozen_timeout", K_DURATION, CAM(frozen_ms), 1, 0, NULL },
+    { "still_timeout", K_DURATION, CAM(still_ms), 1, 0, NULL },
+    { "snapshot_interval", K_DURATION, CAM(snapshot_ms), 1, 0, NULL },
+    { "snapshot_ttl", K_DURATION, CAM(snapshot_ttl_ms), 1000, 0, NULL },
+    { "snapshot_width", K_INT, CAM(snapshot_width), 16, 7680,
+      "expected a width in pixels 16-7680" },
+    { "segment_duration", K_DURATION, CAM(segment_ms), 1000, 0, NULL },
+    { "fragment_duration", K_DURATION, CAM(fragment_ms), 100, 0, NULL },
+    { "path_template", K_TEMPLATE, CAM(path_template), 0, 0, NULL },
+    { "record", K_BOOL, CAM(record), 0, 0, NULL },
+    { "retention_days", K_INT, CAM(retention_days), 0, 36500,
+      "expected a positive integer (0 = keep until disk pressure)" },
+};
+
+#define NCAMKEYS  (sizeof(camera_keys) / sizeof(camera_keys[0]))
+
+/* Keys of [vmsd] only. */
+static const key_t_ global_keys[] = {
+    { "listen", K_LISTEN, GLB(listen_host), 0, 0, NULL },
+    { "recordings", K_STRING, GLB(recordings), 0, 0, NULL },
+    { "kafka_brokers", K_STRING, GLB(kafka_brokers), 0, 0, NULL },
+    { "events_topic", K_STRING, GLB(events_topic), 0, 0, NULL },
+    { "spool_dir", K_STRING, GLB(spool_dir), 0, 0, NULL },
+    { "spool_max_size", K_SIZE, GLB(spool_max_bytes), 4096, 0, NULL },
+    { "kafka_message_timeout", K_DURATION, GLB(kafka_message_timeout_ms), 1, 0,
+      NULL },
+    { "kafka_queue_max", K_INT, GLB(kafka_queue_max), 1, 10000000,
+      "expected a positive integer" },
+    { "redis", K_STRING, GLB(redis), 0, 0, NULL },
+    { "redis_password_file", K_SECRET_FILE, GLB(redis_password), 0, 0, NULL },
+    { "redis_queue_max", K_INT, GLB(redis_queue_max), 1, 10000000,
+      "expected a positive integer" },
+    { "postgres_file", K_SECRET_FILE, GLB(pg_conninfo), 0, 0, NULL },
+    { "postgres_schema", K_STRING, GLB(pg_schema), 0, 0, NULL },
+    { "postgres_queue_max", K_INT, GLB(pg_queue_max), 1, 10000000,
+      "expected a positive integer" },
+    { "log_level", K_LOGLEVEL, GLB(log_level), 0, 0, NULL },
+    { "disk_max_used_percent", K_INT, GLB(disk_max_used_pct), 1, 100,
+      "expected a percentage 1-100" },
+    { "disk_min_free", K_SIZE, GLB(disk_min_free_bytes), 0, 0, NULL },
+    { "retention_interval", K_DURATION, GLB(retention_interval_ms), 1, 0, NULL },
+    { "retention_daily_at", K_TIMEOFDAY, GLB(retention_daily_at), 0, 0, NULL },
+};
+
+#define NGLBKEYS  (sizeof(global_keys) / sizeof(global_keys[0]))
+
+typedef struct pair_s  pair_t;
+struct pair_s {
+    char    *key;
+    char    *value;
+    int      line;
+    pair_t  *next;
+};
+
+typedef struct cam_parse_s  cam_parse_t;
+struct cam_parse_s {
+    vms_camera_conf_t  *cc;
+    uint32_t            set;          /* bit per camera_keys[] entry */
+    int                 url_set, enabled_set;
+    pair_t             *ai, **ai_tail;
+    vms_buf_t           raw;          /* key=value lines, for sig */
+    cam_parse_t        *next;
+};
+
+typedef struct {
+    vms_config_t  *cfg;
+    const char    *path;
+    FILE          *fp;
+    int            line;
+    int            line_too_long;
+    char           prev_section[128];
+    vms_buf_t      errors;
+    int            nerrors;
+    uint32_t       global_set;        /* camera_keys set in [vmsd] */
+    uint64_t       global_only_set;   /* global_keys set */
+    pair_t        *ai, **ai_tail;     /* ai_* defaults from [vmsd] */
+    vms_buf_t      global_raw;        /* camera keys of [vmsd], for sig */
+    cam_parse_t   *cams, **cams_tail;
+    int            pg_inline;         /* "postgres =" used */
+} parse_t;
+
+static void
+perr(parse_t *p, int line, const char *camera, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+perr(parse_t *p, int line, const char *camera, const char *key,
+    const char *fmt, ...)
+{
+    char     msg[512];
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (p->nerrors++ > 0) {
+        vms_buf_append(&p->errors, "\n", 1);
+    }
+    vms_buf_printf(&p->errors, "%s:%d: ", p->path, line);
+    if (camera != NULL) {
+        vms_buf_printf(&p->errors, "camera %s: ", camera);
+    }
+    if (key != NULL) {
+        vms_buf_printf(&p->errors, "key \"%s\": ", key);
+    }
+    vms_buf_printf(&p->errors, "%s", msg);
+}
+
+static void
+defaults(vms_config_t *cfg)
+{
+    vms_cam_settings_t *d = &cfg->defaults;
+
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8091;
+    cfg->spool_max_bytes = 64LL << 20;
+    cfg->kafka_message_timeout_ms = 300000;
+    cfg->kafka_queue_max = 100000;
+    cfg->redis_queue_max = 10000;
+    cfg->pg_queue_max = 100000;
+    cfg->log_level = VMS_LOG_INFO;
+    cfg->disk_max_used_pct = 90;
+    cfg->retention_interval_ms = 60000;
+    snprintf(cfg->retention_daily_at, sizeof(cfg->retention_daily_at), "02:00");
+
+    d->backoff.schedule_ms[0] = 5000;
+    d->backoff.schedule_ms[1] = 10000;
+    d->backoff.schedule_ms[2] = 30000;
+    d->backoff.schedule_ms[3] = 60000;
+    d->backoff.nschedule = 4;
+    d->backoff.jitter_pct = 10;
+    d->backoff.max_attempts = 10;
+    d->backoff.healthy_ms = 60000;
+    d->probe_ms = 30000;
+    d->io_timeout_ms = 10000;
+    d->watchdog_ms = 15000;
+    d->frozen_ms = 30000;
+    d->still_ms = 30000;
+    d->snapshot_ms = 30000;
+    d->snapshot_ttl_ms = 300000;
+    d->snapshot_width = 640;
+    d->segment_ms = 60000;
+    d->fragment_ms = 1000;
+    snprintf(d->path_template, sizeof(d->path_template),
+             "%%path/%%Y/%%m/%%d/%%H/segment_%%s");
+    d->record = 1;
+    d->retention_days = 7;
+}
+
+static int
+is_loopback(const char *host)
+{
+    struct in_addr   a4;
+    struct in6_addr  a6;
+
+    if (strcmp(host, "localhost") == 0) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    return 0;
+}
+
+static char *
+read_secret_file(const char *path, char *why, size_t whylen)
+{
+    FILE    *f = fopen(path, "re");
+    char     buf[4096];
+    size_t   n;
+
+    if (f == NULL) {
+        snprintf(why, whylen, "cannot read \"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+                     || buf[n - 1] == ' '))
+    {
+        buf[--n] = '\0';
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "\"%s\" is empty", path);
+        return NULL;
+    }
+    return strdup(buf);
+}
+
+/* Parse value for key k into base+k->off.  Returns 0 or -1 with why. */
+static int
+set_key(const key_t_ *k, void *base, const char *value, char *why,
+    size_t whylen)
+{
+    char     *field = (char *) base + k->off;
+    int64_t   v;
+    int       b;
+
+    switch (k->type) {
+    case K_DURATION:
+        if (vms_parse_duration_ms(value, &v) != 0) {
+            snprintf(why, whylen,
+                     "expected a duration like 500ms, 15s, 2m, 1h");
+            return -1;
+        }
+        if (v < k->min) {
+            snprintf(why, whylen, "must be at least %lldms",
+                     (long long) k->min);
+            return -1;
+        }
+        *(int64_t *) field = v;
+        return 0;
+    case K_INT:
+        if (vms_parse_int(value, k->min, k->max, &v) != 0) {
+            snprintf(why, whylen, "%s", k->expect);
+            return -1;
+        }
+        if (k->off == CAM(backoff.jitter_pct)
+            || k->off == CAM(backoff.max_attempts))
+        {
+            *(int *) field = (int) v;
+        } else {
+            *(int64_t *) field = v;
+        }
+        return 0;
+    case K_BOOL:
+        if (vms_parse_bool(value, &b) != 0) {
+            snprintf(why, whylen, "expected yes or no");
+            return -1;
+        }
+        *(int *) field = b;
+        return 0;
+    case K_SCHEDULE:
+        if (vms_backoff_parse_schedule((vms_backoff_conf_t *) field, value)
+            != 0)
+        {
+            snprintf(why, whylen, "%s (at most %d)", k->expect,
+                     VMS_BACKOFF_MAX_STEPS);
+            return -1;
+        }
+        return 0;
+    case K_TEMPLATE:
+        if (value[0] == '\0' || value[0] == '/' || strstr(value, "..")
+            || strlen(value) >= VMS_PATH_TEMPLATE_MAX)
+        {
+            snprintf(why, whylen, "expected a relative path template without"
+                     " \"..\", shorter than %d", VMS_PATH_TEMPLATE_MAX);
+            return -1;
+        }
+        snprintf(field, VMS_PATH_TEMPLATE_MAX, "%s", value);
+        return 0;
+    case K_STRING:
+        if (value[0] == '\0') {
+            snprintf(why, whylen, "must not be empty");
+            return -1;
+        }
+        free(*(char **) field);
+        *(char **) field = strdup(value);
+        return 0;
+    case K_SIZE:
+        if (vms_parse_size(value, &v) != 0 || v < k->min) {
+            snprintf(why, whylen, "expected a size like 4096, 512MB, 10GB");
+            return -1;
+        }
+        *(int64_t *) field = v;
+        return 0;
+    case K_LOGLEVEL:
+        if (vms_log_level_parse(value, &b) != 0) {
+            snprintf(why, whylen, "expected debug, info, warn or error");
+            return -1;
+        }
+        *(int *) field = b;
+        return 0;
+    case K_TIMEOFDAY: {
+        int h, m;
+        char extra;
+        if (strcmp(value, "off") == 0) {
+            snprintf(field, 8, "off");
+            return 0;
+        }
+        if (sscanf(value, "%2d:%2d%c", &h, &m, &extra) != 2 || h < 0 || h > 23
+            || m < 0 || m > 59)
+        {
+            snprintf(why, whylen, "expected a UTC time of day HH:MM, or off");
+            return -1;
+        }
+        snprintf(field, 8, "%02d:%02d", h, m);
+        return 0;
+    }
+    case K_SECRET_FILE: {
+        char *s = read_secret_file(value, why, whylen);
+        if (s == NULL) {
+            return -1;
+        }
+        free(*(char **) field);
+        *(char **) field = s;
+        return 0;
+    }
+    case K_LISTEN: {
+        vms_config_t  *cfg = base;
+        const char    *colon = strrchr(value, ':');
+        char           host[64];
+        size_t         hl;
+        if (colon == NULL || vms_parse_int(colon + 1, 1, 65535, &v) != 0) {
+            snprintf(why, whylen, "expected HOST:PORT on loopback");
+            return -1;
+        }
+        hl = (size_t) (colon - value);
+        if (hl >= 2 && value[0] == '[' && value[hl - 1] == ']') {
+            value++;
+            hl -= 2;
+        }
+        if (hl == 0 || hl >= sizeof(host)) {
+            snprintf(why, whylen, "expected HOST:PORT on loopback");
+            return -1;
+        }
+        memcpy(host, value, hl);
+        host[hl] = '\0';
+        if (!is_loopback(host)) {
+            snprintf(why, whylen, "the API listens on loopback only"
+                     " (127.0.0.1, ::1 or localhost)");
+            return -1;
+        }
+        snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%s", host);
+        cfg->listen_port = (int) v;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static const key_t_ *
+find_key(const key_t_ *keys, size_t n, const char *name, size_t *idx)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            *idx = i;
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+is_analysis_key(const char *name)
+{
+    return strncmp(name, "ai_", 3) == 0 || strncmp(name, "motion_", 7) == 0
+           || strncmp(name, "roi", 3) == 0;
+}
+
+static pair_t *
+pair_new(const char *key, const char *value, int line)
+{
+    pair_t *pr = calloc(1, sizeof(*pr));
+
+    if (pr == NULL) {
+        return NULL;
+    }
+    pr->key = strdup(key);
+    pr->value = strdup(value);
+    pr->line = line;
+    if (pr->key == NULL || pr->value == NULL) {
+        free(pr->key);
+        free(pr->value);
+        free(pr);
+        return NULL;
+    }
+    return pr;
+}
+
+static void
+pairs_free(pair_t *pr)
+{
+    while (pr != NULL) {
+        pair_t *next = pr->next;
+        free(pr->key);
+        free(pr->value);
+        free(pr);
+        pr = next;
+    }
+}
+
+static int
+global_key(parse_t *p, const char *name, const char *value)
+{
+    const key_t_  *k;
+    size_t         idx;
+    char           why[256];
+
+    if (strcmp(name, "postgres") == 0) {
+        /* allowed for development; postgres_file or VMS_PG_CONNINFO keep the
+         * password out of the config file */
+        free(p->cfg->pg_conninfo);
+        p->cfg->pg_conninfo = strdup(value);
+        p->pg_inline = 1;
+        return 1;
+    }
+    if (is_analysis_key(name)) {
+        pair_t *pr = pair_new(name, value, p->line);
+        if (pr == NULL) {
+            perr(p, p->line, NULL, name, "out of memory");
+            return 0;
+        }
+        *p->ai_tail = pr;
+        p->ai_tail = &pr->next;
+        return 1;
+    }
+    k = find_key(camera_keys, NCAMKEYS, name, &idx);
+    if (k != NULL) {
+        if (p->global_set & (1u << idx)) {
+            perr(p, p->line, NULL, name, "set twice");
+            return 0;
+        }
+        p->global_set |= 1u << idx;
+        vms_buf_printf(&p->global_raw, "%s=%s\n", name, value);
+        if (set_key(k, &p->cfg->defaults, value, why, sizeof(why)) != 0) {
+            perr(p, p->line, NULL, name, "%s", why);
+            return 0;
+        }
+        return 1;
+    }
+    k = find_key(global_keys, NGLBKEYS, name, &idx);
+    if (k == NULL) {
+        perr(p, p->line, NULL, name, "unknown key in [vmsd]");
+        return 0;
+    }
+    if (p->global_only_set & (1ull << idx)) {
+        perr(p, p->line, NULL, name, "set twice");
+        return 0;
+    }
+    p->global_only_set |= 1ull << idx;
+    if (set_key(k, p->cfg, value, why, sizeof(why)) != 0) {
+        perr(p, p->line, NULL, name, "%s", why);
+        return 0;
+    }
+    return 1;
+}
+
+static cam_parse_t *
+find_cam(parse_t *p, const char *id)
+{
+    cam_parse_t *c;
+
+    for (c = p->cams; c != NULL; c = c->next) {
+        if (strcmp(c->cc->id, id) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static int
+camera_key(parse_t *p, const char *id, int new_section, const char *name,
+    const char *value)
+{
+    cam_parse_t   *c = find_cam(p, id);
+    const key_t_  *k;
+    size_t         idx;
+    char           why[256];
+    int            b;
+
+    if (c != NULL && new_section) {
+        perr(p, p->line, id, NULL, "section [camera %s] appears twice (first"
+             " at line %d)", id, c->cc->line);
+        return 0;
+    }
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->cc = calloc(1, sizeof(*c->cc))) == NULL) {
+            free(c);
+            perr(p, p->line, id, name, "out of memory");
+            return 0;
+        }
+        snprintf(c->cc->id, sizeof(c->cc->id), "%s", id);
+        c->cc->enabled = 1;
+        c->cc->line = p->line;
+        c->ai_tail = &c->ai;
+        *p->cams_tail = c;
+        p->cams_tail = &c->next;
+    }
+    vms_buf_printf(&c->raw, "%s=%s\n", name, value);
+
+    if (strcmp(name, "url") == 0) {
+        if (c->url_set++) {
+            perr(p, p->line, id, name, "set twice");
+            return 0;
+        }
+        if (strncmp(value, "rtsp://", 7) != 0
+            && strncmp(value, "rtsps://", 8) != 0)
+        {
+            perr(p, p->line, id, name, "expected an rtsp:// or rtsps:// URL");
+            return 0;
+        }
+        c->cc->url = strdup(value);
+        return 1;
+    }
+    if (strcmp(name, "enabled") == 0) {
+        if (c->enabled_set++) {
+            perr(p, p->line, id, name, "set twice");
+            return 0;
+        }
+        if (vms_parse_bool(value, &b) != 0) {
+            perr(p, p->line, id, name, "expected yes or no");
+            return 0;
+        }
+        c->cc->enabled = b;
+        return 1;
+    }
+    if (is_analysis_key(name)) {
+        pair_t *pr = pair_new(name, value, p->line);
+        if (pr == NULL) {
+            perr(p, p->line, id, name, "out of memory");
+            return 0;
+        }
+        *c->ai_tail = pr;
+        c->ai_tail = &pr->next;
+        return 1;
+    }
+    k = find_key(camera_keys, NCAMKEYS, name, &idx);
+    if (k == NULL) {
+        perr(p, p->line, id, name, "unknown camera key");
+        return 0;
+    }
+    if (c->set & (1u << idx)) {
+        perr(p, p->line, id, name, "set twice");
+        return 0;
+    }
+    c->set |= 1u << idx;
+    if (set_key(k, &c->cc->s, value, why, sizeof(why)) != 0) {
+        perr(p, p->line, id, name, "%s", why);
+        return 0;
+    }
+    return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+    parse_t  *p = user;
+    int       new_section = strcmp(section, p->prev_section) != 0;
+
+    snprintf(p->prev_section, sizeof(p->prev_section), "%s", section);
+
+    if (strcmp(section, "vmsd") == 0) {
+        return global_key(p, name, value);
+    }
+    if (strncmp(section, "camera ", 7) == 0) {
+        const char *id = section + 7;
+        while (*id == ' ') {
+            id++;
+        }
+        if (!vms_camera_id_valid(id)) {
+            if (new_section) {
+                perr(p, p->line, NULL, NULL, "section [%s]: camera id must"
+                     " match [A-Za-z0-9_-]{1,64}", section);
+            }
+            return 0;
+        }
+        return camera_key(p, id, new_section, name, value);
+    }
+    if (new_section) {
+        if (section[0] == '\0') {
+            perr(p, p->line, NULL, name, "outside any section (expected"
+                 " [vmsd] or [camera ID] first)");
+        } else {
+            perr(p, p->line, NULL, NULL, "unknown section [%s] (expected"
+                 " [vmsd] or [camera ID])", section);
+        }
+    }
+    return 0;
+}
+
+/* fgets-style reader that counts lines, so errors can name them. */
+static char *
+reader(char *str, int num, void *stream)
+{
+    parse_t  *p = stream;
+    char     *r = fgets(str, num, p->fp);
+    size_t    n;
+
+    if (r == NULL) {
+        return NULL;
+    }
+    p->line++;
+    n = strlen(str);
+    if (n == (size_t) num - 1 && str[n - 1] != '\n' && !feof(p->fp)) {
+        p->line_too_long = p->line;
+        return NULL;
+    }
+    return r;
+}
+
+static void
+finish_camera(parse_t *p, cam_parse_t *c)
+{
+    vms_camera_conf_t  *cc = c->cc;
+    vms_cam_settings_t  mine = cc->s;
+    vms_buf_t           sig = {0};
+    pair_t             *pr;
+    char                why[256];
+    size_t              i;
+
+    /* defaults for every key the section did not set */
+    cc->s = p->cfg->defaults;
+    for (i = 0; i < NCAMKEYS; i++) {
+        if (c->set & (1u << i)) {
+            size_t sz;
+            switch (camera_keys[i].type) {
+            case K_SCHEDULE:
+                /* only the schedule part of the struct */
+                memcpy(cc->s.backoff.schedule_ms, mine.backoff.schedule_ms,
+                       sizeof(mine.backoff.schedule_ms));
+                cc->s.backoff.nschedule = mine.backoff.nschedule;
+                continue;
+            case K_TEMPLATE:
+                sz = VMS_PATH_TEMPLATE_MAX;
+                break;
+            case K_BOOL:
+                sz = sizeof(int);
+                break;
+            case K_INT:
+                sz = (camera_keys[i].off == CAM(backoff.jitter_pct)
+                      || camera_keys[i].off == CAM(backoff.max_attempts))
+                     ? sizeof(int) : sizeof(int64_t);
+                break;
+            default:
+                sz = sizeof(int64_t);
+            }
+            memcpy((char *) &cc->s + camera_keys[i].off,
+                   (char *) &mine + camera_keys[i].off, sz);
+        }
+    }
+
+    if (cc->url == NULL && cc->enabled) {
+        perr(p, cc->line, cc->id, "url", "missing (required for an enabled"
+             " camera)");
+    }
+
+    cc->analysis = vms_analysis_conf_new();
+    if (cc->analysis == NULL) {
+        perr(p, cc->line, cc->id, NULL, "out of memory");
+    } else {
+        for (pr = p->ai; pr != NULL; pr = pr->next) {
+            /* validated once on a scratch conf; errors reported there */
+            vms_analysis_conf_set(cc->analysis, pr->key, pr->value, why,
+                                  sizeof(why));
+        }
+        for (pr = c->ai; pr != NULL; pr = pr->next) {
+            if (vms_analysis_conf_set(cc->analysis, pr->key, pr->value, why,
+                                      sizeof(why)) != 0)
+            {
+                perr(p, pr->line, cc->id, pr->key, "%s", why);
+            }
+        }
+    }
+
+    vms_buf_printf(&sig, "enabled=%d\n", cc->enabled);
+    if (c->raw.len) {
+        vms_buf_append(&sig, c->raw.p, c->raw.len);
+    }
+    vms_buf_append(&sig, "\x1e", 1);
+    if (p->global_raw.len) {
+        vms_buf_append(&sig, p->global_raw.p, p->global_raw.len);
+    }
+    for (pr = p->ai; pr != NULL; pr = pr->next) {
+        vms_buf_printf(&sig, "%s=%s\n", pr->key, pr->value);
+    }
+    cc->sig = sig.p ? sig.p : strdup("");
+}
+
+static void
+check_global(parse_t *p)
+{
+    vms_config_t *cfg = p->cfg;
+    const char   *env;
+    char          why[256];
+    pair_t       *pr;
+
+    if (cfg->recordings == NULL) {
+        perr(p, p->line, NULL, "recordings", "missing in [vmsd] (the"
+             " recordings root directory)");
+    }
+    if (cfg->events_topic == NULL) {
+        cfg->events_topic = strdup("vms.events");
+    }
+    if (cfg->pg_conninfo == NULL && (env = getenv("VMS_PG_CONNINFO")) != NULL
+        && env[0] != '\0')
+    {
+        cfg->pg_conninfo = strdup(env);
+    }
+    if (cfg->redis_password == NULL
+        && (env = getenv("VMS_REDIS_PASSWORD")) != NULL && env[0] != '\0')
+    {
+        cfg->redis_password = strdup(env);
+    }
+    if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
+        vms_buf_t b = {0};
+        vms_buf_printf(&b, "%s/.spool", cfg->recordings);
+        cfg->spool_dir = b.p;
+    }
+    if (p->ai != NULL) {
+        vms_analysis_conf_t *scratch = vms_analysis_conf_new();
+        for (pr = p->ai; scratch != NULL && pr != NULL; pr = pr->next) {
+            if (vms_analysis_conf_set(scratch, pr->key, pr->value, why,
+                                      sizeof(why)) != 0)
+            {
+                perr(p, pr->line, NULL, pr->key, "%s", why);
+            }
+        }
+        vms_analysis_conf_free(scratch);
+    }
+}
+
+vms_config_t *
+vms_config_load(const char *path, char *err, size_t errlen)
+{
+    parse_t             p;
+    vms_config_t       *cfg;
+    cam_parse_t        *c, *next;
+    vms_camera_conf_t **tail;
+    int                 rc;
+
+    memset(&p, 0, sizeof(p));
+    err[0] = '\0';
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    defaults(cfg);
+    cfg->path = strdup(path);
+    p.cfg = cfg;
+    p.path = path;
+    p.ai_tail = &p.ai;
+    p.cams_tail = &p.cams;
+    p.fp = fopen(path, "re");
+    if (p.fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        vms_config_free(cfg);
+        return NULL;
+    }
+
+    ini_allow_multiline = false;
+    rc = ini_parse_stream(reader, &p, handler, &p);
+    fclose(p.fp);
+
+    if (p.line_too_long) {
+        perr(&p, p.line_too_long, NULL, NULL, "line too long (at most %d"
+             " characters)", ini_max_line - 3);
+    } else if (rc > 0 && p.nerrors == 0) {
+        perr(&p, rc, NULL, NULL, "syntax error (expected [section], key ="
+             " value or a comment)");
+    } else if (rc < 0) {
+        perr(&p, 0, NULL, NULL, "cannot parse (error %d)", rc);
+    }
+
+    check_global(&p);
+
+    tail = &cfg->cameras;
+    for (c = p.cams; c != NULL; c = next) {
+        next = c->next;
+        finish_camera(&p, c);
+        *tail = c->cc;
+        tail = &c->cc->next;
+        cfg->ncameras++;
+        pairs_free(c->ai);
+        vms_buf_free(&c->raw);
+        free(c);
+    }
+    pairs_free(p.ai);
+    vms_buf_free(&p.global_raw);
+
+    if (p.nerrors > 0) {
+        snprintf(err, errlen, "%s", p.errors.p ? p.errors.p : "error");
+        vms_buf_free(&p.errors);
+        vms_config_free(cfg);
+        return NULL;
+    }
+    vms_buf_free(&p.errors);
+    return cfg;
+}
+
+void
+vms_camera_conf_free(vms_camera_conf_t *cc)
+{
+    if (cc == NULL) {
+        return;
+    }
+    free(cc->url);
+    free(cc->sig);
+    if (cc->analysis != NULL) {
+        vms_analysis_conf_free(cc->analysis);
+    }
+    free(cc);
+}
+
+void
+vms_config_free(vms_config_t *cfg)
+{
+    vms_camera_conf_t *cc, *next;
+
+    if (cfg == NULL) {
+        return;
+    }
+    for (cc = cfg->cameras; cc != NULL; cc = next) {
+        next = cc->next;
+        vms_camera_conf_free(cc);
+    }
+    free(cfg->path);
+    free(cfg->recordings);
+    free(cfg->kafka_brokers);
+    free(cfg->events_topic);
+    free(cfg->spool_dir);
+    free(cfg->redis);
+    free(cfg->redis_password);
+    free(cfg->pg_conninfo);
+    free(cfg->pg_schema);
+    free(cfg);
+}
+
+void
+vms_config_detach_camera(vms_config_t *cfg, vms_camera_conf_t *cc)
+{
+    vms_camera_conf_t **pp;
+
+    for (pp = &cfg->cameras; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == cc) {
+            *pp = cc->next;
+            cc->next = NULL;
+            cfg->ncameras--;
+            return;
+        }
+    }
+}
+
+vms_camera_conf_t *
+vms_config_find_camera(vms_config_t *cfg, const char *id)
+{
+    vms_camera_conf_t *cc;
+
+    for (cc = cfg->cameras; cc != NULL; cc = cc->next) {
+        if (strcmp(cc->id, id) == 0) {
+            return cc;
+        }
+    }
+    return NULL;
+}

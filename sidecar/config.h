@@ -1,0 +1,101 @@
+/*
+ * vmsd configuration: one INI file (libinih).
+ *
+ *   [vmsd]            global settings and the defaults of every camera key
+ *   [camera ID]       one camera; any camera key overrides the default;
+ *                     keys starting with ai_, motion_ or roi go to the
+ *                     analysis pipeline (vms_analysis_conf_set), also as
+ *                     defaults when they appear in [vmsd].
+ *
+ * Every option, its default and its unit is listed in docs/vmsd.md.
+ * Errors name file, line and key:
+ *   vmsd.conf:12: camera cam3: key "retention_days": expected a positive integer
+ * Secrets (PostgreSQL conninfo, Redis password) come from a file or the
+ * environment and are never logged.
+ */
+
+#ifndef VMS_CONFIG_H
+#define VMS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backoff.h"
+#include "util.h"
+
+struct vms_analysis_conf_s;
+
+#define VMS_PATH_TEMPLATE_MAX  256
+
+/* Settings a camera section may override; [vmsd] gives their defaults. */
+typedef struct {
+    vms_backoff_conf_t  backoff;         /* backoff, backoff_jitter,
+                                            max_attempts, healthy_period */
+    int64_t   probe_ms;            /* probe interval while offline */
+    int64_t   io_timeout_ms;       /* connect / DESCRIBE / probe timeout */
+    int64_t   watchdog_ms;         /* watchdog check interval */
+    int64_t   frozen_ms;           /* no frame for this long -> restart */
+    int64_t   still_ms;            /* identical keyframes this long -> still */
+    int64_t   snapshot_ms;
+    int64_t   snapshot_ttl_ms;
+    int64_t   snapshot_width;
+    int64_t   segment_ms;
+    int64_t   fragment_ms;
+    char      path_template[VMS_PATH_TEMPLATE_MAX];
+    int       record;
+    int64_t   retention_days;      /* 0 = keep until disk pressure */
+} vms_cam_settings_t;
+
+typedef struct vms_camera_conf_s  vms_camera_conf_t;
+
+struct vms_camera_conf_s {
+    char                 id[VMS_CAMERA_ID_MAX + 1];
+    char                *url;            /* may hold credentials: redact */
+    int                  enabled;
+    vms_cam_settings_t   s;
+    struct vms_analysis_conf_s *analysis;
+    char                *sig;            /* everything that configures it */
+    int                  line;           /* first line of its section */
+    vms_camera_conf_t   *next;
+};
+
+typedef struct {
+    char      *path;
+    char       listen_host[64];
+    int        listen_port;
+    char      *recordings;
+    char      *kafka_brokers;              /* NULL: events only logged */
+    char      *events_topic;
+    char      *spool_dir;
+    int64_t    spool_max_bytes;
+    int64_t    kafka_message_timeout_ms;
+    int64_t    kafka_queue_max;            /* messages in librdkafka's queue */
+    char      *redis;                      /* host:port or unix:/path; NULL off */
+    char      *redis_password;             /* secret */
+    int64_t    redis_queue_max;
+    char      *pg_conninfo;                /* secret; NULL: PostgreSQL off */
+    char      *pg_schema;                  /* SQL file run at each connect */
+    int64_t    pg_queue_max;
+    int        log_level;
+    int64_t    disk_max_used_pct;
+    int64_t    disk_min_free_bytes;
+    int64_t    retention_interval_ms;
+    char       retention_daily_at[8];      /* "HH:MM" UTC */
+    vms_cam_settings_t  defaults;
+    vms_camera_conf_t  *cameras;
+    int        ncameras;
+} vms_config_t;
+
+/*
+ * Load and validate.  On error returns NULL and fills err with one line per
+ * problem (file:line: … key "…": …).
+ */
+vms_config_t *vms_config_load(const char *path, char *err, size_t errlen);
+void vms_config_free(vms_config_t *cfg);
+
+/* Unlink a camera from cfg so its pipeline can own it. */
+void vms_config_detach_camera(vms_config_t *cfg, vms_camera_conf_t *cc);
+vms_camera_conf_t *vms_config_find_camera(vms_config_t *cfg, const char *id);
+void vms_camera_conf_free(vms_camera_conf_t *cc);
+
+#endif /* VMS_CONFIG_H */

@@ -1,0 +1,123 @@
+#include "log.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+static atomic_int  log_level = VMS_LOG_INFO;
+
+static const char *level_names[] = { "debug", "info", "warn", "error" };
+
+void
+vms_log_set_level(int level)
+{
+    atomic_store(&log_level, level);
+}
+
+int
+vms_log_level_parse(const char *name, int *level)
+{
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (strcasecmp(name, level_names[i]) == 0) {
+            *level = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void
+log_emit(int level, const char *camera_id, const char *fields, const char *msg)
+{
+    vms_buf_t  b = {0};
+    char       ts[40];
+    size_t     off = 0;
+
+    vms_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\"",
+                   vms_rfc3339(vms_now_us(), ts, sizeof(ts)), level_names[level]);
+    if (camera_id != NULL) {
+        vms_buf_append(&b, ",\"camera_id\":", 13);
+        vms_buf_json_str(&b, camera_id);
+    }
+    vms_buf_append(&b, ",\"msg\":", 7);
+    vms_buf_json_str(&b, msg);
+    if (fields != NULL && fields[0] != '\0') {
+        vms_buf_append(&b, ",", 1);
+        vms_buf_append(&b, fields, strlen(fields));
+    }
+    if (vms_buf_append(&b, "}\n", 2) != 0) {
+        static const char oom[] = "{\"level\":\"error\",\"msg\":\"log: out of memory\"}\n";
+        if (write(STDERR_FILENO, oom, sizeof(oom) - 1) < 0) {
+            /* nowhere left to report */
+        }
+        vms_buf_free(&b);
+        return;
+    }
+    while (off < b.len) {
+        ssize_t n = write(STDERR_FILENO, b.p + off, b.len - off);
+        if (n <= 0) {
+            break;
+        }
+        off += (size_t) n;
+    }
+    vms_buf_free(&b);
+}
+
+void
+vms_log(int level, const char *camera_id, const char *fields,
+    const char *fmt, ...)
+{
+    char     msg[1024];
+    va_list  ap;
+
+    if (level < atomic_load(&log_level)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_emit(level, camera_id, fields, msg);
+}
+
+static void
+ffmpeg_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+    char    raw[1024], msg[1024];
+    size_t  n;
+    int     ours;
+
+    if (level > AV_LOG_WARNING) {
+        return;
+    }
+    ours = level <= AV_LOG_ERROR ? VMS_LOG_ERROR : VMS_LOG_WARN;
+    if (ours < atomic_load(&log_level)) {
+        return;
+    }
+    vsnprintf(raw, sizeof(raw), fmt, vl);
+    /* FFmpeg may print the input URL: never let credentials through */
+    vms_url_redact(raw, msg, sizeof(msg));
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
+        msg[--n] = '\0';
+    }
+    if (n == 0 || strstr(msg, "deprecated pixel format used") != NULL) {
+        /* swscale's note about yuvj420p, which the mjpeg encoder wants */
+        return;
+    }
+    log_emit(ours, NULL, "\"source\":\"ffmpeg\"", msg);
+}
+
+void
+vms_log_capture_ffmpeg(void)
+{
+    av_log_set_level(AV_LOG_WARNING);
+    av_log_set_callback(ffmpeg_log_cb);
+}

@@ -1,0 +1,35 @@
+/*
+ * JSON log lines on stderr, one write(2) per line so threads never
+ * interleave: {"ts":"…","level":"info","camera_id":"cam1","msg":"…",…}.
+ * Never pass secrets (passwords, conninfo, URLs with credentials: use
+ * vms_url_redact()).
+ */
+
+#ifndef VMS_LOG_H
+#define VMS_LOG_H
+
+enum {
+    VMS_LOG_DEBUG = 0,
+    VMS_LOG_INFO,
+    VMS_LOG_WARN,
+    VMS_LOG_ERROR,
+};
+
+void vms_log_set_level(int level);
+int  vms_log_level_parse(const char *name, int *level);
+/* Route FFmpeg's own messages (warnings and errors only) through vms_log. */
+void vms_log_capture_ffmpeg(void);
+
+/*
+ * camera_id may be NULL.  fields: NULL or extra JSON members, already
+ * encoded, without braces or leading comma ("\"attempt\":3").
+ */
+void vms_log(int level, const char *camera_id, const char *fields,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#define vms_log_debug(cam, ...) vms_log(VMS_LOG_DEBUG, cam, NULL, __VA_ARGS__)
+#define vms_log_info(cam, ...)  vms_log(VMS_LOG_INFO, cam, NULL, __VA_ARGS__)
+#define vms_log_warn(cam, ...)  vms_log(VMS_LOG_WARN, cam, NULL, __VA_ARGS__)
+#define vms_log_error(cam, ...) vms_log(VMS_LOG_ERROR, cam, NULL, __VA_ARGS__)
+
+#endif /* VMS_LOG_H */

@@ -1,0 +1,340 @@
+/*
+ * vmsd: camera ingest, recording, snapshots, watchdog and events for vms.
+ * One process, one thread per camera; see docs/vmsd.md.
+ *
+ *   vmsd -c vmsd.conf       run
+ *   vmsd -t -c vmsd.conf    check the configuration and exit
+ *
+ * Signals: SIGTERM/SIGINT stop cleanly (segments closed, events flushed or
+ * spooled); SIGHUP reloads the configuration (cameras added, removed or
+ * restarted when their settings changed; the others are not touched; a bad
+ * file is reported and the running configuration kept).
+ */
+
+#include "api.h"
+#include "camera.h"
+#include "config.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "pg.h"
+#include "retention.h"
+#include "rstore.h"
+#include "util.h"
+#include "watchdog.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libavformat/avformat.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERR_MAX  8192
+
+typedef struct {
+    vms_camera_t  **v;
+    int             n, cap;
+} running_t;
+
+static running_t         running;
+static vms_retention_t  *retention;
+
+static void
+log_errors(const char *prefix, const char *err)
+{
+    const char *p = err, *nl;
+
+    while (*p) {
+        nl = strchr(p, '\n');
+        vms_log_error(NULL, "%s%.*s", prefix,
+                      (int) (nl ? nl - p : (ptrdiff_t) strlen(p)), p);
+        if (nl == NULL) {
+            break;
+        }
+        p = nl + 1;
+    }
+}
+
+static void
+publish_camera(const vms_camera_conf_t *cc, const char *status)
+{
+    char        key[128], days[32];
+    const char *p[4];
+
+    snprintf(key, sizeof(key), "vms:camera:%s:status", cc->id);
+    if (status != NULL) {
+        vms_redis_set(key, status, strlen(status), 0);
+    }
+    snprintf(days, sizeof(days), "%lld", (long long) cc->s.retention_days);
+    p[0] = cc->id;
+    p[1] = cc->enabled ? "true" : "false";
+    p[2] = cc->s.record ? "true" : "false";
+    p[3] = days;
+    vms_pg_exec_async("INSERT INTO cameras (id, enabled, record,"
+                      " retention_days, updated_at) VALUES ($1, $2::boolean,"
+                      " $3::boolean, $4::integer, now())"
+                      " ON CONFLICT (id) DO UPDATE SET enabled ="
+                      " EXCLUDED.enabled, record = EXCLUDED.record,"
+                      " retention_days = EXCLUDED.retention_days,"
+                      " updated_at = now()", 4, p);
+}
+
+static void
+push(running_t *r, vms_camera_t *cam)
+{
+    if (r->n == r->cap) {
+        int             cap = r->cap ? r->cap * 2 : 16;
+        vms_camera_t  **v = realloc(r->v, sizeof(*v) * (size_t) cap);
+        if (v == NULL) {
+            vms_log_error(NULL, "out of memory; stopping camera");
+            vms_camera_stop(cam);
+            return;
+        }
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = cam;
+}
+
+static void
+start_camera(running_t *r, vms_config_t *cfg, vms_camera_conf_t *cc)
+{
+    vms_camera_t *cam;
+
+    vms_config_detach_camera(cfg, cc);
+    publish_camera(cc, NULL);
+    if (retention != NULL) {
+        vms_retention_camera(retention, cc->id, cc->s.retention_days);
+    }
+    cam = vms_camera_start(cc);
+    if (cam != NULL) {
+        push(r, cam);
+    }
+}
+
+/* Starts every enabled camera left in cfg; returns how many. */
+static int
+start_cameras(running_t *r, vms_config_t *cfg)
+{
+    vms_camera_conf_t *cc, *next;
+    int                n = 0;
+
+    for (cc = cfg->cameras; cc != NULL; cc = next) {
+        next = cc->next;
+        if (!cc->enabled) {
+            publish_camera(cc, "disabled");
+            continue;
+        }
+        start_camera(r, cfg, cc);
+        n++;
+    }
+    return n;
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        return a != b;
+    }
+    return strcmp(a, b) != 0;
+}
+
+static void
+reload(const char *path, vms_config_t *old)
+{
+    char                err[ERR_MAX];
+    vms_config_t       *cfg;
+    vms_camera_conf_t  *cc;
+    running_t           next = { NULL, 0, 0 };
+    int                 i, added, removed = 0, restarted = 0, kept = 0;
+
+    vms_log_info(NULL, "SIGHUP: reloading %s", path);
+    cfg = vms_config_load(path, err, sizeof(err));
+    if (cfg == NULL) {
+        log_errors("reload refused, running configuration kept: ", err);
+        return;
+    }
+    vms_log_set_level(cfg->log_level);
+
+    if (strcmp(cfg->listen_host, old->listen_host) != 0
+        || cfg->listen_port != old->listen_port
+        || str_differs(cfg->recordings, old->recordings)
+        || str_differs(cfg->kafka_brokers, old->kafka_brokers)
+        || str_differs(cfg->redis, old->redis)
+        || str_differs(cfg->pg_conninfo, old->pg_conninfo)
+        || str_differs(cfg->spool_dir, old->spool_dir))
+    {
+        vms_log_warn(NULL, "reload: listen, recordings, kafka_brokers, redis,"
+                     " postgres and spool_dir apply at the next start; the"
+                     " running values are kept");
+    }
+
+    for (i = 0; i < running.n; i++) {
+        vms_camera_t            *cam = running.v[i];
+        const vms_camera_conf_t *rc = vms_camera_conf(cam);
+        char                     id[VMS_CAMERA_ID_MAX + 1];
+
+        snprintf(id, sizeof(id), "%s", rc->id);
+        cc = vms_config_find_camera(cfg, id);
+        if (cc == NULL || !cc->enabled) {
+            vms_log_info(id, "reload: %s", cc ? "disabled" : "removed");
+            vms_camera_stop(cam);
+            if (cc == NULL) {
+                char key[128];
+                snprintf(key, sizeof(key), "vms:camera:%s:status", id);
+                vms_redis_set(key, "removed", 7, 0);
+            }
+            removed++;
+        } else if (strcmp(cc->sig, rc->sig) != 0) {
+            vms_log_info(id, "reload: settings changed; restarting");
+            vms_camera_stop(cam);
+            start_camera(&next, cfg, cc);
+            restarted++;
+        } else {
+            vms_config_detach_camera(cfg, cc);
+            vms_camera_conf_free(cc);
+            push(&next, cam);
+            kept++;
+        }
+    }
+    free(running.v);
+    running = next;
+    added = start_cameras(&running, cfg);
+    vms_log(VMS_LOG_INFO, NULL, NULL, "reload done: %d added, %d removed,"
+            " %d restarted, %d unchanged", added, removed, restarted, kept);
+    vms_config_free(cfg);
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: vmsd [-t] -c vmsd.conf\n"
+               "  -c FILE  configuration (INI, see docs/vmsd.md)\n"
+               "  -t       check the configuration and exit\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    const char         *path = NULL;
+    int                 check = 0, opt, sig, i;
+    char                err[ERR_MAX];
+    vms_config_t       *cfg;
+    sigset_t            set;
+    vms_events_conf_t   ec;
+    struct timespec     ts = { 1, 0 };
+
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 't': check = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+
+    vms_log_capture_ffmpeg();
+    cfg = vms_config_load(path, err, sizeof(err));
+    if (cfg == NULL) {
+        log_errors("", err);
+        return 2;
+    }
+    vms_log_set_level(cfg->log_level);
+    if (check) {
+        vms_log_info(NULL, "%s: configuration ok (%d cameras)", path,
+                     cfg->ncameras);
+        vms_config_free(cfg);
+        return 0;
+    }
+
+    /* signals are taken synchronously by this thread only */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    avformat_network_init();
+
+    ec.brokers = cfg->kafka_brokers;
+    ec.events_topic = cfg->events_topic;
+    ec.spool_dir = cfg->spool_dir;
+    ec.spool_max_bytes = cfg->spool_max_bytes;
+    ec.message_timeout_ms = cfg->kafka_message_timeout_ms;
+    ec.queue_max = cfg->kafka_queue_max;
+    if (vms_events_init(&ec, err, sizeof(err)) != 0) {
+        vms_log_error(NULL, "%s", err);
+        return 1;
+    }
+    if (vms_redis_start(cfg->redis, cfg->redis_password, cfg->redis_queue_max)
+        != 0
+        || vms_pg_start(cfg->pg_conninfo, cfg->pg_schema, cfg->pg_queue_max)
+           != 0)
+    {
+        return 1;
+    }
+    vms_cameras_init(cfg->recordings);
+    {
+        vms_retention_conf_t rc = {
+            .root = cfg->recordings,
+            .interval_ms = cfg->retention_interval_ms,
+            .daily_at = cfg->retention_daily_at,
+            .max_used_pct = cfg->disk_max_used_pct,
+            .min_free_bytes = cfg->disk_min_free_bytes,
+        };
+        vms_camera_conf_t *cc;
+        retention = vms_retention_start(&rc);
+        for (cc = cfg->cameras; retention != NULL && cc != NULL; cc = cc->next) {
+            vms_retention_camera(retention, cc->id, cc->s.retention_days);
+        }
+    }
+    vms_api_register();
+    if (vms_http_start(cfg->listen_host, cfg->listen_port, err, sizeof(err))
+        != 0)
+    {
+        vms_log_error(NULL, "%s", err);
+        return 1;
+    }
+    vms_watchdog_start();
+    start_cameras(&running, cfg);
+    vms_log_info(NULL, "vmsd running: %d cameras", running.n);
+
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGHUP) {
+            reload(path, cfg);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            vms_log_info(NULL, "%s: stopping", strsignal(sig));
+            break;
+        }
+    }
+
+    for (i = 0; i < running.n; i++) {
+        vms_camera_request_stop(running.v[i]);
+    }
+    for (i = 0; i < running.n; i++) {
+        vms_camera_stop(running.v[i]);
+    }
+    free(running.v);
+    if (retention != NULL) {
+        vms_retention_stop(retention);
+    }
+    vms_watchdog_stop();
+    vms_http_stop();
+    vms_events_shutdown(3000);
+    vms_pg_stop(3000);
+    vms_redis_stop();
+    vms_config_free(cfg);
+    avformat_network_deinit();
+    vms_log_info(NULL, "vmsd stopped");
+    return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * Small helpers shared by every vmsd file: growable buffers, time, JSON
+ * string escaping, duration parsing, camera id and URL checks.
+ * No I/O, no threads: safe to use anywhere (and in unit tests).
+ */
+
+#ifndef VMS_UTIL_H
+#define VMS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMS_CAMERA_ID_MAX  64
+
+typedef struct {
+    char    *p;
+    size_t   len;
+    size_t   cap;
+} vms_buf_t;
+
+/* Appends; on allocation failure the buffer keeps its content and the call
+ * returns -1 (callers that build replies check vms_buf_ok()). */
+int vms_buf_append(vms_buf_t *b, const void *data, size_t n);
+int vms_buf_printf(vms_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+int vms_buf_json_str(vms_buf_t *b, const char *s);
+void vms_buf_free(vms_buf_t *b);
+
+/* Escapes s as JSON string content (no quotes) into out; truncates safely. */
+void vms_json_escape(char *out, size_t outlen, const char *s);
+
+int64_t vms_now_us(void);        /* UTC wall clock, microseconds */
+int64_t vms_mono_us(void);       /* monotonic, microseconds */
+/* "2026-11-24T01:02:03.456Z"; buf at least 32 bytes. */
+char *vms_rfc3339(int64_t us, char *buf, size_t len);
+
+/* "500ms", "15s", "2m", "1h", "1d" -> milliseconds.  0 or -1 (no unit is an
+ * error: a bare number is ambiguous). */
+int vms_parse_duration_ms(const char *s, int64_t *ms);
+/* Decimal integer in [min, max]; 0 or -1. */
+int vms_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* "yes/no/true/false/on/off/1/0"; 0 or -1. */
+int vms_parse_bool(const char *s, int *out);
+/* "10GB", "512MB", "4096" (bytes); 0 or -1. */
+int vms_parse_size(const char *s, int64_t *out);
+
+/* [A-Za-z0-9_-]{1,64} */
+int vms_camera_id_valid(const char *id);
+
+/* Copies url with any "user:password@" replaced by "***@" (for logs). */
+void vms_url_redact(const char *url, char *out, size_t outlen);
+
+/* 32 lowercase hex digits of randomness (W3C trace-id shape); buf >= 33. */
+void vms_trace_id(char *buf);
+
+/* mkdir -p; 0 or -errno. */
+int vms_mkdir_p(const char *path, unsigned mode);
+/* Write data to path atomically (tmp file + fsync + rename); 0 or -errno. */
+int vms_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif /* VMS_UTIL_H */
