@@ -1,0 +1,283 @@
+"""vms_limit: rate limits and concurrent-stream leases with a real redis-server and real nginx.
+
+The stack config (conf/nginx/*/limit.conf.in) is used as shipped; each test adds its
+locations through EXTRA_SERVER and takes user, plan and session from query arguments
+(standing in for the auth module's variables).
+"""
+import concurrent.futures
+import http.client
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+# Locations under test.  stub_status is only a cheap content handler behind the checks.
+LOCATIONS = """
+location = /t/rate      { vms_limit_rate 100/h; stub_status; }
+location = /t/rate2s    { vms_limit_rate 2/2s; stub_status; }
+location = /t/local     { vms_limit_rate 100/h; vms_limit_store local; stub_status; }
+location = /t/dry       { vms_limit_rate 3/h scope=dry; vms_limit_dry_run on; stub_status; }
+location = /t/open      { vms_limit_rate 1/h scope=p1; vms_limit_on_redis_error open; stub_status; }
+location = /t/closed    { vms_limit_rate 1/h scope=p2; vms_limit_on_redis_error closed; stub_status; }
+location = /t/fallback  { vms_limit_rate 2/h scope=p3; vms_limit_on_redis_error local; stub_status; }
+location = /t/plain     { stub_status; }
+location /t/live/       { vms_limit_streams open; stub_status; }
+location /t/seg/        { vms_limit_streams renew; stub_status; }
+location /t/live-closed/ { vms_limit_streams open; vms_limit_on_redis_error closed; stub_status; }
+"""
+
+STREAM_VARS = {"LIMIT_USER": "$arg_user", "LIMIT_PLAN": "$arg_plan", "LIMIT_MAX": "$arg_max",
+               "LIMIT_SESSION": "$arg_sid", "EXTRA_SERVER": LOCATIONS}
+
+
+def request(port, path, method="GET", headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def start(stack, redis, name="nginx", **extra):
+    v = dict(STREAM_VARS, REDIS_ADDR=redis.addr)
+    v.update(extra)
+    ngx = stack.nginx(vars=v, name=name)
+    # the worker connects at start; wait until it has (no request depends on timing)
+    wait_until(lambda: metric(ngx.port, "vms_limit_redis_connects_total") >= 1)
+    return ngx
+
+
+def metrics(port):
+    status, _, body = request(port, "/metrics/limit")
+    assert status == 200
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = int(v)
+    return out
+
+
+def metric(port, name):
+    return metrics(port).get(name, 0)
+
+
+def wait_until(check, timeout=15.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = check()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+def redis_cli(redis, *args):
+    return subprocess.run(["redis-cli", "-p", str(redis.port), *args], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+# -- rate limit ---------------------------------------------------------------------------
+
+def test_101st_request_in_window_gets_429_with_headers_across_two_nodes(stack):
+    r = stack.redis()
+    a = start(stack, r, "nginx-a")
+    b = start(stack, r, "nginx-b")
+    key = {"X-Api-Key": "consumer-101"}
+    for i in range(100):
+        status, h, _ = request((a if i % 2 else b).port, "/t/rate", headers=key)
+        assert status == 200, i
+        assert h["ratelimit-limit"] == "100"
+        assert h["ratelimit-remaining"] == str(99 - i)
+    status, h, body = request(a.port, "/t/rate", headers=key)
+    assert status == 429
+    assert h["ratelimit-limit"] == "100" and h["ratelimit-remaining"] == "0"
+    assert int(h["retry-after"]) >= 1
+    assert 0 < int(h["ratelimit-reset"]) <= 3600
+    assert h["content-type"] == "application/json"
+    doc = json.loads(body)
+    assert doc["error"] == "rate_limited" and doc["limit"] == 100
+    # another consumer is not affected; the key is a digest, not the API key itself
+    assert request(b.port, "/t/rate", headers={"X-Api-Key": "other"})[0] == 200
+    assert "consumer-101" not in redis_cli(r, "--scan", "--pattern", "vms:limit:rate:*")
+    assert metric(a.port, 'vms_limit_rejections_total{reason="rate"}') == 1
+
+
+def test_retry_after_is_honest(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    key = {"X-Api-Key": "retry"}
+    assert [request(ngx.port, "/t/rate2s", headers=key)[0] for _ in range(2)] == [200, 200]
+    status, h, _ = request(ngx.port, "/t/rate2s", headers=key)
+    assert status == 429
+    time.sleep(int(h["retry-after"]) + 0.1)   # waiting as told must be enough
+    assert request(ngx.port, "/t/rate2s", headers=key)[0] == 200
+
+
+def test_local_shared_memory_mode_same_algorithm(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    key = {"X-Api-Key": "local"}
+    statuses = [request(ngx.port, "/t/local", headers=key)[0] for _ in range(101)]
+    assert statuses == [200] * 100 + [429]
+    # nothing of it went to Redis
+    assert redis_cli(r, "--scan", "--pattern", "vms:limit:rate:*") == ""
+
+
+def test_dry_run_counts_but_never_refuses(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    statuses = [request(ngx.port, "/t/dry", headers={"X-Api-Key": "dry"})[0] for _ in range(6)]
+    assert statuses == [200] * 6
+    assert metric(ngx.port, "vms_limit_dry_run_rejections_total") == 3
+    assert metric(ngx.port, 'vms_limit_rejections_total{reason="rate"}') == 0
+
+
+# -- concurrent streams -----------------------------------------------------------------
+
+def open_stream(port, user, sid, plan="", extra=""):
+    return request(port, f"/t/live/cam1.m3u8?user={user}&sid={sid}&plan={plan}{extra}")
+
+
+def test_plan_limits_exact_under_200_concurrent_opens_on_two_nodes(stack):
+    r = stack.redis()
+    nodes = [start(stack, r, "nginx-a"), start(stack, r, "nginx-b")]
+    plans = {"ufree": ("free", 2), "upro": ("pro", 8), "uent": ("enterprise", 32)}
+    jobs = []
+    for i in range(200):
+        user = list(plans)[i % 3]
+        jobs.append((nodes[i % 2].port, user, f"s{i}", plans[user][0]))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as ex:
+        results = list(ex.map(lambda j: (j[1], open_stream(j[0], j[1], j[2], j[3])), jobs))
+
+    for user, (plan, limit) in plans.items():
+        statuses = [res[0] for u, res in results if u == user]
+        assert statuses.count(200) == limit, (user, statuses.count(200))
+        assert statuses.count(429) == len(statuses) - limit
+        assert int(redis_cli(r, "ZCARD", f"vms:limit:streams:{user}")) == limit
+    refused = next(res for u, res in results if u == "ufree" and res[0] == 429)
+    assert json.loads(refused[2]) == {"error": "limit_exceeded",
+                                      "message": "Limite de 2 streams atingido",
+                                      "limit": 2, "active": 2}
+    assert int(refused[1]["retry-after"]) >= 1
+
+
+def test_same_session_counts_once_and_overrides(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    assert [open_stream(ngx.port, "u1", "a")[0] for _ in range(5)] == [200] * 5
+    assert open_stream(ngx.port, "u1", "b")[0] == 200
+    assert open_stream(ngx.port, "u1", "c")[0] == 429           # free: 2
+    # the token's max_concurrent_streams claim raises it
+    assert open_stream(ngx.port, "u1", "c", extra="&max=3")[0] == 200
+    # an administrator's Redis override wins over plan and claim
+    redis_cli(r, "HSET", "vms:limit:user:u1", "max_concurrent_streams", "4")
+    assert open_stream(ngx.port, "u1", "d", extra="&max=3")[0] == 200
+    status, _, body = open_stream(ngx.port, "u1", "e", extra="&max=3")
+    assert status == 429 and json.loads(body)["limit"] == 4
+
+
+def test_idle_lease_expires_and_frees_the_slot(stack):
+    r = stack.redis()
+    ngx = start(stack, r, LIMIT_STREAM_TTL="1s")
+    assert open_stream(ngx.port, "u2", "a")[0] == 200
+    assert open_stream(ngx.port, "u2", "b")[0] == 200
+    status, h, _ = open_stream(ngx.port, "u2", "c")
+    assert status == 429 and int(h["retry-after"]) == 1
+    # nobody renews: the slots free themselves (a crashed player)
+    wait_until(lambda: open_stream(ngx.port, "u2", "c")[0] == 200, what="expired lease frees slot")
+
+
+def test_activity_renews_lease_without_waiting(stack):
+    r = stack.redis()
+    ngx = start(stack, r, LIMIT_STREAM_TTL="2s")
+    assert open_stream(ngx.port, "u3", "a")[0] == 200
+    assert open_stream(ngx.port, "u3", "b")[0] == 200
+    # player "a" keeps fetching segments; "b" goes silent
+    renewals = 0
+    while open_stream(ngx.port, "u3", "c")[0] != 200:
+        assert request(ngx.port, "/t/seg/cam1/seg1.m4s?user=u3&sid=a")[0] == 200
+        renewals += 1
+        assert renewals < 200, "b's lease never expired"
+        time.sleep(0.2)
+    # b expired, a was kept alive by its segment requests: no room for d
+    assert open_stream(ngx.port, "u3", "d")[0] == 429
+    members = redis_cli(r, "ZRANGE", "vms:limit:streams:u3", "0", "-1").split()
+    assert sorted(members) == ["a", "c"]
+
+
+def test_release_endpoint(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    assert open_stream(ngx.port, "u4", "a")[0] == 200
+    assert open_stream(ngx.port, "u4", "b")[0] == 200
+    assert open_stream(ngx.port, "u4", "c")[0] == 429
+    status, _, body = request(ngx.port, "/api/streams/release?user=u4&sid=a", method="POST")
+    assert status == 200 and json.loads(body) == {"released": True}
+    assert open_stream(ngx.port, "u4", "c")[0] == 200
+    status, _, body = request(ngx.port, "/api/streams/release?user=u4&sid=a", method="DELETE")
+    assert status == 200 and json.loads(body) == {"released": False}
+    assert request(ngx.port, "/api/streams/release?user=u4&sid=b")[0] == 405
+    assert request(ngx.port, "/api/streams/release?user=u4&sid=", method="POST")[0] == 400
+
+
+def test_missing_user_is_refused(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    assert request(ngx.port, "/t/live/cam1.m3u8?sid=a")[0] == 403
+
+
+# -- Redis outages --------------------------------------------------------------------------
+
+def test_redis_stopped_policies_and_unrelated_locations(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    assert request(ngx.port, "/t/fallback", headers={"X-Api-Key": "k"})[0] == 200
+    r.signal(signal.SIGSTOP)
+    try:
+        # unrelated location: served as usual
+        assert request(ngx.port, "/t/plain")[0] == 200
+        assert request(ngx.port, "/health")[0] == 200
+        # open: allowed; closed: 503 with Retry-After; local: the shared-zone limiter decides
+        assert [request(ngx.port, "/t/open")[0] for _ in range(3)] == [200] * 3
+        status, h, body = request(ngx.port, "/t/closed")
+        assert status == 503 and h["retry-after"] == "1"
+        assert json.loads(body)["error"] == "limit_unavailable"
+        local = [request(ngx.port, "/t/fallback", headers={"X-Api-Key": "k2"})[0] for _ in range(3)]
+        assert local == [200, 200, 429]
+        assert request(ngx.port, "/t/live-closed/x?user=u5&sid=a")[0] == 503
+        assert open_stream(ngx.port, "u5", "a")[0] == 200       # local policy for streams
+        m = metrics(ngx.port)
+        assert m["vms_limit_redis_timeouts_total"] >= 1
+        assert m['vms_limit_fallback_total{policy="local"}'] >= 1
+        assert m['vms_limit_fallback_total{policy="open"}'] >= 3
+        assert m['vms_limit_rejections_total{reason="unavailable"}'] >= 2
+    finally:
+        r.signal(signal.SIGCONT)
+    # Redis back: decisions are Redis' again (the key used before the outage is still there)
+    wait_until(lambda: request(ngx.port, "/t/closed")[0] in (200, 429), what="Redis answers again")
+
+
+def test_redis_restart_reconnects_without_reload(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    port = r.port
+    assert request(ngx.port, "/t/closed", headers={"X-Api-Key": "before"})[0] == 200
+    r.stop()
+    assert request(ngx.port, "/t/closed", headers={"X-Api-Key": "during"})[0] == 503
+    r2 = stack.redis(port=port, name="redis-again")
+    wait_until(lambda: request(ngx.port, "/t/closed", headers={"X-Api-Key": "after"})[0] == 200,
+               what="reconnect")
+    assert redis_cli(r2, "--scan", "--pattern", "vms:limit:rate:p2:*") != ""
+    assert metric(ngx.port, "vms_limit_redis_connects_total") >= 2
+    # scripts were loaded again on the new connection: the next call is one EVALSHA
+    assert request(ngx.port, "/t/closed", headers={"X-Api-Key": "after"})[0] == 429
+    with open(ngx.error_log) as f:
+        log = f.read()
+    assert re.search(r"redis 127\.0\.0\.1:\d+: connection lost", log)
