@@ -31,7 +31,7 @@
 typedef struct {
     char      id[VMS_CAMERA_ID_MAX + 1];
     int64_t   days;
-} ret_camera_t;
+} ret_camera_t;                     /* known cameras: each reconciled once */
 
 /* A segment as gathered, with its camera (index into the scan's list). */
 typedef struct {
@@ -475,19 +475,31 @@ vms_retention_camera(vms_retention_t *ret, const char *camera_id, int64_t days)
             break;
         }
     }
-    if (i == ret->ncams) {
+    if (i < ret->ncams) {
+        ret->cams[i].days = days;
+        pthread_mutex_unlock(&ret->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&ret->lock);
+
+    /* First sight of this camera in this process: nothing of it is being
+     * recorded yet, so a segment a crash left open can be settled. */
+    vms_reconcile_camera(ret->root, camera_id, NULL, VMS_RECONCILE_ORPHANS,
+                         NULL);
+
+    pthread_mutex_lock(&ret->lock);
+    {
         void *q = realloc(ret->cams, (ret->ncams + 1) * sizeof(*ret->cams));
 
         if (q == NULL) {
             rc = -1;
-            goto out;
+        } else {
+            ret->cams = q;
+            memcpy(ret->cams[ret->ncams].id, camera_id, strlen(camera_id) + 1);
+            ret->cams[ret->ncams].days = days;
+            ret->ncams++;
         }
-        ret->cams = q;
-        snprintf(ret->cams[i].id, sizeof(ret->cams[i].id), "%s", camera_id);
-        ret->ncams++;
     }
-    ret->cams[i].days = days;
-out:
     pthread_mutex_unlock(&ret->lock);
     return rc;
 }

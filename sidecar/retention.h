@@ -40,8 +40,13 @@ int vms_retention_parse_daily_at(const char *s, int *minute);
 /* Starts the thread (first pass immediately).  NULL with a logged reason. */
 vms_retention_t *vms_retention_start(const vms_retention_conf_t *conf);
 
-/* Sets a camera's age limit (days 0: keep until disk pressure); thread-safe,
- * takes effect at the next pass. */
+/*
+ * Sets a camera's age limit (days 0: keep until disk pressure); thread-safe,
+ * takes effect at the next pass.  Call it before the camera records (vmsd
+ * does, at start-up and before each camera (re)starts): the first call for a
+ * camera also reconciles its index with its files (reconcile.h, with
+ * VMS_RECONCILE_ORPHANS), synchronously in the caller's thread.
+ */
 int vms_retention_camera(vms_retention_t *ret, const char *camera_id,
     int64_t days);
 
