@@ -42,6 +42,41 @@ hit_confidence(const vms_cascade_hit_t *h, int min_neighbors)
     return 0.5 + 0.5 * (r > 1 ? 1 : r);
 }
 
+/* Keeps the best of overlapping hits (intersection over the smaller box
+ * above 50 %): cascades report one object at several scales. */
+static int
+suppress(vms_cascade_hit_t *h, int n)
+{
+    int keep = 0;
+
+    for (int i = 0; i < n; i++) {
+        int dup = 0;
+        for (int j = 0; j < n && !dup; j++) {
+            int ix, iy, iw, ih, a, b;
+            if (i == j) continue;
+            ix = h[i].x > h[j].x ? h[i].x : h[j].x;
+            iy = h[i].y > h[j].y ? h[i].y : h[j].y;
+            iw = (h[i].x + h[i].w < h[j].x + h[j].w ? h[i].x + h[i].w
+                                                    : h[j].x + h[j].w) - ix;
+            ih = (h[i].y + h[i].h < h[j].y + h[j].h ? h[i].y + h[i].h
+                                                    : h[j].y + h[j].h) - iy;
+            if (iw <= 0 || ih <= 0) continue;
+            a = h[i].w * h[i].h;
+            b = h[j].w * h[j].h;
+            if ((double) iw * ih > 0.5 * (a < b ? a : b)
+                && (h[j].neighbors > h[i].neighbors
+                    || (h[j].neighbors == h[i].neighbors && j < i)))
+            {
+                dup = 1;
+            }
+        }
+        if (!dup) {
+            h[keep++] = h[i];
+        }
+    }
+    return keep;
+}
+
 static int
 to_grey(local_t *l, const vms_ai_image_t *img)
 {
@@ -68,7 +103,7 @@ to_grey(local_t *l, const vms_ai_image_t *img)
 /* Plate text: crop, upscale to ~60 px high, Otsu, Tesseract single line. */
 static int
 read_plate(local_t *l, int iw, int ih, int x, int y, int w, int h,
-    char *text, size_t textlen, double *conf)
+    char *text, size_t textlen)
 {
     int      s = h < 60 ? (60 + h - 1) / h : 1, ow, oh;
     uint8_t *up;
@@ -111,8 +146,12 @@ read_plate(local_t *l, int iw, int ih, int x, int y, int w, int h,
     }
     TessBaseAPISetImage(l->tess, up, ow, oh, 1, ow);
     TessBaseAPISetSourceResolution(l->tess, 300);
+    if (TessBaseAPIRecognize(l->tess, NULL) != 0) {
+        TessBaseAPIClear(l->tess);
+        free(up);
+        return -1;
+    }
     t = TessBaseAPIGetUTF8Text(l->tess);
-    *conf = TessBaseAPIMeanTextConf(l->tess) / 100.0;
     TessBaseAPIClear(l->tess);
     free(up);
     if (t == NULL) {
@@ -152,6 +191,7 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
         if (n < 0) {
             return VMS_AI_EINTERNAL;
         }
+        n = suppress(hits, n);
         for (int i = 0; i < n; i++) {
             double c = hit_confidence(&hits[i], fp.min_neighbors);
             if (c >= l->conf.min_confidence) {
@@ -174,6 +214,7 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
             hits[i].neighbors = (int) (hit_confidence(&hits[i],
                                        pp.min_neighbors) * 1000);
         }
+        n = suppress(hits, n);
         if (n == 0) {
             vms_plate_box_t b;
             if (vms_plate_locate(l->grey, img->width, img->height,
@@ -187,7 +228,7 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
         }
         for (int i = 0; i < n; i++) {
             vms_cascade_hit_t *h = &hits[i];
-            double  c = h->neighbors / 1000.0, tc = 0, share = 0;
+            double  c = h->neighbors / 1000.0, share = 0;
             char    text[32];
             json_t *attrs = json_pack("{s:s}", "method", method);
             const char *color;
@@ -197,10 +238,17 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
                 continue;
             }
             if (read_plate(l, img->width, img->height, h->x, h->y, h->w,
-                           h->h, text, sizeof(text), &tc) == 0)
+                           h->h, text, sizeof(text)) == 0)
             {
                 json_object_set_new(attrs, "plate_text", json_string(text));
-                json_object_set_new(attrs, "text_confidence", json_real(tc));
+            } else {
+                text[0] = '\0';
+            }
+            /* the edge localiser alone also finds shop signs and shirt
+             * prints: only a box with a readable plate-length text counts */
+            if (strcmp(method, "edges") == 0 && strlen(text) < 4) {
+                json_decref(attrs);
+                continue;
             }
             /* the vehicle body: above and beside the plate */
             color = vms_ai_color_of(img->rgb, img->stride, img->width,

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef MIN_SCORE
 #define MIN_SCORE  0.12
+#endif
 
 static double
 rect_sum(const double *ii, int iw, int x0, int y0, int x1, int y1)

@@ -116,7 +116,6 @@ rek_call(rek_t *r, const char *op, json_t *body, json_t **out,
     snprintf(what, sizeof(what), "Rekognition %s", op);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.1");
     hdrs = curl_slist_append(hdrs, target);
-    hdrs = curl_slist_append(hdrs, "Expect:");
     if (r->token_hdr[0]) {
         hdrs = curl_slist_append(hdrs, r->token_hdr);
     }
@@ -387,7 +386,6 @@ rek_store(vms_ai_provider_t *p, const char *camera_id, int64_t ts_us,
     }
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, hash);
-    hdrs = curl_slist_append(hdrs, "Expect:");
     if (r->token_hdr[0]) {
         hdrs = curl_slist_append(hdrs, r->token_hdr);
     }
