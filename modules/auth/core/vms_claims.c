@@ -238,8 +238,8 @@ vms_claims_parse(vms_claims_t *c, json_t *payload, const char **why)
     }
     if (vms_claim_str(payload, "sub", &c->sub) || vms_claim_str(payload, "tenant_id", &c->tenant)
         || vms_claim_str(payload, "role", &c->role) || vms_claim_str(payload, "jti", &c->jti)
-        || vms_claim_str(payload, "iss", &c->iss)) {
-        *why = "sub, tenant_id, role, jti and iss must be strings";
+        || vms_claim_str(payload, "iss", &c->iss) || vms_claim_str(payload, "plan", &c->plan)) {
+        *why = "sub, tenant_id, role, jti, iss and plan must be strings";
         return -1;
     }
     int has_exp = 0;

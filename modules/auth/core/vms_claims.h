@@ -1,7 +1,7 @@
 /*
  * Claims -> permissions (nginx-free core).
  *
- * Our claims: sub, tenant_id, camera_id or cameras[], role (viewer|operator|admin), permissions[]
+ * Our claims: sub, tenant_id, plan (free|pro|enterprise, for vms_limit), camera_id or cameras[], role (viewer|operator|admin), permissions[]
  * (or a space-separated string), jti, exp/nbf/iat/iss/aud.  MediaMTX's claim format is understood
  * too: "mediamtx_permissions":[{"action":"read","path":"cam1"}], path "" = any, "~regex" = PCRE2.
  *
@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     json_t         *payload;           /* owned: released by vms_claims_free */
-    const char     *sub, *tenant, *role, *jti, *iss;
+    const char     *sub, *tenant, *role, *jti, *iss, *plan;
     int64_t         exp, nbf, iat;
     int             has_nbf, has_iat;
     unsigned        perms;             /* from role and permissions */

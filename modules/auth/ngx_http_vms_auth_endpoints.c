@@ -1,0 +1,296 @@
+/*
+ * Endpoints (vms_auth_endpoint): MediaMTX external auth, nginx-rtmp on_play/on_publish, and the
+ * dispatch to stream-token issuing and revocation (_tokens.c).  All are POST with a small body.
+ * Answers: 200 allowed; 401 no/invalid credentials (WWW-Authenticate); 403 valid token without the
+ * permission; 400 malformed body; 413 body or token too large; 405 other methods.
+ */
+#include "ngx_http_vms_auth_module.h"
+
+static void ngx_http_vms_auth_ep_run(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vms_auth_whoami(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx);
+
+/* The request body as one NUL-terminated buffer; 413 when it does not fit our limit. */
+static ngx_int_t
+ngx_http_vms_auth_ep_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    size_t len = 0;
+    ngx_chain_t *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+    if (r->request_body->temp_file) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        len += cl->buf->last - cl->buf->pos;
+    }
+    if (len > VMS_AUTHREQ_BODY_MAX) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    u_char *p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    body->data = p;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+    *p = '\0';
+    body->len = len;
+    return NGX_OK;
+}
+
+static ngx_int_t
+ngx_http_vms_auth_ep_ok(ngx_http_request_t *r)
+{
+    json_t *j = json_pack("{s:b}", "ok", 1);
+    ngx_int_t rc = j ? ngx_http_vms_auth_send_json(r, NGX_HTTP_OK, j) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    json_decref(j);
+    return rc;
+}
+
+/*
+ * Verifies the given token and waits for the revocation check.  NGX_OK: ctx->claims usable;
+ * NGX_AGAIN: waiting; otherwise an HTTP status with ctx->why.
+ */
+static ngx_int_t
+ngx_http_vms_auth_ep_verify(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_str_t *token)
+{
+    ngx_int_t rc = token ? ngx_http_vms_auth_verify_token(r, ctx, token)
+                         : ngx_http_vms_auth_authenticate(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+    if (ctx->revocation == 0) {
+        rc = ngx_http_vms_auth_check_revoked(r, ctx);
+        if (rc != NGX_OK) {
+            if (rc != NGX_AGAIN) {
+                ctx->state = 2;
+                ctx->status = rc;
+            }
+            return rc;
+        }
+    }
+    if (ctx->revocation == 1) {
+        return NGX_AGAIN;
+    }
+    if (ctx->state == 2) {
+        return ctx->status;
+    }
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    if (lcf->tenant) {
+        ngx_str_t v;
+        if (ngx_http_complex_value(r, lcf->tenant, &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!vms_claims_tenant_is(&ctx->claims, (char *) v.data, v.len)) {
+            ctx->why = "token is not valid for this tenant";
+            return NGX_HTTP_FORBIDDEN;
+        }
+    }
+    return NGX_OK;
+}
+
+static ngx_int_t
+ngx_http_vms_auth_ep_decide(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, int action,
+    const char *path)
+{
+    if (!vms_claims_allows_action(&ctx->claims, action, path)) {
+        ctx->ep_status = NGX_HTTP_FORBIDDEN;
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_FORBIDDEN,
+                                            "token does not grant this action on this path");
+    }
+    ctx->ep_status = NGX_HTTP_OK;
+    return ngx_http_vms_auth_ep_ok(r);
+}
+
+static ngx_int_t
+ngx_http_vms_auth_mediamtx(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_str_t *body)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    vms_mtx_req_t m;
+    const char *why, *tok;
+    size_t toklen;
+    ngx_int_t rc;
+
+    if (vms_mtx_req_parse(&m, (char *) body->data, body->len, &why) != 0) {
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST, why);
+    }
+    char *buf = ngx_pnalloc(r->pool, lcf->max_token_size + 2);
+    if (buf == NULL) {
+        vms_mtx_req_free(&m);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (vms_mtx_req_token(&m, buf, lcf->max_token_size + 2, &tok, &toklen) != 0) {
+        vms_mtx_req_free(&m);
+        /* no credentials: 401 makes MediaMTX challenge the client */
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_UNAUTHORIZED, NULL);
+    }
+    ngx_str_t token = { toklen, (u_char *) tok };
+    rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
+    if (rc == NGX_OK) {
+        rc = ngx_http_vms_auth_ep_decide(r, ctx, m.action, m.path);
+    } else if (rc != NGX_AGAIN) {
+        rc = ngx_http_vms_auth_send_error(r, rc, ctx->why);
+    }
+    vms_mtx_req_free(&m);
+    return rc;
+}
+
+static ngx_int_t
+ngx_http_vms_auth_rtmp(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_str_t *body)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    vms_rtmp_req_t q;
+    const char *why;
+    size_t toklen;
+
+    char *buf = ngx_pnalloc(r->pool, lcf->max_token_size + 2);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (vms_rtmp_req_parse(&q, (char *) body->data, body->len, buf, lcf->max_token_size + 2, &toklen,
+                           &why) != 0) {
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST, why);
+    }
+    if (toklen == 0) {
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_UNAUTHORIZED, NULL);
+    }
+    ngx_str_t token = { toklen, (u_char *) buf };
+    ngx_int_t rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
+    if (rc == NGX_OK) {
+        return ngx_http_vms_auth_ep_decide(r, ctx, q.action, q.name);
+    }
+    return rc == NGX_AGAIN ? rc : ngx_http_vms_auth_send_error(r, rc, ctx->why);
+}
+
+static ngx_int_t
+ngx_http_vms_auth_ep_process(ngx_http_request_t *r)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    ngx_http_vms_auth_ctx_t *ctx = ngx_http_vms_auth_get_ctx(r);
+    ngx_str_t body;
+
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_int_t rc = ngx_http_vms_auth_ep_body(r, &body);
+    if (rc != NGX_OK) {
+        return ngx_http_vms_auth_send_error(r, rc, rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                                   ? "request body too large" : NULL);
+    }
+    switch (lcf->endpoint) {
+    case NGX_HTTP_VMS_AUTH_EP_MEDIAMTX:
+        return ngx_http_vms_auth_mediamtx(r, ctx, &body);
+    case NGX_HTTP_VMS_AUTH_EP_RTMP:
+        return ngx_http_vms_auth_rtmp(r, ctx, &body);
+    default:
+        break;
+    }
+    /* stream_token and revoke act for the caller: authenticate it from the request first */
+    rc = ngx_http_vms_auth_ep_verify(r, ctx, NULL);
+    if (rc == NGX_AGAIN) {
+        return rc;
+    }
+    if (rc != NGX_OK) {
+        return ngx_http_vms_auth_send_error(r, rc, ctx->why);
+    }
+    switch (lcf->endpoint) {
+    case NGX_HTTP_VMS_AUTH_EP_STREAM_TOKEN:
+        return ngx_http_vms_auth_stream_token(r, ctx, &body);
+    case NGX_HTTP_VMS_AUTH_EP_REVOKE:
+        return ngx_http_vms_auth_revoke(r, ctx, &body);
+    default:
+        return ngx_http_vms_auth_whoami(r, ctx);
+    }
+}
+
+static void
+ngx_http_vms_auth_ep_run(ngx_http_request_t *r)
+{
+    ngx_int_t rc = ngx_http_vms_auth_ep_process(r);
+    if (rc != NGX_AGAIN) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+static void
+ngx_http_vms_auth_ep_body_read(ngx_http_request_t *r)
+{
+    ngx_http_vms_auth_ctx_t *ctx = ngx_http_vms_auth_get_ctx(r);
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    ctx->resume = ngx_http_vms_auth_ep_run;
+    ngx_http_vms_auth_ep_run(r);
+}
+
+/* GET/POST whoami: the caller's verified claims, as the module understood them. */
+static ngx_int_t
+ngx_http_vms_auth_whoami(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx)
+{
+    vms_claims_t *c = &ctx->claims;
+    json_t *perms = json_array(), *cams = c->cameras ? json_array() : json_null();
+    for (unsigned bit = 1; bit <= VMS_PERM_ALL; bit <<= 1) {
+        if (c->perms & bit) {
+            json_array_append_new(perms, json_string(vms_perm_name(bit)));
+        }
+    }
+    for (size_t i = 0; c->cameras && i < c->ncameras; i++) {
+        json_array_append_new(cams, json_string(c->cameras[i]));
+    }
+    json_t *j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:I}", "sub", c->sub, "tenant_id", c->tenant,
+                          "role", c->role, "jti", c->jti, "permissions", perms, "cameras", cams,
+                          "exp", (json_int_t) c->exp);
+    ngx_int_t rc = j ? ngx_http_vms_auth_send_json(r, NGX_HTTP_OK, j) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    json_decref(j);
+    return rc;
+}
+
+ngx_int_t
+ngx_http_vms_auth_endpoint_handler(ngx_http_request_t *r)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    if (lcf->endpoint == NGX_HTTP_VMS_AUTH_EP_WHOAMI && (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        r->request_body_in_single_buf = 1;
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ngx_http_vms_auth_ctx_t *ctx = ngx_http_vms_auth_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ctx->resume = ngx_http_vms_auth_ep_run;
+        ngx_int_t rc = ngx_http_vms_auth_ep_process(r);
+        if (rc == NGX_AGAIN) {
+            r->main->count++;
+            return NGX_DONE;
+        }
+        return rc;
+    }
+    if (!(r->method & NGX_HTTP_POST)) {
+        ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+        if (h) {
+            h->hash = 1;
+            ngx_str_set(&h->key, "Allow");
+            ngx_str_set(&h->value, "POST");
+        }
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_NOT_ALLOWED, "use POST");
+    }
+    if (r->headers_in.content_length_n > VMS_AUTHREQ_BODY_MAX) {
+        return ngx_http_vms_auth_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "request body too large");
+    }
+    r->request_body_in_single_buf = 1;
+    ngx_int_t rc = ngx_http_read_client_request_body(r, ngx_http_vms_auth_ep_body_read);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+    return NGX_DONE;
+}

@@ -1,0 +1,381 @@
+/*
+ * Token extraction, verification through the shared cache, error answers, rate-limited rejection
+ * logs and the $vms_auth_* variables.
+ */
+#include <openssl/sha.h>
+
+#include "ngx_http_vms_auth_module.h"
+
+static void
+ngx_http_vms_auth_ctx_cleanup(void *data)
+{
+    ngx_http_vms_auth_ctx_t *ctx = data;
+    if (ctx->has_claims) {
+        vms_claims_free(&ctx->claims);
+        ctx->has_claims = 0;
+    }
+}
+
+ngx_http_vms_auth_ctx_t *
+ngx_http_vms_auth_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_vms_auth_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_vms_auth_module);
+    if (ctx) {
+        return ctx;
+    }
+    ctx = ngx_pcalloc(r->pool, sizeof(*ctx));
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (ctx == NULL || cln == NULL) {
+        return NULL;
+    }
+    cln->handler = ngx_http_vms_auth_ctx_cleanup;
+    cln->data = ctx;
+    ngx_http_set_ctx(r, ctx, ngx_http_vms_auth_module);
+    return ctx;
+}
+
+static ngx_int_t
+ngx_http_vms_auth_unescape(ngx_http_request_t *r, ngx_str_t *v)
+{
+    if (ngx_strlchr(v->data, v->data + v->len, '%') == NULL) {
+        return NGX_OK;
+    }
+    u_char *dst = ngx_pnalloc(r->pool, v->len), *d = dst, *s = v->data;
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_unescape_uri(&d, &s, v->len, 0);
+    v->data = dst;
+    v->len = d - dst;
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_vms_auth_find_token(ngx_http_request_t *r, ngx_str_t *token)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    ngx_http_vms_auth_source_t *src = lcf->sources->elts;
+
+    for (ngx_uint_t i = 0; i < lcf->sources->nelts; i++) {
+        ngx_str_t v = ngx_null_string;
+        switch (src[i].type) {
+        case NGX_HTTP_VMS_AUTH_SRC_HEADER:
+            if (r->headers_in.authorization == NULL) {
+                continue;
+            }
+            v = r->headers_in.authorization->value;
+            if (v.len < 7 || ngx_strncasecmp(v.data, (u_char *) "Bearer ", 7) != 0) {
+                continue;
+            }
+            v.data += 7;
+            v.len -= 7;
+            while (v.len && v.data[0] == ' ') {
+                v.data++, v.len--;
+            }
+            while (v.len && v.data[v.len - 1] == ' ') {
+                v.len--;
+            }
+            break;
+        case NGX_HTTP_VMS_AUTH_SRC_QUERY:
+            if (ngx_http_arg(r, src[i].name.data, src[i].name.len, &v) != NGX_OK) {
+                continue;
+            }
+            if (ngx_http_vms_auth_unescape(r, &v) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            break;
+        case NGX_HTTP_VMS_AUTH_SRC_COOKIE:
+            if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &src[i].name, &v)
+                == NGX_DECLINED) {
+                continue;
+            }
+            break;
+        }
+        if (v.len) {
+            *token = v;
+            return NGX_OK;
+        }
+    }
+    return NGX_DECLINED;
+}
+
+static ngx_uint_t ngx_http_vms_auth_log_sec, ngx_http_vms_auth_log_count, ngx_http_vms_auth_log_dropped;
+
+void
+ngx_http_vms_auth_log_reject(ngx_http_request_t *r, const char *why)
+{
+    ngx_http_vms_auth_main_conf_t *amcf = ngx_http_get_module_main_conf(r, ngx_http_vms_auth_module);
+    ngx_uint_t now = (ngx_uint_t) ngx_time();
+
+    if (now != ngx_http_vms_auth_log_sec) {
+        if (ngx_http_vms_auth_log_dropped) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "vms_auth: %ui rejection log lines suppressed (vms_auth_log_rate %ui/s)",
+                          ngx_http_vms_auth_log_dropped, amcf->log_rate);
+        }
+        ngx_http_vms_auth_log_sec = now;
+        ngx_http_vms_auth_log_count = 0;
+        ngx_http_vms_auth_log_dropped = 0;
+    }
+    if (ngx_http_vms_auth_log_count >= amcf->log_rate) {
+        ngx_http_vms_auth_log_dropped++;
+        return;
+    }
+    ngx_http_vms_auth_log_count++;
+    /*
+     * The reason is a fixed string: never token, claim or key bytes.  The cycle's log is used, not
+     * the request's, whose context would append the request line with a ?jwt= token in it.
+     */
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0, "vms_auth: rejected: %s, client: %V, uri: \"%V\"",
+                  why, &r->connection->addr_text, &r->uri);
+}
+
+ngx_int_t
+ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_str_t *token)
+{
+    ngx_http_vms_auth_main_conf_t *amcf = ngx_http_get_module_main_conf(r, ngx_http_vms_auth_module);
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    const char *why = NULL;
+    json_t *payload = NULL;
+    ngx_str_t cached;
+    time_t now = ngx_time();
+
+    if (ctx->state == 1) {
+        return NGX_OK;
+    }
+    if (ctx->state == 2) {
+        return ctx->status;
+    }
+    ctx->state = 2;
+    ctx->status = NGX_HTTP_UNAUTHORIZED;
+    if (token->len > lcf->max_token_size) {
+        ctx->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        ctx->why = "token too large";
+        ngx_http_vms_auth_log_reject(r, ctx->why);
+        return ctx->status;
+    }
+    SHA256(token->data, token->len, ctx->hash);
+
+    if (amcf->cache_zone
+        && ngx_http_vms_auth_cache_get(amcf->cache_zone, ctx->hash, now, r->pool, &cached) == NGX_OK) {
+        payload = vms_jwt_payload_parse((char *) cached.data, cached.len, &why);
+    } else {
+        vms_jwt_t jwt;
+        if (vms_jwt_verify(amcf->keys, (char *) token->data, token->len, &jwt, &why) == 0) {
+            payload = jwt.payload;
+            if (amcf->cache_zone) {
+                /* cached only after the claims below parse; remember where the payload is */
+                cached.data = (u_char *) jwt.payload_b64;
+                cached.len = jwt.payload_b64_len;
+            }
+        }
+        if (payload && amcf->cache_zone) {
+            vms_claims_t probe;
+            const char *w;
+            if (vms_claims_parse(&probe, json_incref(payload), &w) == 0) {
+                ngx_http_vms_auth_cache_put(amcf->cache_zone, ctx->hash, probe.exp + amcf->leeway,
+                                            (char *) cached.data, cached.len);
+            }
+            vms_claims_free(&probe);
+        }
+    }
+    if (payload == NULL) {
+        ctx->why = why;
+        ngx_http_vms_auth_log_reject(r, why);
+        return ctx->status;
+    }
+    if (vms_claims_parse(&ctx->claims, payload, &why) != 0) {
+        vms_claims_free(&ctx->claims);
+        ctx->why = why;
+        ngx_http_vms_auth_log_reject(r, why);
+        return ctx->status;
+    }
+    ctx->has_claims = 1;
+    vms_claims_policy_t pol = { .leeway = amcf->leeway, .issuer = amcf->issuer, .audience = amcf->audience };
+    if (vms_claims_validate(&ctx->claims, now, &pol, &why) != 0) {
+        ctx->why = why;
+        ngx_http_vms_auth_log_reject(r, why);
+        return ctx->status;
+    }
+    ctx->state = 1;
+    ctx->status = NGX_OK;
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_vms_auth_authenticate(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx)
+{
+    ngx_str_t token;
+
+    if (ctx->state) {
+        return ctx->state == 1 ? NGX_OK : ctx->status;
+    }
+    ngx_int_t rc = ngx_http_vms_auth_find_token(r, &token);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rc == NGX_DECLINED) {
+        ctx->state = 2;
+        ctx->status = NGX_HTTP_UNAUTHORIZED;
+        ctx->why = NULL;    /* no credentials: a plain challenge */
+        return ctx->status;
+    }
+    return ngx_http_vms_auth_verify_token(r, ctx, &token);
+}
+
+static ngx_str_t ngx_http_vms_auth_json_type = ngx_string("application/json");
+
+ngx_int_t
+ngx_http_vms_auth_send_json(ngx_http_request_t *r, ngx_int_t status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    size_t len = ngx_strlen(text);
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        free(text);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    b->last = ngx_cpymem(b->last, text, len);
+    *b->last++ = '\n';
+    free(text);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_vms_auth_json_type;
+    r->headers_out.content_type_len = ngx_http_vms_auth_json_type.len;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    ngx_chain_t out = { b, NULL };
+    return ngx_http_output_filter(r, &out);
+}
+
+static void
+ngx_http_vms_auth_set_challenge(ngx_http_request_t *r, const char *why)
+{
+    ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return;
+    }
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    if (why == NULL) {
+        ngx_str_set(&h->value, "Bearer realm=\"vms\"");
+    } else {
+        size_t len = sizeof("Bearer realm=\"vms\", error=\"invalid_token\", error_description=\"\"") + ngx_strlen(why);
+        u_char *p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return;
+        }
+        h->value.data = p;
+        /* why is one of our fixed strings: no quotes or backslashes to escape */
+        h->value.len = ngx_snprintf(p, len, "Bearer realm=\"vms\", error=\"invalid_token\", "
+                                    "error_description=\"%s\"", why) - p;
+    }
+    r->headers_out.www_authenticate = h;
+}
+
+ngx_int_t
+ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char *why)
+{
+    const char *code;
+    switch (status) {
+    case NGX_HTTP_UNAUTHORIZED:
+        code = "unauthorized";
+        ngx_http_vms_auth_set_challenge(r, why);
+        if (why == NULL) {
+            why = "credentials required";
+        }
+        break;
+    case NGX_HTTP_FORBIDDEN:
+        code = "forbidden";
+        if (why) {
+            ngx_http_vms_auth_log_reject(r, why);
+        }
+        break;
+    case NGX_HTTP_BAD_REQUEST:             code = "bad_request"; break;
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE: code = "too_large"; break;
+    case NGX_HTTP_NOT_ALLOWED:             code = "method_not_allowed"; break;
+    case NGX_HTTP_SERVICE_UNAVAILABLE:     code = "unavailable"; break;
+    default:                               code = "internal_error"; why = "internal error"; break;
+    }
+    json_t *body = json_pack("{s:s, s:s}", "error", code, "message", why ? why : code);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_int_t rc = ngx_http_vms_auth_send_json(r, status, body);
+    json_decref(body);
+    return rc;
+}
+
+/* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error: the request's verified claims. */
+enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN };
+
+static ngx_int_t
+ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    ngx_http_vms_auth_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_vms_auth_module);
+    const char *s = NULL;
+
+    v->not_found = 1;
+    if ((ctx == NULL || ctx->state == 0) && lcf->enable) {
+        /* Evaluated before the access phase (e.g. by vms_limit keying on the user): verify now;
+         * the access phase reuses the result.  Revocation is still checked there. */
+        ctx = ngx_http_vms_auth_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+        (void) ngx_http_vms_auth_authenticate(r, ctx);
+    }
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+    if (data == VAR_ERROR) {
+        s = ctx->state == 2 ? ctx->why : NULL;
+    } else if (ctx->state == 1 && ctx->has_claims) {
+        switch (data) {
+        case VAR_SUB:    s = ctx->claims.sub; break;
+        case VAR_TENANT: s = ctx->claims.tenant; break;
+        case VAR_ROLE:   s = ctx->claims.role; break;
+        case VAR_JTI:    s = ctx->claims.jti; break;
+        case VAR_CAMERA: s = ctx->claims.ncameras ? ctx->claims.cameras[0] : NULL; break;
+        case VAR_PLAN:   s = ctx->claims.plan; break;
+        }
+    }
+    if (s == NULL) {
+        return NGX_OK;
+    }
+    v->data = (u_char *) s;
+    v->len = ngx_strlen(s);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_vms_auth_add_variables(ngx_conf_t *cf)
+{
+    static ngx_str_t names[] = { ngx_string("vms_auth_sub"), ngx_string("vms_auth_tenant"),
+        ngx_string("vms_auth_role"), ngx_string("vms_auth_jti"), ngx_string("vms_auth_camera"),
+        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan") };
+    for (ngx_uint_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        ngx_http_variable_t *var = ngx_http_add_variable(cf, &names[i], NGX_HTTP_VAR_NOCACHEABLE);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+        var->get_handler = ngx_http_vms_auth_variable;
+        var->data = i;
+    }
+    return NGX_OK;
+}
