@@ -244,13 +244,17 @@ main(int argc, char **argv)
     vms_log_capture_ffmpeg();
     cfg = vms_config_load(path, err, sizeof(err));
     if (cfg == NULL) {
-        log_errors("", err);
+        if (check) {
+            /* -t is for people: plain lines */
+            fprintf(stderr, "%s\n", err);
+        } else {
+            log_errors("", err);
+        }
         return 2;
     }
     vms_log_set_level(cfg->log_level);
     if (check) {
-        vms_log_info(NULL, "%s: configuration ok (%d cameras)", path,
-                     cfg->ncameras);
+        printf("%s: configuration ok (%d cameras)\n", path, cfg->ncameras);
         vms_config_free(cfg);
         return 0;
     }
