@@ -104,13 +104,13 @@ ngx_http_vms_limit_rate_start(ngx_http_request_t *r,
         value = r->connection->addr_text;
     }
 
-    /* "vms:limit:rate:" scope ":" index ":" sha1 */
-    prefix.data = ngx_pnalloc(r->pool, sizeof("vms:limit:rate::") + NGX_INT_T_LEN
+    /* "vms:rl:" scope ":" index ":" sha1 */
+    prefix.data = ngx_pnalloc(r->pool, sizeof("vms:rl::") + NGX_INT_T_LEN
                                        + llcf->rate_scope.len + 1);
     if (prefix.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    p = ngx_sprintf(prefix.data, "vms:limit:rate:%V:%ui:", &llcf->rate_scope, i);
+    p = ngx_sprintf(prefix.data, "vms:rl:%V:%ui:", &llcf->rate_scope, i);
     prefix.len = p - prefix.data;
 
     if (ngx_http_vms_limit_key(r, &prefix, &value, 1, &ctx->key) != NGX_OK) {

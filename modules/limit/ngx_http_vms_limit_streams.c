@@ -143,7 +143,7 @@ ngx_http_vms_limit_identify(ngx_http_request_t *r,
 {
     int64_t     plan_limit, claim;
     ngx_str_t   plan, max;
-    ngx_str_t   prefix = ngx_string("vms:limit:streams:");
+    ngx_str_t   prefix = ngx_string("vms:leases:");
 
     if (ngx_http_complex_value(r, llcf->stream_user, user) != NGX_OK
         || ngx_http_complex_value(r, llcf->stream_session, &ctx->session)
@@ -230,7 +230,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
     u_char                           ttl_s[NGX_INT64_LEN], lim_s[NGX_INT64_LEN];
-    ngx_str_t                        hprefix = ngx_string("vms:limit:user:");
+    ngx_str_t                        hprefix = ngx_string("vms:user:");
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);

@@ -104,7 +104,7 @@ def test_101st_request_in_window_gets_429_with_headers_across_two_nodes(stack):
     assert doc["error"] == "rate_limited" and doc["limit"] == 100
     # another consumer is not affected; the key is a digest, not the API key itself
     assert request(b.port, "/t/rate", headers={"X-Api-Key": "other"})[0] == 200
-    assert "consumer-101" not in redis_cli(r, "--scan", "--pattern", "vms:limit:rate:*")
+    assert "consumer-101" not in redis_cli(r, "--scan", "--pattern", "vms:rl:*")
     assert metric(a.port, 'vms_limit_rejections_total{reason="rate"}') == 1
 
 
@@ -126,7 +126,7 @@ def test_local_shared_memory_mode_same_algorithm(stack):
     statuses = [request(ngx.port, "/t/local", headers=key)[0] for _ in range(101)]
     assert statuses == [200] * 100 + [429]
     # nothing of it went to Redis
-    assert redis_cli(r, "--scan", "--pattern", "vms:limit:rate:*") == ""
+    assert redis_cli(r, "--scan", "--pattern", "vms:rl:*") == ""
 
 
 def test_dry_run_counts_but_never_refuses(stack):
@@ -160,7 +160,7 @@ def test_plan_limits_exact_under_200_concurrent_opens_on_two_nodes(stack):
         statuses = [res[0] for u, res in results if u == user]
         assert statuses.count(200) == limit, (user, statuses.count(200))
         assert statuses.count(429) == len(statuses) - limit
-        assert int(redis_cli(r, "ZCARD", f"vms:limit:streams:{user}")) == limit
+        assert int(redis_cli(r, "ZCARD", f"vms:leases:{user}")) == limit
     refused = next(res for u, res in results if u == "ufree" and res[0] == 429)
     assert json.loads(refused[2]) == {"error": "limit_exceeded",
                                       "message": "Limite de 2 streams atingido",
@@ -177,7 +177,7 @@ def test_same_session_counts_once_and_overrides(stack):
     # the token's max_concurrent_streams claim raises it
     assert open_stream(ngx.port, "u1", "c", extra="&max=3")[0] == 200
     # an administrator's Redis override wins over plan and claim
-    redis_cli(r, "HSET", "vms:limit:user:u1", "max_concurrent_streams", "4")
+    redis_cli(r, "HSET", "vms:user:u1", "max_concurrent_streams", "4")
     assert open_stream(ngx.port, "u1", "d", extra="&max=3")[0] == 200
     status, _, body = open_stream(ngx.port, "u1", "e", extra="&max=3")
     assert status == 429 and json.loads(body)["limit"] == 4
@@ -208,7 +208,7 @@ def test_activity_renews_lease_without_waiting(stack):
         time.sleep(0.2)
     # b expired, a was kept alive by its segment requests: no room for d
     assert open_stream(ngx.port, "u3", "d")[0] == 429
-    members = redis_cli(r, "ZRANGE", "vms:limit:streams:u3", "0", "-1").split()
+    members = redis_cli(r, "ZRANGE", "vms:leases:u3", "0", "-1").split()
     assert sorted(members) == ["a", "c"]
 
 
@@ -274,7 +274,7 @@ def test_redis_restart_reconnects_without_reload(stack):
     r2 = stack.redis(port=port, name="redis-again")
     wait_until(lambda: request(ngx.port, "/t/closed", headers={"X-Api-Key": "after"})[0] == 200,
                what="reconnect")
-    assert redis_cli(r2, "--scan", "--pattern", "vms:limit:rate:p2:*") != ""
+    assert redis_cli(r2, "--scan", "--pattern", "vms:rl:p2:*") != ""
     assert metric(ngx.port, "vms_limit_redis_connects_total") >= 2
     # scripts were loaded again on the new connection: the next call is one EVALSHA
     assert request(ngx.port, "/t/closed", headers={"X-Api-Key": "after"})[0] == 429
