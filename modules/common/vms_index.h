@@ -135,6 +135,10 @@ int vms_index_query(vms_index_reader_t *r, const char *camera_dir,
 int vms_index_frags(vms_index_reader_t *r, vms_index_entry_t *e,
     char *err, size_t errlen);
 
+/* Path (relative to camera_dir) of the segment being written, from the
+ * open-segment record: 1 and out filled, 0 when none (or unreadable). */
+int vms_index_open_path(const char *camera_dir, char *out, size_t outlen);
+
 /* Validate a whole index file image (either kind); used by the CLI's
  * `check` and the fuzzer.  0 or VMS_INDEX_ECORRUPT with a reason. */
 int vms_index_validate_buf(const unsigned char *buf, size_t len,

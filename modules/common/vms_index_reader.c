@@ -639,3 +639,26 @@ vms_index_validate_buf(const unsigned char *buf, size_t len, char *err, size_t e
     }
     return fail(err, errlen, VMS_INDEX_ECORRUPT, "%s", why);
 }
+
+int
+vms_index_open_path(const char *camera_dir, char *out, size_t outlen)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/" VMS_INDEX_DIRNAME "/open", camera_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return 0;
+    }
+    struct {
+        vmsi_file_header_t h;
+        vmsi_seg_record_t  r;
+    } b;
+    ssize_t n = pread(fd, &b, sizeof(b), 0);
+    close(fd);
+    if (n != (ssize_t) sizeof(b) || vmsi_header_check(&b.h, VMSI_MAGIC_OPEN, sizeof(b.r)) != NULL
+        || vmsi_record_check(&b.r) != NULL || strlen(b.r.path) >= outlen) {
+        return 0;
+    }
+    memcpy(out, b.r.path, strlen(b.r.path) + 1);
+    return 1;
+}

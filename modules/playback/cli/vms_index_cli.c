@@ -5,6 +5,7 @@
  *   vms-index timeline CAMERA_DIR --start ISO --end ISO
  *   vms-index playlist CAMERA_DIR --start ISO --end ISO [--prefix URL]
  *   vms-index check    CAMERA_DIR
+ *   vms-index open     CAMERA_DIR REL_PATH | --clear
  * rebuild scans the camera's MP4 files (the only place that parses MP4);
  * everything else reads the index exactly as the nginx module does.
  */
@@ -50,7 +51,8 @@ usage(void)
             "       vms-index list     CAMERA_DIR [--start ISO] [--end ISO] [--frags]\n"
             "       vms-index timeline CAMERA_DIR --start ISO --end ISO\n"
             "       vms-index playlist CAMERA_DIR --start ISO --end ISO [--prefix URL]\n"
-            "       vms-index check    CAMERA_DIR\n");
+            "       vms-index check    CAMERA_DIR\n"
+            "       vms-index open     CAMERA_DIR REL_PATH|--clear\n");
     return 2;
 }
 
@@ -320,6 +322,47 @@ cmd_check(const char *camera_dir)
     return bad;
 }
 
+/* Records REL_PATH, as it is now, as the segment being written (what the
+ * recorder does at each fragment); for debugging and tests. */
+static int
+cmd_open(const char *camera_dir, const char *rel, const char *tmpl)
+{
+    if (strcmp(rel, "--clear") == 0) {
+        return vms_index_write_open(camera_dir, NULL) < 0;
+    }
+    char cam[4096], path[8192], err[512];
+    snprintf(cam, sizeof(cam), "%s", camera_dir);
+    scan.camera = basename(cam);
+    scan.tmpl = tmpl;
+    vms_index_segment_t seg;
+    memset(&seg, 0, sizeof(seg));
+    if (start_of(rel, &seg.start_us) < 0 || strlen(rel) >= VMS_INDEX_PATH_MAX) {
+        fprintf(stderr, "vms-index: %s: name does not match the path template\n", rel);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", camera_dir, rel);
+    pb_mp4_info_t info;
+    if (pb_mp4_scan(path, &info, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vms-index: %s: %s\n", path, err);
+        return 1;
+    }
+    seg.duration_us = info.duration_us;
+    seg.bytes = info.frags[info.nfrags - 1].offset + info.frags[info.nfrags - 1].size;
+    seg.init_size = info.init_size;
+    seg.flags = VMS_SEG_MEDIA_TIME;
+    seg.media_time_us = info.media_time_us;
+    snprintf(seg.path, sizeof(seg.path), "%s", rel);
+    seg.nfrags = info.nfrags;
+    seg.frags = info.frags;
+    int rc = vms_index_write_open(camera_dir, &seg);
+    pb_mp4_info_free(&info);
+    if (rc < 0) {
+        fprintf(stderr, "vms-index: write open record: %s\n", strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -327,6 +370,12 @@ main(int argc, char **argv)
         return usage();
     }
     const char *cmd = argv[1], *dir = argv[2], *tmpl = NULL, *prefix = "";
+    if (strcmp(cmd, "open") == 0) {
+        if (argc < 4) {
+            return usage();
+        }
+        return cmd_open(dir, argv[3], argc > 5 && strcmp(argv[4], "--template") == 0 ? argv[5] : NULL);
+    }
     int64_t from = 1, to = INT64_MAX, gap = 500000;
     int frags = 0, have_start = 0, have_end = 0;
     for (int i = 3; i < argc; i++) {

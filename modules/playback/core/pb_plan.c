@@ -103,7 +103,8 @@ pb_plan_build(vms_index_reader_t *r, vms_index_result_t *res, const pb_plan_conf
             int64_t hole = p.start_us - (q->start_us + q->duration_us);
             p.gap = hole > c->gap_us;
             p.disc = p.gap || hole < -c->gap_us || !pb_continuous(prev, p.seg, c->gap_us);
-            if (p.disc && c->stop_at_discontinuity) {
+            if (c->clip && !c->skip_gaps
+                && (p.gap || hole < -c->gap_us || (p.seg->flags & VMS_SEG_DISCONTINUITY))) {
                 break;
             }
         }

@@ -15,7 +15,8 @@ typedef struct {
     int64_t  from_us, to_us;      /* asked range [from, to) */
     int64_t  gap_us;              /* larger holes between segments are gaps */
     int      keyframe_start;      /* start at a keyframe fragment at or before from */
-    int      stop_at_discontinuity;  /* clips: stop where files cannot be concatenated */
+    int      clip;                /* one file: stop at a gap or a new connection ... */
+    int      skip_gaps;           /* ... unless gaps are to be bridged (gaps=skip) */
 } pb_plan_conf_t;
 
 typedef struct {

@@ -1,0 +1,171 @@
+/* Serve-time fMP4 helpers (see pb_fmp4.h). */
+#include "pb_fmp4.h"
+
+#include <string.h>
+
+static uint32_t
+be32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static uint64_t
+be64(const unsigned char *p)
+{
+    return (uint64_t) be32(p) << 32 | be32(p + 4);
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+}
+
+int
+pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe)
+{
+    if (*off > end || end - *off < 8) {
+        return -1;
+    }
+    uint64_t sz = be32(b + *off);
+    size_t hdr = 8;
+    memcpy(type, b + *off + 4, 4);
+    type[4] = 0;
+    if (sz == 1) {
+        if (end - *off < 16) {
+            return -1;
+        }
+        sz = be64(b + *off + 8);
+        hdr = 16;
+    } else if (sz == 0) {
+        sz = end - *off;
+    }
+    if (sz < hdr || sz > end - *off) {
+        return -1;
+    }
+    *ps = *off + hdr;
+    *pe = *off + (size_t) sz;
+    *off = *pe;
+    return 0;
+}
+
+int
+pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
+{
+    size_t off = 0, ps, pe;
+    char type[5];
+    t->n = 0;
+    while (off < len) {
+        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+            return -1;
+        }
+        if (strcmp(type, "moov") != 0) {
+            continue;
+        }
+        size_t o1 = ps, s1, e1;
+        while (o1 < pe) {
+            if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+                return -1;
+            }
+            if (strcmp(type, "trak") != 0 || t->n == PB_FMP4_MAX_TRACKS) {
+                continue;
+            }
+            uint32_t id = 0, ts = 0;
+            size_t o2 = s1, s2, e2;
+            while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+                if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
+                    id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+                } else if (strcmp(type, "mdia") == 0) {
+                    size_t o3 = s2, s3, e3;
+                    while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
+                        if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
+                            ts = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                        }
+                    }
+                }
+            }
+            if (id == 0 || ts == 0) {
+                return -1;
+            }
+            t->id[t->n] = id;
+            t->timescale[t->n] = ts;
+            t->n++;
+        }
+    }
+    return t->n > 0 ? 0 : -1;
+}
+
+int
+pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64_t *first,
+    const int64_t *shift)
+{
+    size_t off = 0, ps, pe;
+    char type[5];
+    if (first != NULL) {
+        for (int i = 0; i < t->n; i++) {
+            first[i] = -1;
+        }
+    }
+    if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0 || strcmp(type, "moof") != 0) {
+        return -1;
+    }
+    size_t o1 = ps, s1, e1;
+    while (o1 < pe) {
+        if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+            return -1;
+        }
+        if (strcmp(type, "traf") != 0) {
+            continue;
+        }
+        int k = -1;
+        size_t o2 = s1, s2, e2, tfdt_at = 0, tfdt_end = 0;
+        while (o2 < e1) {
+            if (pb_fmp4_box(b, e1, &o2, type, &s2, &e2) < 0) {
+                return -1;
+            }
+            if (strcmp(type, "tfhd") == 0 && e2 - s2 >= 8) {
+                uint32_t id = be32(b + s2 + 4);
+                for (int i = 0; i < t->n; i++) {
+                    if (t->id[i] == id) {
+                        k = i;
+                    }
+                }
+            } else if (strcmp(type, "tfdt") == 0) {
+                tfdt_at = s2;
+                tfdt_end = e2;
+            }
+        }
+        if (k < 0 || tfdt_at == 0) {
+            continue;
+        }
+        int v1 = b[tfdt_at] == 1;
+        if (tfdt_end - tfdt_at < (size_t) (v1 ? 12 : 8)) {
+            return -1;
+        }
+        int64_t v = v1 ? (int64_t) be64(b + tfdt_at + 4) : (int64_t) be32(b + tfdt_at + 4);
+        if (v < 0) {
+            return -1;
+        }
+        if (first != NULL && first[k] < 0) {
+            first[k] = v;
+        }
+        if (shift != NULL) {
+            int64_t nv = v - shift[k];
+            if (nv < 0) {
+                nv = 0;
+            }
+            if (v1) {
+                put32(b + tfdt_at + 4, (uint32_t) ((uint64_t) nv >> 32));
+                put32(b + tfdt_at + 8, (uint32_t) nv);
+            } else if (nv > (int64_t) UINT32_MAX) {
+                return -1;
+            } else {
+                put32(b + tfdt_at + 4, (uint32_t) nv);
+            }
+        }
+    }
+    return 0;
+}

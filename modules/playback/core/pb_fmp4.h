@@ -1,0 +1,38 @@
+/*
+ * The little of fragmented MP4 a clip needs at serve time: the track ids
+ * and timescales of an init section, and each moof's decode times (tfdt),
+ * read and shifted so that a clip cut from one or more segment files starts
+ * at 0 and runs on without jumps.  Works on in-memory boxes the caller read
+ * (an init section, one moof: small, bounded reads at offsets the index
+ * gives); never scans a file.  nginx-free.
+ */
+#ifndef PB_FMP4_H
+#define PB_FMP4_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PB_FMP4_MAX_TRACKS 8
+
+typedef struct {
+    uint32_t  id[PB_FMP4_MAX_TRACKS];
+    uint32_t  timescale[PB_FMP4_MAX_TRACKS];
+    int       n;
+} pb_fmp4_tracks_t;
+
+/* Box iterator over [*off, end): type and payload; 0, or -1 when malformed. */
+int pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe);
+
+/* Tracks of an init section (ftyp + moov image).  0 or -1. */
+int pb_fmp4_tracks(const unsigned char *init, size_t len, pb_fmp4_tracks_t *t);
+
+/*
+ * moof: one whole moof box.  For each traf whose track is in t: stores its
+ * tfdt in first[i] (when first != NULL; -1 for tracks absent) and, when
+ * shift != NULL, rewrites it as tfdt - shift[i] (a version-0 tfdt that would
+ * not fit is an error).  0 or -1.
+ */
+int pb_fmp4_moof_tfdt(unsigned char *moof, size_t len, const pb_fmp4_tracks_t *t,
+    int64_t *first, const int64_t *shift);
+
+#endif /* PB_FMP4_H */

@@ -1,0 +1,49 @@
+/*
+ * vms_playback internals shared by the module's files: configuration, the
+ * per-worker index reader, and the response helpers.
+ */
+#ifndef NGX_HTTP_VMS_PLAYBACK_H
+#define NGX_HTTP_VMS_PLAYBACK_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "vms_index.h"
+#include "pb_plan.h"
+
+#define NGX_HTTP_VMS_PLAYBACK_OFF   0
+#define NGX_HTTP_VMS_PLAYBACK_API   1     /* /api/playback/{camera}[/timeline|/media/...] */
+#define NGX_HTTP_VMS_PLAYBACK_LIST  2     /* MediaMTX GET /list */
+#define NGX_HTTP_VMS_PLAYBACK_GET   3     /* MediaMTX GET /get */
+
+typedef struct {
+    ngx_uint_t  mode;
+    ngx_str_t   root;           /* recordings root: {root}/{camera}/... */
+    ngx_msec_t  gap;            /* holes larger than this are gaps */
+    time_t      max_range;      /* longest range a request may ask for */
+    time_t      closed_max_age; /* Cache-Control max-age of closed segments */
+} ngx_http_vms_playback_loc_conf_t;
+
+extern ngx_module_t ngx_http_vms_playback_module;
+
+/* this worker's index reader (created in init_process) */
+vms_index_reader_t *ngx_http_vms_playback_reader(void);
+
+/* {"status":"error","error":msg} with status; logs at level when not 0 */
+ngx_int_t ngx_http_vms_playback_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg);
+
+/* Sends b (text) with content type; frees nothing (caller owns b). */
+ngx_int_t ngx_http_vms_playback_send_text(ngx_http_request_t *r, const pb_buf_t *b,
+    const char *type, ngx_flag_t cacheable);
+
+/* Serves {camera_dir}/{rel} (a segment file) with Range and sendfile. */
+ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel);
+
+/* One fMP4 clip: the first piece's init section, then every piece's bytes. */
+ngx_int_t ngx_http_vms_playback_send_clip(ngx_http_request_t *r,
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan);
+
+#endif /* NGX_HTTP_VMS_PLAYBACK_H */

@@ -1,0 +1,113 @@
+"""Recorded-segment fixtures for the playback tests, made without vmsd.
+
+ffmpeg encodes one continuous fragmented MP4 (1 s fragments, a keyframe at each); it is then cut
+into segment files the way a recorder writes them: each file = the init section (ftyp+moov) + a run
+of fragments, named by the vmsd path template (%Y/%m/%d/%H/segment_%s.mp4) or MediaMTX's
+(%Y-%m-%d_%H-%M-%S-%f.mp4) from its wall-clock start.  Dropping fragments makes a gap.  The files
+are then indexed with our CLI, `vms-index rebuild`.
+"""
+import datetime as dt
+import os
+import struct
+import subprocess
+
+FPS = 25
+_SRC_CACHE = {}
+
+
+def source(workdir, seconds):
+    """A continuous fMP4 of `seconds` 1-second fragments (cached per work dir and length)."""
+    key = (workdir, seconds)
+    if key in _SRC_CACHE:
+        return _SRC_CACHE[key]
+    out = os.path.join(workdir, f"source-{seconds}s.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc=size=160x120:rate={FPS}", "-t", str(seconds), "-c:v", "libx264",
+                    "-preset", "ultrafast", "-g", str(FPS), "-keyint_min", str(FPS),
+                    "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+                    "-movflags", "+frag_keyframe+empty_moov+default_base_moof", out], check=True)
+    _SRC_CACHE[key] = out
+    return out
+
+
+def boxes(data):
+    off, out = 0, []
+    while off + 8 <= len(data):
+        size, typ = struct.unpack(">I4s", data[off:off + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[off + 8:off + 16])[0]
+        elif size == 0:
+            size = len(data) - off
+        out.append((typ.decode("latin1"), off, size))
+        off += size
+    return out
+
+
+def split_source(path):
+    """(init bytes, [fragment bytes, one per second])"""
+    with open(path, "rb") as f:
+        data = f.read()
+    init, frags, cur = b"", [], None
+    for typ, off, size in boxes(data):
+        if typ in ("ftyp", "moov"):
+            init += data[off:off + size]
+        elif typ == "moof":
+            cur = data[off:off + size]
+        elif typ == "mdat" and cur is not None:
+            frags.append(cur + data[off:off + size])
+            cur = None
+    return init, frags
+
+
+def seg_name(t, style="vmsd"):
+    if style == "mediamtx":
+        return t.strftime("%Y-%m-%d_%H-%M-%S-%f") + ".mp4"
+    return t.strftime("%Y/%m/%d/%H/") + f"segment_{int(t.timestamp())}.mp4"
+
+
+def write_segments(camera_dir, start, seconds, seg_seconds=10, gaps=(), style="vmsd", workdir=None):
+    """Writes segment files covering [start, start+seconds) except the (from_s, to_s) gaps
+    (relative seconds, on whole seconds).  Returns [(wall start datetime, relative path, n_frags)]."""
+    init, frags = split_source(source(workdir or os.path.dirname(camera_dir), seconds))
+    assert len(frags) == seconds, f"expected {seconds} 1-second fragments, got {len(frags)}"
+    missing = set()
+    for a, b in gaps:
+        missing.update(range(a, b))
+    written, run = [], []
+
+    def flush():
+        if not run:
+            return
+        t = start + dt.timedelta(seconds=run[0])
+        rel = seg_name(t, style)
+        p = os.path.join(camera_dir, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(init)
+            for i in run:
+                f.write(frags[i])
+        written.append((t, rel, len(run)))
+        run.clear()
+
+    for i in range(seconds):
+        if i in missing:
+            flush()
+            continue
+        run.append(i)
+        if len(run) == seg_seconds:
+            flush()
+    flush()
+    return written
+
+
+def rebuild(vms_index, camera_dir):
+    r = subprocess.run([vms_index, "rebuild", camera_dir], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + r.stdout
+    return r.stdout
+
+
+def iso(t):
+    """RFC 3339 UTC as Go's RFC3339Nano writes it (and so MediaMTX and we): fraction trimmed."""
+    s = t.strftime("%Y-%m-%dT%H:%M:%S")
+    frac = f"{t.microsecond:06d}".rstrip("0")
+    return s + ("." + frac if frac else "") + "Z"
