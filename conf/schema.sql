@@ -48,3 +48,39 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts DESC);
 CREATE INDEX IF NOT EXISTS audit_log_user_ts ON audit_log (user_id, ts DESC);
+
+-- AI pipeline (docs/ai.md).  One row per DetectionResult; id is
+-- "<trace_id>-<n>", so a re-sent insert is stored once.  bbox in full-frame
+-- source pixels (NULL for an image-level label).
+CREATE TABLE IF NOT EXISTS detection_results (
+    id          text PRIMARY KEY,
+    camera_id   text NOT NULL,
+    ts          timestamptz NOT NULL,
+    provider    text NOT NULL,
+    kind        text NOT NULL CHECK (kind IN ('label', 'face', 'text')),
+    label       text NOT NULL,
+    confidence  real NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+    bbox_x      integer,
+    bbox_y      integer,
+    bbox_w      integer,
+    bbox_h      integer,
+    attributes  jsonb NOT NULL DEFAULT '{}',
+    snapshot    text,
+    trace_id    text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS detection_results_camera_ts
+    ON detection_results (camera_id, ts DESC);
+
+-- Daily AI calls and cost per camera, provider and API (UTC days); vmsd adds
+-- each priced call as it happens.
+CREATE TABLE IF NOT EXISTS ai_costs (
+    camera_id   text NOT NULL,
+    day         date NOT NULL,
+    provider    text NOT NULL,
+    api         text NOT NULL,
+    calls       bigint NOT NULL DEFAULT 0,
+    cost_usd    numeric(14, 6) NOT NULL DEFAULT 0,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (camera_id, day, provider, api)
+);
