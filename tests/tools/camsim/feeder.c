@@ -3,9 +3,11 @@
  * running time.  Frame slot k of a camera is due at epoch + k / fps and carries loop frame k mod n, so
  * all feeds of all cameras with one frame rate wake together and content is tied to wall-clock time.
  *
- * A feed starts (and restarts after freeze/still) at the next keyframe slot, as a decoder joining a real
- * camera would.  freeze pushes nothing; still re-sends the last keyframe (an IDR), which decodes to the
- * same pixels every time.  One lock guards the feed list and every camera's state. */
+ * A feed starts (and restarts after freeze/still) at once, from the latest keyframe at or before the
+ * grid's frame, and plays on from there: its content then lags the grid by less than one GOP ("lag").
+ * Starting at once matters: rtsp-media's prepare (DESCRIBE) waits for the first buffer.
+ * freeze pushes nothing; still re-sends the last keyframe (an IDR), which decodes to the same pixels
+ * every time.  One lock guards the feed list and every camera's state. */
 #include "camsim.h"
 
 typedef struct {
@@ -16,7 +18,8 @@ typedef struct {
     GstClockTime     base_time;
     gint64           rt_offset;    /* pipeline running time minus monotonic time, ns */
     guint64          next_slot;
-    gboolean         synced;       /* a keyframe went out since the last (re)start */
+    gboolean         synced;       /* lag is set: frames since the last (re)start decode */
+    guint            lag;          /* loop frames behind the grid */
     camsim_state_t   last_state;
     guint            still_idx;
     gint64           last_idx;     /* loop index last pushed, -1 = none */
@@ -105,9 +108,11 @@ static void run_slot(feed_t *f, guint64 k, gboolean late)
     }
     switch (st) {
     case CAM_OK:
-        if (!f->synced && !loop->frames[idx].key)
-            return;
-        f->synced = TRUE;
+        if (!f->synced) {
+            f->lag = idx - key_at_or_before(loop, idx);
+            f->synced = TRUE;
+        }
+        idx = (guint)((k - f->lag) % loop->n);
         push(f, idx, k);
         f->last_idx = idx;
         break;

@@ -123,6 +123,10 @@ int camsim_rtsp_start(camsim_t *cs, GError **err)
     gst_rtsp_server_set_address(cs->server, "127.0.0.1");
     gst_rtsp_server_set_service(cs->server, service);
     cs->mounts = gst_rtsp_server_get_mount_points(cs->server);
+    /* Client requests (a DESCRIBE prepares a pipeline) are served by a few threads, not one. */
+    GstRTSPThreadPool *pool = gst_rtsp_server_get_thread_pool(cs->server);
+    gst_rtsp_thread_pool_set_max_threads(pool, 8);
+    g_object_unref(pool);
 
     for (guint i = 0; i < cs->ncams; i++) {
         camsim_camera_t *cam = cs->cams[i];
