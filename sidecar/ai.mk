@@ -1,6 +1,8 @@
 # AI pipeline (issue #8): sources, libraries and the vms-ai tool.
 # Included by sidecar/Makefile (see its header for the variables).
 AI_SRCS := $(sort $(wildcard ai/*.c))
+# ai/vmsd/: the ties to vmsd (events, PostgreSQL, metrics, API), not in vms-ai
+VMSD_SRCS     += $(sort $(wildcard ai/vmsd/*.c))
 VMSD_SRCS     += $(AI_SRCS)
 VMSD_CXX_SRCS += ai/cascade.cpp
 VMSD_PKGS     += jansson libcurl tesseract libcrypto

@@ -17,8 +17,8 @@ parse_real(const char *key, const char *v, double min, double max,
     double  d = strtod(v, &end);
 
     if (end == v || *end != '\0' || d < min || d > max) {
-        snprintf(err, errlen, "key \"%s\": expected a number in %g..%g, got "
-                 "\"%.40s\"", key, min, max, v);
+        snprintf(err, errlen, "expected a number in %g..%g, got \"%.40s\"", min,
+                 max, v);
         return -1;
     }
     *out = d;
@@ -32,8 +32,8 @@ parse_int(const char *key, const char *v, int64_t min, int64_t max,
     int64_t n;
 
     if (vms_parse_int(v, min, max, &n) < 0) {
-        snprintf(err, errlen, "key \"%s\": expected an integer in %lld..%lld, "
-                 "got \"%.40s\"", key, (long long) min, (long long) max, v);
+        snprintf(err, errlen, "expected an integer in %lld..%lld, got \"%.40s\"",
+                 (long long) min, (long long) max, v);
         return -1;
     }
     *out = (int) n;
@@ -47,9 +47,9 @@ parse_dur(const char *key, const char *v, int64_t min_ms, int64_t max_ms,
     int64_t ms;
 
     if (vms_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > max_ms) {
-        snprintf(err, errlen, "key \"%s\": expected a duration with a unit "
-                 "(e.g. 500ms, 10s) in %lldms..%llds, got \"%.40s\"", key,
-                 (long long) min_ms, (long long) (max_ms / 1000), v);
+        snprintf(err, errlen, "expected a duration with a unit (e.g. 500ms, 10s) "
+                 "in %lldms..%llds, got \"%.40s\"", (long long) min_ms,
+                 (long long) (max_ms / 1000), v);
         return -1;
     }
     *out = ms;
@@ -60,8 +60,7 @@ static int
 parse_bool(const char *key, const char *v, int *out, char *err, size_t errlen)
 {
     if (vms_parse_bool(v, out) < 0) {
-        snprintf(err, errlen, "key \"%s\": expected on/off, got \"%.40s\"",
-                 key, v);
+        snprintf(err, errlen, "expected on/off, got \"%.40s\"", v);
         return -1;
     }
     return 0;
@@ -72,8 +71,7 @@ copy_str(const char *key, const char *v, char *dst, size_t dstlen,
     int secret, char *err, size_t errlen)
 {
     if (strlen(v) >= dstlen) {
-        snprintf(err, errlen, "key \"%s\": longer than %zu bytes", key,
-                 dstlen - 1);
+        snprintf(err, errlen, "longer than %zu bytes", dstlen - 1);
         return -1;
     }
     (void) secret;
@@ -88,13 +86,11 @@ parse_url(const char *key, const char *v, char *dst, size_t dstlen,
     if (v[0] != '\0' && strncmp(v, "http://", 7) != 0
         && strncmp(v, "https://", 8) != 0)
     {
-        snprintf(err, errlen, "key \"%s\": expected an http:// or https:// "
-                 "URL", key);
+        snprintf(err, errlen, "expected an http:// or https:// URL");
         return -1;
     }
     if (strchr(v, '@') != NULL) {
-        snprintf(err, errlen, "key \"%s\": credentials do not belong in the "
-                 "URL", key);
+        snprintf(err, errlen, "credentials do not belong in the URL");
         return -1;
     }
     return copy_str(key, v, dst, dstlen, 0, err, errlen);
@@ -115,13 +111,13 @@ parse_apis(const char *v, int *out, char *err, size_t errlen)
         } else if (strcmp(t, "text") == 0) {
             m |= VMS_AI_REK_TEXT;
         } else {
-            snprintf(err, errlen, "key \"ai_rekognition_apis\": \"%.20s\": "
-                     "expected a list of labels, faces, text", t);
+            snprintf(err, errlen, "\"%.20s\": expected a list of labels, faces, "
+                     "text", t);
             return -1;
         }
     }
     if (m == 0) {
-        snprintf(err, errlen, "key \"ai_rekognition_apis\": empty");
+        snprintf(err, errlen, "empty: expected a list of labels, faces, text");
         return -1;
     }
     *out = m;
@@ -143,8 +139,8 @@ vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
         if (strcmp(v, "rekognition") && strcmp(v, "deepstack")
             && strcmp(v, "local"))
         {
-            snprintf(err, errlen, "key \"ai_provider\": expected rekognition, "
-                     "deepstack or local, got \"%.40s\"", v);
+            snprintf(err, errlen, "expected rekognition, deepstack or local, got "
+                     "\"%.40s\"", v);
             return -1;
         }
         snprintf(pc->provider, sizeof(pc->provider), "%s", v);
@@ -182,8 +178,7 @@ vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
         if (strlen(v) >= sizeof(pc->region)
             || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v))
         {
-            snprintf(err, errlen, "key \"%s\": expected an AWS region such as "
-                     "us-east-1", key);
+            snprintf(err, errlen, "expected an AWS region such as us-east-1");
             return -1;
         }
         snprintf(pc->region, sizeof(pc->region), "%s", v);
@@ -207,8 +202,7 @@ vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
         if (v[0] && (strlen(v) < 3 || strlen(v) > 63
             || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(v)))
         {
-            snprintf(err, errlen, "key \"%s\": expected an S3 bucket name "
-                     "(3-63 of a-z 0-9 . -)", key);
+            snprintf(err, errlen, "expected an S3 bucket name (3-63 of a-z 0-9 . -)");
             return -1;
         }
         snprintf(pc->s3_bucket, sizeof(pc->s3_bucket), "%s", v);
@@ -279,7 +273,7 @@ vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
     if (IS("roi_areas")) {
         char e2[200];
         if (vms_roi_parse(&c->roi, v, e2, sizeof(e2)) < 0) {
-            snprintf(err, errlen, "key \"roi_areas\": %s", e2);
+            snprintf(err, errlen, "%s", e2);
             return -1;
         }
         return 0;
@@ -288,8 +282,8 @@ vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
     if (strncmp(key, "ai_", 3) == 0 || strncmp(key, "motion_", 7) == 0
         || strncmp(key, "roi", 3) == 0)
     {
-        snprintf(err, errlen, "unknown key \"%.60s\" (analysis keys: "
-                 "docs/ai.md)", key);
+        snprintf(err, errlen, "unknown analysis key (the keys are listed in "
+                 "docs/ai.md)");
         return -1;
     }
     return 1;

@@ -61,7 +61,7 @@ vms_ai_prices_parse(vms_ai_prices_t *p, const char *s, char *err,
     char  buf[512], *save = NULL, *tok;
 
     if (strlen(s) >= sizeof(buf)) {
-        snprintf(err, errlen, "ai_price: longer than %zu bytes", sizeof(buf) - 1);
+        snprintf(err, errlen, "longer than %zu bytes", sizeof(buf) - 1);
         return -1;
     }
     snprintf(buf, sizeof(buf), "%s", s);
@@ -71,14 +71,14 @@ vms_ai_prices_parse(vms_ai_prices_t *p, const char *s, char *err,
         int i;
 
         if (colon == NULL || colon == tok || colon - tok >= 32) {
-            snprintf(err, errlen, "ai_price: \"%.40s\": expected API:USD, e.g. "
+            snprintf(err, errlen, "\"%.40s\": expected API:USD, e.g. "
                      "DetectLabels:0.001", tok);
             return -1;
         }
         *colon = '\0';
         usd = strtod(colon + 1, &end);
         if (end == colon + 1 || *end != '\0' || usd < 0 || usd > 100) {
-            snprintf(err, errlen, "ai_price: %s: \"%.20s\" is not a price in "
+            snprintf(err, errlen, "%s: \"%.20s\" is not a price in "
                      "USD (0..100)", tok, colon + 1);
             return -1;
         }
@@ -86,7 +86,7 @@ vms_ai_prices_parse(vms_ai_prices_t *p, const char *s, char *err,
         }
         if (i == p->n) {
             if (p->n == VMS_AI_PRICE_MAX) {
-                snprintf(err, errlen, "ai_price: at most %d APIs",
+                snprintf(err, errlen, "at most %d APIs",
                          VMS_AI_PRICE_MAX);
                 return -1;
             }

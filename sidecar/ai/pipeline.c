@@ -205,14 +205,16 @@ map_detections(vms_ai_pipeline_t *p, int pw, int ph)
 }
 
 static json_t *
-result_json(vms_ai_pipeline_t *p, const vms_ai_det_t *d, int64_t ts_us,
-    const char *ts, const char *ref, const char *trace)
+result_json(vms_ai_pipeline_t *p, const vms_ai_det_t *d, size_t idx,
+    int64_t ts_us, const char *ts, const char *ref, const char *trace)
 {
     json_t *attrs = d->attrs ? json_incref(d->attrs) : json_object();
+    char    id[64];
 
-    return json_pack("{s:i,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:f,s:o,s:o,s:s?,"
+    snprintf(id, sizeof(id), "%s-%zu", trace, idx);
+    return json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:f,s:o,s:o,s:s?,"
                      "s:{s:i,s:i},s:s}",
-                     "schema", 1, "type", "detection", "camera_id",
+                     "schema", 1, "type", "detection", "id", id, "camera_id",
                      p->camera_id, "ts", ts, "ts_us", (json_int_t) ts_us,
                      "provider", p->provider->name, "kind",
                      vms_ai_kind_name(d->kind), "label", d->label,
@@ -343,8 +345,8 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
     if (p->dets.n > 0 && p->conf.store_results && p->provider->store != NULL) {
         arr = json_array();
         for (size_t i = 0; i < p->dets.n; i++) {
-            json_array_append_new(arr, result_json(p, &p->dets.v[i], ts_us, ts,
-                                                   NULL, trace));
+            json_array_append_new(arr, result_json(p, &p->dets.v[i], i, ts_us,
+                                                   ts, NULL, trace));
         }
         doc = json_pack("{s:i,s:s,s:s,s:s,s:{s:i,s:i},s:o}", "schema", 1,
                         "camera_id", p->camera_id, "ts", ts, "provider",
@@ -371,7 +373,7 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
     free(jpeg);
 
     for (size_t i = 0; i < p->dets.n; i++) {
-        json_t *r = result_json(p, &p->dets.v[i], ts_us, ts, ref, trace);
+        json_t *r = result_json(p, &p->dets.v[i], i, ts_us, ts, ref, trace);
         char   *text = json_dumps(r, JSON_COMPACT);
 
         json_decref(r);

@@ -160,9 +160,10 @@ main(int argc, char **argv)
                 usage();
             }
             *eq = '\0';
+            err[0] = '\0';
             if (vms_ai_conf_set(&conf, kv, eq + 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "vms-ai: %s\n", err[0] ? err :
-                        "not an analysis key");
+                fprintf(stderr, "vms-ai: key \"%s\": %s\n", kv,
+                        err[0] ? err : "not an analysis key");
                 return 1;
             }
         } else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc) {
