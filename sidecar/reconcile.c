@@ -520,6 +520,8 @@ vms_reconcile_scan(const char *file, int truncate, vms_index_segment_t *seg,
             }
             size += msize;
             good_end = off + size;
+        } else {
+            good_end = off + size;   /* ftyp, mfra, free...: complete, kept */
         }
         off += size;
     }

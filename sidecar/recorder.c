@@ -106,6 +106,7 @@ struct vms_recorder_s {
     int              frag_keyseen;  /* it has a key-stream packet */
     int              frag_pkts;
 
+    uint64_t         packets;       /* given to vms_recorder_write() */
     uint64_t         fixed_ts;      /* counters for rate-limited logs */
     uint64_t         dropped;
 };
@@ -324,9 +325,13 @@ rec_open_file(vms_recorder_t *rec, const char *expanded)
 }
 
 /* Opens a segment whose first key-stream packet is at t (us since origin). */
+static void rec_fill_segment(const vms_recorder_t *rec,
+    vms_index_segment_t *seg, uint32_t flags);
+
 static int
 rec_segment_open(vms_recorder_t *rec, int64_t t)
 {
+    vms_index_segment_t seg;
     char           expanded[PATH_MAX], meta[64];
     unsigned char *iobuf = NULL;
     AVDictionary  *opts = NULL;
@@ -419,6 +424,15 @@ rec_segment_open(vms_recorder_t *rec, int64_t t)
     rec->frag_off = rec->written;
     rec->frag_start_t = t;
     rec->discont = 0;
+
+    /* Announced at once (no fragment yet): readers and retention know the
+     * file is being written. */
+    rec_fill_segment(rec, &seg, VMS_SEG_OPEN);
+    rc = vms_index_write_open(rec->camera_dir, &seg);
+    if (rc != 0) {
+        vms_log_warn(rec->camera_id, "recorder: open-segment record of %s "
+                     "not written: %s", rec->relpath, strerror(-rc));
+    }
     vms_log_debug(rec->camera_id, "recorder: segment %s opened", rec->relpath);
     return 0;
 
@@ -744,7 +758,12 @@ rec_guard(vms_recorder_t *rec, int i, AVPacket *pkt)
     raw_us = to_us(pkt->dts, rs->tb);
 
     if (rec->first_raw_us == AV_NOPTS_VALUE) {
-        rec->first_raw_us = raw_us;      /* the wall clock anchor's packet */
+        /* The anchor pairs the wall clock with this packet's time; when
+         * earlier packets were dropped, the clock given at open is theirs. */
+        if (rec->packets > 1) {
+            rec->anchor_us = vms_now_us();
+        }
+        rec->first_raw_us = raw_us;
     }
     if (!rec->have_origin) {
         int j;
@@ -838,6 +857,7 @@ vms_recorder_write(vms_recorder_t *rec, const AVPacket *in_pkt)
     AVPacket *pkt;
     int       i = in_pkt->stream_index, rc;
 
+    rec->packets++;
     if (i < 0 || i >= rec->nst || rec->st[i].out < 0) {
         return 0;
     }

@@ -52,6 +52,7 @@ struct vms_retention_s {
     pthread_cond_t      cond;
     int                 stop;
     int                 kick;               /* 1 cheap, 2 full */
+    int                 reconciling;        /* vms_retention_camera() busy */
 
     ret_camera_t       *cams;               /* configured age limits */
     size_t              ncams;
@@ -363,15 +364,10 @@ ret_thread(void *arg)
     struct timespec  ts;
     int              kick, full;
 
+    /* The first pass waits an interval: vmsd registers (and so reconciles)
+     * its cameras meanwhile, and a pass must see every camera's segments to
+     * pick the oldest across them. */
     for (;;) {
-        pthread_mutex_lock(&ret->lock);
-        kick = ret->kick;
-        ret->kick = 0;
-        pthread_mutex_unlock(&ret->lock);
-
-        full = kick == 2 || daily_due(ret, vms_now_us());
-        run_pass(ret, full);
-
         pthread_mutex_lock(&ret->lock);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += ret->interval_ms / 1000;
@@ -385,11 +381,19 @@ ret_thread(void *arg)
                 break;
             }
         }
+        while (!ret->stop && ret->reconciling > 0) {
+            pthread_cond_wait(&ret->cond, &ret->lock);
+        }
         if (ret->stop) {
             pthread_mutex_unlock(&ret->lock);
             break;
         }
+        kick = ret->kick;
+        ret->kick = 0;
         pthread_mutex_unlock(&ret->lock);
+
+        full = kick == 2 || daily_due(ret, vms_now_us());
+        run_pass(ret, full);
     }
     return NULL;
 }
@@ -480,6 +484,7 @@ vms_retention_camera(vms_retention_t *ret, const char *camera_id, int64_t days)
         pthread_mutex_unlock(&ret->lock);
         return 0;
     }
+    ret->reconciling++;             /* no pass on a half-reconciled view */
     pthread_mutex_unlock(&ret->lock);
 
     /* First sight of this camera in this process: nothing of it is being
@@ -500,6 +505,8 @@ vms_retention_camera(vms_retention_t *ret, const char *camera_id, int64_t days)
             ret->ncams++;
         }
     }
+    ret->reconciling--;
+    pthread_cond_broadcast(&ret->cond);
     pthread_mutex_unlock(&ret->lock);
     return rc;
 }
@@ -523,7 +530,7 @@ vms_retention_stop(vms_retention_t *ret)
     }
     pthread_mutex_lock(&ret->lock);
     ret->stop = 1;
-    pthread_cond_signal(&ret->cond);
+    pthread_cond_broadcast(&ret->cond);
     pthread_mutex_unlock(&ret->lock);
     pthread_join(ret->thread, NULL);
 

@@ -37,7 +37,8 @@ typedef struct {
 /* "HH:MM" -> minute of the day.  0 or -1. */
 int vms_retention_parse_daily_at(const char *s, int *minute);
 
-/* Starts the thread (first pass immediately).  NULL with a logged reason. */
+/* Starts the thread: the first pass after one interval, and never while
+ * vms_retention_camera() reconciles.  NULL with a logged reason. */
 vms_retention_t *vms_retention_start(const vms_retention_conf_t *conf);
 
 /*
