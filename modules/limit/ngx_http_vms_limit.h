@@ -1,7 +1,9 @@
 /*
  * vms_limit: shared declarations of the module's files.
  *
- *   ngx_http_vms_limit_module.c   directives, configuration, phase handler
+ *   ngx_http_vms_limit_module.c   command table, configuration, phase handler
+ *   ngx_http_vms_limit_conf.c     directive handlers
+ *   ngx_http_vms_limit_http.c     request helpers (resume, keys, JSON answers)
  *   ngx_http_vms_limit_rate.c     per-consumer rate limit (GCRA)
  *   ngx_http_vms_limit_streams.c  concurrent stream leases, release endpoint
  *   ngx_http_vms_limit_shm.c      shared memory zone: local GCRA/leases, counters
@@ -88,6 +90,14 @@ typedef struct {
     ngx_uint_t                     default_plan;
     ngx_str_t                      default_plan_name;
 
+    /* defaults of the per-request values: the auth module's variables
+     * when it is loaded, else the client address (see init_main_conf) */
+    const char                    *default_keys[3];
+    const char                    *default_user;
+    const char                    *default_plan_var;
+    const char                    *default_max;
+    const char                    *default_session;
+
     size_t                         zone_size;
     ngx_shm_zone_t                *shm_zone;
 } ngx_http_vms_limit_main_conf_t;
@@ -171,7 +181,19 @@ ngx_int_t ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_uint_t op, ngx_str_t *user, uint64_t session, int64_t now_us,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res);
 
-/* module.c */
+/* conf.c: directive handlers */
+char *ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vms_limit_plan(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vms_limit_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vms_limit_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* http.c: request helpers */
 ngx_int_t ngx_http_vms_limit_use_redis(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_http_vms_limit_loc_conf_t *llcf);
 void ngx_http_vms_limit_resume(ngx_http_request_t *r);

@@ -12,22 +12,8 @@
 #include "ngx_http_vms_limit.h"
 #include "ngx_http_vms_limit_scripts.h"
 
-#include <ngx_sha1.h>
-
 
 static ngx_int_t ngx_http_vms_limit_handler(ngx_http_request_t *r);
-static char *ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vms_limit_plan(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vms_limit_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vms_limit_status(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void *ngx_http_vms_limit_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_vms_limit_create_loc_conf(ngx_conf_t *cf);
@@ -336,481 +322,7 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
 }
 
 
-/* Called by a Redis handler once ctx->result is set. */
-void
-ngx_http_vms_limit_resume(ngx_http_request_t *r)
-{
-    ngx_connection_t  *c = r->connection;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-
-ngx_int_t
-ngx_http_vms_limit_use_redis(ngx_http_vms_limit_main_conf_t *lmcf,
-    ngx_http_vms_limit_loc_conf_t *llcf)
-{
-    return lmcf->redis != NULL
-           && llcf->store != NGX_HTTP_VMS_LIMIT_STORE_LOCAL;
-}
-
-
-int64_t
-ngx_http_vms_limit_now_us(void)
-{
-    ngx_time_t  *tp;
-
-    ngx_time_update();
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
-}
-
-
-/*
- * `prefix` + value.  With `digest`, the value is replaced by its SHA-1 in hex
- * (rate keys may be API keys: no secret is stored in Redis key names);
- * otherwise values longer than NGX_HTTP_VMS_LIMIT_KEY_MAX are replaced by
- * "#" + a 64-bit hash, so keys stay bounded in Redis and in the zone.
- */
-ngx_int_t
-ngx_http_vms_limit_key(ngx_http_request_t *r, ngx_str_t *prefix,
-    ngx_str_t *value, ngx_uint_t digest, ngx_str_t *key)
-{
-    u_char      *p;
-    u_char       sum[20];
-    uint64_t     h;
-    ngx_sha1_t   sha1;
-
-    key->data = ngx_pnalloc(r->pool, prefix->len + NGX_HTTP_VMS_LIMIT_KEY_MAX);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(key->data, prefix->data, prefix->len);
-
-    if (digest) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, value->data, value->len);
-        ngx_sha1_final(sum, &sha1);
-        p = ngx_hex_dump(p, sum, sizeof(sum));
-
-    } else if (value->len <= NGX_HTTP_VMS_LIMIT_KEY_MAX) {
-        p = ngx_cpymem(p, value->data, value->len);
-
-    } else {
-        h = vms_lease_hash((const char *) value->data, value->len);
-        p = ngx_sprintf(p, "#%016uxL", h);
-    }
-
-    key->len = p - key->data;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_vms_limit_set_header(ngx_http_request_t *r, const char *name,
-    int64_t value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.len = ngx_sprintf(h->value.data, "%L", value) - h->value.data;
-
-    return NGX_OK;
-}
-
-
-/*
- * Sends a complete JSON response from a phase or content handler and
- * finalizes the request; the caller returns NGX_DONE and touches r no more.
- */
-ngx_int_t
-ngx_http_vms_limit_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
-{
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DONE;
-    }
-    b->last = ngx_cpymem(b->last, body, len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
-    return NGX_DONE;
-}
-
-
-/* Policy `closed` with Redis unreachable: 503, the client may retry soon.
- * Finalizes the request like ngx_http_vms_limit_send_json(). */
-ngx_int_t
-ngx_http_vms_limit_unavailable(ngx_http_request_t *r,
-    ngx_http_vms_limit_main_conf_t *lmcf)
-{
-    static u_char  body[] = "{\"error\":\"limit_unavailable\","
-                            "\"message\":\"limit store unavailable\"}\n";
-
-    (void) ngx_atomic_fetch_add(&ngx_http_vms_limit_counters(lmcf)->unavailable, 1);
-
-    if (ngx_http_vms_limit_set_header(r, "Retry-After", 1) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DONE;
-    }
-
-    return ngx_http_vms_limit_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        body, sizeof(body) - 1);
-}
-
-
 /* ---- configuration ----------------------------------------------------- */
-
-static char *
-ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vms_limit_main_conf_t  *lmcf = conf;
-
-    ngx_int_t              n;
-    ngx_str_t             *value, s;
-    ngx_uint_t             i;
-    ngx_msec_t             ms;
-    ngx_vms_redis_conf_t  *rc;
-
-    if (lmcf->redis_conf != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    rc = ngx_vms_redis_conf_parse(cf, &value[1]);
-    if (rc == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR || n > 15) {
-                goto invalid;
-            }
-            rc->db = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            s.data = value[i].data + 16;
-            s.len = value[i].len - 16;
-            ms = ngx_parse_time(&s, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
-                goto invalid;
-            }
-            rc->connect_timeout = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password_env=", 13) == 0) {
-            /* a secret from the environment (add "env NAME;" to the main
-             * context), never from the config text */
-            u_char  *name, *pw;
-
-            name = ngx_pnalloc(cf->pool, value[i].len - 13 + 1);
-            if (name == NULL) {
-                return NGX_CONF_ERROR;
-            }
-            ngx_cpystrn(name, value[i].data + 13, value[i].len - 13 + 1);
-            pw = (u_char *) getenv((char *) name);
-            if (pw == NULL || *pw == '\0') {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "vms_limit_redis: environment variable "
-                                   "\"%s\" is not set", name);
-                return NGX_CONF_ERROR;
-            }
-            rc->password.len = ngx_strlen(pw);
-            rc->password.data = ngx_pnalloc(cf->pool, rc->password.len);
-            if (rc->password.data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-            ngx_memcpy(rc->password.data, pw, rc->password.len);
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    lmcf->redis_conf = rc;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" (expected db=N, "
-                       "connect_timeout=TIME or password_env=NAME)", &value[i]);
-    return NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_http_vms_limit_plan(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vms_limit_main_conf_t  *lmcf = conf;
-
-    ngx_int_t                   n;
-    ngx_str_t                  *value;
-    ngx_uint_t                  i;
-    ngx_http_vms_limit_plan_t  *plan;
-
-    value = cf->args->elts;
-
-    n = ngx_atoi(value[2].data, value[2].len);
-    if (n == NGX_ERROR || n > 100000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid stream limit \"%V\" of plan \"%V\"",
-                           &value[2], &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (lmcf->plans == NULL) {
-        lmcf->plans = ngx_array_create(cf->pool, 4,
-                                       sizeof(ngx_http_vms_limit_plan_t));
-        if (lmcf->plans == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    plan = lmcf->plans->elts;
-    for (i = 0; i < lmcf->plans->nelts; i++) {
-        if (plan[i].name.len == value[1].len
-            && ngx_strncmp(plan[i].name.data, value[1].data, value[1].len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate plan \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    plan = ngx_array_push(lmcf->plans);
-    if (plan == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    plan->name = value[1];
-    plan->max = n;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_vms_limit_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
-
-    int64_t      limit, period, burst;
-    ngx_int_t    n;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    if (llcf->rate_on != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts > 2) {
-            return "takes no parameters after \"off\"";
-        }
-        llcf->rate_on = 0;
-        return NGX_CONF_OK;
-    }
-
-    if (vms_rate_parse((const char *) value[1].data, value[1].len,
-                       &limit, &period) != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid rate \"%V\" (expected COUNT/PERIOD, "
-                           "e.g. 100/m, 10/s, 5/30s)", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    burst = limit;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (n == NGX_ERROR || n < 1) {
-                goto invalid;
-            }
-            burst = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "scope=", 6) == 0
-            && value[i].len > 6 && value[i].len <= 6 + 64)
-        {
-            llcf->rate_scope.data = value[i].data + 6;
-            llcf->rate_scope.len = value[i].len - 6;
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (vms_gcra_init(&llcf->gcra, limit, period, burst) != 0) {
-        return "has a value out of range";
-    }
-
-    llcf->rate_on = 1;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" (expected burst=N or "
-                       "scope=NAME)", &value[i]);
-    return NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
-
-    ngx_str_t                         *value;
-    ngx_uint_t                         i;
-    ngx_http_complex_value_t          *cv;
-    ngx_http_compile_complex_value_t   ccv;
-
-    if (llcf->rate_keys != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    llcf->rate_keys = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                       sizeof(ngx_http_complex_value_t));
-    if (llcf->rate_keys == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        cv = ngx_array_push(llcf->rate_keys);
-        if (cv == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-        ccv.cf = cf;
-        ccv.value = &value[i];
-        ccv.complex_value = cv;
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
-
-    ngx_str_t                 *value;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (llcf->streams != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_OFF;
-
-    } else if (ngx_strcmp(value[1].data, "open") == 0) {
-        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_OPEN;
-
-    } else if (ngx_strcmp(value[1].data, "renew") == 0) {
-        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_RENEW;
-
-    } else if (ngx_strcmp(value[1].data, "release") == 0) {
-        if (cf->cmd_type != NGX_HTTP_LOC_CONF) {
-            return "release is allowed in a location only";
-        }
-        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE;
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->handler = ngx_http_vms_limit_release_handler;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" (expected off, open, renew "
-                           "or release)", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_vms_limit_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_vms_limit_status_handler;
-
-    return NGX_CONF_OK;
-}
-
 
 static void *
 ngx_http_vms_limit_create_main_conf(ngx_conf_t *cf)
@@ -828,6 +340,34 @@ ngx_http_vms_limit_create_main_conf(ngx_conf_t *cf)
 }
 
 
+static ngx_uint_t
+ngx_http_vms_limit_var_exists(ngx_conf_t *cf, const char *name)
+{
+    size_t                      len;
+    ngx_uint_t                  i;
+    ngx_hash_key_t             *key;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    if (cmcf->variables_keys == NULL) {
+        return 0;
+    }
+
+    len = ngx_strlen(name);
+    key = cmcf->variables_keys->keys.elts;
+
+    for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
+        if (key[i].key.len == len
+            && ngx_strncmp(key[i].key.data, name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static char *
 ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
@@ -841,6 +381,33 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
     };
 
     ngx_conf_init_size_value(lmcf->zone_size, 10 * 1024 * 1024);
+
+    /*
+     * Who is the consumer: with vms_auth loaded, the token's subject, plan
+     * and id (a stream token's jti names one player session); without it,
+     * the client address.  Every one of them can be set per location.
+     */
+    if (ngx_http_vms_limit_var_exists(cf, "vms_auth_sub")) {
+        lmcf->default_keys[0] = "$vms_auth_sub";
+        lmcf->default_keys[1] = "$http_x_api_key";
+        lmcf->default_keys[2] = "$remote_addr";
+        lmcf->default_user = "$vms_auth_sub";
+        lmcf->default_plan_var = ngx_http_vms_limit_var_exists(cf, "vms_auth_plan")
+                                 ? "$vms_auth_plan" : "";
+        lmcf->default_max =
+            ngx_http_vms_limit_var_exists(cf, "vms_auth_max_streams")
+            ? "$vms_auth_max_streams" : "";
+        lmcf->default_session = ngx_http_vms_limit_var_exists(cf, "vms_auth_jti")
+                                ? "$vms_auth_jti" : "$uri";
+
+    } else {
+        lmcf->default_keys[0] = "$http_x_api_key";
+        lmcf->default_keys[1] = "$remote_addr";
+        lmcf->default_user = "$remote_addr";
+        lmcf->default_plan_var = "";
+        lmcf->default_max = "";
+        lmcf->default_session = "$uri";
+    }
 
     if (lmcf->zone_size < 8 * ngx_pagesize) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -993,8 +560,11 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_vms_limit_loc_conf_t  *prev = parent;
     ngx_http_vms_limit_loc_conf_t  *conf = child;
 
+    ngx_uint_t                       i;
     ngx_http_vms_limit_main_conf_t  *lmcf;
-    ngx_http_complex_value_t        *cv;
+    ngx_http_complex_value_t        *cv, *slot;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vms_limit_module);
 
     if (conf->rate_on == NGX_CONF_UNSET) {
         conf->rate_on = prev->rate_on == NGX_CONF_UNSET ? 0 : prev->rate_on;
@@ -1008,16 +578,19 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->rate_keys == NGX_CONF_UNSET_PTR) {
         if (prev->rate_keys == NGX_CONF_UNSET_PTR) {
-            prev->rate_keys = ngx_array_create(cf->pool, 1,
+            prev->rate_keys = ngx_array_create(cf->pool, 3,
                                                sizeof(ngx_http_complex_value_t));
             if (prev->rate_keys == NULL) {
                 return NGX_CONF_ERROR;
             }
-            cv = ngx_http_vms_limit_cv(cf, "$remote_addr");
-            if (cv == NULL) {
-                return NGX_CONF_ERROR;
+            for (i = 0; i < 3 && lmcf->default_keys[i]; i++) {
+                cv = ngx_http_vms_limit_cv(cf, lmcf->default_keys[i]);
+                slot = ngx_array_push(prev->rate_keys);
+                if (cv == NULL || slot == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+                *slot = *cv;
             }
-            *(ngx_http_complex_value_t *) ngx_array_push(prev->rate_keys) = *cv;
         }
         conf->rate_keys = prev->rate_keys;
     }
@@ -1042,10 +615,10 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->field = prev->field;                                            \
     }
 
-    VMS_LIMIT_MERGE_CV(stream_user, "$remote_addr")
-    VMS_LIMIT_MERGE_CV(stream_session, "$uri")
-    VMS_LIMIT_MERGE_CV(stream_plan, "")
-    VMS_LIMIT_MERGE_CV(stream_max, "")
+    VMS_LIMIT_MERGE_CV(stream_user, lmcf->default_user)
+    VMS_LIMIT_MERGE_CV(stream_session, lmcf->default_session)
+    VMS_LIMIT_MERGE_CV(stream_plan, lmcf->default_plan_var)
+    VMS_LIMIT_MERGE_CV(stream_max, lmcf->default_max)
 
 #undef VMS_LIMIT_MERGE_CV
 
@@ -1061,8 +634,6 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "vms_limit_streams_ttl must be at least 1s");
         return NGX_CONF_ERROR;
     }
-
-    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vms_limit_module);
 
     if (conf->store == NGX_HTTP_VMS_LIMIT_STORE_REDIS
         && lmcf->redis_conf == NULL)

@@ -1,8 +1,8 @@
 """vms_limit: rate limits and concurrent-stream leases with a real redis-server and real nginx.
 
-The stack config (conf/nginx/*/limit.conf.in) is used as shipped; each test adds its
-locations through EXTRA_SERVER and takes user, plan and session from query arguments
-(standing in for the auth module's variables).
+The stack config (conf/nginx/*/limit.conf.in) is used as shipped; the tests add their
+locations through EXTRA_SERVER and take user, plan, claim and session from query arguments
+(standing in for the auth module's variables, which test_live.py exercises end to end).
 """
 import concurrent.futures
 import http.client
@@ -27,10 +27,15 @@ location = /t/plain     { stub_status; }
 location /t/live/       { vms_limit_streams open; stub_status; }
 location /t/seg/        { vms_limit_streams renew; stub_status; }
 location /t/live-closed/ { vms_limit_streams open; vms_limit_on_redis_error closed; stub_status; }
+location = /api/streams/release { vms_limit_streams release; }
+vms_limit_rate_key $http_x_api_key $remote_addr;
+vms_limit_streams_user $arg_user;
+vms_limit_streams_plan $arg_plan;
+vms_limit_streams_max $arg_max;
+vms_limit_streams_session $arg_sid;
 """
 
-STREAM_VARS = {"LIMIT_USER": "$arg_user", "LIMIT_PLAN": "$arg_plan", "LIMIT_MAX": "$arg_max",
-               "LIMIT_SESSION": "$arg_sid", "EXTRA_SERVER": LOCATIONS}
+STREAM_VARS = {"EXTRA_SERVER": LOCATIONS}
 
 
 def request(port, path, method="GET", headers=None, timeout=10):
