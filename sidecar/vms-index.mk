@@ -1,17 +1,7 @@
-# vms-index CLI (owned by playback): included by sidecar/Makefile, which sets ROOT and B
-# through auto/common.mk.  Adds $(B)/bin/vms-index to `all` without changing the default goal.
-vms_index_goal := $(.DEFAULT_GOAL)
-VMS_INDEX_SRCS := $(ROOT)/modules/playback/cli/vms_index_cli.c \
-                  $(wildcard $(ROOT)/modules/playback/core/pb_*.c) \
-                  $(ROOT)/modules/common/vms_index.c $(ROOT)/modules/common/vms_index_reader.c \
-                  $(ROOT)/sidecar/segpath.c
-VMS_INDEX_HDRS := $(wildcard $(ROOT)/modules/playback/core/*.h) $(wildcard $(ROOT)/modules/common/vms_index*.h) \
-                  $(ROOT)/sidecar/segpath.h
-
-$(B)/bin/vms-index: $(VMS_INDEX_SRCS) $(VMS_INDEX_HDRS)
-	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) -I$(ROOT)/modules/playback/core -I$(ROOT)/sidecar $(CFLAGS) -MF /dev/null \
-		-o $@ $(VMS_INDEX_SRCS) $(LDFLAGS)
-
-all: $(B)/bin/vms-index
-.DEFAULT_GOAL := $(vms_index_goal)
+# vms-index CLI (owned by playback): rebuild/list/check a camera's segment index.
+# Included by sidecar/Makefile; built as $(B)/bin/vms-index through EXTRA_BINS.
+EXTRA_BINS += vms-index
+vms-index_SRCS := ../modules/playback/cli/vms_index_cli.c \
+                  $(patsubst $(ROOT)/%,../%,$(wildcard $(ROOT)/modules/playback/core/pb_*.c)) \
+                  ../modules/common/vms_index.c ../modules/common/vms_index_reader.c segpath.c
+vms-index_CFLAGS := -I$(ROOT)/modules/playback/core
