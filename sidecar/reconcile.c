@@ -268,6 +268,18 @@ parse_traf(span_t traf, tracks_t *tr, traf_t *out)
                 has_first = 1;
                 p += 4;
             }
+            if ((fl & 0xf00) == 0) {
+                /* no per-sample fields: every sample has the defaults */
+                if (count > 0 && first) {
+                    out->first_flags = has_first ? first_flags : def_flags;
+                    first = 0;
+                }
+                out->duration += (uint64_t) count * def_dur;
+                continue;
+            }
+            if (count > (uint32_t) (end - p) / 4) {
+                return -1;              /* more samples than the box holds */
+            }
             for (i = 0; i < count; i++) {
                 uint32_t dur = def_dur, sflags = def_flags;
 
