@@ -114,8 +114,19 @@ camsim_loop_t *camsim_loop_encode(const camsim_profile_t *p, GError **err)
     loop->frames = g_new0(camsim_frame_t, max);
 
     gst_element_set_state(pipe, GST_STATE_PLAYING);
-    GstSample *s;
-    while (loop->n < max && (s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 30 * GST_SECOND))) {
+    GstBus *bus = gst_element_get_bus(pipe);
+    GstMessage *error = NULL;
+    gint64 last_frame = g_get_monotonic_time();
+    while (loop->n < max && !gst_app_sink_is_eos(GST_APP_SINK(sink))) {
+        GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 100 * GST_MSECOND);
+        if (!s) {
+            /* Errors never reach the appsink: watch the bus, and give up on a silent stall. */
+            error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+            if (error || g_get_monotonic_time() - last_frame > 30 * G_USEC_PER_SEC)
+                break;
+            continue;
+        }
+        last_frame = g_get_monotonic_time();
         GstBuffer *b = gst_sample_get_buffer(s);
         if (!loop->caps)
             loop->caps = gst_caps_ref(gst_sample_get_caps(s));
@@ -124,14 +135,12 @@ camsim_loop_t *camsim_loop_encode(const camsim_profile_t *p, GError **err)
         loop->n++;
         gst_sample_unref(s);
     }
-    GstBus *bus = gst_element_get_bus(pipe);
-    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-    if (msg) {
+    if (error) {
         GError *e = NULL;
-        gst_message_parse_error(msg, &e, NULL);
+        gst_message_parse_error(error, &e, NULL);
         g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "%s", e->message);
         g_error_free(e);
-        gst_message_unref(msg);
+        gst_message_unref(error);
     } else if (loop->n < max && !gst_app_sink_is_eos(GST_APP_SINK(sink))) {
         g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "encoder stalled after %u frames", loop->n);
     } else if (loop->n == 0) {
