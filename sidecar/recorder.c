@@ -106,6 +106,7 @@ struct vms_recorder_s {
     int              frag_keyseen;  /* it has a key-stream packet */
     int              frag_pkts;
 
+    int              new_params;    /* extradata changed: cut at next key */
     uint64_t         packets;       /* given to vms_recorder_write() */
     uint64_t         fixed_ts;      /* counters for rate-limited logs */
     uint64_t         dropped;
@@ -821,8 +822,14 @@ rec_write_key(vms_recorder_t *rec, AVPacket *pkt)
         rec_segment_abort(rec);
     }
 
-    if (rec->oc != NULL && key && t - rec->seg_start_t >= rec->segment_us) {
-        rec_segment_close(rec, "duration");
+    if (rec->oc != NULL && key
+        && (t - rec->seg_start_t >= rec->segment_us || rec->new_params))
+    {
+        rec_segment_close(rec, rec->new_params ? "new codec parameters"
+                                               : "duration");
+    }
+    if (key) {
+        rec->new_params = 0;
     }
     if (rec->oc == NULL) {
         if (!key) {
@@ -851,6 +858,35 @@ rec_write_key(vms_recorder_t *rec, AVPacket *pkt)
     return 0;
 }
 
+/* In-band parameter sets that differ from the ones in the file's moov (a
+ * camera changed resolution): later packets go to a new segment whose moov
+ * carries them, from the next keyframe on. */
+static void
+rec_check_params(vms_recorder_t *rec, int i, const AVPacket *pkt)
+{
+    AVCodecParameters *par = rec->st[i].par;
+    uint8_t           *nx, *copy;
+    size_t             n = 0;
+
+    nx = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, &n);
+    if (nx == NULL || n == 0 || n > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE
+        || ((size_t) par->extradata_size == n && memcmp(par->extradata, nx, n) == 0))
+    {
+        return;
+    }
+    copy = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (copy == NULL) {
+        return;
+    }
+    memcpy(copy, nx, n);
+    av_free(par->extradata);
+    par->extradata = copy;
+    par->extradata_size = (int) n;
+    rec->new_params = 1;
+    vms_log_info(rec->camera_id, "recorder: stream %d codec parameters "
+                 "changed; a new segment starts at the next keyframe", i);
+}
+
 int
 vms_recorder_write(vms_recorder_t *rec, const AVPacket *in_pkt)
 {
@@ -866,6 +902,7 @@ vms_recorder_write(vms_recorder_t *rec, const AVPacket *in_pkt)
         return AVERROR(ENOMEM);
     }
 
+    rec_check_params(rec, i, pkt);
     rc = rec_guard(rec, i, pkt);
     if (rc < 0) {
         rec_timeline_break(rec, "timestamp jump");
