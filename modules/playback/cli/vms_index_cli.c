@@ -6,6 +6,7 @@
  *   vms-index playlist CAMERA_DIR --start ISO --end ISO [--prefix URL]
  *   vms-index check    CAMERA_DIR
  *   vms-index open     CAMERA_DIR REL_PATH | --clear
+ *   vms-index bench    CAMERA_DIR --start ISO --end ISO [--day ISO]
  * rebuild scans the camera's MP4 files (the only place that parses MP4);
  * everything else reads the index exactly as the nginx module does.
  */
@@ -52,7 +53,8 @@ usage(void)
             "       vms-index timeline CAMERA_DIR --start ISO --end ISO\n"
             "       vms-index playlist CAMERA_DIR --start ISO --end ISO [--prefix URL]\n"
             "       vms-index check    CAMERA_DIR\n"
-            "       vms-index open     CAMERA_DIR REL_PATH|--clear\n");
+            "       vms-index open     CAMERA_DIR REL_PATH|--clear\n"
+            "       vms-index bench    CAMERA_DIR --start ISO --end ISO [--day ISO]\n");
     return 2;
 }
 
@@ -363,6 +365,89 @@ cmd_open(const char *camera_dir, const char *rel, const char *tmpl)
     return 0;
 }
 
+static double
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static size_t walk_files;
+
+static int
+walk_stat(const char *fpath, const struct stat *st, int flag, struct FTW *ftw)
+{
+    walk_files += flag == FTW_F;
+    return FTW_CONTINUE;
+}
+
+/*
+ * What a request costs with the index (query + plan + playlist for the 24 h
+ * from --day; query + merge + /list JSON for [--start, --end)) against a
+ * walk of the camera directory that stats every file (how a list is made
+ * without an index).  Warm caches for both; JSON on stdout.
+ */
+static int
+cmd_bench(const char *camera_dir, int64_t from, int64_t to, int64_t day)
+{
+    vms_index_reader_t *r = vms_index_reader_new(64);
+    char err[1024];
+    vms_index_result_t res;
+    pb_plan_t plan;
+    double best_pl = 1e18, best_list = 1e18, best_walk = 1e18;
+    size_t pl_len = 0, list_len = 0, nsegs = 0, npl = 0;
+    for (int i = 0; i < 50; i++) {
+        double t0 = now_us();
+        pb_plan_conf_t c = { .from_us = day, .to_us = day + 86400LL * 1000000, .gap_us = 500000,
+                             .keyframe_start = 1 };
+        pb_buf_t b = { 0 };
+        if (vms_index_query(r, camera_dir, c.from_us, c.to_us, &res, err, sizeof(err)) < 0
+            || pb_plan_build(r, &res, &c, &plan, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vms-index: %s\n", err);
+            return 1;
+        }
+        pb_render_playlist(&b, &plan, "cam/media/", "");
+        npl = plan.n;
+        pb_plan_free(&plan);
+        double t1 = now_us();
+        pl_len = b.len;
+        pb_buf_free(&b);
+        if (vms_index_query(r, camera_dir, from, to, &res, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vms-index: %s\n", err);
+            return 1;
+        }
+        pb_span_t *s = malloc((res.n + 1) * sizeof(*s));
+        size_t n = pb_spans(&res, from, to, 500000, s);
+        pb_render_list(&b, s, n, "http://127.0.0.1/get", "cam");
+        nsegs = res.n;
+        free(s);
+        double t2 = now_us();
+        list_len = b.len;
+        pb_buf_free(&b);
+        if (t1 - t0 < best_pl) {
+            best_pl = t1 - t0;
+        }
+        if (t2 - t1 < best_list) {
+            best_list = t2 - t1;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        walk_files = 0;
+        double t0 = now_us();
+        nftw(camera_dir, walk_stat, 64, FTW_PHYS | FTW_ACTIONRETVAL);
+        double t1 = now_us();
+        if (t1 - t0 < best_walk) {
+            best_walk = t1 - t0;
+        }
+    }
+    printf("{\"segments\":%zu,\"playlist_entries\":%zu,\"playlist_bytes\":%zu,\"list_bytes\":%zu,"
+           "\"files_walked\":%zu,\"playlist_24h_us\":%.1f,\"list_30d_us\":%.1f,\"walk_stat_us\":%.1f}\n",
+           nsegs, npl, pl_len, list_len, walk_files, best_pl, best_list, best_walk);
+    vms_index_reader_free(r);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,7 +461,7 @@ main(int argc, char **argv)
         }
         return cmd_open(dir, argv[3], argc > 5 && strcmp(argv[4], "--template") == 0 ? argv[5] : NULL);
     }
-    int64_t from = 1, to = INT64_MAX, gap = 500000;
+    int64_t from = 1, to = INT64_MAX, gap = 500000, day = 0;
     int frags = 0, have_start = 0, have_end = 0;
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -392,6 +477,7 @@ main(int argc, char **argv)
             have_start = 1;
         } else if (strcmp(a, "--end") == 0 && pb_time_parse(v, strlen(v), &to) == 0) {
             have_end = 1;
+        } else if (strcmp(a, "--day") == 0 && pb_time_parse(v, strlen(v), &day) == 0) {
         } else if (strcmp(a, "--template") == 0) {
             tmpl = v;
         } else if (strcmp(a, "--prefix") == 0) {
@@ -410,6 +496,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "list") == 0) {
         return cmd_list(d, from, to, frags);
+    }
+    if (strcmp(cmd, "bench") == 0) {
+        return cmd_bench(d, from, to, day ? day : from);
     }
     if (strcmp(cmd, "check") == 0) {
         return cmd_check(d);
