@@ -674,9 +674,26 @@ collect(vms_buf_t *out, void *data)
                    active);
 }
 
+/* FFmpeg logs with its AVFormatContext: ours carry the camera in their
+ * interrupt callback. */
+static const char *
+ffmpeg_camera_of(void *avcl)
+{
+    const AVClass *cls = *(const AVClass **) avcl;
+    AVFormatContext *fmt = avcl;
+
+    if (cls == avformat_get_class()
+        && fmt->interrupt_callback.callback == interrupt_cb)
+    {
+        return ((vms_camera_t *) fmt->interrupt_callback.opaque)->id;
+    }
+    return NULL;
+}
+
 void
 vms_cameras_init(const char *recordings_root)
 {
+    vms_log_ffmpeg_camera(ffmpeg_camera_of);
     reg.root = strdup(recordings_root);
     reg.m_reconnect = vms_metric_new("vms_camera_reconnect_total",
         "Reconnection attempts by outcome", VMS_COUNTER, NULL, 0);

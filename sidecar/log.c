@@ -11,6 +11,7 @@
 #include <libavutil/log.h>
 
 static atomic_int  log_level = VMS_LOG_INFO;
+static const char *(*_Atomic ffmpeg_camera_of)(void *avcl);
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
@@ -112,7 +113,17 @@ ffmpeg_log_cb(void *avcl, int level, const char *fmt, va_list vl)
         /* swscale's note about yuvj420p, which the mjpeg encoder wants */
         return;
     }
-    log_emit(ours, NULL, "\"source\":\"ffmpeg\"", msg);
+    {
+        const char *(*of)(void *) = atomic_load(&ffmpeg_camera_of);
+        log_emit(ours, of && avcl ? of(avcl) : NULL, "\"source\":\"ffmpeg\"",
+                 msg);
+    }
+}
+
+void
+vms_log_ffmpeg_camera(const char *(*camera_of)(void *avcl))
+{
+    atomic_store(&ffmpeg_camera_of, camera_of);
 }
 
 void

@@ -17,8 +17,10 @@ enum {
 
 void vms_log_set_level(int level);
 int  vms_log_level_parse(const char *name, int *level);
-/* Route FFmpeg's own messages (warnings and errors only) through vms_log. */
+/* Route FFmpeg's own messages (warnings and errors only) through vms_log.
+ * camera_of maps FFmpeg's logging context to a camera id (or NULL). */
 void vms_log_capture_ffmpeg(void);
+void vms_log_ffmpeg_camera(const char *(*camera_of)(void *avcl));
 
 /*
  * camera_id may be NULL.  fields: NULL or extra JSON members, already
