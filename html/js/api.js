@@ -74,23 +74,23 @@ export const liveUrl = (cameraId) => `/live/${encodeURIComponent(cameraId)}/inde
 export const whepUrl = (cameraId) => `/live/${encodeURIComponent(cameraId)}/whep`;
 export const snapshotUrl = (cameraId) => `/api/cameras/${encodeURIComponent(cameraId)}/snapshot.jpg`;
 
-// Cameras the user may see: [{id, status}] (status 'online' | 'offline' | …).
+// Cameras and their state ('online' | 'offline' | 'reconnecting' | 'connecting' | …), from
+// vmsd through nginx (GET /api/cameras answers vmsd's /health: {"cameras":[{"id","state"}]}).
 export async function cameras() {
     const r = await getJSON('/api/cameras');
     const list = Array.isArray(r) ? r : r.cameras || [];
-    return list.map((c) => (typeof c === 'string' ? { id: c, status: 'unknown' } : { id: c.id || c.camera_id, status: c.status || 'unknown' }));
+    return list.map((c) => (typeof c === 'string'
+        ? { id: c, status: 'unknown' }
+        : { id: c.id || c.camera_id, status: c.status || c.state || 'unknown' }));
 }
 
-// The user's concurrent live stream limit and how many are in use, as vms_limit counts them.
-export async function streamLimit() {
-    const r = await getJSON('/api/streams/limit');
-    return { limit: Number(r.limit), active: Number(r.active || 0) };
-}
-
-// Frees this user's stream lease on a camera at once (otherwise it expires when idle).
-export async function releaseStream(cameraId, token) {
+// Frees the stream lease of this camera's stream token at once (otherwise it
+// expires after its idle time).
+export async function releaseStream(cameraId) {
+    const cached = streamTokens.get(cameraId);
+    if (!cached) return;
     try {
-        await request(`/api/streams/release?camera_id=${encodeURIComponent(cameraId)}`, { method: 'POST', token });
+        await request(`/live/${encodeURIComponent(cameraId)}/release`, { method: 'POST', token: cached.token });
     } catch {
         // the lease expires by itself after its idle time
     }

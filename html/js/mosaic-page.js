@@ -1,21 +1,22 @@
 // index.html: sign in, fetch the camera list and the stream limit, run the mosaic.
-import { ApiError, cameras, streamLimit } from './api.js';
+import { ApiError, cameras } from './api.js';
 import { t } from './i18n.js';
 import { Mosaic } from './mosaic.js';
 import { banner, setupHeader, signedIn } from './page.js';
 import { claims } from './session.js';
 
-async function limitOf() {
-    try {
-        return (await streamLimit()).limit;
-    } catch (e) {
-        // Without the limit endpoint, the token's own claim; the server enforces either way.
-        const c = claims();
-        const n = Number(c.max_concurrent_streams);
-        if (n > 0) return n;
-        if (e instanceof ApiError && e.serverDown) throw e;
-        return 1;
-    }
+// The stream limit when the token states it; otherwise null and the mosaic
+// learns it from the server's first refusal (the server enforces it either way).
+function limitOf() {
+    const n = Number(claims().max_concurrent_streams);
+    return n > 0 ? n : null;
+}
+
+// Only the cameras the token names, when it names some (the server checks each stream anyway).
+function allowed(list) {
+    const c = claims();
+    const ids = Array.isArray(c.cameras) ? c.cameras : c.camera_id ? [c.camera_id] : null;
+    return ids ? list.filter((cam) => ids.includes(cam.id)) : list;
 }
 
 async function main() {
@@ -23,9 +24,9 @@ async function main() {
     const mainEl = document.getElementById('main');
     await signedIn(mainEl);
     let list;
-    let limit;
+    const limit = limitOf();
     try {
-        [list, limit] = await Promise.all([cameras(), limitOf()]);
+        list = allowed(await cameras());
     } catch (e) {
         if (e instanceof ApiError && e.serverDown) banner('maintenance', t('maintenance'));
         else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) banner('server', t('not_authorized'));
@@ -54,13 +55,14 @@ async function main() {
     });
     mosaic.addEventListener('change', (ev) => {
         const d = ev.detail;
-        streams.textContent = t('streams_in_use', { active: d.live, limit: d.limit });
+        streams.textContent = d.limit ? t('streams_in_use', { active: d.live, limit: d.limit }) : '';
         if (d.allDown) banner('maintenance', t('maintenance'));
         else if (d.serverDown) banner('server', t('server_down'));
         else if (limitText && d.live >= d.limit) banner('limit', limitText);
         else banner('', '');
     });
     mosaic.start();
+    addEventListener('pagehide', () => mosaic.stop());
 }
 
 main();

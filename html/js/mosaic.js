@@ -20,15 +20,20 @@ export class Mosaic extends EventTarget {
         for (const cam of cameraList) this.addTile(cam);
     }
 
-    start() {
-        let live = 0;
-        for (const tile of this.tiles.values()) {
-            if (live < this.limit) {
-                this.openLive(tile);
-                live++;
-            } else {
-                this.showSnapshot(tile);
-            }
+    // Fills the grid: the first `limit` cameras live, the rest snapshots. With
+    // the limit unknown, tiles open one after another until the server refuses
+    // one; that refusal only sets the limit (no message: the user asked nothing).
+    async start() {
+        const tiles = [...this.tiles.values()];
+        if (this.limit != null) {
+            tiles.forEach((tile, i) => (i < this.limit ? this.openLive(tile) : this.showSnapshot(tile)));
+            this.changed();
+            return;
+        }
+        for (const tile of tiles) this.showSnapshot(tile);
+        for (const tile of tiles) {
+            const outcome = await this.openLive(tile, { probing: true });
+            if (outcome === 'limit') break;
         }
         this.changed();
     }
@@ -51,7 +56,9 @@ export class Mosaic extends EventTarget {
         return n;
     }
 
-    openLive(tile) {
+    // Opens a tile live; resolves with 'limit' when the server refused it,
+    // otherwise once the player got past connecting.
+    openLive(tile, { probing = false } = {}) {
         this.clearTile(tile);
         const host = document.createElement('div');
         host.className = 'player-host';
@@ -61,16 +68,28 @@ export class Mosaic extends EventTarget {
         tile.player = player;
         tile.el.dataset.mode = 'live';
         tile.button.textContent = t('close_live');
-        player.addEventListener('limit', (ev) => {
-            // Refused by the server: back to a snapshot with the server's limit in the message.
-            this.showSnapshot(tile, t('limit_reached', { limit: ev.detail.limit }));
-            this.limit = Number(ev.detail.limit) || this.limit;
-            this.dispatchEvent(new CustomEvent('limit', { detail: ev.detail }));
-            this.changed();
+        const settled = new Promise((resolve) => {
+            player.addEventListener('limit', (ev) => {
+                // Refused by the server: back to a snapshot; the limit comes from the 429.
+                resolve('limit');
+                const limit = Number(ev.detail.limit);
+                if (limit > 0) this.limit = limit;
+                if (probing) {
+                    this.showSnapshot(tile);
+                } else {
+                    this.showSnapshot(tile, t('limit_reached', { limit: ev.detail.limit }));
+                    this.dispatchEvent(new CustomEvent('limit', { detail: ev.detail }));
+                }
+                this.changed();
+            });
+            player.addEventListener('statechange', (ev) => {
+                this.changed();
+                if (!['connecting', 'limit', 'stopped'].includes(ev.detail.state)) resolve(ev.detail.state);
+            });
         });
-        player.addEventListener('statechange', () => this.changed());
         player.start();
         this.changed();
+        return settled;
     }
 
     async closeLive(tile) {

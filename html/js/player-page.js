@@ -22,6 +22,8 @@ async function main() {
         else if (ev.detail.state !== 'limit') banner('', '');
     });
     player.start();
+    // End the WHEP session and the stream lease with the page, not at their timeouts.
+    addEventListener('pagehide', () => player.stop());
 }
 
 main();

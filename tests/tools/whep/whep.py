@@ -79,21 +79,37 @@ class Session:
 
     def __init__(self, sid, camera, rtsp_url, pt):
         self.sid, self.camera = sid, camera
+        # The SSRC is fixed up front so the answer announces it (a=ssrc): Chromium does not
+        # route a bundled stream by payload type alone ("Failed to demux RTP packet").
+        ssrc = secrets.randbelow(2**31 - 1) + 1
         desc = (f"rtspsrc name=src location={rtsp_url} protocols=tcp latency=0 ! "
                 f"rtph264depay ! h264parse config-interval=-1 ! "
-                f"rtph264pay config-interval=-1 aggregate-mode=zero-latency pt={pt} ! "
-                f"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload={pt} ! "
-                f"webrtcbin name=wb bundle-policy=max-bundle latency=0")
+                f"rtph264pay config-interval=-1 aggregate-mode=zero-latency pt={pt} ssrc={ssrc} ! "
+                f"application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload={pt},"
+                f"ssrc=(uint){ssrc} ! "
+                f"webrtcbin name=wb{sid} bundle-policy=max-bundle latency=0")
         self.pipe = Gst.parse_launch(desc)
-        self.wb = self.pipe.get_by_name("wb")
+        self.wb = self.pipe.get_by_name(f"wb{sid}")
         agent = nice_agent(self.wb)
         lo = Nice.Address()
         lo.set_from_string("127.0.0.1")
         agent.add_local_address(lo)   # only loopback candidates
+        agent.set_property("upnp", False)
+        agent.set_property("keepalive-conncheck", True)   # notice a viewer that went away
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
         bus.connect("message::error", self.on_error)
         self.failed = None
+        self.on_gone = None   # called once when the viewer is gone without a DELETE
+        self.wb.connect("notify::ice-connection-state", self.on_ice_state)
+
+    def on_ice_state(self, wb, _pspec):
+        state = wb.get_property("ice-connection-state")
+        if state in (GstWebRTC.WebRTCICEConnectionState.FAILED, GstWebRTC.WebRTCICEConnectionState.CLOSED,
+                     GstWebRTC.WebRTCICEConnectionState.DISCONNECTED) and self.on_gone:
+            gone, self.on_gone = self.on_gone, None
+            # not from webrtcbin's own thread: stopping the pipeline joins it
+            threading.Thread(target=gone, daemon=True).start()
 
     def on_error(self, _bus, msg):
         err, _ = msg.parse_error()
@@ -194,6 +210,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(500, f"session failed: {e}")
         with self.server.lock:
             self.server.sessions[sid] = s
+
+        def gone():
+            with self.server.lock:
+                alive = self.server.sessions.pop(sid, None)
+            if alive:
+                log(f"session {sid} camera {camera}: viewer gone, stopped")
+                alive.stop()
+        s.on_gone = gone
         log(f"session {sid} camera {camera} pt {pt}")
         self.reply(201, answer.encode(), "application/sdp",
                    [("Location", f"{m.group('base')}/{sid}"), ("Access-Control-Expose-Headers", "Location")])
