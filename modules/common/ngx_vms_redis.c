@@ -63,6 +63,7 @@ struct ngx_vms_redis_s {
     ngx_msec_t                backoff;
     ngx_uint_t                state;
     ngx_uint_t                pending;
+    unsigned                  in_write:1;
 };
 
 
@@ -305,7 +306,9 @@ ngx_vms_redis_write_handler(ngx_event_t *ev)
     ngx_vms_redis_t   *rds = c->data;
 
     if (rds->ac != NULL) {
-        redisAsyncHandleWrite(rds->ac);
+        rds->in_write = 1;
+        redisAsyncHandleWrite(rds->ac);   /* may free c; rds lives on */
+        rds->in_write = 0;
     }
 }
 
@@ -337,12 +340,29 @@ ngx_vms_redis_del_read(void *privdata)
 }
 
 
+/*
+ * Once connected, commands queued during one event loop iteration are
+ * flushed together by a posted write event at the end of the iteration (one
+ * write(2) for the lot, no epoll_ctl).  Only a partial write, or the connect
+ * itself, waits for writability through epoll.
+ */
 static void
 ngx_vms_redis_add_write(void *privdata)
 {
     ngx_vms_redis_t  *rds = privdata;
 
-    if (rds->conn != NULL && !rds->conn->write->active) {
+    if (rds->conn == NULL) {
+        return;
+    }
+
+    if (rds->state == VMS_REDIS_CONNECTED && !rds->in_write) {
+        if (!rds->conn->write->posted && !rds->conn->write->active) {
+            ngx_post_event(rds->conn->write, &ngx_posted_events);
+        }
+        return;
+    }
+
+    if (!rds->conn->write->active) {
         if (ngx_add_event(rds->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
         {
@@ -358,7 +378,15 @@ ngx_vms_redis_del_write(void *privdata)
 {
     ngx_vms_redis_t  *rds = privdata;
 
-    if (rds->conn != NULL && rds->conn->write->active) {
+    if (rds->conn == NULL) {
+        return;
+    }
+
+    if (rds->conn->write->posted) {
+        ngx_delete_posted_event(rds->conn->write);
+    }
+
+    if (rds->conn->write->active) {
         (void) ngx_del_event(rds->conn->write, NGX_WRITE_EVENT, 0);
     }
 }

@@ -33,7 +33,7 @@ ngx_http_vms_limit_now_us(void)
 {
     ngx_time_t  *tp;
 
-    ngx_time_update();
+    /* the event loop's cached time (ms): no clock call per request */
     tp = ngx_timeofday();
 
     return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
