@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Recording benchmark (issue #3): N camsim cameras recorded by one vmsd versus one
+`ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` process per camera (how Frigate records),
+in the same run against the same camsim.  Prints, per N: CPU seconds and RSS per camera of each,
+lost frames, and the ratios.  Not a test: figures depend on the machine and its load.
+
+    ./build.sh bench                       (all of bench/)
+    VMS_BUILD_DIR=build /usr/bin/python3 bench/record_bench.py [--cameras 16,32,64] [--seconds 20]
+
+Lost frames: every recorded segment is read back with ffprobe; a segment of duration D at F fps
+should hold round(D*F) frames, and what it lacks (frames camsim skipped because a reader fell
+behind, or the recorder dropped) is counted as lost.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
+import vmsstack  # noqa: E402
+
+FPS = 25
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK   # utime + stime
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def lost_frames(files):
+    """Frames missing from the recorded files, judged by each file's own duration."""
+    lost = recorded = 0
+    for path in files:
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                              "-show_entries", "stream=nb_read_packets,duration", "-of", "json", path],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            lost += 1          # an unreadable file counts at least one
+            continue
+        st = json.loads(out.stdout)["streams"][0]
+        n = int(st.get("nb_read_packets", 0))
+        dur = float(st.get("duration") or 0)
+        recorded += n
+        lost += max(0, round(dur * FPS) - n)
+    return lost, recorded
+
+
+def measure(pids, seconds):
+    """CPU seconds used by pids over the window and their peak RSS sum."""
+    c0 = sum(cpu_seconds(p) for p in pids)
+    peak, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        peak = max(peak, sum(rss_bytes(p) for p in pids))
+        time.sleep(1)
+    return sum(cpu_seconds(p) for p in pids) - c0, peak
+
+
+def run_vmsd(stack, cam, n, seconds, warmup):
+    rec = stack.path(f"vmsd{n}", "recordings")
+    text = (f"[vmsd]\nlisten = 127.0.0.1:@API_PORT@\nrecordings = {rec}\nlog_level = warn\n"
+            "retention_interval = 1h\nsegment_duration = 10s\n")
+    for i in range(1, n + 1):
+        text += f"\n[camera cam{i}]\nurl = {cam.url(f'cam{i}')}\n"
+    vmsd = stack.vmsd(text=text, name=f"vmsd{n}")
+    time.sleep(warmup)
+    cpu, rss = measure([vmsd.pid], seconds)
+    vmsd.stop()
+    files = glob.glob(os.path.join(rec, "cam*", "**", "*.mp4"), recursive=True)
+    return cpu, rss, lost_frames(files)
+
+
+def run_ffmpeg(stack, cam, n, seconds, warmup):
+    out = stack.path(f"ffmpeg{n}")
+    procs = []
+    for i in range(1, n + 1):
+        d = os.path.join(out, f"cam{i}")
+        os.makedirs(d, exist_ok=True)
+        procs.append(stack._start(f"ffmpeg{n}-cam{i}", [
+            "ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", cam.url(f"cam{i}"),
+            "-c", "copy", "-f", "segment", "-segment_time", "10", "-reset_timestamps", "1",
+            "-strftime", "1", os.path.join(d, "%Y%m%d%H%M%S.mp4")], stop_signal=signal.SIGINT))
+    time.sleep(warmup)
+    cpu, rss = measure([p.pid for p in procs], seconds)
+    for p in procs:
+        p.stop()
+    files = glob.glob(os.path.join(out, "cam*", "*.mp4"))
+    return cpu, rss, lost_frames(files)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cameras", default="16,32,64")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=5)
+    args = ap.parse_args()
+    build = os.environ.get("VMS_BUILD_DIR") or os.path.join(vmsstack.ROOT, "build")
+    work = tempfile.mkdtemp(prefix="vms-bench-")
+    stack = vmsstack.Stack(build, work)
+    rows = []
+    try:
+        for n in [int(x) for x in args.cameras.split(",")]:
+            cam = stack.camsim(cameras=n, args=("--gop", str(FPS), "--fps", str(FPS)), name=f"camsim{n}")
+            v = run_vmsd(stack, cam, n, args.seconds, args.warmup)
+            f = run_ffmpeg(stack, cam, n, args.seconds, args.warmup)
+            cam.stop()
+            rows.append((n, v, f))
+            print_row(n, v, f, args.seconds)
+    finally:
+        stack.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print("\nsummary (vmsd / ffmpeg, lower is better for vmsd):")
+    for n, v, f in rows:
+        print(f"  {n:3d} cameras: CPU {ratio(v[0], f[0])}, RSS {ratio(v[1], f[1])}, "
+              f"lost frames vmsd {v[2][0]} / ffmpeg {f[2][0]}")
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def print_row(n, v, f, seconds):
+    print(f"== {n} cameras, {seconds:.0f} s window")
+    for name, (cpu, rss, (lost, rec)) in (("vmsd", v), ("ffmpeg", f)):
+        print(f"  {name:7s} CPU {cpu:7.2f} s ({cpu / n * 1000 / seconds:6.1f} ms/s per camera, "
+              f"{cpu / seconds * 100:5.1f} % of one core)  RSS {rss / n / 1e6:6.2f} MB per camera "
+              f"({rss / 1e6:7.1f} MB total)  frames recorded {rec}, lost {lost}")
+    print(f"  ratio   CPU {ratio(v[0], f[0])}  RSS {ratio(v[1], f[1])}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
