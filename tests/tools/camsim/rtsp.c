@@ -133,6 +133,8 @@ int camsim_rtsp_start(camsim_t *cs, GError **err)
         cam->factory = gst_rtsp_media_factory_new();
         gst_rtsp_media_factory_set_launch(cam->factory, CAMSIM_LAUNCH);
         gst_rtsp_media_factory_set_shared(cam->factory, FALSE);
+        /* Interleaved TCP only: UDP would bind RTP ports on every interface. */
+        gst_rtsp_media_factory_set_protocols(cam->factory, GST_RTSP_LOWER_TRANS_TCP);
         g_signal_connect(cam->factory, "media-configure", G_CALLBACK(on_media_configure), cam);
         mount(cs, cam, TRUE);
     }
