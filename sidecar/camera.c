@@ -354,7 +354,8 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     AVFrame            *frame = NULL;
     vms_recorder_t     *rec = NULL;
     vms_recorder_conf_t rconf;
-    int64_t             now, backstop, next_rec_try = 0;
+    int64_t             now, backstop, next_rec_try = 0, next_decode = 0;
+    int64_t             decode_every;
     char                num[32], redacted[1024];
     int                 rc, vidx = -1;
 
@@ -367,6 +368,13 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     /* a frozen connection is the watchdog's to end (stream.frozen); this
      * backstop only guarantees that no read waits forever */
     backstop = (cs->frozen_ms + 2 * cs->watchdog_ms) * 1000;
+    /* decoding is the costly part of a camera: without analysis (which
+     * takes every keyframe and samples itself) decode only as often as
+     * snapshots and the still watchdog (4 samples per still_timeout) need */
+    decode_every = cs->still_ms * 1000 / 4;
+    if (cs->snapshot_ms * 1000 < decode_every) {
+        decode_every = cs->snapshot_ms * 1000;
+    }
 
     fmt = avformat_alloc_context();
     pkt = av_packet_alloc();
@@ -402,6 +410,9 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     dec = open_decoder(cam, fmt, &vidx);
     if (dec == NULL) {
         goto done;
+    }
+    if (cam->an == NULL && decode_every >= 2000000) {
+        avcodec_free_context(&dec);
     }
     now = vms_mono_us();
     atomic_store(&cam->last_frame, now);
@@ -472,8 +483,19 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
             next_rec_try = now + RECORDER_RETRY_US;
             vms_series_add(cam->s_errors, 1);
         }
-        if (is_key) {
-            decode_keyframe(cam, dec, frame, pkt, now);
+        if (is_key && (cam->an != NULL || now >= next_decode)) {
+            if (dec == NULL) {
+                /* seconds apart: a decoder per keyframe costs less than
+                 * keeping its frame pool (~2 MB) for every camera */
+                AVCodecContext *once = open_decoder(cam, fmt, &vidx);
+                if (once != NULL) {
+                    decode_keyframe(cam, once, frame, pkt, now);
+                    avcodec_free_context(&once);
+                }
+            } else {
+                decode_keyframe(cam, dec, frame, pkt, now);
+            }
+            next_decode = now + decode_every;
         }
         av_packet_unref(pkt);
         if (atomic_load(&cam->stop)) {
