@@ -286,3 +286,18 @@ def test_redis_restart_reconnects_without_reload(stack):
     with open(ngx.error_log) as f:
         log = f.read()
     assert re.search(r"redis 127\.0\.0\.1:\d+: connection lost", log)
+
+
+def test_reload_keeps_shared_zone_and_reconnects(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    key = {"X-Api-Key": "reload"}
+    assert [request(ngx.port, "/t/local", headers=key)[0] for _ in range(60)] == [200] * 60
+    connects = metric(ngx.port, "vms_limit_redis_connects_total")
+    ngx.reload()
+    # the new worker connects on its own; counters and local state live in the kept zone
+    wait_until(lambda: metric(ngx.port, "vms_limit_redis_connects_total") > connects,
+               what="new worker connected")
+    statuses = [request(ngx.port, "/t/local", headers=key)[0] for _ in range(41)]
+    assert statuses == [200] * 40 + [429]
+    assert request(ngx.port, "/t/rate", headers=key)[0] == 200
