@@ -32,7 +32,7 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         deadline, frames = time.monotonic() + 60, {}
         while time.monotonic() < deadline:
             text = vmsstack.http_get(api + "/metrics")[1].decode()
-            frames = {c: metric(text, "vms_camera_frames_total", c) for c in ("cam1", "cam2", "cam3", "cam4")}
+            frames = {c: metric(text, "vms_camera_frames_received_total", c) for c in ("cam1", "cam2", "cam3", "cam4")}
             if all(v and v > 0 for v in frames.values()):
                 break
             time.sleep(1)

@@ -16,6 +16,7 @@ and is stopped by PID (SIGTERM, then SIGKILL of its process group).
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -91,7 +93,9 @@ def render(text, variables, name="template"):
         return values[m.group(1)]
 
     body = DEFAULT_LINE.sub("", text)
-    return PLACEHOLDER.sub(sub, body)
+    # Comment lines are kept as written: they may talk about @NAME@ placeholders.
+    return "".join(line if line.lstrip().startswith("#") else PLACEHOLDER.sub(sub, line)
+                   for line in body.splitlines(keepends=True))
 
 
 class Service:
@@ -213,11 +217,18 @@ class Stack:
     def postgres(self, port=None, name="postgres"):
         port = port or free_port()
         d = self.path(name)
-        data = os.path.join(d, "data")
         as_pg = []
         if os.geteuid() == 0:   # PostgreSQL refuses to run as root
-            shutil.chown(d, "postgres", "postgres")
             as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+            if subprocess.run(as_pg + ["test", "-x", self.work]).returncode != 0:
+                # The work dir sits below a directory postgres cannot traverse (/root, a 0700
+                # temp dir): keep the cluster in a traversable place of its own, named by the work dir.
+                tag = hashlib.sha256(self.work.encode()).hexdigest()[:12]
+                d = os.path.join(tempfile.gettempdir(), f"vms-{name}-{tag}")
+                os.makedirs(d, exist_ok=True)
+                os.chmod(d, 0o755)
+            shutil.chown(d, "postgres", "postgres")
+        data = os.path.join(d, "data")
         if not os.path.exists(os.path.join(data, "PG_VERSION")):
             r = subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
                                         "-E", "UTF8", "--no-sync"], capture_output=True, text=True)
