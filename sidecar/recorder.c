@@ -55,7 +55,7 @@ typedef struct {
     AVRational  tb;           /* input time base */
     AVCodecParameters *par;
     int64_t     base;         /* connection origin in tb, or AV_NOPTS_VALUE */
-    int64_t     last_dts;     /* last written dts (rebased), or NOPTS */
+    int64_t     last_dts;     /* last accepted dts (rebased), or NOPTS */
     int64_t     last_dur;     /* last known packet duration (tb) */
     int64_t     seg_base;     /* segment start in tb: the file's zero */
     int         seg_seen;     /* a packet of this stream is in the file */
@@ -548,7 +548,6 @@ rec_mux(vms_recorder_t *rec, int i, AVPacket *pkt)
     } else {
         pkt->duration = rs->last_dur;
     }
-    rs->last_dts = dts;
     end = rec_t(rec, i, dts + pkt->duration);
 
     pkt->dts -= rs->seg_base;
@@ -781,10 +780,11 @@ rec_guard(vms_recorder_t *rec, int i, AVPacket *pkt)
 
     pkt->dts -= rs->base;
     pkt->pts -= rs->base;
-    if (pkt->dts < 0) {
-        return 0;                        /* before the first keyframe */
-    }
     if (rs->last_dts == AV_NOPTS_VALUE) {
+        if (pkt->dts < 0) {
+            return 0;                    /* before the first keyframe */
+        }
+        rs->last_dts = pkt->dts;
         return 1;
     }
 
@@ -806,6 +806,9 @@ rec_guard(vms_recorder_t *rec, int i, AVPacket *pkt)
             pkt->pts = pkt->dts;
         }
     }
+    /* compared with the last accepted packet, not the last written: the
+     * key stream's newest packet is held back */
+    rs->last_dts = pkt->dts;
     return 1;
 }
 
