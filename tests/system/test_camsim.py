@@ -162,6 +162,16 @@ def test_serves_h264_at_configured_sizes_on_loopback_only(stack):
     assert r.returncode != 0 and "404" in r.stderr
     for port in (cams.port, cams.control_port):
         assert listening_addresses(port) == ["0100007F"]
+    # A client asking for UDP first (ffmpeg's default) is refused and falls back to TCP: while it plays,
+    # camsim has no UDP socket.
+    p = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "quiet", "-i", cams.url("cam1"), "-c", "copy", "-f", "null", "-"])
+    try:
+        wait_until("the UDP-first client to play", lambda: status(cams)["cam1"]["clients"] == 1)
+        udp = subprocess.run(["ss", "-H", "-uanp"], capture_output=True, text=True).stdout
+        assert f"pid={cams.pid}," not in udp
+    finally:
+        p.kill()
+        p.wait(10)
 
 
 def test_keyframe_interval_is_the_configured_gop(stack):
@@ -325,6 +335,8 @@ def test_bad_arguments_and_unreadable_file_fail_with_a_message(tmp_path):
     assert r.returncode == 2 and "camera id" in r.stderr
     r = run("--cameras", "1", "--size", "641x360")
     assert r.returncode == 2 and "--size" in r.stderr
+    r = run("--camera", "m:scene=motion,loop=10")
+    assert r.returncode == 2 and "loop >= 20" in r.stderr
     r = run("--camera", f"lobby:file={tmp_path}/missing.avi")
     assert r.returncode == 1 and "camera lobby" in r.stderr and "ready" not in r.stdout
 
@@ -366,7 +378,8 @@ def test_motion_scene_box_only_in_its_window(stack):
         proc.wait(10)
 
 
-def test_sigterm_exits_zero_with_a_client_connected(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_exits_zero_with_a_client_connected(sig):
     from vmsstack import free_port
     port, cport = free_port(), free_port()
     p = subprocess.Popen([camsim_bin(), "--port", str(port), "--control-port", str(cport), "--cameras", "1"],
@@ -377,7 +390,7 @@ def test_sigterm_exits_zero_with_a_client_connected(tmp_path):
         assert line == f"camsim: ready rtsp://127.0.0.1:{port} control http://127.0.0.1:{cport}\n"
         reader = Reader(f"rtsp://127.0.0.1:{port}/camera/cam1")
         reader.wait_packets(5)
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(sig)
         assert p.wait(15) == 0
         assert p.stdout.read() == ""          # exactly one line on stdout
     finally:

@@ -2,8 +2,9 @@
  *
  * Each distinct profile (scene, size, fps, gop, loop length, source file) is encoded to H.264 once at
  * start-up into memory (a "loop"); every RTSP client is then fed from that loop by one feeder thread with
- * rewritten timestamps.  Cameras share the wall-clock frame grid: loop frame (k mod n) is due at
- * loop_epoch + k / fps for every client, so scene content is a function of wall-clock time.
+ * rewritten timestamps.  Cameras share one wall-clock frame grid: slot k is due at epoch + k / fps and
+ * carries loop frame (k + phase) mod n, so scene content is a function of wall-clock time; the per-camera
+ * phase spreads keyframes of cameras with equal profiles over the GOP.
  * Faults (drop, freeze, still) are injected per camera through the HTTP control interface.
  * See docs/camsim.md for the user-facing contract. */
 #ifndef CAMSIM_H
@@ -53,6 +54,7 @@ typedef struct camsim_camera {
     char                   id[CAMSIM_ID_MAX + 1];
     camsim_profile_t       prof;
     camsim_loop_t         *loop;
+    guint                  phase;       /* loop frames ahead of the grid */
     GstRTSPMediaFactory   *factory;
     char                   path[CAMSIM_ID_MAX + 16];
     /* guarded by the feeder lock */

@@ -247,6 +247,12 @@ int camsim_parse_args(camsim_t *cs, int argc, char **argv)
             if (!g_ptr_array_find(explicit_size, cam, NULL))
                 cam->prof.width = cam->prof.height = 0;
         }
+        if (cam->prof.scene == SCENE_MOTION && cam->prof.loop_s > 0 && cam->prof.loop_s < CAMSIM_MOTION_LOOP_S) {
+            fprintf(stderr, "camsim: camera %s: scene=motion needs loop >= %.0f s (the box moves at %.0f-%.0f s)\n",
+                    cam->id, CAMSIM_MOTION_LOOP_S, CAMSIM_MOTION_START_S, CAMSIM_MOTION_END_S);
+            g_ptr_array_free(explicit_size, TRUE);
+            goto out;
+        }
     }
     g_ptr_array_free(explicit_size, TRUE);
     if (cs->ncams == 0) {

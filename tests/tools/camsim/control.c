@@ -46,7 +46,8 @@ static void append_camera(camsim_t *cs, GString *s, camsim_camera_t *cam)
                            "\"fps\":%d,\"gop\":%d,\"loop_frames\":%u,\"loop_epoch_us\":%" G_GINT64_FORMAT,
                            cam->id, camsim_state_name(st), clients, cs->port, cam->path,
                            camsim_scene_name(loop->prof.scene), loop->width, loop->height,
-                           loop->prof.fps, loop->prof.gop, loop->n, cs->epoch_real_us);
+                           loop->prof.fps, loop->prof.gop, loop->n,
+                           cs->epoch_real_us - (gint64)cam->phase * G_USEC_PER_SEC / loop->prof.fps);
     if (loop->prof.scene == SCENE_MOTION)
         g_string_append_printf(s, ",\"motion_s\":[%.1f,%.1f]", CAMSIM_MOTION_START_S, CAMSIM_MOTION_END_S);
     g_string_append_c(s, '}');
@@ -236,6 +237,8 @@ static gboolean on_incoming(GSocketService *svc, GSocketConnection *conn, GObjec
     conn_t *c = g_new0(conn_t, 1);
     c->cs = user;
     c->conn = g_object_ref(conn);
+    /* A client that never completes its request is dropped after 10 s. */
+    g_socket_set_timeout(g_socket_connection_get_socket(conn), 10);
     read_more(c);
     return TRUE;
 }

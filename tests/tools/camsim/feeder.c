@@ -1,7 +1,8 @@
 /* The feeder: one thread pushes the frames of every RTSP client's pipeline (a "feed", one per media)
  * at the frame rate, from the camera's in-memory loop, with timestamps rewritten to the pipeline's
- * running time.  Frame slot k of a camera is due at epoch + k / fps and carries loop frame k mod n, so
- * all feeds of all cameras with one frame rate wake together and content is tied to wall-clock time.
+ * running time.  Frame slot k of a camera is due at epoch + k / fps and carries loop frame
+ * (k + phase) mod n, so all feeds of all cameras with one frame rate wake together and content is tied
+ * to wall-clock time.
  *
  * A feed starts (and restarts after freeze/still) at once, from the latest keyframe at or before the
  * grid's frame, and plays on from there: its content then lags the grid by less than one GOP ("lag").
@@ -92,7 +93,7 @@ static guint key_at_or_before(const camsim_loop_t *loop, guint idx)
 static void run_slot(feed_t *f, guint64 k, gboolean late)
 {
     camsim_loop_t *loop = f->cam->loop;
-    guint idx = (guint)(k % loop->n);
+    guint idx = (guint)((k + f->cam->phase) % loop->n);
     camsim_state_t st = f->cam->state;
 
     if (st != f->last_state) {
@@ -112,7 +113,7 @@ static void run_slot(feed_t *f, guint64 k, gboolean late)
             f->lag = idx - key_at_or_before(loop, idx);
             f->synced = TRUE;
         }
-        idx = (guint)((k - f->lag) % loop->n);
+        idx = (guint)((k + f->cam->phase - f->lag) % loop->n);
         push(f, idx, k);
         f->last_idx = idx;
         break;

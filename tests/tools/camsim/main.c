@@ -62,6 +62,9 @@ int main(int argc, char **argv)
     if (encode_all(&cs, loops) < 0)
         return 1;
 
+    /* Cameras sharing a loop start a few frames apart, so their keyframes do not all coincide. */
+    for (guint i = 0; i < cs.ncams; i++)
+        cs.cams[i]->phase = (i * 7) % (guint)cs.cams[i]->prof.gop % cs.cams[i]->loop->n;
     cs.epoch_mono_us = g_get_monotonic_time();
     cs.epoch_real_us = g_get_real_time();
     cs.mainloop = g_main_loop_new(NULL, FALSE);
