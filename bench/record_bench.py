@@ -135,7 +135,8 @@ def ratio(a, b):
 
 
 def print_row(n, v, f, seconds):
-    print(f"== {n} cameras, {seconds:.0f} s window")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"== {n} cameras, {seconds:.0f} s window (load average {load} on {os.cpu_count()} CPUs)")
     for name, (cpu, rss, (lost, rec)) in (("vmsd", v), ("ffmpeg", f)):
         print(f"  {name:7s} CPU {cpu:7.2f} s ({cpu / n * 1000 / seconds:6.1f} ms/s per camera, "
               f"{cpu / seconds * 100:5.1f} % of one core)  RSS {rss / n / 1e6:6.2f} MB per camera "
