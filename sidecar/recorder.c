@@ -657,6 +657,12 @@ rec_segment_close(vms_recorder_t *rec, const char *why)
             vms_log_error(rec->camera_id, "recorder: truncating %s: %s",
                           rec->fullpath, strerror(errno));
         }
+        rec->seg_end_t = rec->seg_start_t;
+        if (rec->nfrags > 0) {
+            const vms_index_fragment_t *f = &rec->frags[rec->nfrags - 1];
+
+            rec->seg_end_t += f->start_us + f->duration_us;
+        }
     }
 
     if (fsync(rec->fd) != 0) {
