@@ -20,6 +20,7 @@
 typedef struct {
     ngx_uint_t  mode;
     ngx_str_t   root;           /* recordings root: {root}/{camera}/... */
+    ngx_str_t   prefix;         /* URI part before {camera} (api mode) */
     ngx_msec_t  gap;            /* holes larger than this are gaps */
     time_t      max_range;      /* longest range a request may ask for */
     time_t      closed_max_age; /* Cache-Control max-age of closed segments */

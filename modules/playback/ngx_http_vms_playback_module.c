@@ -47,6 +47,12 @@ static ngx_command_t ngx_http_vms_playback_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_playback_loc_conf_t, root),
       NULL },
+    { ngx_string("vms_playback_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_playback_loc_conf_t, prefix),
+      NULL },
     { ngx_string("vms_playback_gap"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -320,12 +326,22 @@ range_args(ngx_http_request_t *r, pb_req_t *q, int required)
 static ngx_int_t
 handle_api(ngx_http_request_t *r, pb_req_t *q)
 {
+    /* {prefix}{camera}[/...]: prefix from vms_playback_prefix, else the prefix location's name */
     ngx_http_core_loc_conf_t *clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    if (r->uri.len <= clcf->name.len || ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) != 0) {
+    ngx_str_t prefix = q->conf->prefix;
+#if (NGX_PCRE)
+    if (prefix.len == 0 && clcf->regex != NULL) {
+        ngx_str_set(&prefix, "/api/playback/");
+    }
+#endif
+    if (prefix.len == 0) {
+        prefix = clcf->name;
+    }
+    if (r->uri.len <= prefix.len || ngx_strncmp(r->uri.data, prefix.data, prefix.len) != 0) {
         return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no camera in the URL");
     }
-    u_char *p = r->uri.data + clcf->name.len, *end = r->uri.data + r->uri.len;
-    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] != '/') {
+    u_char *p = r->uri.data + prefix.len, *end = r->uri.data + r->uri.len;
+    if (prefix.data[prefix.len - 1] != '/') {
         if (*p != '/') {
             return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no camera in the URL");
         }
@@ -554,6 +570,7 @@ ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_vms_playback_loc_conf_t *prev = parent, *conf = child;
     ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_HTTP_VMS_PLAYBACK_OFF);
     ngx_conf_merge_str_value(conf->root, prev->root, "/var/lib/vms/recordings");
+    ngx_conf_merge_str_value(conf->prefix, prev->prefix, "");
     ngx_conf_merge_msec_value(conf->gap, prev->gap, 500);
     ngx_conf_merge_sec_value(conf->max_range, prev->max_range, 32 * 86400);
     ngx_conf_merge_sec_value(conf->closed_max_age, prev->closed_max_age, 7 * 86400);

@@ -10,6 +10,10 @@ import subprocess
 import threading
 import urllib.parse
 
+import time
+import uuid
+
+import jwt
 import pytest
 import requests
 
@@ -23,14 +27,35 @@ def ts(sec):
     return pf.iso(T0 + dt.timedelta(seconds=sec))
 
 
+def start_nginx(stack):
+    """nginx with vms_playback, vms_auth and vms_limit (leases in the shared zone: Redis and Kafka
+    point at a closed port, the modules' local fallbacks apply)."""
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"})
+    with open(stack.secret_file()) as f:
+        secret = f.read().strip()
+
+    def token(**claims):
+        now = int(time.time())
+        payload = {"sub": "alice", "exp": now + 600, "iat": now, "jti": uuid.uuid4().hex,
+                   "role": "viewer", "permissions": ["playback"], "plan": "pro"}
+        payload.update(claims)
+        return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256")
+
+    ngx.token = token
+    ngx.tok = token()
+    ngx.auth = {"Authorization": f"Bearer {ngx.tok}"}
+    ngx.get = lambda path, **kw: requests.get(ngx.url(path), headers=kw.pop("headers", ngx.auth), **kw)
+    return ngx
+
+
 @pytest.fixture
 def pb(stack):
-    """nginx with vms_playback over a recordings root; cam1: 120 s in 10 s segments, gap [70, 80)."""
+    """cam1: 120 s in 10 s segments, gap [70, 80), from 23:59:00 (across midnight and an hour)."""
     rec = stack.path("recordings")
     cam = os.path.join(rec, "cam1")
     segs = pf.write_segments(cam, T0, 120, seg_seconds=10, gaps=[(70, 80)], workdir=stack.work)
     pf.rebuild(stack.bin("vms-index"), cam)
-    ngx = stack.nginx()
+    ngx = start_nginx(stack)
     ngx.rec, ngx.cam, ngx.segs, ngx.vms_index = rec, cam, segs, stack.bin("vms-index")
     return ngx
 
@@ -58,7 +83,7 @@ def ffmpeg_frames(url):
 
 def test_playlist_read_end_to_end_by_ffmpeg(pb):
     # [5 s, 35 s): cut inside the first and the fourth segment, at fragment (1 s) boundaries
-    url = pb.url(f"/api/playback/cam1?start={ts(5)}&end={ts(35)}")
+    url = pb.url(f"/api/playback/cam1?start={ts(5)}&end={ts(35)}&jwt={pb.tok}")
     r = requests.get(url)
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "application/vnd.apple.mpegurl"
@@ -69,13 +94,15 @@ def test_playlist_read_end_to_end_by_ffmpeg(pb):
     extinf = [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", text)]
     assert extinf == [5, 10, 10, 5]
     assert len(re.findall(r"#EXT-X-BYTERANGE:\d+@\d+", text)) == 4
+    # media URIs carry the token, so the player's segment requests pass the same checks
+    assert all(line.endswith(f"?jwt={pb.tok}") for line in text.splitlines() if line.startswith("cam1/media/"))
     # the decoded duration matches the asked range (within one frame per segment)
     frames = ffmpeg_frames(url)
     assert abs(frames - 30 * FPS) <= len(extinf), frames
 
 
 def test_gap_in_recordings(pb):
-    url = pb.url(f"/api/playback/cam1?start={ts(50)}&end={ts(100)}")
+    url = pb.url(f"/api/playback/cam1?start={ts(50)}&end={ts(100)}&jwt={pb.tok}")
     text = requests.get(url).text
     lines = text.splitlines()
     assert lines.count("#EXT-X-DISCONTINUITY") == 1
@@ -87,7 +114,7 @@ def test_gap_in_recordings(pb):
     frames = ffmpeg_frames(url)
     assert abs(frames - 40 * FPS) <= 4, frames
 
-    tl = requests.get(pb.url(f"/api/playback/cam1/timeline?start={ts(50)}&end={ts(100)}"))
+    tl = pb.get(f"/api/playback/cam1/timeline?start={ts(50)}&end={ts(100)}")
     assert tl.status_code == 200 and tl.headers["Content-Type"] == "application/json"
     body = tl.json()
     assert [(s["start"], s["end"]) for s in body["spans"]] == [(ts(50), ts(70)), (ts(80), ts(100))]
@@ -111,7 +138,7 @@ def save(pb, name, content):
 
 def test_playback_seek_accuracy(pb, stack):
     # a clip asked from 12.4 s starts at the keyframe at or before it (12 s) and contains 12.4 s
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=mp4"))
+    r = pb.get(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=mp4")
     assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4"
     assert r.headers["X-VMS-Clip-Start"] == ts(12)
     assert float(r.headers["X-VMS-Clip-Duration"]) == 9      # through the fragment holding 20.4 s
@@ -129,16 +156,15 @@ def test_playback_seek_accuracy(pb, stack):
     assert float(dur) == pytest.approx(9.0, abs=0.05)
 
     # MediaMTX /get from the same instant: same clip
-    g = requests.get(pb.url("/get"), params={"path": "cam1", "start": ts(12.4), "duration": "8"})
+    g = pb.get("/get", params={"path": "cam1", "start": ts(12.4), "duration": "8"})
     assert g.status_code == 200 and g.content == r.content
 
 
 def test_get_gaps_skip_bridges_the_gap(pb):
     # without gaps=skip, /get stops at the gap (MediaMTX); with it, the clip runs on after the gap
-    g = requests.get(pb.url("/get"), params={"path": "cam1", "start": ts(60), "duration": "30"})
+    g = pb.get("/get", params={"path": "cam1", "start": ts(60), "duration": "30"})
     assert g.status_code == 200 and float(g.headers["X-VMS-Clip-Duration"]) == 10
-    g = requests.get(pb.url("/get"), params={"path": "cam1", "start": ts(60), "duration": "30",
-                                            "gaps": "skip"})
+    g = pb.get("/get", params={"path": "cam1", "start": ts(60), "duration": "30", "gaps": "skip"})
     assert g.status_code == 200 and float(g.headers["X-VMS-Clip-Duration"]) == 20
     pkts = probe_packets(save(pb, "skip.mp4", g.content))
     assert len(pkts) == 20 * FPS
@@ -148,12 +174,14 @@ def test_get_gaps_skip_bridges_the_gap(pb):
 
 
 def test_concurrent_playback_sessions(pb):
-    url = pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(60)}")
+    # one token (one stream session) per player; the plan allows 32 concurrent streams
+    urls = [pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(60)}&jwt={pb.token(plan='enterprise')}")
+            for _ in range(20)]
     results = [None] * 20
 
     def play(i):
         try:
-            results[i] = ffmpeg_frames(url)
+            results[i] = ffmpeg_frames(urls[i])
         except Exception as e:      # noqa: BLE001 — reported below
             results[i] = e
 
@@ -166,7 +194,7 @@ def test_concurrent_playback_sessions(pb):
 
 
 def test_list_and_get_like_mediamtx(pb):
-    r = requests.get(pb.url("/list?path=cam1"))
+    r = pb.get("/list?path=cam1")
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     entries = r.json()
     assert [(e["start"], e["duration"]) for e in entries] == [(ts(0), 70), (ts(80), 40)]
@@ -176,21 +204,21 @@ def test_list_and_get_like_mediamtx(pb):
     assert urllib.parse.parse_qs(u.query) == {"duration": ["70"], "path": ["cam1"], "start": [ts(0)]}
 
     # clipped to start/end
-    r = requests.get(pb.url("/list"), params={"path": "cam1", "start": ts(65), "end": ts(90)})
+    r = pb.get("/list", params={"path": "cam1", "start": ts(65), "end": ts(90)})
     assert [(e["start"], e["duration"]) for e in r.json()] == [(ts(65), 5), (ts(80), 10)]
 
     # the url /list gives plays the whole span
-    g = requests.get(entries[1]["url"])
+    g = requests.get(entries[1]["url"], headers=pb.auth)
     assert g.status_code == 200 and g.headers["Content-Type"] == "video/mp4"
     pkts = probe_packets(save(pb, "get.mp4", g.content))
     assert pkts[0][1] and len(pkts) == 40 * FPS
 
     # nothing there: MediaMTX's 404 body
-    r = requests.get(pb.url("/list"), params={"path": "cam1", "start": ts(200), "end": ts(300)})
+    r = pb.get("/list", params={"path": "cam1", "start": ts(200), "end": ts(300)})
     assert r.status_code == 404 and r.json() == {"status": "error", "error": "no recording segments found"}
-    r = requests.get(pb.url("/get"), params={"path": "cam1", "start": ts(72), "duration": "5"})
+    r = pb.get("/get", params={"path": "cam1", "start": ts(72), "duration": "5"})
     assert r.status_code == 404 and r.json()["error"] == "no recording segments found"
-    r = requests.get(pb.url("/get"), params={"path": "nosuchcam", "start": ts(0), "duration": "5"})
+    r = pb.get("/get", params={"path": "nosuchcam", "start": ts(0), "duration": "5"})
     assert r.status_code == 404
 
 
@@ -201,36 +229,41 @@ def test_mediamtx_recorded_segments(stack):
                       workdir=stack.work)
     assert os.path.exists(os.path.join(cam, "2026-11-23_23-59-00-250000.mp4"))
     pf.rebuild(stack.bin("vms-index"), cam)
-    ngx = stack.nginx()
-    entries = requests.get(ngx.url("/list"), params={"path": "camera/cam7"}).json()
+    ngx = start_nginx(stack)
+    # the MediaMTX path name "camera/cam7" is camera cam7 for vms_auth
+    admin = {"Authorization": f"Bearer {ngx.token(camera_id='cam7')}"}
+    entries = ngx.get("/list", params={"path": "camera/cam7"}, headers=admin).json()
     assert entries == [{"start": "2026-11-23T23:59:00.25Z", "duration": 30,
                         "url": entries[0]["url"]}]
     assert "path=camera%2Fcam7" in entries[0]["url"]
-    g = requests.get(entries[0]["url"])
+    g = requests.get(entries[0]["url"], headers=admin)
     assert g.status_code == 200 and len(g.content) > 1000
+    other = {"Authorization": f"Bearer {ngx.token(camera_id='cam8')}"}
+    assert ngx.get("/list", params={"path": "camera/cam7"}, headers=other).status_code == 403
 
 
 def test_bad_requests(pb):
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(30)}&end={ts(10)}"))
+    r = pb.get(f"/api/playback/cam1?start={ts(30)}&end={ts(10)}")
     assert r.status_code == 400 and r.json()["error"] == "end must be after start"
-    r = requests.get(pb.url(f"/api/playback/cam1?start=yesterday&end={ts(10)}"))
+    r = pb.get(f"/api/playback/cam1?start=yesterday&end={ts(10)}")
     assert r.status_code == 400 and "invalid start" in r.json()["error"]
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(0)}"))
+    r = pb.get(f"/api/playback/cam1?start={ts(0)}")
     assert r.status_code == 400 and "required" in r.json()["error"]
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(10)}&format=avi"))
+    r = pb.get(f"/api/playback/cam1?start={ts(0)}&end={ts(10)}&format=avi")
     assert r.status_code == 400
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(500)}&end={ts(600)}"))
+    r = pb.get(f"/api/playback/cam1?start={ts(500)}&end={ts(600)}")
     assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"
     assert r.json()["status"] == "error"
-    r = requests.get(pb.url(f"/api/playback/nosuchcam?start={ts(0)}&end={ts(10)}"))
+    r = pb.get(f"/api/playback/nosuchcam?start={ts(0)}&end={ts(10)}")
     assert r.status_code == 404
-    r = requests.get(pb.url("/get"), params={"path": "cam1", "start": ts(0), "duration": "-3"})
+    r = pb.get("/get", params={"path": "cam1", "start": ts(0), "duration": "-3"})
     assert r.status_code == 400
 
 
-def raw_get(port, target):
+def raw_get(port, target, token):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     c.putrequest("GET", target, skip_accept_encoding=True)
+    c.putheader("Authorization", f"Bearer {token}")
     c.endheaders()
     resp = c.getresponse()
     body = resp.read()
@@ -240,7 +273,7 @@ def raw_get(port, target):
 
 def test_traversal_refused(pb):
     seg = pb.segs[0][1]
-    ok, body = raw_get(pb.port, f"/api/playback/cam1/media/{seg}")
+    ok, body = raw_get(pb.port, f"/api/playback/cam1/media/{seg}", pb.tok)
     assert ok == 200 and body[4:8] == b"ftyp"
     os.symlink("/etc/passwd", os.path.join(pb.cam, "link.mp4"))
     os.symlink("/etc", os.path.join(pb.cam, "2026", "etcdir"))
@@ -263,7 +296,7 @@ def test_traversal_refused(pb):
         "/get?path=cam1%2F..%2F..&start=2026-11-23T23:59:00Z&duration=5",
     ]
     for a in attempts:
-        status, body = raw_get(pb.port, a)
+        status, body = raw_get(pb.port, a, pb.token(role="admin"))
         assert status in (400, 404), (a, status)
         assert b"secret" not in body and b"root:" not in body, a
 
@@ -272,11 +305,11 @@ def test_segment_serving_range_and_cache(pb):
     seg = pb.segs[0][1]
     size = os.path.getsize(os.path.join(pb.cam, seg))
     url = pb.url(f"/api/playback/cam1/media/{seg}")
-    r = requests.get(url)
+    r = requests.get(url, headers=pb.auth)
     assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4"
     assert int(r.headers["Content-Length"]) == size
     assert "max-age=" in r.headers["Cache-Control"] and "immutable" in r.headers["Cache-Control"]
-    r = requests.get(url, headers={"Range": "bytes=100-199"})
+    r = requests.get(url, headers={"Range": "bytes=100-199", **pb.auth})
     assert r.status_code == 206 and r.headers["Content-Range"] == f"bytes 100-199/{size}"
     with open(os.path.join(pb.cam, seg), "rb") as f:
         assert r.content == f.read()[100:200]
@@ -284,7 +317,7 @@ def test_segment_serving_range_and_cache(pb):
     # a segment being written: served, listed, never cached
     last = pb.segs[-1][1]
     subprocess.run([pb.vms_index, "open", pb.cam, last], check=True)
-    r = requests.get(pb.url(f"/api/playback/cam1/media/{last}"))
+    r = pb.get(f"/api/playback/cam1/media/{last}")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-cache"
 
 
@@ -297,8 +330,8 @@ def test_open_segment_in_playlist(stack):
     pf.rebuild(vi, cam)
     os.rename(os.path.join(cam, "hold.tmp"), os.path.join(cam, segs[-1][1]))
     subprocess.run([vi, "open", cam, segs[-1][1]], check=True)
-    ngx = stack.nginx()
-    text = requests.get(ngx.url(f"/api/playback/cam2?start={ts(0)}&end={ts(60)}")).text
+    ngx = start_nginx(stack)
+    text = ngx.get(f"/api/playback/cam2?start={ts(0)}&end={ts(60)}").text
     assert re.findall(r"#EXTINF:([\d.]+),", text) == ["10", "10", "10"]
     assert segs[-1][1] in text
 
@@ -311,16 +344,32 @@ def test_missing_and_corrupt_index(pb):
         b = f.read(1)
         f.seek(64 + 256 + 10)
         f.write(bytes([b[0] ^ 0xFF]))
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}"))
+    r = pb.get(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}")
     assert r.status_code == 500 and "corrupt" in r.json()["error"]
     with open(pb.error_log) as f:
         assert day in f.read()
     # the CLI rebuilds it
     pf.rebuild(pb.vms_index, pb.cam)
-    assert requests.get(pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}")).status_code == 200
+    assert pb.get(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}").status_code == 200
 
     os.rename(idx, idx + ".gone")
-    r = requests.get(pb.url(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}"))
+    r = pb.get(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}")
     assert r.status_code == 503 and "vms-index rebuild" in r.json()["error"]
     with open(pb.error_log) as f:
         assert idx in f.read()
+
+
+def test_playback_permission_and_stream_limit(pb):
+    q = f"/api/playback/cam1?start={ts(0)}&end={ts(30)}"
+    assert pb.get(q, headers={}).status_code == 401
+    # view_stream alone (a viewer without the playback permission) is not enough
+    viewer = pb.token(permissions=None)
+    assert pb.get(q, headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
+    # a token scoped to another camera
+    other = pb.token(camera_id="cam9")
+    assert pb.get(q, headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    assert pb.get("/list?path=cam1", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    # each playback session holds a stream lease: the free plan's 2 streams, then 429
+    codes = [pb.get(q, headers={"Authorization": f"Bearer {pb.token(plan='free')}"}).status_code
+             for _ in range(3)]
+    assert codes == [200, 200, 429]
