@@ -78,6 +78,11 @@ def run_vmsd(stack, cam, n, seconds, warmup):
     for i in range(1, n + 1):
         text += f"\n[camera cam{i}]\nurl = {cam.url(f'cam{i}')}\n"
     vmsd = stack.vmsd(text=text, name=f"vmsd{n}")
+
+    def online():
+        body = vmsstack.http_get(vmsd.api + "/health")[1]
+        return json.loads(body)["cameras_online"] == n
+    vmsstack.wait_for(f"{n} cameras online in vmsd", online, 180, vmsd.proc, vmsd.log)
     time.sleep(warmup)
     cpu, rss = measure([vmsd.pid], seconds)
     vmsd.stop()
@@ -95,6 +100,9 @@ def run_ffmpeg(stack, cam, n, seconds, warmup):
             "ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", cam.url(f"cam{i}"),
             "-c", "copy", "-f", "segment", "-segment_time", "10", "-reset_timestamps", "1",
             "-strftime", "1", os.path.join(d, "%Y%m%d%H%M%S.mp4")], stop_signal=signal.SIGINT))
+    def started():
+        return all(glob.glob(os.path.join(out, f"cam{i}", "*.mp4")) for i in range(1, n + 1))
+    vmsstack.wait_for(f"{n} ffmpeg recording", started, 180)
     time.sleep(warmup)
     cpu, rss = measure([p.pid for p in procs], seconds)
     for p in procs:
