@@ -4,6 +4,8 @@ import re
 import subprocess
 import time
 
+import requests
+
 import vmsstack
 
 ROOT = vmsstack.ROOT
@@ -37,6 +39,15 @@ def test_run_detach_then_stop(tmp_path, build_dir):
                 break
             time.sleep(1)
         assert all(v and v > 0 for v in frames.values()), frames
+        # `./build.sh token` mints a user token the running stack accepts; no token → 401.
+        tok = subprocess.run(run + ["token", "--role", "viewer", "--camera", "cam1"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        assert tok.returncode == 0, tok.stderr
+        check = base + "/api/auth/check/cam1"
+        assert requests.get(check, timeout=5).status_code == 401
+        auth = {"Authorization": "Bearer " + tok.stdout.strip()}
+        assert requests.get(check, headers=auth, timeout=5).status_code == 200
+        assert requests.get(base + "/api/auth/check/cam2", headers=auth, timeout=5).status_code == 403
     finally:
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr

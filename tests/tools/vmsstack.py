@@ -456,6 +456,24 @@ def stop(args, quiet=False):
     return 0
 
 
+def token(args):
+    """A user token for the running stack, signed with its HS256 secret (development only)."""
+    import jwt   # python3-jwt
+    key_file = os.path.join(VAR, "secrets", "jwt_hs256.key")
+    if not os.path.exists(key_file):
+        print("token: no stack secret yet; start the stack with ./build.sh run", file=sys.stderr)
+        return 1
+    with open(key_file) as f:
+        key = f.read().strip()
+    now = int(time.time())
+    claims = {"sub": args.sub, "role": args.role, "plan": args.plan, "tenant_id": args.tenant,
+              "iat": now, "exp": now + args.ttl}
+    if args.camera:
+        claims["cameras"] = args.camera
+    print(jwt.encode(claims, key, algorithm="HS256"))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(prog="vmsstack")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -463,8 +481,15 @@ def main():
     r.add_argument("--build", default=None)
     r.add_argument("--detach", action="store_true")
     sub.add_parser("stop")
+    t = sub.add_parser("token", help="mint a development user token for the running stack")
+    t.add_argument("--sub", default="dev")
+    t.add_argument("--role", default="admin", choices=("viewer", "operator", "admin"))
+    t.add_argument("--plan", default="pro", choices=("free", "pro", "enterprise"))
+    t.add_argument("--tenant", default="dev")
+    t.add_argument("--camera", action="append", help="limit to this camera (repeatable)")
+    t.add_argument("--ttl", type=int, default=3600, help="seconds")
     args = ap.parse_args()
-    return run(args) if args.cmd == "run" else stop(args)
+    return {"run": run, "stop": stop, "token": token}[args.cmd](args)
 
 
 if __name__ == "__main__":
