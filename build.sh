@@ -57,7 +57,8 @@ run_tests() {
     echo "== system tests"
     local tb=$B
     [ "${VMS_TEST_SANITIZE:-1}" = 1 ] && tb=$sb
-    VMS_BUILD_DIR=$tb "$PY" -m pytest -p no:cacheprovider tests/system "$@"
+    # Most system tests wait on timers (backoff, segment durations), so two run at once.
+    VMS_BUILD_DIR=$tb "$PY" -m pytest -p no:cacheprovider -n "${VMS_TEST_JOBS:-2}" tests/system "$@"
 }
 
 cmd=${1:-build}; [ $# -gt 0 ] && shift
