@@ -60,7 +60,9 @@ struct ngx_vms_redis_s {
     ngx_connection_t         *conn;
     ngx_event_t               reconnect_ev;
     ngx_event_t               connect_timer;
+    ngx_event_t               stall_timer;
     ngx_msec_t                backoff;
+    ngx_uint_t                timeouts_in_row;
     ngx_uint_t                state;
     ngx_uint_t                pending;
     unsigned                  in_write:1;
@@ -109,6 +111,8 @@ ngx_vms_redis_conf_parse(ngx_conf_t *cf, ngx_str_t *addr)
     rc->backoff_min = 100;
     rc->backoff_max = 5000;
     rc->max_pending = 4096;
+    rc->stall_after = 3;
+    rc->stall_timeout = 2000;
 
     if (addr->len > 5 && ngx_strncmp(addr->data, "unix:", 5) == 0) {
         if (addr->len == 5 || addr->data[5] != '/') {
@@ -425,6 +429,11 @@ ngx_vms_redis_cleanup(void *privdata)
         ngx_del_timer(&rds->connect_timer);
     }
 
+    if (rds->stall_timer.timer_set) {
+        ngx_del_timer(&rds->stall_timer);
+    }
+    rds->timeouts_in_row = 0;
+
     if (rds->state != VMS_REDIS_EXITING && rds->state != VMS_REDIS_IDLE) {
         vms_stat(rds, disconnects);
         ngx_vms_redis_schedule(rds);
@@ -509,6 +518,20 @@ ngx_vms_redis_connect_timeout(ngx_event_t *ev)
                   &rds->conf.addr, rds->conf.connect_timeout);
 
     if (rds->ac != NULL) {
+        redisAsyncFree(rds->ac);   /* runs cleanup, which schedules a retry */
+    }
+}
+
+
+static void
+ngx_vms_redis_stall_handler(ngx_event_t *ev)
+{
+    ngx_vms_redis_t  *rds = ev->data;
+
+    if (rds->ac != NULL && rds->timeouts_in_row >= rds->conf.stall_after) {
+        ngx_log_error(NGX_LOG_ERR, rds->log, 0,
+                      "redis %V: no reply for %M ms, reconnecting",
+                      &rds->conf.addr, rds->conf.stall_timeout);
         redisAsyncFree(rds->ac);   /* runs cleanup, which schedules a retry */
     }
 }
@@ -644,6 +667,11 @@ ngx_vms_redis_init_process(ngx_vms_redis_t *rds, ngx_cycle_t *cycle)
     rds->connect_timer.log = cycle->log;
     rds->connect_timer.cancelable = 1;
 
+    rds->stall_timer.handler = ngx_vms_redis_stall_handler;
+    rds->stall_timer.data = rds;
+    rds->stall_timer.log = cycle->log;
+    rds->stall_timer.cancelable = 1;
+
     ngx_vms_redis_connect(rds);
 
     return NGX_OK;
@@ -661,6 +689,10 @@ ngx_vms_redis_exit_process(ngx_vms_redis_t *rds)
 
     if (rds->reconnect_ev.timer_set) {
         ngx_del_timer(&rds->reconnect_ev);
+    }
+
+    if (rds->stall_timer.timer_set) {
+        ngx_del_timer(&rds->stall_timer);
     }
 
     if (rds->ac != NULL) {
@@ -709,6 +741,16 @@ ngx_vms_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (reply != NULL) {
         vms_stat(rds, replies);
+
+        /* Redis answers: not (or no longer) stalled */
+        if (rds->timeouts_in_row >= rds->conf.stall_after) {
+            ngx_log_error(NGX_LOG_NOTICE, rds->log, 0,
+                          "redis %V: answering again", &rds->conf.addr);
+        }
+        rds->timeouts_in_row = 0;
+        if (rds->stall_timer.timer_set) {
+            ngx_del_timer(&rds->stall_timer);
+        }
     }
 
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR
@@ -765,9 +807,19 @@ static void
 ngx_vms_redis_call_timeout(ngx_event_t *ev)
 {
     ngx_vms_redis_call_t      *call = ev->data;
+    ngx_vms_redis_t           *rds = call->rds;
     ngx_vms_redis_handler_pt   handler;
 
-    vms_stat(call->rds, timeouts);
+    vms_stat(rds, timeouts);
+
+    if (++rds->timeouts_in_row == rds->conf.stall_after) {
+        ngx_log_error(NGX_LOG_ERR, rds->log, 0,
+                      "redis %V: %ui calls in a row timed out, failing fast "
+                      "until it answers", &rds->conf.addr, rds->timeouts_in_row);
+        if (!rds->stall_timer.timer_set) {
+            ngx_add_timer(&rds->stall_timer, rds->conf.stall_timeout);
+        }
+    }
 
     handler = call->handler;
     ngx_vms_redis_detach(call);
@@ -816,7 +868,8 @@ ngx_vms_redis_submit(ngx_vms_redis_t *rds, ngx_pool_t *pool,
 
     if ((rds->state != VMS_REDIS_CONNECTED
          && rds->state != VMS_REDIS_CONNECTING)
-        || rds->ac == NULL || rds->pending >= rds->conf.max_pending)
+        || rds->ac == NULL || rds->pending >= rds->conf.max_pending
+        || rds->timeouts_in_row >= rds->conf.stall_after)
     {
         vms_stat(rds, declined);
         return NGX_DECLINED;

@@ -45,6 +45,12 @@
  *    jitter) and connects again; no reload needed.  Calls in flight when the
  *    connection drops get ERROR.
  *
+ *  - Stalls: a Redis that keeps the connection but does not answer (stopped
+ *    process, silent network) is detected after stall_after call timeouts in
+ *    a row: new calls are declined at once (no one waits for a timeout any
+ *    more) until a reply arrives; after stall_timeout without any reply the
+ *    connection is dropped and made again.
+ *
  *  - Counters: `stats` points at ngx_atomic_t counters; by default a
  *    per-process struct, but a module may point it into its shared memory
  *    zone (before init_process) so a status page sees all workers.
@@ -98,6 +104,9 @@ typedef struct {
     ngx_msec_t     backoff_min;      /* default 100 ms */
     ngx_msec_t     backoff_max;      /* default 5000 ms */
     ngx_uint_t     max_pending;      /* calls in flight per worker, default 4096 */
+    ngx_uint_t     stall_after;      /* timeouts in a row that mean "stalled", default 3 */
+    ngx_msec_t     stall_timeout;    /* stalled this long without a reply: reconnect,
+                                        default 2000 ms */
 } ngx_vms_redis_conf_t;
 
 

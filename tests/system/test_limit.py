@@ -301,3 +301,24 @@ def test_reload_keeps_shared_zone_and_reconnects(stack):
     statuses = [request(ngx.port, "/t/local", headers=key)[0] for _ in range(41)]
     assert statuses == [200] * 40 + [429]
     assert request(ngx.port, "/t/rate", headers=key)[0] == 200
+
+
+def test_stalled_redis_fails_fast_then_reconnects(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    r.signal(signal.SIGSTOP)
+    try:
+        assert [request(ngx.port, "/t/closed")[0] for _ in range(8)] == [503] * 8
+        m = metrics(ngx.port)
+        # three calls waited for their timeout; the rest were refused at once
+        assert m["vms_limit_redis_timeouts_total"] == 3
+        assert m["vms_limit_redis_unavailable_total"] >= 5
+
+        def log_has(text):
+            with open(ngx.error_log) as f:
+                return text in f.read()
+        assert log_has("calls in a row timed out, failing fast")
+        wait_until(lambda: log_has("no reply for 2000 ms, reconnecting"), what="stall reconnect")
+    finally:
+        r.signal(signal.SIGCONT)
+    wait_until(lambda: request(ngx.port, "/t/closed")[0] in (200, 429), what="Redis answers again")
