@@ -6,6 +6,7 @@
 #include "pg.h"
 #include "probe.h"
 #include "reconcile.h"
+#include "relay.h"
 #include "recorder.h"
 #include "rstore.h"
 #include "snapshot.h"
@@ -71,6 +72,8 @@ static struct {
     pthread_mutex_t  lock;
     vms_camera_t    *list;
     char            *root;
+    unsigned char   *relay_key;
+    size_t           relay_keylen;
     vms_metric_t    *m_reconnect, *m_duration, *m_errors, *m_frozen,
                     *m_snapshots;
 } reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -313,6 +316,27 @@ on_connected(vms_camera_t *cam, int64_t lost_at, int64_t now)
     set_state(cam, VMS_CAM_STREAMING);
 }
 
+/* template with every %id replaced by the camera id */
+static void
+expand_id(const char *tmpl, const char *id, char *out, size_t len)
+{
+    size_t o = 0, idl = strlen(id);
+
+    while (*tmpl && o + 1 < len) {
+        if (tmpl[0] == '%' && tmpl[1] == 'i' && tmpl[2] == 'd') {
+            if (o + idl >= len) {
+                break;
+            }
+            memcpy(out + o, id, idl);
+            o += idl;
+            tmpl += 3;
+        } else {
+            out[o++] = *tmpl++;
+        }
+    }
+    out[o] = '\0';
+}
+
 static AVCodecContext *
 open_decoder(vms_camera_t *cam, AVFormatContext *fmt, int *vidx)
 {
@@ -353,6 +377,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     AVPacket           *pkt = NULL;
     AVFrame            *frame = NULL;
     vms_recorder_t     *rec = NULL;
+    vms_relay_t        *relay = NULL;
     vms_recorder_conf_t rconf;
     int64_t             now, backstop, next_rec_try = 0, next_decode = 0;
     int64_t             decode_every;
@@ -413,6 +438,12 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     }
     if (cam->an == NULL && decode_every >= 2000000) {
         avcodec_free_context(&dec);
+    }
+    if (cs->relay[0] != '\0') {
+        char url[VMS_PATH_TEMPLATE_MAX * 2];
+        expand_id(cs->relay, cam->id, url, sizeof(url));
+        relay = vms_relay_start(cam->id, url, reg.relay_key, reg.relay_keylen,
+                                fmt, cs->io_timeout_ms);
     }
     now = vms_mono_us();
     atomic_store(&cam->last_frame, now);
@@ -483,6 +514,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
             next_rec_try = now + RECORDER_RETRY_US;
             vms_series_add(cam->s_errors, 1);
         }
+        vms_relay_packet(relay, pkt);
         if (is_key && (cam->an != NULL || now >= next_decode)) {
             if (dec == NULL) {
                 /* seconds apart: a decoder per keyframe costs less than
@@ -505,6 +537,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
 
 done:
     atomic_store(&cam->deadline, 0);
+    vms_relay_stop(relay);
     if (rec != NULL) {
         vms_recorder_close(rec);
         atomic_store(&cam->recording, 0);
@@ -713,10 +746,14 @@ ffmpeg_camera_of(void *avcl)
 }
 
 void
-vms_cameras_init(const char *recordings_root)
+vms_cameras_init(const char *recordings_root, const char *relay_secret)
 {
     vms_log_ffmpeg_camera(ffmpeg_camera_of);
     reg.root = strdup(recordings_root);
+    if (relay_secret != NULL) {
+        reg.relay_key = (unsigned char *) strdup(relay_secret);
+        reg.relay_keylen = strlen(relay_secret);
+    }
     reg.m_reconnect = vms_metric_new("vms_camera_reconnect_total",
         "Reconnection attempts by outcome", VMS_COUNTER, NULL, 0);
     reg.m_duration = vms_metric_new("vms_reconnect_duration_seconds",

@@ -2,7 +2,8 @@
  * One camera pipeline per thread: RTSP over TCP (libavformat, every wait
  * bounded by an interrupt callback that also honours stop and restart
  * requests) → recorder (stream copy, recorder.h) and keyframe decoding
- * (AVDISCARD_NONKEY) → snapshots, still-picture fingerprint, analysis.
+ * (AVDISCARD_NONKEY) → snapshots, still-picture fingerprint, analysis;
+ * and, when configured, the live relay (relay.h).
  * Reconnection follows backoff.h; offline cameras are probed (probe.h).
  *
  * A camera's thread touches nothing of another camera, so one camera's
@@ -40,8 +41,9 @@ typedef struct {
     char             last_error[256];
 } vms_camera_status_t;
 
-/* Once, before any camera starts. */
-void vms_cameras_init(const char *recordings_root);
+/* Once, before any camera starts.  relay_secret: NULL, or the HS256 key of
+ * the live relay's publish tokens. */
+void vms_cameras_init(const char *recordings_root, const char *relay_secret);
 
 /* Takes ownership of cc and starts its thread.  NULL on failure (logged). */
 vms_camera_t *vms_camera_start(vms_camera_conf_t *cc);

@@ -22,6 +22,7 @@ typedef enum {
     K_LOGLEVEL,      /* global only */
     K_TIMEOFDAY,     /* "HH:MM" (global only) */
     K_SECRET_FILE,   /* char *, read from a file (global only) */
+    K_RELAY,         /* char[VMS_PATH_TEMPLATE_MAX], rtmp(s):// or "off" */
 } key_type_e;
 
 typedef struct {
@@ -59,6 +60,7 @@ static const key_t_ camera_keys[] = {
     { "record", K_BOOL, CAM(record), 0, 0, NULL },
     { "retention_days", K_INT, CAM(retention_days), 0, 36500,
       "expected a positive integer (0 = keep until disk pressure)" },
+    { "relay", K_RELAY, CAM(relay), 0, 0, NULL },
 };
 
 #define NCAMKEYS  (sizeof(camera_keys) / sizeof(camera_keys[0]))
@@ -81,6 +83,8 @@ static const key_t_ global_keys[] = {
       "expected a positive integer" },
     { "postgres_file", K_SECRET_FILE, GLB(pg_conninfo), 0, 0, NULL },
     { "postgres_schema", K_STRING, GLB(pg_schema), 0, 0, NULL },
+    { "relay_token_secret_file", K_SECRET_FILE, GLB(relay_secret), 0, 0,
+      NULL },
     { "postgres_queue_max", K_INT, GLB(pg_queue_max), 1, 10000000,
       "expected a positive integer" },
     { "log_level", K_LOGLEVEL, GLB(log_level), 0, 0, NULL },
@@ -298,6 +302,22 @@ set_key(const key_t_ *k, void *base, const char *value, char *why,
         {
             snprintf(why, whylen, "expected a relative path template without"
                      " \"..\", shorter than %d", VMS_PATH_TEMPLATE_MAX);
+            return -1;
+        }
+        snprintf(field, VMS_PATH_TEMPLATE_MAX, "%s", value);
+        return 0;
+    case K_RELAY:
+        if (strcmp(value, "off") == 0) {
+            field[0] = '\0';
+            return 0;
+        }
+        if ((strncmp(value, "rtmp://", 7) != 0
+             && strncmp(value, "rtmps://", 8) != 0)
+            || strlen(value) >= VMS_PATH_TEMPLATE_MAX)
+        {
+            snprintf(why, whylen, "expected off or an rtmp:// URL (%%id is"
+                     " the camera id), shorter than %d",
+                     VMS_PATH_TEMPLATE_MAX);
             return -1;
         }
         snprintf(field, VMS_PATH_TEMPLATE_MAX, "%s", value);
@@ -668,6 +688,7 @@ finish_camera(parse_t *p, cam_parse_t *c)
                 cc->s.backoff.nschedule = mine.backoff.nschedule;
                 continue;
             case K_TEMPLATE:
+            case K_RELAY:
                 sz = VMS_PATH_TEMPLATE_MAX;
                 break;
             case K_BOOL:
@@ -870,6 +891,7 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->redis_password);
     free(cfg->pg_conninfo);
     free(cfg->pg_schema);
+    free(cfg->relay_secret);
     free(cfg);
 }
 

@@ -44,6 +44,7 @@ typedef struct {
     char      path_template[VMS_PATH_TEMPLATE_MAX];
     int       record;
     int64_t   retention_days;      /* 0 = keep until disk pressure */
+    char      relay[VMS_PATH_TEMPLATE_MAX];   /* "" = no live relay */
 } vms_cam_settings_t;
 
 typedef struct vms_camera_conf_s  vms_camera_conf_t;
@@ -75,6 +76,8 @@ typedef struct {
     int64_t    redis_queue_max;
     char      *pg_conninfo;                /* secret; NULL: PostgreSQL off */
     char      *pg_schema;                  /* SQL file run at each connect */
+    char      *relay_secret;               /* secret: HS256 key for relay
+                                              publish tokens */
     int64_t    pg_queue_max;
     int        log_level;
     int64_t    disk_max_used_pct;

@@ -286,7 +286,7 @@ main(int argc, char **argv)
     {
         return 1;
     }
-    vms_cameras_init(cfg->recordings);
+    vms_cameras_init(cfg->recordings, cfg->relay_secret);
     {
         vms_retention_conf_t rc = {
             .root = cfg->recordings,

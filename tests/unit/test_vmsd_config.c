@@ -179,6 +179,23 @@ test_errors_name_file_line_and_key(void **state)
                  "key \"backoff_jitter\": expected a percentage 0-100");
     expect_error(HEAD "path_template = ../%path\n", 3,
                  "key \"path_template\": expected a relative path template");
+    expect_error(HEAD "[camera c]\nurl = rtsp://h/s\nrelay = http://h/live/%id\n", 5,
+                 "camera c: key \"relay\": expected off or an rtmp:// URL");
+}
+
+static void
+test_relay(void **state)
+{
+    vms_config_t *cfg;
+
+    cfg = load(HEAD "relay = rtmp://127.0.0.1:1935/live/%id\n"
+               "[camera a]\nurl = rtsp://h/a\n"
+               "[camera b]\nurl = rtsp://h/b\nrelay = off\n");
+    assert_non_null(cfg);
+    assert_string_equal(vms_config_find_camera(cfg, "a")->s.relay,
+                        "rtmp://127.0.0.1:1935/live/%id");
+    assert_string_equal(vms_config_find_camera(cfg, "b")->s.relay, "");
+    vms_config_free(cfg);
 }
 
 static void
@@ -292,6 +309,7 @@ main(void)
         cmocka_unit_test(test_secrets_from_file_and_env),
         cmocka_unit_test(test_signature_changes_only_with_the_camera),
         cmocka_unit_test(test_value_parsers),
+        cmocka_unit_test(test_relay),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
