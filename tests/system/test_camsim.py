@@ -6,7 +6,9 @@ control interface.  camsim is started on free loopback ports and stopped by PID 
 import json
 import os
 import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -15,6 +17,9 @@ import urllib.request
 import pytest
 
 from conftest import BUILD
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "camsim"))
+from readers import Session  # noqa: E402  (a minimal RTSP/TCP client)
 
 FFMPEG_TIMEOUT = 60
 
@@ -266,6 +271,18 @@ def test_freeze_stalls_a_reader_without_closing_then_resume_continues(stack, rea
     assert other.count() > other_at + 50, "freeze leaked to another camera"
     cam = status(cams)["cam1"]
     assert cam["state"] == "freeze" and cam["clients"] == 1
+
+    # A client joining the frozen camera completes DESCRIBE/SETUP/PLAY (socket timeout 10 s), gets at
+    # most the one keyframe that lets the server finish preparing, and then nothing.
+    late = Session(cams.url("cam1"))
+    late.sock.settimeout(3)
+    try:
+        while late.drain():
+            pass
+    except (socket.timeout, BlockingIOError):
+        pass
+    assert late.closed is None and late.rtp < 10, f"{late.rtp} RTP packets to a client of a frozen camera"
+    late.sock.close()
 
     cams.fault("cam1", "resume")
     r.wait_packets(frozen_at + 25, 15)

@@ -7,8 +7,8 @@
  * A feed starts (and restarts after freeze/still) at once, from the latest keyframe at or before the
  * grid's frame, and plays on from there: its content then lags the grid by less than one GOP ("lag").
  * Starting at once matters: rtsp-media's prepare (DESCRIBE) waits for the first buffer.
- * freeze pushes nothing; still re-sends the last keyframe (an IDR), which decodes to the same pixels
- * every time.  One lock guards the feed list and every camera's state. */
+ * freeze pushes nothing (but one keyframe to a client that joins while frozen); still re-sends the last
+ * keyframe (an IDR), which decodes to the same pixels every time.  One lock guards the feed list and every camera's state. */
 #include "camsim.h"
 
 typedef struct {
@@ -122,6 +122,12 @@ static void run_slot(feed_t *f, guint64 k, gboolean late)
         break;
     case CAM_FREEZE:
     case CAM_DROP:
+        /* A pipeline that has sent nothing yet gets one keyframe: rtsp-media's prepare (the DESCRIBE)
+         * waits for a first buffer and would hold an RTSP server thread, and every client on it. */
+        if (f->last_idx < 0) {
+            f->last_idx = key_at_or_before(loop, idx);
+            push(f, (guint)f->last_idx, k);
+        }
         break;
     }
 }
