@@ -322,3 +322,28 @@ def test_stalled_redis_fails_fast_then_reconnects(stack):
     finally:
         r.signal(signal.SIGCONT)
     wait_until(lambda: request(ngx.port, "/t/closed")[0] in (200, 429), what="Redis answers again")
+
+
+def test_script_flush_falls_back_to_eval(stack):
+    r = stack.redis()
+    ngx = start(stack, r)
+    key = {"X-Api-Key": "flush"}
+    assert request(ngx.port, "/t/rate", headers=key)[1]["ratelimit-remaining"] == "99"
+    redis_cli(r, "SCRIPT", "FLUSH")
+    status, h, _ = request(ngx.port, "/t/rate", headers=key)
+    assert status == 200 and h["ratelimit-remaining"] == "98"      # Redis decided, not a fallback
+    m = metrics(ngx.port)
+    assert m['vms_limit_fallback_total{policy="local"}'] == 0
+    assert m["vms_limit_redis_errors_total"] == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"REDIS_ADDR": "redis.example:6379"}, "host must be a numeric IP address"),
+    ({"EXTRA_SERVER": "location /x { vms_limit_rate 100/x; }"}, 'invalid rate "100/x"'),
+    ({"EXTRA_SERVER": "location /x { vms_limit_streams maybe; }"}, 'invalid value "maybe"'),
+    ({"LIMIT_DEFAULT_PLAN": "gold"}, 'vms_limit_default_plan "gold" is not a configured plan'),
+])
+def test_bad_config_is_refused_with_a_clear_message(stack, extra, message):
+    r = stack.nginx_test(vars=extra)
+    assert r.returncode != 0
+    assert message in r.stderr
