@@ -29,11 +29,15 @@
 #define FPS      25
 #define GOP      10
 #define NPKTS    300              /* 12 s */
+#define RATE     16000
+#define NAUDIO   (12 * RATE / 1024)   /* AAC frames of 1024 samples in 12 s */
 #define T0_US    (INT64_C(1795482123) * 1000000)
 
 typedef struct {
     AVFormatContext *in;          /* a fake input: one video stream */
     AVPacket        *pkts[NPKTS];
+    AVFormatContext *in_av;       /* video + AAC + G.711 (not for MP4) */
+    AVPacket        *apkts[NAUDIO];
     char             root[64];
     int              closed;
     int              disc;
@@ -107,6 +111,59 @@ setup(void **state)
     avcodec_parameters_from_context(st->codecpar, enc);
     st->time_base = (AVRational) { 1, 90000 };
 
+    /* a second input with audio: AAC (recorded) and G.711 (skipped) */
+    fx->in_av = avformat_alloc_context();
+    st = avformat_new_stream(fx->in_av, NULL);
+    avcodec_parameters_from_context(st->codecpar, enc);
+    st->time_base = (AVRational) { 1, 90000 };
+    {
+        const AVCodec  *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+        AVCodecContext *a = avcodec_alloc_context3(ac);
+        AVFrame        *af = av_frame_alloc();
+        AVPacket       *p = av_packet_alloc();
+        int             k = 0, j;
+
+        a->sample_rate = RATE;
+        a->sample_fmt = AV_SAMPLE_FMT_FLTP;
+        av_channel_layout_default(&a->ch_layout, 1);
+        a->time_base = (AVRational) { 1, RATE };
+        a->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+        assert_int_equal(avcodec_open2(a, ac, NULL), 0);
+        af->nb_samples = a->frame_size;
+        af->format = a->sample_fmt;
+        av_channel_layout_copy(&af->ch_layout, &a->ch_layout);
+        assert_int_equal(av_frame_get_buffer(af, 0), 0);
+        for (j = 0; k < NAUDIO && j < NAUDIO + 8; j++) {
+            av_frame_make_writable(af);
+            memset(af->data[0], 0, (size_t) af->linesize[0]);
+            af->pts = (int64_t) j * a->frame_size;
+            assert_int_equal(avcodec_send_frame(a, af), 0);
+            while (k < NAUDIO && avcodec_receive_packet(a, p) == 0) {
+                p->stream_index = 1;
+                if (p->pts < 0) {             /* encoder priming */
+                    av_packet_unref(p);
+                    continue;
+                }
+                p->dts = p->pts;
+                fx->apkts[k++] = av_packet_clone(p);
+                av_packet_unref(p);
+            }
+        }
+        assert_int_equal(k, NAUDIO);
+        st = avformat_new_stream(fx->in_av, NULL);
+        avcodec_parameters_from_context(st->codecpar, a);
+        st->time_base = (AVRational) { 1, RATE };
+        st = avformat_new_stream(fx->in_av, NULL);
+        st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+        st->codecpar->codec_id = AV_CODEC_ID_PCM_MULAW;
+        st->codecpar->sample_rate = 8000;
+        av_channel_layout_default(&st->codecpar->ch_layout, 1);
+        st->time_base = (AVRational) { 1, 8000 };
+        av_packet_free(&p);
+        av_frame_free(&af);
+        avcodec_free_context(&a);
+    }
+
     av_frame_free(&frame);
     avcodec_free_context(&enc);
     *state = fx;
@@ -123,7 +180,11 @@ teardown(void **state)
     for (i = 0; i < NPKTS; i++) {
         av_packet_free(&fx->pkts[i]);
     }
+    for (i = 0; i < NAUDIO; i++) {
+        av_packet_free(&fx->apkts[i]);
+    }
     avformat_free_context(fx->in);
+    avformat_free_context(fx->in_av);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->root);
     if (system(cmd) != 0) {
         return -1;
@@ -133,7 +194,7 @@ teardown(void **state)
 }
 
 static vms_recorder_t *
-open_rec(fixture_t *fx, const char *cam, int64_t segment_us)
+open_rec_in(fixture_t *fx, AVFormatContext *in, const char *cam, int64_t segment_us)
 {
     vms_recorder_conf_t conf = {
         .camera_id = cam, .root = fx->root, .path_template = VMS_SEGPATH_DEFAULT,
@@ -142,7 +203,13 @@ open_rec(fixture_t *fx, const char *cam, int64_t segment_us)
     };
 
     fx->closed = fx->disc = 0;
-    return vms_recorder_open(&conf, fx->in, T0_US);
+    return vms_recorder_open(&conf, in, T0_US);
+}
+
+static vms_recorder_t *
+open_rec(fixture_t *fx, const char *cam, int64_t segment_us)
+{
+    return open_rec_in(fx, fx->in, cam, segment_us);
 }
 
 /* Segments of a camera from the index, with fragments. */
@@ -321,6 +388,69 @@ test_waits_for_a_keyframe(void **state)
     vms_index_reader_free(r);
 }
 
+/* Video + AAC + G.711 interleaved by time: AAC is recorded next to the
+ * video, G.711 (which MP4 cannot hold) is skipped; audio covers each file
+ * and no audio packet is lost across the cuts but the first few (before the
+ * first keyframe). */
+static void
+test_audio(void **state)
+{
+    fixture_t          *fx = *state;
+    vms_index_reader_t *r = vms_index_reader_new(8);
+    vms_index_result_t  res;
+    vms_recorder_t     *rec = open_rec_in(fx, fx->in_av, "d", 2000000);
+    AVPacket           *mulaw = av_packet_alloc();
+    int                 v = 0, a = 0, n, audio = 0;
+    char                path[256];
+
+    assert_non_null(rec);
+    av_new_packet(mulaw, 320);
+    mulaw->stream_index = 2;
+    while (v < NPKTS || a < NAUDIO) {
+        int64_t vt = v < NPKTS ? fx->pkts[v]->dts * 1000000 / 90000 : INT64_MAX;
+        int64_t at = a < NAUDIO ? fx->apkts[a]->dts * 1000000 / RATE : INT64_MAX;
+
+        if (vt <= at) {
+            assert_int_equal(vms_recorder_write(rec, fx->pkts[v++]), 0);
+            mulaw->pts = mulaw->dts = vt * 8000 / 1000000;
+            assert_int_equal(vms_recorder_write(rec, mulaw), 0);
+        } else {
+            AVPacket *p = av_packet_clone(fx->apkts[a++]);
+
+            p->stream_index = 1;
+            assert_int_equal(vms_recorder_write(rec, p), 0);
+            av_packet_free(&p);
+        }
+    }
+    vms_recorder_close(rec);
+    av_packet_free(&mulaw);
+
+    assert_int_equal(query(fx, "d", r, &res), 6);
+    for (size_t k = 0; k < res.n; k++) {
+        AVFormatContext *ic = NULL;
+        AVPacket        *p = av_packet_alloc();
+
+        assert_int_equal(res.v[k].duration_us, 2000000);
+        snprintf(path, sizeof(path), "%s/d/%s", fx->root, res.v[k].path);
+        assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+        assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+        assert_int_equal(ic->nb_streams, 2);
+        assert_int_equal(ic->streams[0]->codecpar->codec_id, AV_CODEC_ID_MPEG4);
+        assert_int_equal(ic->streams[1]->codecpar->codec_id, AV_CODEC_ID_AAC);
+        n = 0;
+        while (av_read_frame(ic, p) >= 0) {
+            n += p->stream_index == 1;
+            av_packet_unref(p);
+        }
+        audio += n;
+        av_packet_free(&p);
+        avformat_close_input(&ic);
+    }
+    /* every AAC frame from the first keyframe on is in some file */
+    assert_true(audio >= NAUDIO - 1 && audio <= NAUDIO);
+    vms_index_reader_free(r);
+}
+
 int
 main(void)
 {
@@ -328,6 +458,7 @@ main(void)
         cmocka_unit_test(test_segments_cut_at_keyframes),
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_waits_for_a_keyframe),
+        cmocka_unit_test(test_audio),
     };
 
     return cmocka_run_group_tests_name("recorder", tests, setup, teardown);
