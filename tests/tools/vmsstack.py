@@ -341,7 +341,7 @@ class Stack:
         port = port or free_port()
         d = self.path(name)
         v = {"API_PORT": port, "ROOT": ROOT, "WORK": self.work, "RECORDINGS": self.path("recordings"),
-             "STATE": self.path(name, "state")}
+             "STATE": self.path(name, "state"), "JWT_SECRET_FILE": self.secret_file()}
         v.update(vars or {})
         if text is None:
             with open(os.path.join(ROOT, "conf", "vmsd.conf.in")) as f:
@@ -398,7 +398,8 @@ def run(args):
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx = st.nginx(vars=common, port=http_port)
-        v = st.vmsd(vars={**common, "HTTP_PORT": http_port}, port=api_port)
+        v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
+                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
     except StackError as e:
         print(f"run: {e}", file=sys.stderr)
         st.stop()
