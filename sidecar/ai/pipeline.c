@@ -385,12 +385,21 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
     }
 }
 
+static int64_t
+cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void
 vms_ai_pipeline_process(vms_ai_pipeline_t *p, const AVFrame *frame,
     int64_t ts_us, vms_ai_outcome_t *out)
 {
     AVFrame *crop;
-    int64_t  t0 = vms_mono_us();
+    int64_t  t0 = vms_mono_us(), c0 = cpu_us();
 
     memset(out, 0, sizeof(*out));
     if (frame->width != p->frame_w || frame->height != p->frame_h
@@ -421,6 +430,7 @@ vms_ai_pipeline_process(vms_ai_pipeline_t *p, const AVFrame *frame,
         vms_motion_feed(&p->motion, &p->conf.motion, p->grey.data,
                         p->grey.stride, &out->motion);
         out->analysis_us = vms_mono_us() - t0;
+        out->analysis_cpu_us = cpu_us() - c0;
         if (out->motion.motion) {
             vms_roi_rect_t b = { out->motion.box.x, out->motion.box.y,
                                  out->motion.box.w, out->motion.box.h };
@@ -438,6 +448,7 @@ vms_ai_pipeline_process(vms_ai_pipeline_t *p, const AVFrame *frame,
         }
     } else {
         out->analysis_us = vms_mono_us() - t0;
+        out->analysis_cpu_us = cpu_us() - c0;
     }
     if (p->last_sent_us != 0
         && ts_us - p->last_sent_us < p->conf.interval_ms * 1000)

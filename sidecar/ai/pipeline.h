@@ -81,7 +81,8 @@ typedef struct {
     int                  detections; /* results emitted */
     vms_ai_err_e         error;
     double               usd;
-    int64_t              analysis_us;  /* crop+scale+motion time */
+    int64_t              analysis_us;  /* crop+scale+motion time (wall) */
+    int64_t              analysis_cpu_us;  /* the same in thread CPU time */
 } vms_ai_outcome_t;
 
 typedef struct vms_ai_pipeline_s vms_ai_pipeline_t;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 on_result(void *ud, const char *cam, const char *json, size_t len)
@@ -37,6 +38,15 @@ on_event(void *ud, const char *cam, const char *type, const char *fields)
 {
     printf("{\"event\":{\"type\":\"%s\",\"camera_id\":\"%s\",%s}}\n", type,
            cam, fields);
+}
+
+static int64_t
+cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -202,13 +212,17 @@ main(int argc, char **argv)
             vms_ai_pipeline_free(pl);
             return 1;
         }
+        int64_t  td = cpu_us(), decode_us;
+
         while ((f = input_next(&in)) != NULL) {
+            decode_us = cpu_us() - td;
             AVStream *st = in.fmt->streams[in.stream];
             int64_t pts = f->best_effort_timestamp;
             double  sec = pts == AV_NOPTS_VALUE ? 0
                           : (double) pts * av_q2d(st->time_base);
 
             if (strcmp(mode, "analyze") == 0 && !keyframes && sec < next) {
+                td = cpu_us();
                 continue;
             }
             next = sec + 1.0 / fps;
@@ -238,16 +252,20 @@ main(int argc, char **argv)
                 printf("{\"frame\":{\"n\":%llu,\"t\":%.3f,\"fraction\":%.5f,"
                        "\"motion\":%d,\"recalibrated\":%d,\"skip\":\"%s\","
                        "\"sent\":%d,\"detections\":%d,\"analysis_us\":%lld,"
+                       "\"analysis_cpu_us\":%lld,\"decode_cpu_us\":%lld,"
                        "\"motion_box\":[%d,%d,%d,%d]}}\n",
                        (unsigned long long) n, sec, o.motion.fraction,
                        o.motion.motion, o.motion.recalibrated,
                        vms_ai_skip_name(o.skip), o.sent, o.detections,
-                       (long long) o.analysis_us, o.motion_box.x,
+                       (long long) o.analysis_us, (long long) o.analysis_cpu_us,
+                       (long long) decode_us,
+                       o.motion_box.x,
                        o.motion_box.y, o.motion_box.w, o.motion_box.h);
             }
             if (strcmp(mode, "detect") == 0) {
                 break;
             }
+            td = cpu_us();
         }
         input_close(&in);
     }
