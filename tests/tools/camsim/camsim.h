@@ -96,6 +96,7 @@ void camsim_feeder_unlock(void);
 void camsim_feed_add(camsim_camera_t *cam, GstRTSPMedia *media, GstAppSrc *src);
 void camsim_feed_remove(GstRTSPMedia *media);
 guint camsim_feed_clients(camsim_camera_t *cam);    /* call with the feeder lock held */
+guint camsim_feed_total(void);
 void camsim_feeder_wake(void);                      /* call with the feeder lock held */
 
 /* rtsp.c */

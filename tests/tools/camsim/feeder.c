@@ -214,6 +214,14 @@ void camsim_feed_remove(GstRTSPMedia *media)
     }
 }
 
+guint camsim_feed_total(void)
+{
+    g_mutex_lock(&lock);
+    guint n = g_list_length(feeds);
+    g_mutex_unlock(&lock);
+    return n;
+}
+
 guint camsim_feed_clients(camsim_camera_t *cam)
 {
     guint n = 0;

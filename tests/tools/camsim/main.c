@@ -87,6 +87,16 @@ int main(int argc, char **argv)
 
     fprintf(stderr, "camsim: stopping\n");
     camsim_rtsp_close_all(&cs);
+    /* Let the closed clients' pipelines wind down (bounded) before the process exits under them. */
+    gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    while (camsim_feed_total() > 0 && g_get_monotonic_time() < deadline) {
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        g_usleep(10000);
+    }
+    if (g_getenv("CAMSIM_DEBUG"))
+        fprintf(stderr, "camsim: debug: %u feeds left after %.2f s\n", camsim_feed_total(),
+                (g_get_monotonic_time() - deadline) / 1e6 + 2);
     camsim_feeder_stop();
     return 0;
 }
