@@ -272,3 +272,34 @@ def test_api_is_loopback_and_validates_input(stack):
     wait("recording again", lambda: camera(v, "cam1")["recording"], svc=v)
     out = subprocess.run(["ss", "-ltnH", f"sport = :{v.port}"], capture_output=True, text=True).stdout
     assert [line.split()[3] for line in out.splitlines()] == [f"127.0.0.1:{v.port}"]
+
+
+def test_spooled_events_survive_a_crash(stack):
+    """Events spooled during a broker outage are on disk: after kill -9 and a restart they are
+    delivered, each once."""
+    k = stack.kafka()
+    cams = stack.camsim(cameras=1)
+    text = conf_text(cams, ["cam1"], kafka=k, extra={"kafka_message_timeout": "1s"})
+    v = stack.vmsd(text=text)
+    ev = Events(k.bootstrap)
+    try:
+        ev.wait("camera.online", "cam1", svc=v)
+        k.down()
+        cams.fault("cam1", "drop", seconds=3600)
+        wait("offline", lambda: camera(v, "cam1")["state"] == "offline", svc=v)
+        wait("spooled", lambda: health(v)["kafka"]["spool_bytes"] > 0
+             and metric(v, "vms_events_spooled_total") >= 1 and health(v)["kafka"]["queued"] <= 1, svc=v)
+        v.signal(signal.SIGKILL)
+        v.proc.wait(10)
+        cams.fault("cam1", "resume")
+        k.up()
+        v2 = stack.vmsd(text=text)      # same name: same spool directory
+        off = ev.wait("camera.offline", "cam1", svc=v2)
+        assert len(off) == 1 and off[0]["attempts"] == 10
+        ev.wait("camera.online", "cam1", n=2, svc=v2)       # the first, and the restarted vmsd's
+        wait("spool drained", lambda: health(v2)["kafka"]["spool_bytes"] == 0, svc=v2)
+        ev.poll()
+        ids = [e["trace_id"] for e in ev.all]
+        assert len(ids) == len(set(ids))
+    finally:
+        ev.close()
