@@ -25,6 +25,7 @@ export const DEFAULTS = {
     reloadWindowMs: 60_000,
     offlineRetryMs: 10_000,     // camera offline / server down: try again after this
     healthyResetMs: 10_000,     // this long playing -> failure count back to 0
+    staleMs: 8000,              // a live playlist older than this is not being published
     tickMs: 500,
 };
 
@@ -255,6 +256,11 @@ export class VmsPlayer extends EventTarget {
                 if ((res.headers.get('content-type') || '').includes('json')) body = await res.json().catch(() => null);
                 throw new ApiError(res.status, body);
             }
+            // A live playlist nobody rewrites any more (the camera stopped publishing and
+            // the media server has not cleaned up yet) is an offline camera, not a stream.
+            const modified = Date.parse(res.headers.get('Last-Modified') || '');
+            const now = Date.parse(res.headers.get('Date') || '');
+            if (modified && now && now - modified > this.opt.staleMs) throw new ApiError(404, { error: 'stale_playlist' });
         } catch (e) {
             if (gen === this.gen) this.onError(e instanceof ApiError ? e : new ApiError(0, null, e.message));
             return;

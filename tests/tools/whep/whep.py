@@ -5,9 +5,10 @@ It serves each camera of an RTSP server (camsim) as WebRTC, the way MediaMTX's
 :8889 does, so the player's "Baixa Latência" path is tested against a real
 WebRTC peer. H.264 is passed through (depay, parse, pay): nothing is encoded.
 
-    whep.py --port P --rtsp 'rtsp://127.0.0.1:8554/camera/{camera}'
+    whep.py --port P --rtsp 'rtsp://127.0.0.1:8554/camera/{camera}' [--cameras cam1,cam2]
 
-    POST   …/{camera}/whep          SDP offer -> 201, SDP answer, Location …/{camera}/whep/{session}
+    POST   …/{camera}/whep          SDP offer -> 201, SDP answer, Location …/{camera}/whep/{session};
+                                    404 for a camera not in --cameras (when given)
     DELETE …/{camera}/whep/{session} -> 200, the session's pipeline stopped
     GET    /health                  -> 200 {"sessions": N}
 
@@ -155,9 +156,10 @@ class Session:
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, addr, rtsp_template):
+    def __init__(self, addr, rtsp_template, cameras=None):
         super().__init__(addr, Handler)
         self.rtsp_template = rtsp_template
+        self.cameras = cameras
         self.sessions = {}
         self.lock = threading.Lock()
 
@@ -201,6 +203,8 @@ class Handler(BaseHTTPRequestHandler):
         if pt is None:
             return self.error(406, "the offer has no H.264 with packetization-mode=1")
         camera = m.group("camera")
+        if self.server.cameras is not None and camera not in self.server.cameras:
+            return self.error(404, f"no stream for camera {camera}")
         sid = secrets.token_hex(8)
         try:
             s = Session(sid, camera, self.server.rtsp_template.format(camera=camera), pt)
@@ -242,11 +246,12 @@ def main():
     ap = argparse.ArgumentParser(prog="whep")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--rtsp", required=True, help="RTSP URL template with {camera}")
+    ap.add_argument("--cameras", help="comma-separated cameras served (default: any)")
     args = ap.parse_args()
     Gst.init(None)
     loop = GLib.MainLoop()   # bus watches and webrtcbin's ICE run on it
     threading.Thread(target=loop.run, daemon=True).start()
-    srv = Server(("127.0.0.1", args.port), args.rtsp)
+    srv = Server(("127.0.0.1", args.port), args.rtsp, set(args.cameras.split(",")) if args.cameras else None)
 
     def shutdown(*_):
         threading.Thread(target=srv.shutdown, daemon=True).start()

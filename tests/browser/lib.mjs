@@ -1,0 +1,97 @@
+// Shared helpers of the browser tests: Debian's Chromium through
+// playwright-core (no browser download), a fresh profile per browser, the
+// stack's addresses from the environment (set by tests/system/test_browser.py),
+// screenshots under tests/artifacts/browser/.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ARTIFACTS = process.env.VMS_ARTIFACTS || path.join(here, '..', 'artifacts', 'browser');
+
+export function env(name) {
+    const v = process.env[name];
+    if (!v) throw new Error(`${name} is not set: run these tests through tests/system/test_browser.py`);
+    return v;
+}
+
+export const BASE = () => env('VMS_BASE_URL');
+
+// A browser with its own new profile; close() removes the profile.
+export async function openBrowser() {
+    const profile = mkdtempSync(path.join(tmpdir(), 'vms-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+        executablePath: process.env.VMS_CHROMIUM || '/usr/bin/chromium',
+        headless: true,
+        viewport: { width: 1280, height: 720 },
+        args: [
+            '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync',
+            // WebRTC on loopback only (the WHEP test peer offers 127.0.0.1 candidates)
+            '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+        ],
+    });
+    const logs = [];
+    context.on('page', (page) => {
+        page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+        page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    });
+    return {
+        context,
+        logs,
+        async page(token) {
+            if (token) await context.addInitScript((t) => sessionStorage.setItem('vms.token', t), token);
+            return context.newPage();
+        },
+        async close() {
+            await context.close();
+            rmSync(profile, { recursive: true, force: true });
+        },
+    };
+}
+
+export async function screenshot(page, name) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `${name}.png`);
+    await page.screenshot({ path: file });
+    return file;
+}
+
+// The player's state as a user sees it: state, indicator text, overlay text, video progress.
+export function playerView(page, selector = '.vms-player') {
+    return page.$eval(selector, (root) => {
+        const v = root.querySelector('video');
+        const overlay = root.querySelector('[data-role=overlay]');
+        return {
+            state: root.dataset.state,
+            indicator: root.querySelector('[data-role=protocol]').hidden ? '' : root.querySelector('[data-role=protocol]').textContent,
+            message: overlay.hidden ? '' : root.querySelector('[data-role=message]').textContent,
+            retryVisible: !root.querySelector('[data-role=retry]').hidden,
+            readyState: v.readyState,
+            currentTime: v.currentTime,
+        };
+    });
+}
+
+// Waits until the player plays (readyState >= 3) and its time advances by `advance` seconds.
+export async function waitPlaying(page, { selector = '.vms-player', timeout = 40_000, advance = 1 } = {}) {
+    await page.waitForFunction((sel) => {
+        const v = document.querySelector(`${sel} video`);
+        return v && v.readyState >= 3 && v.currentTime > 0;
+    }, selector, { timeout, polling: 200 });
+    const t0 = await page.$eval(`${selector} video`, (v) => v.currentTime);
+    await page.waitForFunction(([sel, t, a]) => {
+        const v = document.querySelector(`${sel} video`);
+        return v.readyState >= 3 && v.currentTime >= t + a;
+    }, [selector, t0, advance], { timeout, polling: 200 });
+    return playerView(page, selector);
+}
+
+export async function camsim(camera, action, query = {}) {
+    const q = new URLSearchParams(query).toString();
+    const res = await fetch(`${env('VMS_CAMSIM_CONTROL')}/camera/${camera}/${action}${q ? `?${q}` : ''}`, { method: 'POST' });
+    if (!res.ok) throw new Error(`camsim ${action} ${camera}: HTTP ${res.status}`);
+    return res.json().catch(() => ({}));
+}

@@ -1,0 +1,167 @@
+"""The live view and playback pages in Debian's Chromium, against the real stack.
+
+Starts redis-server, camsim (5 cameras), nginx with our modules and nginx-rtmp, vmsd recording the
+cameras, the WHEP test peer (tests/tools/whep, WebRTC for cam1 only) and the live relay of each
+camera into nginx-rtmp; prepares a recording with a gap (a camsim drop of cam5); then runs
+`node --test` on tests/browser/ (playwright-core driving /usr/bin/chromium) and fails if it fails.
+Screenshots land in tests/artifacts/browser/.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import jwt
+import pytest
+
+import vmsstack
+
+ROOT = vmsstack.ROOT
+BROWSER = os.path.join(ROOT, "tests", "browser")
+ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
+CAMERAS = ["cam1", "cam2", "cam3", "cam4", "cam5"]
+
+# vmsd at test speed (same logic, smaller numbers); 3 s segments so a gap shows within seconds
+VMSD_GLOBAL = {
+    "backoff": "200ms,400ms,800ms", "backoff_jitter": "0", "max_attempts": "1000", "probe_interval": "500ms",
+    "io_timeout": "3s", "watchdog_interval": "500ms", "frozen_timeout": "3s", "still_timeout": "1h",
+    "snapshot_interval": "1s", "snapshot_ttl": "30s", "segment_duration": "3s",
+}
+
+
+def ensure_node_modules():
+    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+        return
+    npm = shutil.which("npm")
+    assert npm, "npm is missing (auto/packages.sh group browser)"
+    cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(BROWSER, "package-lock.json")) \
+        else [npm, "install", "--no-audit", "--no-fund"]
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    r = subprocess.run(cmd, cwd=BROWSER, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+
+
+class Tokens:
+    def __init__(self, st):
+        with open(st.secret_file()) as f:
+            self.secret = f.read().strip()
+
+    def make(self, ttl=3600, **claims):
+        now = int(time.time())
+        claims.setdefault("jti", os.urandom(8).hex())
+        return jwt.encode({"iat": now, "exp": now + ttl, **claims}, self.secret, algorithm="HS256")
+
+    def publish(self, camera):
+        # compact: nginx-rtmp cuts the stream's query string at about 244 bytes
+        return jwt.encode({"permissions": ["publish"], "camera_id": camera, "exp": int(time.time()) + 7200},
+                          self.secret, algorithm="HS256")
+
+
+def http(url, token, method="GET"):
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
+                                 headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def relay(st, ngx, cams, camera, token):
+    """camsim -> nginx-rtmp by stream copy, restarted when the camera drops (vmsd's relay, when
+    vmsd has one, replaces this)."""
+    src = cams.url(camera)
+    dst = f"rtmp://127.0.0.1:{ngx.rtmp_port}/live/{camera}?token={token}"
+    loop = ("while :; do ffmpeg -nostdin -loglevel error -rtsp_transport tcp -i \"$0\" -c copy -an "
+            "-f flv \"$1\"; sleep 0.3; done")
+    return st._start(f"relay-{camera}", ["sh", "-c", loop, src, dst])
+
+
+def wait_for(what, check, timeout):
+    return vmsstack.wait_for(what, check, timeout)
+
+
+def recorded_with_gap(ngx, vmsd, cams, token, camera):
+    """Records camera, drops it for a few seconds, records again; returns the timeline's spans."""
+    url = lambda: ngx.url(f"/api/playback/{camera}/timeline?start={day_start}&end={day_end}")  # noqa: E731
+    now = time.gmtime()
+    day = time.strftime("%Y-%m-%d", now)
+    day_start, day_end = f"{day}T00:00:00Z", time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() + 86400))
+
+    def spans():
+        status, body = http(url(), token)
+        return json.loads(body)["spans"] if status == 200 else []
+    wait_for("two segments", lambda: spans() and spans()[-1]["duration"] >= 6, 60)
+    cams.fault(camera, "drop", seconds=4)
+    wait_for("recording after the drop", lambda: len(spans()) >= 2 and spans()[-1]["duration"] >= 6, 60)
+    status, body = http(f"{vmsd.api}/record/stop?camera={camera}", token, "POST")
+    assert status == 200, body
+    time.sleep(1)   # the open segment closes at the next keyframe
+    status, body = http(url(), token)
+    assert status == 200, body
+    return day, json.loads(body)["spans"]
+
+
+def test_browser(stack, build_dir):
+    built = set(os.listdir(os.path.join(build_dir, "modules"))) if os.path.isdir(os.path.join(build_dir, "modules")) else set()
+    need = {f"ngx_http_vms_{m}_module.so" for m in ("auth", "limit", "playback")}
+    if not need <= built:
+        pytest.skip(f"needs {sorted(need - built)} in {build_dir}/modules")
+    for tool in ("/usr/bin/chromium", shutil.which("node"), shutil.which("ffmpeg")):
+        assert tool and os.path.exists(tool), f"missing {tool} (auto/packages.sh group browser)"
+    ensure_node_modules()
+
+    st = stack
+    tokens = Tokens(st)
+    r = st.redis()
+    cams = st.camsim(cameras=len(CAMERAS))
+    whep_port, vmsd_port = vmsstack.free_port(), vmsstack.free_port()
+    ngx = st.nginx(vars={
+        "REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
+        "VMSD_API": f"127.0.0.1:{vmsd_port}",
+        "WHEP_PROXY": f"proxy_pass http://127.0.0.1:{whep_port}",
+        "PLAYBACK_ACCESS": "vms_auth on;",
+    })
+    whep = st._start("whep", [sys.executable, os.path.join(ROOT, "tests", "tools", "whep", "whep.py"),
+                              "--port", str(whep_port), "--rtsp", cams.url("{camera}"), "--cameras", "cam1"])
+    whep.wait_line(r"whep: ready", 20)
+    conf = ["[vmsd]", "listen = 127.0.0.1:@API_PORT@", "recordings = @RECORDINGS@", "spool_dir = @STATE@/spool",
+            f"redis = {r.addr}"] + [f"{k} = {v}" for k, v in VMSD_GLOBAL.items()]
+    for cam in CAMERAS:
+        conf += ["", f"[camera {cam}]", f"url = {cams.url(cam)}"]
+    vmsd = st.vmsd(text="\n".join(conf) + "\n", port=vmsd_port)
+    for cam in CAMERAS[:4]:
+        relay(st, ngx, cams, cam, tokens.publish(cam))
+
+    user = tokens.make(sub="viewer1", role="viewer", permissions=["playback"])
+    admin = tokens.make(sub="admin", role="admin")
+    day, spans = recorded_with_gap(ngx, vmsd, cams, admin, "cam5")
+    # every live camera is on air and every snapshot written before the browser looks
+    for cam in CAMERAS[:4]:
+        wait_for(f"{cam} live", lambda c=cam: os.path.exists(os.path.join(ngx.prefix, "hls", c, "index.m3u8")), 60)
+    for cam in CAMERAS:
+        wait_for(f"{cam} snapshot", lambda c=cam: os.path.exists(os.path.join(st.path("recordings"), c, "latest.jpg")), 30)
+
+    env = dict(os.environ, TZ="UTC",
+               VMS_BASE_URL=ngx.url("").rstrip("/"),
+               VMS_USER_TOKEN=user, VMS_USER_SUB="viewer1",
+               VMS_LIMIT_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free"),
+               VMS_CAMSIM_CONTROL=cams.control,
+               VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
+               VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
+               VMS_MOSAIC_CAMERAS="cam1,cam2,cam4,cam5",
+               VMS_PLAYBACK_CAMERA="cam5", VMS_PLAYBACK_DAY=day, VMS_PLAYBACK_SPANS=json.dumps(spans),
+               VMS_ARTIFACTS=ARTIFACTS)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    open(env["VMS_CLIENT_METRICS_LOG"], "a").close()
+    only = os.environ.get("VMS_BROWSER_ONLY")   # e.g. "reconnect,limit" while working on those
+    tests = sorted(os.path.join(BROWSER, f) for f in os.listdir(BROWSER) if f.endswith(".test.mjs")
+                   and (not only or f.split(".")[0] in only.split(",")))
+    proc = subprocess.run(["node", "--test", *tests], cwd=BROWSER, env=env, capture_output=True, text=True,
+                          timeout=900)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    assert proc.returncode == 0, f"node --test failed (exit {proc.returncode}); see the output above and {ARTIFACTS}"
