@@ -347,3 +347,36 @@ def test_bad_config_is_refused_with_a_clear_message(stack, extra, message):
     r = stack.nginx_test(vars=extra)
     assert r.returncode != 0
     assert message in r.stderr
+
+
+# -- with vms_auth: the defaults come from the token --------------------------------------
+
+AUTH_LOCATIONS = """
+location /a/live/  { vms_auth on; vms_limit_streams open; stub_status; }
+location = /a/rate { vms_auth on; vms_limit_rate 3/h scope=auth; stub_status; }
+"""
+
+
+def test_defaults_follow_the_auth_modules_variables(stack):
+    import os
+    if "ngx_http_vms_auth_module.so" not in os.listdir(os.path.join(stack.build, "modules")):
+        pytest.skip("vms_auth not built")
+    from test_auth_helpers import Keys
+    keys = Keys(stack)
+    r = stack.redis()
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "EXTRA_SERVER": AUTH_LOCATIONS})
+    wait_until(lambda: metric(ngx.port, "vms_limit_redis_connects_total") >= 1)
+
+    def get(path, tok):
+        return request(ngx.port, path, headers={"Authorization": f"Bearer {tok}"})[0]
+
+    # user = sub, plan = claim "plan", session = jti
+    pro = [keys.token(sub="bob", plan="pro") for _ in range(9)]
+    assert [get("/a/live/cam1.m3u8", t) for t in pro] == [200] * 8 + [429]
+    assert get("/a/live/cam1.m3u8", pro[0]) == 200                # same jti: same session
+    assert int(redis_cli(r, "ZCARD", "vms:leases:bob")) == 8
+    free = [keys.token(sub="carol") for _ in range(3)]            # no plan claim: default plan
+    assert [get("/a/live/cam1.m3u8", t) for t in free] == [200, 200, 429]
+    # rate key = sub: two users behind one address have their own budgets
+    assert [get("/a/rate", keys.token(sub="dave")) for _ in range(4)] == [200, 200, 200, 429]
+    assert get("/a/rate", keys.token(sub="erin")) == 200
