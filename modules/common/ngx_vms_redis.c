@@ -655,6 +655,11 @@ ngx_vms_redis_connect(ngx_vms_redis_t *rds)
 ngx_int_t
 ngx_vms_redis_init_process(ngx_vms_redis_t *rds, ngx_cycle_t *cycle)
 {
+    /* cache manager/loader processes run init_process too: no connection */
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) {
+        return NGX_OK;
+    }
+
     rds->log = cycle->log;
 
     rds->reconnect_ev.handler = ngx_vms_redis_reconnect_handler;
