@@ -51,8 +51,8 @@ ngx_http_vms_limit_renew_redis(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *user, uint64_t session)
 {
     u_char                        ttl[NGX_INT64_LEN];
-    size_t                        lens[2];
-    const char                   *argv[2];
+    size_t                        lens[3];
+    const char                   *argv[3];
     ngx_http_vms_limit_renewal_t  *rn;
 
     rn = ngx_alloc(sizeof(ngx_http_vms_limit_renewal_t) + user->len,
@@ -67,23 +67,20 @@ ngx_http_vms_limit_renew_redis(ngx_http_request_t *r,
     rn->user.len = user->len;
     ngx_memcpy(rn->data, user->data, user->len);
 
-    argv[0] = (const char *) ctx->session.data;
-    lens[0] = ctx->session.len;
-    argv[1] = (const char *) ttl;
-    lens[1] = ngx_sprintf(ttl, "%L", (int64_t) llcf->stream_ttl * 1000) - ttl;
+    /* KEYS: leases; ARGV: session, ttl */
+    argv[0] = (const char *) ctx->key.data;
+    lens[0] = ctx->key.len;
+    argv[1] = (const char *) ctx->session.data;
+    lens[1] = ctx->session.len;
+    argv[2] = (const char *) ttl;
+    lens[2] = ngx_sprintf(ttl, "%L", (int64_t) llcf->stream_ttl * 1000) - ttl;
 
+    if (ngx_vms_redis_eval(lmcf->redis, NULL, llcf->redis_timeout,
+                           lmcf->renew_script, ngx_http_vms_limit_renew_reply,
+                           rn, 1, 3, argv, lens, NULL)
+        != NGX_OK)
     {
-        const char  *av[3] = { (const char *) ctx->key.data, argv[0], argv[1] };
-        size_t       al[3] = { ctx->key.len, lens[0], lens[1] };
-
-        if (ngx_vms_redis_eval(lmcf->redis, NULL, llcf->redis_timeout,
-                               lmcf->renew_script,
-                               ngx_http_vms_limit_renew_reply, rn,
-                               1, 3, av, al, NULL)
-            != NGX_OK)
-        {
-            ngx_free(rn);
-        }
+        ngx_free(rn);
     }
 }
 
@@ -220,12 +217,12 @@ ngx_http_vms_limit_streams_refuse(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 {
-    size_t                           lens[4];
+    size_t                           lens[5];
     int64_t                          now, ttl;
     uint64_t                         session;
     ngx_int_t                        rc;
     ngx_str_t                        user, hkey;
-    const char                      *argv[4];
+    const char                      *argv[5];
     ngx_http_vms_limit_counters_t   *cnt;
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
@@ -237,7 +234,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
     cnt = ngx_http_vms_limit_counters(lmcf);
     ttl = (int64_t) llcf->stream_ttl * 1000;
 
-    /* the lease key in the zone is the user's Redis key */
+    /* ctx->key (the user's Redis key) also names the user's lease set in the zone */
     if (ctx->result == NGX_HTTP_VMS_LIMIT_R_NONE) {
 
         rc = ngx_http_vms_limit_identify(r, lmcf, llcf, ctx, &user);
@@ -286,6 +283,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        /* KEYS: leases, override hash; ARGV: session, ttl, limit */
         argv[0] = (const char *) ctx->key.data;
         lens[0] = ctx->key.len;
         argv[1] = (const char *) hkey.data;
@@ -294,19 +292,13 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
         lens[2] = ctx->session.len;
         argv[3] = (const char *) ttl_s;
         lens[3] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
+        argv[4] = (const char *) lim_s;
+        lens[4] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
 
-        {
-            const char  *av[5] = { argv[0], argv[1], argv[2], argv[3],
-                                   (const char *) lim_s };
-            size_t       al[5] = { lens[0], lens[1], lens[2], lens[3], 0 };
-
-            al[4] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
-
-            rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
-                                    lmcf->acquire_script,
-                                    ngx_http_vms_limit_acquire_reply, ctx,
-                                    2, 5, av, al, NULL);
-        }
+        rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
+                                lmcf->acquire_script,
+                                ngx_http_vms_limit_acquire_reply, ctx,
+                                2, 5, argv, lens, NULL);
 
         if (rc == NGX_OK) {
             ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
