@@ -629,6 +629,7 @@ rec_segment_abort(vms_recorder_t *rec)
     }
     rec->io_error = EIO;      /* no trailer */
     rec_segment_close(rec, "write error");
+    rec->discont = 1;         /* what follows is not contiguous with it */
 }
 
 static void
