@@ -1,8 +1,8 @@
 """The live view and playback pages in Debian's Chromium, against the real stack.
 
 Starts redis-server, camsim (5 cameras), nginx with our modules and nginx-rtmp, vmsd recording the
-cameras, the WHEP test peer (tests/tools/whep, WebRTC for cam1 only) and the live relay of each
-camera into nginx-rtmp; prepares a recording with a gap (a camsim drop of cam5); then runs
+cameras and relaying them to nginx-rtmp (live HLS), the WHEP test peer (tests/tools/whep, WebRTC for
+cam1 only); prepares a recording with a gap (a camsim drop of cam5); then runs
 `node --test` on tests/browser/ (playwright-core driving /usr/bin/chromium) and fails if it fails.
 Screenshots land in tests/artifacts/browser/.
 """
@@ -54,11 +54,6 @@ class Tokens:
         claims.setdefault("jti", os.urandom(8).hex())
         return jwt.encode({"iat": now, "exp": now + ttl, **claims}, self.secret, algorithm="HS256")
 
-    def publish(self, camera):
-        # compact: nginx-rtmp cuts the stream's query string at about 244 bytes
-        return jwt.encode({"permissions": ["publish"], "camera_id": camera, "exp": int(time.time()) + 7200},
-                          self.secret, algorithm="HS256")
-
 
 def http(url, token, method="GET"):
     req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
@@ -68,16 +63,6 @@ def http(url, token, method="GET"):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def relay(st, ngx, cams, camera, token):
-    """camsim -> nginx-rtmp by stream copy, restarted when the camera drops (vmsd's relay, when
-    vmsd has one, replaces this)."""
-    src = cams.url(camera)
-    dst = f"rtmp://127.0.0.1:{ngx.rtmp_port}/live/{camera}?token={token}"
-    loop = ("while :; do ffmpeg -nostdin -loglevel error -rtsp_transport tcp -i \"$0\" -c copy -an "
-            "-f flv \"$1\"; sleep 0.3; done")
-    return st._start(f"relay-{camera}", ["sh", "-c", loop, src, dst])
 
 
 def wait_for(what, check, timeout):
@@ -128,13 +113,13 @@ def test_browser(stack, build_dir):
     whep = st._start("whep", [sys.executable, os.path.join(ROOT, "tests", "tools", "whep", "whep.py"),
                               "--port", str(whep_port), "--rtsp", cams.url("{camera}"), "--cameras", "cam1"])
     whep.wait_line(r"whep: ready", 20)
+    # vmsd relays every camera to nginx-rtmp with publish tokens minted from the stack's key
     conf = ["[vmsd]", "listen = 127.0.0.1:@API_PORT@", "recordings = @RECORDINGS@", "spool_dir = @STATE@/spool",
-            f"redis = {r.addr}"] + [f"{k} = {v}" for k, v in VMSD_GLOBAL.items()]
+            f"redis = {r.addr}", f"relay_token_secret_file = {st.secret_file()}",
+            f"relay = rtmp://127.0.0.1:{ngx.rtmp_port}/live/%id"] + [f"{k} = {v}" for k, v in VMSD_GLOBAL.items()]
     for cam in CAMERAS:
         conf += ["", f"[camera {cam}]", f"url = {cams.url(cam)}"]
     vmsd = st.vmsd(text="\n".join(conf) + "\n", port=vmsd_port)
-    for cam in CAMERAS[:4]:
-        relay(st, ngx, cams, cam, tokens.publish(cam))
 
     user = tokens.make(sub="viewer1", role="viewer", permissions=["playback"])
     admin = tokens.make(sub="admin", role="admin")
