@@ -382,3 +382,19 @@ def test_defaults_follow_the_auth_modules_variables(stack):
     # rate key = sub: two users behind one address have their own budgets
     assert [get("/a/rate", keys.token(sub="dave")) for _ in range(4)] == [200, 200, 200, 429]
     assert get("/a/rate", keys.token(sub="erin")) == 200
+
+
+def test_redis_over_unix_socket(stack):
+    import os
+    sock = os.path.join(stack.path("redis-unix"), "redis.sock")
+    svc = stack._start("redis-unix", ["redis-server", "--port", "0", "--unixsocket", sock,
+                                      "--save", "", "--appendonly", "no",
+                                      "--dir", stack.path("redis-unix")])
+    wait_until(lambda: os.path.exists(sock), what="redis unix socket")
+    ngx = stack.nginx(vars={"REDIS_ADDR": f"unix:{sock}", **STREAM_VARS})
+    wait_until(lambda: metric(ngx.port, "vms_limit_redis_connects_total") >= 1, what="connected")
+    assert request(ngx.port, "/t/rate", headers={"X-Api-Key": "unix"})[0] == 200
+    keys = subprocess.run(["redis-cli", "-s", sock, "--scan", "--pattern", "vms:rl:*"],
+                          capture_output=True, text=True, check=True).stdout
+    assert keys.strip() != ""
+    svc.stop()
