@@ -39,9 +39,12 @@ ngx_int_t ngx_http_vms_playback_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_vms_playback_send_text(ngx_http_request_t *r, const pb_buf_t *b,
     const char *type, ngx_flag_t cacheable);
 
-/* Serves {camera_dir}/{rel} (a segment file) with Range and sendfile. */
+/* Serves {camera_dir}/{rel} (a segment file) with Range and sendfile; with
+ * seg_start_us > 0 (the playlist's ?s=&t=), its decode times rebased so the
+ * file's first fragment plays at file0_out_us. */
 ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
-    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel);
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel,
+    int64_t seg_start_us, int64_t file0_out_us);
 
 /* One fMP4 clip: the first piece's init section, then every piece's bytes. */
 ngx_int_t ngx_http_vms_playback_send_clip(ngx_http_request_t *r,

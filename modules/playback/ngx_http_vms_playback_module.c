@@ -225,7 +225,7 @@ token_query(ngx_http_request_t *r)
             if (out == NULL) {
                 return "";
             }
-            size_t n = (size_t) sprintf(out, "?%s=", names[i]);
+            size_t n = (size_t) sprintf(out, "%s=", names[i]);
             pb_query_escape(out + n, v, len);
             return out;
         }
@@ -384,7 +384,17 @@ handle_api(ngx_http_request_t *r, pb_req_t *q)
         }
         ngx_memcpy(relp, rel, sizeof(rel));
         ngx_memcpy(dirp, q->camera_dir, ngx_strlen(q->camera_dir) + 1);
-        return ngx_http_vms_playback_send_media(r, q->conf, dirp, relp);
+        /* ?s=&t= from our playlists: rebase decode times onto the playlist's timeline */
+        char sv[32], tv[32];
+        int64_t s_us = 0, t_us = 0;
+        int hs = pb_arg((const char *) r->args.data, r->args.len, "s", sv, sizeof(sv));
+        int ht = pb_arg((const char *) r->args.data, r->args.len, "t", tv, sizeof(tv));
+        if (hs < 0 || ht < 0 || hs != ht
+            || (hs == 1 && (pb_int_parse(sv, &s_us) < 0 || s_us <= 0 || pb_int_parse(tv, &t_us) < 0))) {
+            return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "invalid s/t: expected integers (microseconds)");
+        }
+        return ngx_http_vms_playback_send_media(r, q->conf, dirp, relp, s_us, t_us);
     }
     return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "unknown playback resource");
 }

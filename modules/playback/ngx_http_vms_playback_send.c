@@ -185,9 +185,13 @@ send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t len, time_t max_age)
     return ngx_http_output_filter(r, out);
 }
 
+static ngx_int_t send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
+    const char *camera_dir, const char *rel, ngx_fd_t fd, const struct stat *st, int open_seg,
+    int64_t seg_start_us, int64_t file0_out_us);
+
 ngx_int_t
 ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const char *rel)
+    const char *camera_dir, const char *rel, int64_t seg_start_us, int64_t file0_out_us)
 {
     struct stat st;
     ngx_fd_t fd = open_confined(r, camera_dir, rel, &st);
@@ -200,6 +204,9 @@ ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_lo
     char open_rel[VMS_INDEX_PATH_MAX];
     int open_seg = vms_index_open_path(camera_dir, open_rel, sizeof(open_rel))
                    && ngx_strcmp(open_rel, rel) == 0;
+    if (seg_start_us > 0) {
+        return send_rebased(r, conf, camera_dir, rel, fd, &st, open_seg, seg_start_us, file0_out_us);
+    }
     r->headers_out.last_modified_time = st.st_mtime;
     if (!open_seg && ngx_http_set_etag(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -266,6 +273,57 @@ mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
 #define CLIP_MAX_BOX  (1 << 20)
 
 /*
+ * Appends e's fragments whose bytes lie in [from, to) to the chain, each
+ * moof's tfdt rebased so that the file's first fragment sits at file0_out_us
+ * on the output timeline (its index start_us gives every other fragment's
+ * place), the rest of each fragment (mdat) as a file buffer.  Bytes between
+ * fragments in that span go as they are when with_between is set.
+ * *cursor: the file offset the chain has reached.
+ */
+static ngx_int_t
+rebased_fragments(ngx_http_request_t *r, ngx_fd_t fd, const char *camera_dir,
+    const vms_index_entry_t *e, const pb_fmp4_tracks_t *tracks, int64_t file0_out_us,
+    uint64_t from, uint64_t to, int with_between, uint64_t *cursor, ngx_chain_t ***last, off_t *len)
+{
+    for (uint32_t k = 0; k < e->nfrags; k++) {
+        const vms_index_fragment_t *f = &e->frags[k];
+        if (f->offset < from || f->offset + f->size > to) {
+            continue;
+        }
+        if (with_between && f->offset > *cursor) {
+            if (chain_add(r, last, file_buf(r, fd, e->path, (off_t) *cursor, (off_t) f->offset)) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            *len += (off_t) (f->offset - *cursor);
+        }
+        u_char *h = read_at(r, fd, (off_t) f->offset, 8);
+        uint32_t msz = h ? ((uint32_t) h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3]) : 0;
+        u_char *moof = (msz >= 8 && msz <= f->size && msz <= CLIP_MAX_BOX)
+                       ? read_at(r, fd, (off_t) f->offset, msz) : NULL;
+        int64_t first[PB_FMP4_MAX_TRACKS], shift[PB_FMP4_MAX_TRACKS];
+        if (moof == NULL || pb_fmp4_moof_tfdt(moof, msz, tracks, first, NULL) < 0) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no "
+                          "moof at offset %uL as indexed", camera_dir, e->path, f->offset);
+            return NGX_DECLINED;
+        }
+        /* where this fragment belongs on the output timeline, per track */
+        int64_t at = file0_out_us + f->start_us;
+        for (int t = 0; t < tracks->n; t++) {
+            shift[t] = first[t] < 0 ? 0 : first[t] - at * (int64_t) tracks->timescale[t] / 1000000;
+        }
+        if (pb_fmp4_moof_tfdt(moof, msz, tracks, NULL, shift) < 0
+            || chain_add(r, last, mem_buf(r, moof, msz)) != NGX_OK
+            || chain_add(r, last, file_buf(r, fd, e->path, (off_t) (f->offset + msz),
+                                           (off_t) (f->offset + f->size))) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        *len += (off_t) f->size;
+        *cursor = f->offset + f->size;
+    }
+    return NGX_OK;
+}
+
+/*
  * The clip: the first file's init section, then every fragment of every
  * piece with its moof's decode times (tfdt) rebased so the clip starts at 0
  * and runs on across files and bridged gaps; mdat bytes go by sendfile.
@@ -327,44 +385,21 @@ ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             len += (off_t) init0_len;
-        } else if (e->init_size != init0_len || ngx_memcmp(init, init0, init0_len) != 0) {
-            break;      /* other codec parameters: one file cannot hold both */
+        } else if (!pb_fmp4_init_compatible(init0, init0_len, init, e->init_size)) {
+            break;      /* other tracks or codec parameters: one file cannot hold both */
         }
         any_open |= (e->flags & VMS_SEG_OPEN) != 0;
 
-        int64_t shift[PB_FMP4_MAX_TRACKS];
-        int have_shift = 0;
-        for (uint32_t k = 0; k < e->nfrags; k++) {
-            const vms_index_fragment_t *f = &e->frags[k];
-            if (f->offset < p->offset || f->offset + f->size > p->offset + p->length) {
-                continue;
-            }
-            u_char *h = read_at(r, fd, (off_t) f->offset, 8);
-            uint32_t msz = h ? ((uint32_t) h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3]) : 0;
-            u_char *moof = (msz >= 8 && msz <= f->size && msz <= CLIP_MAX_BOX)
-                           ? read_at(r, fd, (off_t) f->offset, msz) : NULL;
-            int64_t first[PB_FMP4_MAX_TRACKS];
-            if (moof == NULL || pb_fmp4_moof_tfdt(moof, msz, &tracks, first, NULL) < 0) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no "
-                              "moof at offset %uL as indexed", camera_dir, e->path, f->offset);
-                return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                                   "recording file does not match its index");
-            }
-            if (!have_shift) {
-                /* this file's decode time at the piece start becomes the clip time so far */
-                for (int t = 0; t < tracks.n; t++) {
-                    shift[t] = first[t] < 0 ? 0
-                               : first[t] - out_us * (int64_t) tracks.timescale[t] / 1000000;
-                }
-                have_shift = 1;
-            }
-            if (pb_fmp4_moof_tfdt(moof, msz, &tracks, NULL, shift) < 0
-                || chain_add(r, &last, mem_buf(r, moof, msz)) != NGX_OK
-                || chain_add(r, &last, file_buf(r, fd, e->path, (off_t) (f->offset + msz),
-                                                (off_t) (f->offset + f->size))) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            len += (off_t) f->size;
+        uint64_t cursor = p->offset;
+        ngx_int_t rc = rebased_fragments(r, fd, camera_dir, e, &tracks,
+                                         out_us - (p->start_us - e->start_us), p->offset,
+                                         p->offset + p->length, 0, &cursor, &last, &len);
+        if (rc == NGX_DECLINED) {
+            return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                               "recording file does not match its index");
+        }
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         out_us += p->duration_us;
     }
@@ -389,4 +424,97 @@ ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return send_chain(r, head, len, any_open ? 0 : conf->closed_max_age);
+}
+
+/*
+ * The segment file as it is on disk, byte for byte, except that each moof's
+ * decode time is rebased to the output timeline of the playlist that asked
+ * for it (?s=segment start&t=output time of its first fragment): so players
+ * see one continuous timeline across files whose timestamps restart, and
+ * the playlist's byte ranges stay valid (tfdt is rewritten in place).
+ */
+static ngx_int_t
+send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir,
+    const char *rel, ngx_fd_t fd, const struct stat *st, int open_seg, int64_t seg_start_us,
+    int64_t file0_out_us)
+{
+    char err[1024];
+    vms_index_result_t res;
+    vms_index_reader_t *rd = ngx_http_vms_playback_reader();
+    int rc = rd ? vms_index_query(rd, camera_dir, seg_start_us, seg_start_us + 1, &res, err, sizeof(err))
+                : VMS_INDEX_ENOMEM;
+    if (rc < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "recording index unreadable (see the error log)");
+    }
+    vms_index_entry_t *e = NULL;
+    for (size_t i = 0; i < res.n; i++) {
+        if (res.v[i].start_us == seg_start_us && ngx_strcmp(res.v[i].path, rel) == 0) {
+            e = &res.v[i];
+        }
+    }
+    if (e == NULL) {
+        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no such segment in the index");
+    }
+    if (e->nfrags == 0 || e->init_size == 0 || e->init_size > CLIP_MAX_BOX
+        || vms_index_frags(rd, e, err, sizeof(err)) < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no usable "
+                      "fragment table", camera_dir, rel);
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "recording index unusable (see the error log)");
+    }
+    u_char *init = read_at(r, fd, 0, e->init_size);
+    pb_fmp4_tracks_t tracks;
+    if (init == NULL || pb_fmp4_tracks(init, e->init_size, &tracks) < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": unreadable "
+                      "init section", camera_dir, rel);
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "recording file unreadable (see the error log)");
+    }
+    /* an open segment: only what its record announces (complete fragments) */
+    uint64_t size = open_seg ? e->bytes : (uint64_t) st->st_size;
+    if (size > (uint64_t) st->st_size) {
+        size = (uint64_t) st->st_size;
+    }
+    ngx_chain_t *head = NULL, **last = &head;
+    off_t len = 0;
+    uint64_t cursor = e->init_size;
+    ngx_int_t brc = rebased_fragments(r, fd, camera_dir, e, &tracks, file0_out_us, e->init_size, size,
+                                      1, &cursor, &last, &len);
+    if (brc == NGX_DECLINED) {
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "recording file does not match its index");
+    }
+    if (brc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* the init section in front (the loop started after it), the tail after the last fragment */
+    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
+    ngx_buf_t *ib = mem_buf(r, init, e->init_size);
+    if (cl == NULL || ib == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cl->buf = ib;
+    cl->next = head;
+    head = cl;
+    len += e->init_size;
+    if (cursor < size) {
+        if (chain_add(r, &last, file_buf(r, fd, rel, (off_t) cursor, (off_t) size)) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        len += (off_t) (size - cursor);
+    }
+    ngx_buf_t *tail = ngx_calloc_buf(r->pool);
+    if (tail == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    tail->last_buf = (r == r->main) ? 1 : 0;
+    tail->last_in_chain = 1;
+    tail->sync = 1;
+    if (chain_add(r, &last, tail) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->headers_out.last_modified_time = st->st_mtime;
+    return send_chain(r, head, len, open_seg ? 0 : conf->closed_max_age);
 }

@@ -10,6 +10,11 @@ import datetime as dt
 import os
 import struct
 import subprocess
+import time
+import uuid
+
+import jwt
+import requests
 
 FPS = 25
 _SRC_CACHE = {}
@@ -111,3 +116,24 @@ def iso(t):
     s = t.strftime("%Y-%m-%dT%H:%M:%S")
     frac = f"{t.microsecond:06d}".rstrip("0")
     return s + ("." + frac if frac else "") + "Z"
+
+
+def start_nginx(stack):
+    """nginx with vms_playback, vms_auth and vms_limit (leases in the shared zone: Redis and Kafka
+    point at a closed port, the modules' local fallbacks apply)."""
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"})
+    with open(stack.secret_file()) as f:
+        secret = f.read().strip()
+
+    def token(**claims):
+        now = int(time.time())
+        payload = {"sub": "alice", "exp": now + 600, "iat": now, "jti": uuid.uuid4().hex,
+                   "role": "viewer", "permissions": ["playback"], "plan": "pro"}
+        payload.update(claims)
+        return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256")
+
+    ngx.token = token
+    ngx.tok = token()
+    ngx.auth = {"Authorization": f"Bearer {ngx.tok}"}
+    ngx.get = lambda path, **kw: requests.get(ngx.url(path), headers=kw.pop("headers", ngx.auth), **kw)
+    return ngx

@@ -10,10 +10,6 @@ import subprocess
 import threading
 import urllib.parse
 
-import time
-import uuid
-
-import jwt
 import pytest
 import requests
 
@@ -27,27 +23,6 @@ def ts(sec):
     return pf.iso(T0 + dt.timedelta(seconds=sec))
 
 
-def start_nginx(stack):
-    """nginx with vms_playback, vms_auth and vms_limit (leases in the shared zone: Redis and Kafka
-    point at a closed port, the modules' local fallbacks apply)."""
-    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"})
-    with open(stack.secret_file()) as f:
-        secret = f.read().strip()
-
-    def token(**claims):
-        now = int(time.time())
-        payload = {"sub": "alice", "exp": now + 600, "iat": now, "jti": uuid.uuid4().hex,
-                   "role": "viewer", "permissions": ["playback"], "plan": "pro"}
-        payload.update(claims)
-        return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256")
-
-    ngx.token = token
-    ngx.tok = token()
-    ngx.auth = {"Authorization": f"Bearer {ngx.tok}"}
-    ngx.get = lambda path, **kw: requests.get(ngx.url(path), headers=kw.pop("headers", ngx.auth), **kw)
-    return ngx
-
-
 @pytest.fixture
 def pb(stack):
     """cam1: 120 s in 10 s segments, gap [70, 80), from 23:59:00 (across midnight and an hour)."""
@@ -55,7 +30,7 @@ def pb(stack):
     cam = os.path.join(rec, "cam1")
     segs = pf.write_segments(cam, T0, 120, seg_seconds=10, gaps=[(70, 80)], workdir=stack.work)
     pf.rebuild(stack.bin("vms-index"), cam)
-    ngx = start_nginx(stack)
+    ngx = pf.start_nginx(stack)
     ngx.rec, ngx.cam, ngx.segs, ngx.vms_index = rec, cam, segs, stack.bin("vms-index")
     return ngx
 
@@ -95,7 +70,9 @@ def test_playlist_read_end_to_end_by_ffmpeg(pb):
     assert extinf == [5, 10, 10, 5]
     assert len(re.findall(r"#EXT-X-BYTERANGE:\d+@\d+", text)) == 4
     # media URIs carry the token, so the player's segment requests pass the same checks
-    assert all(line.endswith(f"?jwt={pb.tok}") for line in text.splitlines() if line.startswith("cam1/media/"))
+    media = [line for line in text.splitlines() if line.startswith("cam1/media/")]
+    assert len(media) == 4 and all(line.endswith(f"&jwt={pb.tok}") for line in media)
+    assert f'.mp4?jwt={pb.tok}",BYTERANGE=' in text
     # the decoded duration matches the asked range (within one frame per segment)
     frames = ffmpeg_frames(url)
     assert abs(frames - 30 * FPS) <= len(extinf), frames
@@ -229,7 +206,7 @@ def test_mediamtx_recorded_segments(stack):
                       workdir=stack.work)
     assert os.path.exists(os.path.join(cam, "2026-11-23_23-59-00-250000.mp4"))
     pf.rebuild(stack.bin("vms-index"), cam)
-    ngx = start_nginx(stack)
+    ngx = pf.start_nginx(stack)
     # the MediaMTX path name "camera/cam7" is camera cam7 for vms_auth
     admin = {"Authorization": f"Bearer {ngx.token(camera_id='cam7')}"}
     entries = ngx.get("/list", params={"path": "camera/cam7"}, headers=admin).json()
@@ -330,7 +307,7 @@ def test_open_segment_in_playlist(stack):
     pf.rebuild(vi, cam)
     os.rename(os.path.join(cam, "hold.tmp"), os.path.join(cam, segs[-1][1]))
     subprocess.run([vi, "open", cam, segs[-1][1]], check=True)
-    ngx = start_nginx(stack)
+    ngx = pf.start_nginx(stack)
     text = ngx.get(f"/api/playback/cam2?start={ts(0)}&end={ts(60)}").text
     assert re.findall(r"#EXTINF:([\d.]+),", text) == ["10", "10", "10"]
     assert segs[-1][1] in text

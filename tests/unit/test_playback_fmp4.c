@@ -55,6 +55,8 @@ zeros(buf_t *b, size_t n)
     b->n += n;
 }
 
+static unsigned char stsd_byte = 0x42;
+
 static void
 trak(buf_t *b, uint32_t id, uint32_t timescale, const char *handler)
 {
@@ -69,6 +71,13 @@ trak(buf_t *b, uint32_t id, uint32_t timescale, const char *handler)
     size_t hd = open_box(b, "hdlr");
     u32(b, 0); u32(b, 0); memcpy(b->b + b->n, handler, 4); b->n += 4; zeros(b, 13);
     close_box(b, hd);
+    size_t mi = open_box(b, "minf");
+    size_t st = open_box(b, "stbl");
+    size_t sd = open_box(b, "stsd");
+    u32(b, 0); u32(b, 1); zeros(b, 7); b->b[b->n++] = stsd_byte;
+    close_box(b, sd);
+    close_box(b, st);
+    close_box(b, mi);
     close_box(b, m);
     close_box(b, t);
 }
@@ -223,12 +232,30 @@ test_tracks_and_rebase(void **state)
     assert_int_equal(pb_fmp4_tracks(moof, msz, &t), -1);
 }
 
+static void
+test_init_compatible(void **state)
+{
+    static buf_t a, b, c;
+    a.n = b.n = c.n = 0;
+    init(&a);
+    init(&b);
+    /* metadata after the tracks (a recorder's start tag) does not matter */
+    size_t u = open_box(&b, "udta"); zeros(&b, 12); close_box(&b, u);
+    assert_true(pb_fmp4_init_compatible(a.b, a.n, b.b, b.n));
+    stsd_byte = 0x43;          /* other codec parameters */
+    init(&c);
+    stsd_byte = 0x42;
+    assert_false(pb_fmp4_init_compatible(a.b, a.n, c.b, c.n));
+    assert_false(pb_fmp4_init_compatible(a.b, a.n, a.b, 20));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_tracks_and_rebase),
+        cmocka_unit_test(test_init_compatible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

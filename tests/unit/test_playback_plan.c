@@ -119,13 +119,17 @@ test_whole_and_cut_segments(void **state)
         assert_false(p.v[i].disc);
     }
     pb_buf_t b = { 0 };
-    pb_render_playlist(&b, &p, "cam1/media/", "?jwt=x");
+    pb_render_playlist(&b, &p, "cam1/media/", "jwt=x");
     assert_false(b.oom);
     assert_non_null(strstr(b.p, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:10\n"
                                 "#EXT-X-PLAYLIST-TYPE:VOD\n"));
     assert_non_null(strstr(b.p, "#EXT-X-MAP:URI=\"cam1/media/s0.mp4?jwt=x\",BYTERANGE=\"1000@0\"\n"
                                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:00:05Z\n#EXTINF:5,\n"
-                                "#EXT-X-BYTERANGE:500@1500\ncam1/media/s0.mp4?jwt=x\n"));
+                                "#EXT-X-BYTERANGE:500@1500\n"
+                                "cam1/media/s0.mp4?s=1795478400000000&t=-5000000&jwt=x\n"));
+    /* the next file plays on at 5 s of output time, from its first fragment */
+    assert_non_null(strstr(b.p, "cam1/media/s1.mp4?s=1795478410000000&t=5000000&jwt=x\n"));
+    assert_non_null(strstr(b.p, "cam1/media/s3.mp4?s=1795478430000000&t=25000000&jwt=x\n"));
     assert_null(strstr(b.p, "DISCONTINUITY"));
     assert_non_null(strstr(b.p, "#EXT-X-ENDLIST\n"));
     pb_buf_free(&b);
@@ -195,22 +199,28 @@ test_gap_marks_discontinuity(void **state)
 }
 
 static void
-test_timestamps_restarting_per_file_are_discontinuities(void **state)
+test_timestamps_restarting_per_file_are_rebased_not_discontinuities(void **state)
 {
-    /* files whose decode time restarts (no media time recorded): HLS must mark each boundary */
+    /* files whose decode time restarts at 0: the media requests carry the output
+     * time and the server rebases, so one connection is one timeline; a new
+     * connection (maybe other codec parameters) is a discontinuity */
     vms_index_fragment_t f = { .offset = 1000, .size = 100, .flags = VMS_FRAG_KEY, .duration_us = 10 * S };
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         vms_index_segment_t s = { .start_us = DAY0 + i * 10 * S, .duration_us = 10 * S, .bytes = 1100,
-            .init_size = 1000, .nfrags = 1, .frags = &f };
+            .init_size = i == 2 ? 900 : 1000, .nfrags = 1, .frags = &f,
+            .flags = VMS_SEG_MEDIA_TIME | (i == 2 ? VMS_SEG_DISCONTINUITY : 0), .media_time_us = 0 };
+        f.offset = s.init_size;
         snprintf(s.path, sizeof(s.path), "r%d.mp4", i);
         assert_int_equal(vms_index_append(dir, &s), 0);
     }
-    pb_plan_t p = plan(DAY0, DAY0 + 20 * S, 0, 0);
-    assert_int_equal(p.n, 2);
-    assert_true(p.v[1].disc);
-    assert_false(p.v[1].gap);
+    pb_plan_t p = plan(DAY0, DAY0 + 30 * S, 0, 0);
+    assert_int_equal(p.n, 3);
+    assert_false(p.v[1].disc);
+    assert_int_equal(p.v[1].out_us, 10 * S);
+    assert_true(p.v[2].disc);
+    assert_false(p.v[2].gap);
     pb_plan_free(&p);
-    /* a clip rebases decode times itself: it runs on */
+    /* a clip runs on across the first boundary */
     p = plan(DAY0, DAY0 + 20 * S, 1, 0);
     assert_int_equal(p.n, 2);
     pb_plan_free(&p);
@@ -275,7 +285,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_keyframe_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_and_cut_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_marks_discontinuity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timestamps_restarting_per_file_are_discontinuities, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timestamps_restarting_per_file_are_rebased_not_discontinuities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crossing_midnight_and_hour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_being_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_index, setup, teardown),

@@ -136,6 +136,21 @@ test_names(void **state)
 }
 
 static void
+test_int_parse(void **state)
+{
+    int64_t v;
+    assert_int_equal(pb_int_parse("1795478400000000", &v), 0);
+    assert_int_equal(v, 1795478400000000LL);
+    assert_int_equal(pb_int_parse("-5000000", &v), 0);
+    assert_int_equal(v, -5000000);
+    assert_int_equal(pb_int_parse("9223372036854775807", &v), 0);
+    const char *bad[] = { "", "-", "1x", "9223372036854775808", "99999999999999999999", " 1", "+1" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pb_int_parse(bad[i], &v), -1);
+    }
+}
+
+static void
 test_query_escape(void **state)
 {
     char out[128];
@@ -152,6 +167,7 @@ main(void)
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_args),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_int_parse),
         cmocka_unit_test(test_query_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

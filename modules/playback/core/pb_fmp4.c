@@ -169,3 +169,67 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
     }
     return 0;
 }
+
+/* The n-th trak's stsd payload (moov/trak/mdia/minf/stbl/stsd); 0 or -1. */
+static int
+nth_stsd(const unsigned char *b, size_t len, int n, const unsigned char **out, size_t *olen)
+{
+    static const char *path[] = { "mdia", "minf", "stbl", "stsd" };
+    size_t off = 0, ps, pe;
+    char type[5];
+    while (off < len) {
+        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+            return -1;
+        }
+        if (strcmp(type, "moov") != 0) {
+            continue;
+        }
+        size_t o1 = ps, s1, e1;
+        while (o1 < pe) {
+            if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+                return -1;
+            }
+            if (strcmp(type, "trak") != 0 || n-- > 0) {
+                continue;
+            }
+            for (size_t d = 0; d < 4; d++) {
+                size_t o2 = s1, s2 = 0, e2 = 0;
+                int found = 0;
+                while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+                    if (strcmp(type, path[d]) == 0) {
+                        found = 1;
+                        break;
+                    }
+                }
+                if (!found) {
+                    return -1;
+                }
+                s1 = s2;
+                e1 = e2;
+            }
+            *out = b + s1;
+            *olen = e1 - s1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+pb_fmp4_init_compatible(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    pb_fmp4_tracks_t ta, tb;
+    if (pb_fmp4_tracks(a, alen, &ta) < 0 || pb_fmp4_tracks(b, blen, &tb) < 0 || ta.n != tb.n) {
+        return 0;
+    }
+    for (int i = 0; i < ta.n; i++) {
+        const unsigned char *sa, *sb;
+        size_t la, lb;
+        if (ta.id[i] != tb.id[i] || ta.timescale[i] != tb.timescale[i]
+            || nth_stsd(a, alen, i, &sa, &la) < 0 || nth_stsd(b, blen, i, &sb, &lb) < 0
+            || la != lb || memcmp(sa, sb, la) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -26,6 +26,12 @@ int pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], s
 /* Tracks of an init section (ftyp + moov image).  0 or -1. */
 int pb_fmp4_tracks(const unsigned char *init, size_t len, pb_fmp4_tracks_t *t);
 
+/* Whether fragments made for init section b can follow init section a in
+ * one file: the same tracks (ids, timescales) with byte-identical sample
+ * descriptions (stsd: codec and its parameters).  Other boxes (metadata,
+ * durations) may differ.  1 or 0. */
+int pb_fmp4_init_compatible(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen);
+
 /*
  * moof: one whole moof box.  For each traf whose track is in t: stores its
  * tfdt in first[i] (when first != NULL; -1 for tracks absent) and, when

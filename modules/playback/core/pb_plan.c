@@ -5,15 +5,9 @@
 #include <string.h>
 
 int
-pb_continuous(const vms_index_entry_t *a, const vms_index_entry_t *b, int64_t gap_us)
+pb_continuous(const vms_index_entry_t *a, const vms_index_entry_t *b)
 {
-    if ((b->flags & VMS_SEG_DISCONTINUITY)
-        || !(a->flags & VMS_SEG_MEDIA_TIME) || !(b->flags & VMS_SEG_MEDIA_TIME)) {
-        return 0;
-    }
-    int64_t wall = b->start_us - a->start_us, media = b->media_time_us - a->media_time_us;
-    int64_t d = wall - media;
-    return d <= gap_us && d >= -gap_us;
+    return !(b->flags & VMS_SEG_DISCONTINUITY) && b->nfrags > 0;
 }
 
 /* The byte range and times of e within c's range; 0 with *empty when none. */
@@ -102,12 +96,13 @@ pb_plan_build(vms_index_reader_t *r, vms_index_result_t *res, const pb_plan_conf
             const pb_piece_t *q = &out->v[out->n - 1];
             int64_t hole = p.start_us - (q->start_us + q->duration_us);
             p.gap = hole > c->gap_us;
-            p.disc = p.gap || hole < -c->gap_us || !pb_continuous(prev, p.seg, c->gap_us);
+            p.disc = p.gap || hole < -c->gap_us || !pb_continuous(prev, p.seg);
             if (c->clip && !c->skip_gaps
                 && (p.gap || hole < -c->gap_us || (p.seg->flags & VMS_SEG_DISCONTINUITY))) {
                 break;
             }
         }
+        p.out_us = out->n ? out->v[out->n - 1].out_us + out->v[out->n - 1].duration_us : 0;
         out->v[out->n++] = p;
         prev = p.seg;
     }

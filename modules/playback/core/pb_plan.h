@@ -23,6 +23,7 @@ typedef struct {
     const vms_index_entry_t *seg;
     uint64_t  offset, length;     /* bytes of the file served (after the init section) */
     int64_t   start_us, duration_us;   /* wall clock of those bytes */
+    int64_t   out_us;             /* where the piece starts on the output timeline */
     int       gap;                /* recording missing before this piece */
     int       disc;               /* HLS discontinuity before this piece */
 } pb_piece_t;
@@ -46,9 +47,12 @@ void pb_plan_free(pb_plan_t *p);
 size_t pb_spans(const vms_index_result_t *res, int64_t from_us, int64_t to_us, int64_t gap_us,
     pb_span_t *out);
 
-/* Whether the decode timeline runs on from a to b (same connection and both
- * files carry media times that advance like the wall clock). */
-int pb_continuous(const vms_index_entry_t *a, const vms_index_entry_t *b, int64_t gap_us);
+/* Whether b may follow a on one output timeline without an HLS
+ * discontinuity: the same connection (so the same codec parameters), and a
+ * fragment table to rebase with.  The decode times need not run on: media
+ * requests carry the output time and the server rebases each moof's tfdt
+ * (pb_fmp4.h). */
+int pb_continuous(const vms_index_entry_t *a, const vms_index_entry_t *b);
 
 typedef struct {
     char    *p;
@@ -60,10 +64,13 @@ void pb_buf_add(pb_buf_t *b, const char *s, size_t len);
 void pb_buf_printf(pb_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pb_buf_free(pb_buf_t *b);
 
-/* HLS v7 VOD playlist.  Media URIs are media_prefix + seg path + media_query
- * (media_query "" or "?jwt=..." carried over from the request). */
+/* HLS v7 VOD playlist.  Media URIs are media_prefix + seg path +
+ * "?s={segment start us}&t={output time of the file's first fragment, us}"
+ * (the server rebases decode times to it) + "&" + extra_arg when extra_arg
+ * is not empty (e.g. "jwt=..." carried over from the request); the init
+ * section's URI is media_prefix + path (+ "?" + extra_arg). */
 void pb_render_playlist(pb_buf_t *b, const pb_plan_t *plan, const char *media_prefix,
-    const char *media_query);
+    const char *extra_arg);
 
 /* {"camera_id":..,"start":..,"end":..,"spans":[{start,end,duration}],"gaps":[..]} */
 void pb_render_timeline(pb_buf_t *b, const char *camera, int64_t from_us, int64_t to_us,

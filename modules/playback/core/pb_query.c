@@ -131,3 +131,25 @@ pb_query_escape(char *out, const char *s, size_t len)
     out[o] = '\0';
     return o;
 }
+
+int
+pb_int_parse(const char *s, int64_t *out)
+{
+    int neg = *s == '-';
+    const char *p = s + neg;
+    uint64_t v = 0;
+    if (*p == '\0') {
+        return -1;
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (uint64_t) INT64_MAX / 10) {
+            return -1;
+        }
+        v = v * 10 + (uint64_t) (*p - '0');
+        if (v > (uint64_t) INT64_MAX) {
+            return -1;
+        }
+    }
+    *out = neg ? -(int64_t) v : (int64_t) v;
+    return 0;
+}

@@ -7,6 +7,7 @@
 #define PB_QUERY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Finds name=value in a query string (without '?'), percent- and
  * '+'-decodes the value into out (NUL-terminated).  1 found, 0 absent,
@@ -20,6 +21,9 @@ int pb_camera_ok(const char *s, size_t len, int nested);
 /* Segment path relative to a camera directory: components of
  * [A-Za-z0-9_.-], none starting with '.', at most 159 bytes. */
 int pb_media_path_ok(const char *s, size_t len);
+
+/* Decimal integer, optional '-', within +-9.2e18 (NUL-terminated s).  0 or -1. */
+int pb_int_parse(const char *s, int64_t *out);
 
 /* Go's url.QueryEscape: unreserved kept, ' ' -> '+', others %XX.
  * Returns bytes written (out >= 3 * len + 1). */

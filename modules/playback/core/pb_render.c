@@ -67,8 +67,9 @@ pb_buf_free(pb_buf_t *b)
 
 void
 pb_render_playlist(pb_buf_t *b, const pb_plan_t *plan, const char *media_prefix,
-    const char *media_query)
+    const char *extra_arg)
 {
+    const char *amp = extra_arg[0] ? "&" : "", *q = extra_arg[0] ? "?" : "";
     int64_t maxd = 1;
     for (size_t i = 0; i < plan->n; i++) {
         if (plan->v[i].duration_us > maxd) {
@@ -87,15 +88,18 @@ pb_render_playlist(pb_buf_t *b, const pb_plan_t *plan, const char *media_prefix,
             pb_buf_add(b, "#EXT-X-DISCONTINUITY\n", 21);
         }
         if (prev_path == NULL || strcmp(prev_path, p->seg->path) != 0 || p->disc) {
-            pb_buf_printf(b, "#EXT-X-MAP:URI=\"%s%s%s\",BYTERANGE=\"%u@0\"\n", media_prefix,
-                          p->seg->path, media_query, p->seg->init_size);
+            pb_buf_printf(b, "#EXT-X-MAP:URI=\"%s%s%s%s\",BYTERANGE=\"%u@0\"\n", media_prefix,
+                          p->seg->path, q, extra_arg, p->seg->init_size);
         }
         prev_path = p->seg->path;
         pb_time_format(t, p->start_us);
         pb_seconds_format(d, p->duration_us);
+        /* output time of the file's first fragment: the piece may start later in the file */
+        long long t0 = (long long) (p->out_us - (p->start_us - p->seg->start_us));
         pb_buf_printf(b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%s,\n#EXT-X-BYTERANGE:%llu@%llu\n"
-                      "%s%s%s\n", t, d, (unsigned long long) p->length,
-                      (unsigned long long) p->offset, media_prefix, p->seg->path, media_query);
+                      "%s%s?s=%lld&t=%lld%s%s\n", t, d, (unsigned long long) p->length,
+                      (unsigned long long) p->offset, media_prefix, p->seg->path,
+                      (long long) p->seg->start_us, t0, amp, extra_arg);
     }
     pb_buf_add(b, "#EXT-X-ENDLIST\n", 15);
 }
