@@ -98,5 +98,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "camsim: debug: %u feeds left after %.2f s\n", camsim_feed_total(),
                 (g_get_monotonic_time() - deadline) / 1e6 + 2);
     camsim_feeder_stop();
+    for (guint i = 0; i < cs.ncams; i++) {
+        g_clear_object(&cs.cams[i]->factory);
+        camsim_profile_clear(&cs.cams[i]->prof);
+        g_free(cs.cams[i]);
+    }
+    g_free(cs.cams);
+    g_ptr_array_unref(loops);
+    g_main_loop_unref(cs.mainloop);
     return 0;
 }
