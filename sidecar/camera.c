@@ -229,14 +229,15 @@ snapshot(vms_camera_t *cam, const AVFrame *frame, int64_t now)
                      av_err2str(rc));
         return;
     }
-    snprintf(key, sizeof(key), "vms:snapshot:%s", cam->id);
-    vms_redis_set(key, jpeg, len, cam->conf->s.snapshot_ttl_ms);
+    /* the file first: whoever sees the Redis key finds the file too */
     snprintf(path, sizeof(path), "%s/latest.jpg", cam->dir);
     rc = vms_write_file_atomic(path, jpeg, len);
     if (rc != 0) {
         vms_log_warn(cam->id, "snapshot: cannot write %s: %s", path,
                      strerror(-rc));
     }
+    snprintf(key, sizeof(key), "vms:snapshot:%s", cam->id);
+    vms_redis_set(key, jpeg, len, cam->conf->s.snapshot_ttl_ms);
     pthread_mutex_lock(&cam->lock);
     free(cam->jpeg);
     cam->jpeg = malloc(len);
