@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "vms_jwt.h"
 
@@ -373,6 +374,50 @@ test_sign_roundtrip(void **state)
     vms_jwt_keyset_free(ks);
 }
 
+/* PS256 and EdDSA signed here directly with OpenSSL, verified through the cached contexts twice. */
+static void
+test_ps256_and_eddsa(void **state)
+{
+    vms_jwt_keyset_t *ks = vms_jwt_keyset_new();
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    char *ed_pem = pub_pem(ed);
+    const char *why;
+    assert_int_equal(vms_jwt_keyset_add_pem(ks, rsa_pem, strlen(rsa_pem), VMS_JWT_PS256, NULL, err, sizeof(err)), 0);
+    assert_int_equal(vms_jwt_keyset_add_pem(ks, ed_pem, strlen(ed_pem), 0, NULL, err, sizeof(err)), 0);
+    const char *heads[2] = { "{\"alg\":\"PS256\"}", "{\"alg\":\"EdDSA\"}" };
+    for (int i = 0; i < 2; i++) {
+        char *h = b64(heads[i], strlen(heads[i])), *p = b64(PAYLOAD, strlen(PAYLOAD));
+        char tok[2048];
+        snprintf(tok, sizeof(tok), "%s.%s", h, p);
+        unsigned char sig[512];
+        size_t sl = sizeof(sig);
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        EVP_PKEY_CTX *pctx = NULL;
+        assert_int_equal(EVP_DigestSignInit(ctx, &pctx, i == 0 ? EVP_sha256() : NULL, NULL, i == 0 ? rsa : ed), 1);
+        if (i == 0) {
+            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+        }
+        assert_int_equal(EVP_DigestSign(ctx, sig, &sl, (unsigned char *) tok, strlen(tok)), 1);
+        EVP_MD_CTX_free(ctx);
+        char *s64 = b64(sig, sl);
+        strcat(tok, ".");
+        strcat(tok, s64);
+        assert_int_equal(verify(ks, tok, &why), 0);
+        assert_int_equal(verify(ks, tok, &why), 0);
+        tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
+        assert_int_equal(verify(ks, tok, &why), -1);
+        free(h); free(p); free(s64);
+    }
+    /* RS256 was not pinned for this RSA key (PS256 only) */
+    char *rs = make_token("{\"alg\":\"RS256\"}", PAYLOAD, VMS_JWT_RS256, NULL, 0, rsa);
+    assert_int_equal(verify(ks, rs, &why), -1);
+    free(rs);
+    free(ed_pem);
+    EVP_PKEY_free(ed);
+    vms_jwt_keyset_free(ks);
+}
+
 static void
 test_b64url(void **state)
 {
@@ -402,6 +447,7 @@ main(void)
         cmocka_unit_test(test_key_loading_limits),
         cmocka_unit_test(test_jwks),
         cmocka_unit_test(test_sign_roundtrip),
+        cmocka_unit_test(test_ps256_and_eddsa),
         cmocka_unit_test(test_b64url),
     };
     return cmocka_run_group_tests_name("auth_jwt", tests, setup, teardown);

@@ -11,6 +11,8 @@
 #include <openssl/ec.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
+#include <openssl/core_names.h>
 
 #include "vms_jwt_int.h"
 
@@ -149,20 +151,103 @@ vms_jwt_es_to_der(const unsigned char *sig, size_t len, int clen, unsigned char 
 }
 
 static int
-vms_jwt_verify_one(const vms_jwt_key_t *k, unsigned alg, const unsigned char *data, size_t dlen,
-                   const unsigned char *sig, size_t slen)
+vms_jwt_alg_index(unsigned alg)
 {
-    const EVP_MD *md = vms_jwt_md(alg);
+    return __builtin_ctz(alg);
+}
 
-    if (alg & VMS_JWT_HS_ALGS) {
-        unsigned char mac[EVP_MAX_MD_SIZE];
-        unsigned int maclen = 0;
-        if (HMAC(md, k->secret, (int) k->secret_len, data, dlen, mac, &maclen) == NULL) {
+/* One-shot digests: SHA256() and friends skip the provider fetch EVP_Digest pays per call. */
+static size_t
+vms_jwt_digest(unsigned alg, const unsigned char *data, size_t dlen, unsigned char *out)
+{
+    if (alg & (VMS_JWT_RS256 | VMS_JWT_PS256 | VMS_JWT_ES256)) {
+        SHA256(data, dlen, out);
+        return 32;
+    }
+    if (alg & (VMS_JWT_RS384 | VMS_JWT_PS384 | VMS_JWT_ES384)) {
+        SHA384(data, dlen, out);
+        return 48;
+    }
+    SHA512(data, dlen, out);
+    return 64;
+}
+
+static EVP_MAC *vms_jwt_hmac;
+
+static int
+vms_jwt_hmac_verify(vms_jwt_key_t *k, unsigned alg, const unsigned char *data, size_t dlen,
+                    const unsigned char *sig, size_t slen)
+{
+    int i = alg == VMS_JWT_HS256 ? 0 : alg == VMS_JWT_HS384 ? 1 : 2;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t maclen = 0;
+
+    if (vms_jwt_hmac == NULL && (vms_jwt_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+        return 0;
+    }
+    if (k->mctx[i] == NULL) {
+        const char *md = i == 0 ? "SHA256" : i == 1 ? "SHA384" : "SHA512";
+        OSSL_PARAM params[2] = { OSSL_PARAM_construct_utf8_string("digest", (char *) md, 0),
+                                 OSSL_PARAM_construct_end() };
+        k->mctx[i] = EVP_MAC_CTX_new(vms_jwt_hmac);
+        if (k->mctx[i] == NULL || EVP_MAC_init(k->mctx[i], k->secret, k->secret_len, params) != 1) {
+            EVP_MAC_CTX_free(k->mctx[i]);
+            k->mctx[i] = NULL;
             return 0;
         }
-        return maclen == slen && CRYPTO_memcmp(mac, sig, slen) == 0;
+    } else if (EVP_MAC_init(k->mctx[i], NULL, 0, NULL) != 1) {   /* same key, fresh state */
+        return 0;
     }
+    if (EVP_MAC_update(k->mctx[i], data, dlen) != 1
+        || EVP_MAC_final(k->mctx[i], mac, &maclen, sizeof(mac)) != 1) {
+        return 0;
+    }
+    return maclen == slen && CRYPTO_memcmp(mac, sig, slen) == 0;
+}
 
+/* A verify context initialised once per key and algorithm, then reused for every token. */
+static EVP_PKEY_CTX *
+vms_jwt_vctx(vms_jwt_key_t *k, unsigned alg)
+{
+    int i = vms_jwt_alg_index(alg);
+    if (k->vctx[i]) {
+        return k->vctx[i];
+    }
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1
+        || EVP_PKEY_CTX_set_signature_md(ctx, vms_jwt_md(alg)) != 1) {
+        goto fail;
+    }
+    if (alg & VMS_JWT_RSA_ALGS) {
+        int pss = (alg & (VMS_JWT_PS256 | VMS_JWT_PS384 | VMS_JWT_PS512)) != 0;
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1
+            || (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
+            goto fail;
+        }
+    }
+    k->vctx[i] = ctx;
+    return ctx;
+fail:
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+}
+
+static int
+vms_jwt_verify_one(const vms_jwt_key_t *ck, unsigned alg, const unsigned char *data, size_t dlen,
+                   const unsigned char *sig, size_t slen)
+{
+    vms_jwt_key_t *k = (vms_jwt_key_t *) ck;   /* only the per-process caches change */
+
+    if (alg & VMS_JWT_HS_ALGS) {
+        return vms_jwt_hmac_verify(k, alg, data, dlen, sig, slen);
+    }
+    if (alg == VMS_JWT_EDDSA) {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) == 1
+                 && EVP_DigestVerify(ctx, sig, slen, data, dlen) == 1;
+        EVP_MD_CTX_free(ctx);
+        return ok;
+    }
     unsigned char *der = NULL;
     if (alg & (VMS_JWT_ES256 | VMS_JWT_ES384 | VMS_JWT_ES512)) {
         int n = vms_jwt_es_to_der(sig, slen, k->ec_len, &der);
@@ -172,21 +257,10 @@ vms_jwt_verify_one(const vms_jwt_key_t *k, unsigned alg, const unsigned char *da
         sig = der;
         slen = (size_t) n;
     }
-
-    int ok = 0;
-    EVP_PKEY_CTX *pctx = NULL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, k->pkey) == 1) {
-        if (alg & (VMS_JWT_PS256 | VMS_JWT_PS384 | VMS_JWT_PS512)) {
-            if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
-                || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1) {
-                goto done;
-            }
-        }
-        ok = EVP_DigestVerify(ctx, sig, slen, data, dlen) == 1;
-    }
-done:
-    EVP_MD_CTX_free(ctx);
+    unsigned char dgst[EVP_MAX_MD_SIZE];
+    size_t dl = vms_jwt_digest(alg, data, dlen, dgst);
+    EVP_PKEY_CTX *ctx = vms_jwt_vctx(k, alg);
+    int ok = ctx && EVP_PKEY_verify(ctx, sig, slen, dgst, dl) == 1;
     OPENSSL_free(der);
     return ok;
 }

@@ -82,6 +82,12 @@ vms_jwt_keyset_free(vms_jwt_keyset_t *ks)
             OPENSSL_clear_free(ks->keys[i].secret, ks->keys[i].secret_len);
         }
         EVP_PKEY_free(ks->keys[i].pkey);
+        for (size_t j = 0; j < 13; j++) {
+            EVP_PKEY_CTX_free(ks->keys[i].vctx[j]);
+        }
+        for (size_t j = 0; j < 3; j++) {
+            EVP_MAC_CTX_free(ks->keys[i].mctx[j]);
+        }
     }
     free(ks->keys);
     free(ks);
