@@ -124,11 +124,16 @@ on_result(void *ud, const char *camera_id, const char *json, size_t len)
     vms_ai_results_submit(camera_id, json, len);
 }
 
+/* ai.budget_exceeded goes with the detections it stops (vms.detections,
+ * docs/ARCHITECTURE.md); provider errors with the camera's other events. */
 static void
 on_event(void *ud, const char *camera_id, const char *type,
     const char *fields)
 {
-    vms_event_emit(vms_events_topic(), type, camera_id, NULL, "%s", fields);
+    const char *topic = strcmp(type, "ai.budget_exceeded") == 0
+                        ? VMS_TOPIC_DETECTIONS : vms_events_topic();
+
+    vms_event_emit(topic, type, camera_id, NULL, "%s", fields);
 }
 
 static void

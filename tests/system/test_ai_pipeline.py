@@ -142,7 +142,7 @@ def test_cost_tracking_accuracy(stack):
     assert abs(sum(r[2] for r in rows) - 0.009015) < 1e-9
     assert {r[3] for r in rows} == {today}
 
-    ev = Events(k.bootstrap)
+    ev = Events(k.bootstrap, "vms.detections")
     wait("ai.budget_exceeded in Kafka",
          lambda: [e for e in ev.poll() if e["type"] == "ai.budget_exceeded"], 30)
     events = [e for e in ev.poll() if e["type"] == "ai.budget_exceeded"]
