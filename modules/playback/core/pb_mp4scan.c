@@ -171,6 +171,9 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
                 int have_first = 0;
                 if (fl & 0x1) { q += 4; }
                 if (fl & 0x4) { if (q + 4 > n) { return -1; } first_flags = be32(p + q); q += 4; have_first = 1; }
+                if (q > n) {
+                    return -1;
+                }
                 size_t per = ((fl & 0x100) ? 4 : 0) + ((fl & 0x200) ? 4 : 0) + ((fl & 0x400) ? 4 : 0)
                              + ((fl & 0x800) ? 4 : 0);
                 if (per && (n - q) / per < cnt) {
