@@ -246,6 +246,20 @@ def test_drop_closes_sessions_refuses_for_t_seconds_then_serves(stack, readers):
     assert probe_stream(cams.url("cam1"))["codec_name"] == "h264"
 
 
+def test_drop_closes_a_client_between_describe_and_setup(stack):
+    cams = stack.camsim(cameras=2)
+    other = socket.create_connection(("127.0.0.1", cams.port), timeout=5)
+    with socket.create_connection(("127.0.0.1", cams.port), timeout=5) as s:
+        for sock, cam in ((s, "cam1"), (other, "cam2")):
+            sock.sendall(f"DESCRIBE {cams.url(cam)} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"RTSP/1.0 200 OK")
+        cams.fault("cam1", "drop")
+        assert s.recv(65536) == b"", "the server kept the connection of a client that described cam1"
+    other.sendall(f"OPTIONS {cams.url('cam2')} RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode())
+    assert other.recv(65536).startswith(b"RTSP/1.0 200 OK"), "a client of another camera was closed"
+    other.close()
+
+
 def test_drop_without_seconds_lasts_until_resume(stack):
     cams = stack.camsim(cameras=1)
     cams.fault("cam1", "drop")

@@ -1,7 +1,10 @@
 /* RTSP side: one media factory per camera at /camera/{id}.  Each client gets its own small pipeline
  * (appsrc -> rtph264pay; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
- * 404) and closes every client connection that has a session on the camera. */
+ * 404) and closes every client connection that has asked for the camera (DESCRIBE or SETUP): a session
+ * alone would miss a client between its DESCRIBE and SETUP, whose cached media would then play on. */
 #include "camsim.h"
+
+#include <string.h>
 
 #define CAMSIM_LAUNCH \
     "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
@@ -37,19 +40,45 @@ static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media
     gst_object_unref(bin);
 }
 
+static GMutex asked_lock;   /* guards every client's "camsim-asked" list */
+
+/* Remembers which cameras a client asked for, from the request path /camera/{id}[/stream=N]. */
+static void on_request(GstRTSPClient *client, GstRTSPContext *ctx, gpointer user)
+{
+    camsim_t *cs = user;
+    const char *path = ctx->uri ? ctx->uri->abspath : NULL;
+    if (!path || !g_str_has_prefix(path, "/camera/"))
+        return;
+    const char *id = path + 8, *end = strchr(id, '/');
+    char *cid = end ? g_strndup(id, end - id) : g_strdup(id);
+    camsim_camera_t *cam = camsim_find(cs, cid);
+    g_free(cid);
+    if (!cam)
+        return;
+    g_mutex_lock(&asked_lock);
+    GPtrArray *asked = g_object_get_data(G_OBJECT(client), "camsim-asked");
+    if (!asked) {
+        asked = g_ptr_array_new();
+        g_object_set_data_full(G_OBJECT(client), "camsim-asked", asked, (GDestroyNotify)g_ptr_array_unref);
+    }
+    if (!g_ptr_array_find(asked, cam, NULL))
+        g_ptr_array_add(asked, cam);
+    g_mutex_unlock(&asked_lock);
+}
+
+static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gpointer user)
+{
+    (void)server;
+    g_signal_connect(client, "describe-request", G_CALLBACK(on_request), user);
+    g_signal_connect(client, "setup-request", G_CALLBACK(on_request), user);
+}
+
 static gboolean client_has_camera(GstRTSPClient *client, camsim_camera_t *cam)
 {
-    gboolean found = FALSE;
-    GList *sessions = gst_rtsp_client_session_filter(client, NULL, NULL);
-    for (GList *s = sessions; s && !found; s = s->next) {
-        GList *medias = gst_rtsp_session_filter(s->data, NULL, NULL);
-        for (GList *m = medias; m && !found; m = m->next) {
-            GstRTSPMedia *media = gst_rtsp_session_media_get_media(m->data);
-            found = cam == NULL || g_object_get_data(G_OBJECT(media), "camsim-camera") == cam;
-        }
-        g_list_free_full(medias, g_object_unref);
-    }
-    g_list_free_full(sessions, g_object_unref);
+    g_mutex_lock(&asked_lock);
+    GPtrArray *asked = g_object_get_data(G_OBJECT(client), "camsim-asked");
+    gboolean found = asked && g_ptr_array_find(asked, cam, NULL);
+    g_mutex_unlock(&asked_lock);
     return found;
 }
 
@@ -138,6 +167,7 @@ int camsim_rtsp_start(camsim_t *cs, GError **err)
         g_signal_connect(cam->factory, "media-configure", G_CALLBACK(on_media_configure), cam);
         mount(cs, cam, TRUE);
     }
+    g_signal_connect(cs->server, "client-connected", G_CALLBACK(on_client_connected), cs);
     GSource *src = gst_rtsp_server_create_source(cs->server, NULL, err);
     if (!src)
         return -1;
