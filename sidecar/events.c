@@ -17,6 +17,25 @@
 
 enum { SLOT_WAIT = 0, SLOT_OK, SLOT_FAIL };
 
+/* Errors that retrying cannot fix: such a message is dropped (logged with
+ * its payload, counted), never spooled, so it cannot block the spool. */
+static int
+permanent(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 typedef struct {
     uint64_t  off, end;
     int       state;
@@ -119,15 +138,20 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 slot ? " (stays in the spool)" : "; spooling");
     }
 
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && permanent(m->err)) {
+        lost(topic, key, m->payload, m->len, rd_kafka_err2str(m->err));
+    }
     if (slot == 0) {
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !permanent(m->err)) {
             spool_put(topic, key, m->payload, m->len);
         }
         return;
     }
     pthread_mutex_lock(&ev.lock);
     if (slot >= 1 && slot <= ev.nbatch) {
-        ev.batch[slot - 1].state = m->err ? SLOT_FAIL : SLOT_OK;
+        /* a permanently failed record is done with: it leaves the spool */
+        ev.batch[slot - 1].state = m->err && !permanent(m->err) ? SLOT_FAIL
+                                                                 : SLOT_OK;
         ev.nreported++;
     }
     pthread_mutex_unlock(&ev.lock);
@@ -173,6 +197,9 @@ produce(const char *topic, const char *key, const void *value, size_t len,
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         count(ev.m_produced, topic);
         return 0;
+    }
+    if (permanent(err)) {
+        return -2;
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         vms_log_warn(key, "kafka: cannot produce to %s: %s", topic,
@@ -268,7 +295,14 @@ replay_step(void)
         if (is_ahead(rec.off)) {
             s->state = SLOT_OK;
             ev.nreported++;
-        } else if (produce(rec.topic, rec.key, rec.value, rec.len, n) != 0) {
+        } else if ((rc = produce(rec.topic, rec.key, rec.value, rec.len, n))
+                   == -2)
+        {
+            lost(rec.topic, rec.key, rec.value, rec.len,
+                 "refused by the producer");
+            s->state = SLOT_OK;
+            ev.nreported++;
+        } else if (rc != 0) {
             s->state = SLOT_FAIL;
             ev.nreported++;
             off = rec.end;
@@ -453,10 +487,15 @@ vms_events_produce(const char *topic, const char *key, const void *value,
     if (behind) {
         return spool_put(topic, key, value, len);
     }
-    if (produce(topic, key, value, len, 0) == 0) {
+    switch (produce(topic, key, value, len, 0)) {
+    case 0:
         return 0;
+    case -2:
+        lost(topic, key, value, len, "refused by the producer");
+        return -1;
+    default:
+        return spool_put(topic, key, value, len);
     }
-    return spool_put(topic, key, value, len);
 }
 
 int

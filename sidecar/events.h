@@ -18,8 +18,9 @@
  *    a message spooled after a timeout or purge the broker had in fact
  *    received is delivered again (at-least-once across that edge);
  *  - lost: messages still in librdkafka's memory queue on a crash (kill -9);
- *    messages that find the spool full (counted in
- *    vms_events_dropped_total and logged with their payload).
+ *    messages that find the spool full, and messages Kafka refuses for good
+ *    (too large, invalid, not authorized) so they cannot block the spool
+ *    (counted in vms_events_dropped_total and logged with their payload).
  */
 
 #ifndef VMS_EVENTS_H
