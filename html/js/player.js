@@ -19,7 +19,7 @@ export const DEFAULTS = {
     webrtc: true,               // try WHEP first
     webrtcTimeoutMs: 5000,      // no picture from WebRTC within this -> HLS
     webrtcRetryMs: 60_000,      // while on HLS, try WebRTC again after this
-    stallMs: 5000,              // readyState < 3 this long -> reload
+    stallMs: 5000,              // readyState < 3 or no progress this long -> reload
     startGraceMs: 10_000,       // a (re)load that shows no picture within this has failed
     maxReloads: 3,              // reloads per reloadWindowMs, and failures before giving up
     reloadWindowMs: 60_000,
@@ -306,6 +306,9 @@ export class VmsPlayer extends EventTarget {
     playing() {
         this.playingSince = performance.now();
         this.stalledSince = 0;
+        this.webrtcFrames = -1;
+        this.lastProgress = undefined;
+        this.lastProgressAt = this.playingSince;
         this.badge.hidden = false;
         this.badge.dataset.protocol = this.protocol;
         this.badge.textContent = t(this.protocol === 'webrtc' ? 'low_latency' : 'compat_mode');
@@ -313,17 +316,46 @@ export class VmsPlayer extends EventTarget {
         this.snapshots.stop();
     }
 
+    // Stalled: readyState < 3, or no progress, for stallMs. Progress is the video's time for HLS
+    // and WebRTC's decoded-frame count (a MediaStream whose frames stop keeps readyState 4 and a
+    // running clock). Hidden tabs are not checked (the browser stops rendering them).
     tick() {
-        const now = performance.now();
-        if (this.state === 'playing') {
-            if (this.video.readyState < 3) {
-                if (!this.stalledSince) this.stalledSince = now;
-                if (now - this.stalledSince >= this.opt.stallMs) this.reload('stalled');
-            } else {
-                this.stalledSince = 0;
-                if (this.failures && now - this.playingSince >= this.opt.healthyResetMs) this.failures = 0;
-            }
+        if (this.state !== 'playing' || document.hidden) {
+            this.stalledSince = 0;
+            return;
         }
+        const now = performance.now();
+        const progress = this.progress();
+        if (progress !== this.lastProgress) {
+            this.lastProgress = progress;
+            this.lastProgressAt = now;
+        }
+        const noProgress = now - this.lastProgressAt >= this.opt.stallMs;
+        if (this.video.readyState < 3 || noProgress) {
+            if (!this.stalledSince) this.stalledSince = noProgress ? this.lastProgressAt : now;
+            if (now - this.stalledSince >= this.opt.stallMs) this.reload('stalled');
+        } else {
+            this.stalledSince = 0;
+            if (this.failures && now - this.playingSince >= this.opt.healthyResetMs) this.failures = 0;
+        }
+    }
+
+    progress() {
+        if (this.media instanceof WhepSession) {
+            const pc = this.media.pc;
+            if (pc && !this.statsPending) {
+                this.statsPending = true;
+                pc.getStats().then((stats) => {
+                    stats.forEach((r) => {
+                        if (r.type === 'inbound-rtp' && r.kind === 'video') this.webrtcFrames = r.framesDecoded;
+                    });
+                }, () => {}).finally(() => {
+                    this.statsPending = false;
+                });
+            }
+            return this.webrtcFrames;
+        }
+        return this.video.currentTime;
     }
 
     // Reload after a stall or a failed load: at most maxReloads per window;

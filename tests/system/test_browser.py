@@ -134,6 +134,8 @@ def test_browser(stack, build_dir):
                VMS_BASE_URL=ngx.url("").rstrip("/"),
                VMS_USER_TOKEN=user, VMS_USER_SUB="viewer1",
                VMS_LIMIT_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free"),
+               VMS_FAILOVER_TOKEN=tokens.make(sub="viewer3", role="viewer"), VMS_FAILOVER_SUB="viewer3",
+               VMS_WHEP_CONTROL=f"http://127.0.0.1:{whep_port}",
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",

@@ -11,6 +11,7 @@ WebRTC peer. H.264 is passed through (depay, parse, pay): nothing is encoded.
                                     404 for a camera not in --cameras (when given)
     DELETE …/{camera}/whep/{session} -> 200, the session's pipeline stopped
     GET    /health                  -> 200 {"sessions": N}
+    POST   /control/refuse?seconds=T -> new sessions get 503 for T seconds (a fault for tests)
 
 ICE uses 127.0.0.1 only (libnice restricted to that address), so every packet
 stays on loopback; the browser needs --allow-loopback-in-peer-connection.
@@ -160,6 +161,7 @@ class Server(ThreadingHTTPServer):
         super().__init__(addr, Handler)
         self.rtsp_template = rtsp_template
         self.cameras = cameras
+        self.refuse_until = 0.0
         self.sessions = {}
         self.lock = threading.Lock()
 
@@ -190,7 +192,16 @@ class Handler(BaseHTTPRequestHandler):
         return self.error(404, "not found")
 
     def do_POST(self):
-        m = CAMERA.match(self.path.split("?", 1)[0])
+        path, _, query = self.path.partition("?")
+        if path == "/control/refuse":
+            m = re.fullmatch(r"seconds=(\d+(?:\.\d+)?)", query)
+            if not m:
+                return self.error(400, "seconds=T required")
+            self.server.refuse_until = time.monotonic() + float(m.group(1))
+            return self.reply(200, json.dumps({"refusing_for": float(m.group(1))}).encode())
+        if time.monotonic() < self.server.refuse_until:
+            return self.error(503, "refusing sessions (test fault)")
+        m = CAMERA.match(path)
         if not m or m.group("session"):
             return self.error(404, "not a WHEP endpoint")
         if not self.headers.get("Content-Type", "").startswith("application/sdp"):
