@@ -73,6 +73,20 @@ def test_playlist_read_end_to_end_by_ffmpeg(pb):
     media = [line for line in text.splitlines() if line.startswith("cam1/media/")]
     assert len(media) == 4 and all(line.endswith(f"&jwt={pb.tok}") for line in media)
     assert f'.mp4?jwt={pb.tok}",BYTERANGE=' in text
+    # each media byte range is the file's bytes, except decode times inside its moof boxes
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("#EXT-X-BYTERANGE:"):
+            continue
+        n, o = map(int, line.split(":")[1].split("@"))
+        got = requests.get(pb.url("/api/playback/" + lines[i + 1]), headers={"Range": f"bytes={o}-{o + n - 1}"})
+        assert got.status_code == 206 and len(got.content) == n
+        with open(os.path.join(pb.cam, lines[i + 1].split("media/")[1].split("?")[0]), "rb") as f:
+            data = f.read()
+        moofs = [(off, off + size) for typ, off, size in pf.boxes(data) if typ == "moof"]
+        diffs = [o + k for k in range(n) if got.content[k] != data[o + k]]
+        assert all(any(a <= d < b for a, b in moofs) for d in diffs)
+        assert 0 < len(diffs) <= 8 * len([1 for a, b in moofs if o <= a < o + n])
     # the decoded duration matches the asked range (within one frame per segment)
     frames = ffmpeg_frames(url)
     assert abs(frames - 30 * FPS) <= len(extinf), frames
