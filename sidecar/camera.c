@@ -421,7 +421,13 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     rc = avformat_open_input(&fmt, cam->conf->url, NULL, &opts);
     av_dict_free(&opts);
     if (rc < 0) {
-        if (!atomic_load(&cam->stop)) {
+        if (atomic_load(&cam->stop)) {
+            goto done;
+        }
+        if (vms_mono_us() > atomic_load(&cam->deadline)) {
+            set_error(cam, "RTSP connect to %s timed out after %lld ms",
+                      redacted, (long long) cs->io_timeout_ms);
+        } else {
             set_error(cam, "RTSP connect to %s failed: %s", redacted,
                       av_err2str(rc));
         }
@@ -429,8 +435,13 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     }
     rc = avformat_find_stream_info(fmt, NULL);
     if (rc < 0) {
-        set_error(cam, "no stream information from %s: %s", redacted,
-                  av_err2str(rc));
+        if (vms_mono_us() > atomic_load(&cam->deadline)) {
+            set_error(cam, "no stream information from %s within %lld ms",
+                      redacted, (long long) cs->io_timeout_ms);
+        } else {
+            set_error(cam, "no stream information from %s: %s", redacted,
+                      av_err2str(rc));
+        }
         goto done;
     }
     dec = open_decoder(cam, fmt, &vidx);

@@ -303,3 +303,45 @@ def test_spooled_events_survive_a_crash(stack):
         assert len(ids) == len(set(ids))
     finally:
         ev.close()
+
+
+def test_silent_camera_never_blocks(stack):
+    """A camera that accepts TCP and never answers: its connects end at io_timeout, the other camera
+    streams meanwhile, and SIGTERM still stops vmsd cleanly (the wait honours the stop)."""
+    import socket
+    import threading
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])     # never answers
+            except OSError:
+                pass
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        cams = stack.camsim(cameras=1)
+        text = conf_text(cams, ["cam1"]) + \
+            f"\n[camera mute]\nurl = rtsp://127.0.0.1:{silent.getsockname()[1]}/camera/mute\nio_timeout = 1s\n"
+        v = stack.vmsd(text=text)
+        wait("mute retried", lambda: any(l.get("camera_id") == "mute" and l.get("attempt", 0) >= 2
+                                         for l in log_lines(v)), svc=v)
+        wait("cam1 online", lambda: camera(v, "cam1")["state"] == "online", svc=v)
+        assert camera(v, "cam1")["state"] == "online"
+        assert camera(v, "mute")["state"] in ("connecting", "reconnecting")
+        assert "timed out after 1000 ms" in camera(v, "mute")["last_error"]
+        assert len(held) >= 2            # it did connect, and gave up on the silence each time
+        v.stop()
+        assert v.proc.returncode == 0    # exited by itself, not killed after the stop timeout
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        silent.close()
