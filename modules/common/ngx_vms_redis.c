@@ -63,6 +63,7 @@ struct ngx_vms_redis_s {
     ngx_event_t               stall_timer;
     ngx_msec_t                backoff;
     ngx_uint_t                timeouts_in_row;
+    ngx_uint_t                failures;     /* connect attempts failed in a row */
     ngx_uint_t                state;
     ngx_uint_t                pending;
     unsigned                  in_write:1;
@@ -84,6 +85,13 @@ struct ngx_vms_redis_call_s {
 
 static void ngx_vms_redis_connect(ngx_vms_redis_t *rds);
 static void ngx_vms_redis_schedule(ngx_vms_redis_t *rds);
+
+
+/* A Redis that stays down is logged at its first failures, then about once a
+ * minute (every 12th attempt at the 5 s backoff ceiling), not every attempt. */
+#define vms_fail_level(rds)                                                   \
+    (((rds)->failures < 3 || (rds)->failures % 12 == 0) ? NGX_LOG_ERR          \
+                                                         : NGX_LOG_INFO)
 
 
 #define vms_stat(rds, f)  (void) ngx_atomic_fetch_add(&(rds)->stats->f, 1)
@@ -450,7 +458,7 @@ ngx_vms_redis_on_connect(const redisAsyncContext *ac, int status)
 
     if (status != REDIS_OK) {
         /* hiredis frees the context after this; cleanup schedules a retry */
-        ngx_log_error(NGX_LOG_ERR, rds->log, 0,
+        ngx_log_error(vms_fail_level(rds), rds->log, 0,
                       "redis %V: connect failed: %s", &rds->conf.addr,
                       ac->errstr ? ac->errstr : "unknown error");
         return;
@@ -462,6 +470,7 @@ ngx_vms_redis_on_connect(const redisAsyncContext *ac, int status)
 
     rds->state = VMS_REDIS_CONNECTED;
     rds->backoff = 0;
+    rds->failures = 0;
     vms_stat(rds, connects);
 
     ngx_log_error(NGX_LOG_NOTICE, rds->log, 0,
@@ -513,7 +522,7 @@ ngx_vms_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_vms_redis_t  *rds = ev->data;
 
-    ngx_log_error(NGX_LOG_ERR, rds->log, 0,
+    ngx_log_error(vms_fail_level(rds), rds->log, 0,
                   "redis %V: connect timed out after %M ms",
                   &rds->conf.addr, rds->conf.connect_timeout);
 
@@ -543,6 +552,7 @@ ngx_vms_redis_schedule(ngx_vms_redis_t *rds)
     ngx_msec_t  delay;
 
     rds->state = VMS_REDIS_BACKOFF;
+    rds->failures++;
 
     if (rds->backoff == 0) {
         rds->backoff = rds->conf.backoff_min;
@@ -585,7 +595,7 @@ ngx_vms_redis_connect(ngx_vms_redis_t *rds)
     }
 
     if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, rds->log, 0,
+        ngx_log_error(vms_fail_level(rds), rds->log, 0,
                       "redis %V: connect failed: %s", &rds->conf.addr, ac->errstr);
         redisAsyncFree(ac);   /* no hooks attached yet: no cleanup call */
         vms_stat(rds, disconnects);
