@@ -39,7 +39,9 @@ ngx_http_vms_auth_ep_body(ngx_http_request_t *r, ngx_str_t *body)
     }
     body->data = p;
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last > cl->buf->pos) {   /* an empty last buffer may have no memory at all */
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
     *p = '\0';
     body->len = len;
