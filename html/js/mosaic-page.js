@@ -62,6 +62,16 @@ async function main() {
         else banner('', '');
     });
     mosaic.start();
+    // Camera states from vmsd, refreshed: every camera offline, or vmsd unreachable, while no
+    // tile plays is "Sistema em manutenção".
+    setInterval(async () => {
+        try {
+            const fresh = await cameras();
+            mosaic.setStatuses(new Map(fresh.map((c) => [c.id, c.status])));
+        } catch (e) {
+            if (e instanceof ApiError && e.serverDown) mosaic.setStatuses(null);
+        }
+    }, (window.vmsPlayerOptions || {}).statusMs || 15_000);
     addEventListener('pagehide', () => mosaic.stop());
 }
 

@@ -129,12 +129,22 @@ export class Mosaic extends EventTarget {
         tile.body.innerHTML = '';
     }
 
-    // Summary for the page: live count and whether every camera is down.
+    // statuses: Map id -> vmsd state, or null when vmsd cannot be reached (every camera down).
+    setStatuses(statuses) {
+        for (const tile of this.tiles.values()) {
+            tile.cam.status = statuses ? statuses.get(tile.cam.id) || 'unknown' : 'unreachable';
+        }
+        this.changed();
+    }
+
+    // Summary for the page: live count and whether every camera is down (none plays, and each
+    // is offline by vmsd's account, unreachable, or has no picture at all).
     changed() {
         const states = [];
         for (const tile of this.tiles.values()) {
-            if (tile.player) states.push(tile.player.state);
-            else if (tile.snap) states.push(tile.snap.ok === false ? 'down' : tile.cam.status === 'offline' ? 'down' : 'up');
+            const camDown = ['offline', 'unreachable'].includes(tile.cam.status);
+            if (tile.player) states.push(tile.player.state === 'playing' ? 'playing' : camDown ? 'down' : tile.player.state);
+            else if (tile.snap) states.push(tile.snap.ok === false || camDown ? 'down' : 'up');
         }
         const down = (s) => ['offline', 'server', 'failed', 'down'].includes(s);
         const detail = {

@@ -136,6 +136,7 @@ def test_browser(stack, build_dir):
                VMS_LIMIT_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free"),
                VMS_FAILOVER_TOKEN=tokens.make(sub="viewer3", role="viewer"), VMS_FAILOVER_SUB="viewer3",
                VMS_WHEP_CONTROL=f"http://127.0.0.1:{whep_port}",
+               VMS_MAINTENANCE_TOKEN=tokens.make(sub="viewer4", role="viewer"), VMS_VMSD_PID=str(vmsd.pid),
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
@@ -147,8 +148,11 @@ def test_browser(stack, build_dir):
     only = os.environ.get("VMS_BROWSER_ONLY")   # e.g. "reconnect,limit" while working on those
     tests = sorted(os.path.join(BROWSER, f) for f in os.listdir(BROWSER) if f.endswith(".test.mjs")
                    and (not only or f.split(".")[0] in only.split(",")))
-    proc = subprocess.run(["node", "--test", *tests], cwd=BROWSER, env=env, capture_output=True, text=True,
-                          timeout=900)
+    # one file at a time: some tests stop a shared peer (camsim drop, vmsd SIGSTOP)
+    helptext = subprocess.run(["node", "--help"], capture_output=True, text=True).stdout
+    serial = ["--test-concurrency=1"] if "--test-concurrency" in helptext else []
+    proc = subprocess.run(["node", "--test", *serial, *tests], cwd=BROWSER, env=env, capture_output=True,
+                          text=True, timeout=1200)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     assert proc.returncode == 0, f"node --test failed (exit {proc.returncode}); see the output above and {ARTIFACTS}"
