@@ -47,3 +47,35 @@ def test_detections_survive_database_and_broker_outages(stack):
     with psycopg.connect(pg.url) as conn:
         rows = [r[0] for r in conn.execute("SELECT id FROM detection_results WHERE camera_id = 'walk'")]
     assert sorted(rows) == sorted(ids)
+
+
+def test_detections_refused_by_postgres_go_to_the_dead_letter_topic(stack):
+    """PostgreSQL down and vmsd's statement queue full: a detection's insert
+    is refused, retried after 1, 2 and 4 s, then the result goes to
+    vms.detections.dlq (it is in vms.detections anyway)."""
+    pg = stack.postgres()
+    k = stack.kafka()
+    ds = deepstack_standin(stack)
+    cams = stack.camsim(cameras=0, args=["--camera", f"walk:file={VTEST},gop=10"])
+    conf = {"ai_enabled": "on", "ai_provider": "deepstack", "ai_deepstack_url": ds.url, "ai_interval": "1s"}
+    pg.stop()
+    v = stack.vmsd(text=conf_text(cams, ["walk"], kafka=k, pg=pg, camera_extra={"walk": conf},
+                                  extra={"postgres_queue_max": "1"}))
+    wait("dead-lettered detections",
+         lambda: metric(v, "vms_ai_results_dead_lettered_total") >= 2, 120, v)
+    assert metric(v, "vms_ai_results_retried_total") >= 3 * 2
+    dlq = Events(k.bootstrap, "vms.detections.dlq")
+    try:
+        wait("DLQ messages", lambda: len(dlq.of("detection.undelivered", "walk")) >= 2, 60)
+        dead = dlq.of("detection.undelivered", "walk")
+    finally:
+        dlq.close()
+    assert all(d["sink"] == "postgres" and d["attempts"] == 4 and d["_key"] == "walk" for d in dead)
+    assert all(d["result"]["type"] == "detection" and d["result"]["camera_id"] == "walk" for d in dead)
+    v.stop()
+    det = Events(k.bootstrap, "vms.detections")
+    try:
+        wait("the same detections in vms.detections",
+             lambda: {d["result"]["id"] for d in dead} <= {e["id"] for e in det.of("detection", "walk")}, 60)
+    finally:
+        det.close()
