@@ -287,6 +287,9 @@ ngx_http_vms_auth_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(amcf->redis_fail_open, 1);
     ngx_conf_init_value(amcf->revocation_cache, 5);
     ngx_conf_init_uint_value(amcf->log_rate, 10);
+    if (vms_jwt_keyset_fingerprint(amcf->keys, amcf->keys_fp) != 0) {
+        return NGX_CONF_ERROR;
+    }
     if (amcf->audit_topic.len == 0) {
         ngx_str_set(&amcf->audit_topic, "vms.audit");
     }

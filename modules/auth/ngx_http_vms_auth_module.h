@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
     vms_jwt_keyset_t          *keys;
+    u_char                     keys_fp[32];     /* mixed into cache keys: new keys, new entries */
     unsigned char             *sign_secret;
     size_t                     sign_secret_len;
     unsigned                   sign_alg;

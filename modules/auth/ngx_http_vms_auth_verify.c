@@ -2,7 +2,7 @@
  * Token extraction, verification through the shared cache, error answers, rate-limited rejection
  * logs and the $vms_auth_* variables.
  */
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "ngx_http_vms_auth_module.h"
 
@@ -154,7 +154,25 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         ngx_http_vms_auth_log_reject(r, ctx->why);
         return ctx->status;
     }
-    SHA256(token->data, token->len, ctx->hash);
+    /*
+     * The cache key covers the configured keys too: after a reload that removes or replaces a key,
+     * tokens it verified are never served from the (kept) zone again.
+     */
+    {
+        static EVP_MD_CTX *mdctx;
+        static EVP_MD *sha256;
+        if (mdctx == NULL) {
+            mdctx = EVP_MD_CTX_new();
+            sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        }
+        if (mdctx == NULL || sha256 == NULL || EVP_DigestInit_ex(mdctx, sha256, NULL) != 1
+            || EVP_DigestUpdate(mdctx, amcf->keys_fp, sizeof(amcf->keys_fp)) != 1
+            || EVP_DigestUpdate(mdctx, token->data, token->len) != 1
+            || EVP_DigestFinal_ex(mdctx, ctx->hash, NULL) != 1) {
+            ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ctx->status;
+        }
+    }
 
     if (amcf->cache_zone
         && ngx_http_vms_auth_cache_get(amcf->cache_zone, ctx->hash, now, r->pool, &cached) == NGX_OK) {

@@ -8,6 +8,7 @@ import urllib.parse
 
 import pytest
 import redis
+import vmsstack
 import requests
 
 from test_auth_helpers import Keys, bearer, forge_hs256
@@ -293,3 +294,17 @@ def test_redis_down_fail_closed(stack):
     resp = check(ngx, "cam1", tok2)
     assert resp.status_code == 503
     assert resp.json()["message"] == "revocation check unavailable"
+
+
+def test_reload_without_a_key_drops_its_cached_tokens(stack):
+    """The verified-token cache survives reloads, but never vouches for a key that is gone."""
+    keys = Keys(stack)
+    common = {"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"}
+    ngx = stack.nginx(vars=dict(common, AUTH_KEYS=keys.nginx_lines()))
+    rs = keys.token("RS256", role="viewer")
+    hs = keys.token("HS256", role="viewer")
+    assert check(ngx, "cam1", rs).status_code == 200      # verified and cached
+    stack.nginx_conf("nginx", dict(common, HTTP_PORT=ngx.port, RTMP_PORT=ngx.rtmp_port))   # no RSA/EC/JWKS keys
+    ngx.reload()
+    vmsstack.wait_for("reload", lambda: check(ngx, "cam1", rs).status_code == 401, 20)
+    assert check(ngx, "cam1", hs).status_code == 200

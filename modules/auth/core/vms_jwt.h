@@ -41,6 +41,8 @@ const char *vms_jwt_alg_name(unsigned alg);
 unsigned    vms_jwt_algs_parse(const char *list, size_t len);
 
 vms_jwt_keyset_t *vms_jwt_keyset_new(void);
+/* SHA-256 over every key's algorithms, kid and material: changes whenever the keys change. */
+int               vms_jwt_keyset_fingerprint(const vms_jwt_keyset_t *ks, unsigned char out[32]);
 void              vms_jwt_keyset_free(vms_jwt_keyset_t *ks);
 size_t            vms_jwt_keyset_count(const vms_jwt_keyset_t *ks);
 

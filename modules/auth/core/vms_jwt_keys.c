@@ -93,6 +93,30 @@ vms_jwt_keyset_free(vms_jwt_keyset_t *ks)
     free(ks);
 }
 
+int
+vms_jwt_keyset_fingerprint(const vms_jwt_keyset_t *ks, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < ks->n; i++) {
+        const vms_jwt_key_t *k = &ks->keys[i];
+        unsigned char *der = NULL;
+        ok = EVP_DigestUpdate(ctx, &k->algs, sizeof(k->algs)) == 1
+             && EVP_DigestUpdate(ctx, k->kid, strlen(k->kid) + 1) == 1;
+        if (ok && k->secret) {
+            ok = EVP_DigestUpdate(ctx, k->secret, k->secret_len) == 1;
+        }
+        if (ok && k->pkey) {
+            int n = i2d_PUBKEY(k->pkey, &der);
+            ok = n > 0 && EVP_DigestUpdate(ctx, der, (size_t) n) == 1;
+            OPENSSL_free(der);
+        }
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 size_t
 vms_jwt_keyset_count(const vms_jwt_keyset_t *ks)
 {
