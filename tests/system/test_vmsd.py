@@ -345,3 +345,30 @@ def test_silent_camera_never_blocks(stack):
         for c in held:
             c.close()
         silent.close()
+
+
+def test_secrets_never_reach_logs_api_or_events(stack):
+    pg = stack.postgres()
+    k = stack.kafka()
+    cams = stack.camsim(cameras=1)
+    conninfo = os.path.join(stack.work, "pg.conninfo")
+    with open(conninfo, "w") as f:
+        f.write(pg.dsn + " password=Sup3rS3cretPG\n")     # trust auth: accepted, unused
+    url = cams.url("cam1").replace("rtsp://", "rtsp://admin:Cam3raPa55@")
+    text = conf_text(cams, [], kafka=k, extra={"postgres_file": conninfo}) + \
+        f"\n[camera cam1]\nurl = {url}\nmax_attempts = 2\n"
+    v = stack.vmsd(text=text)
+    ev = Events(k.bootstrap)
+    try:
+        ev.wait("camera.online", "cam1", svc=v)
+        wait("postgres", lambda: health(v)["postgres"]["connected"], svc=v)
+        cams.fault("cam1", "drop", seconds=3600)
+        off = ev.wait("camera.offline", "cam1", svc=v)[0]
+        assert "***@127.0.0.1" in off["error"]
+        seen = [open(v.log).read(), vmsstack.http_get(v.api + "/health")[1].decode(),
+                vmsstack.http_get(v.api + "/metrics")[1].decode(), json.dumps(ev.poll())]
+        for text in seen:
+            assert "Sup3rS3cretPG" not in text and "Cam3raPa55" not in text
+        assert "rtsp://***@127.0.0.1" in seen[0]
+    finally:
+        ev.close()
