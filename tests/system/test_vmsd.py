@@ -202,6 +202,17 @@ def test_sighup_adds_and_removes_cameras_without_touching_others(stack):
         assert camera(v, "cam2")["state"] == "online"
         assert any(l["msg"].startswith("reload done: 1 added, 1 removed, 0 restarted, 1 unchanged")
                    for l in log_lines(v))
+
+        # a changed camera is restarted with its new settings, the others still untouched
+        with open(v.conf, "a") as f:
+            f.write("record = no\n")          # appended to the last section: cam3
+        v.signal(signal.SIGHUP)
+        wait("cam3 restarted", lambda: any(l["msg"].startswith("reload done: 0 added, 0 removed, 1 restarted")
+                                           for l in log_lines(v)), svc=v)
+        wait("cam3 back, not recording", lambda: camera(v, "cam3") is not None
+             and camera(v, "cam3")["state"] == "online" and camera(v, "cam3")["record"] is False, svc=v)
+        assert camera(v, "cam2")["record"] is True
+        assert len([l for l in log_lines(v) if l.get("camera_id") == "cam2" and l["msg"] == "stopped"]) == 0
     finally:
         ev.close()
 
@@ -372,3 +383,20 @@ def test_secrets_never_reach_logs_api_or_events(stack):
         assert "rtsp://***@127.0.0.1" in seen[0]
     finally:
         ev.close()
+
+
+def test_redis_outage_status_lands_when_it_returns(stack):
+    r = stack.redis()
+    cams = stack.camsim(cameras=1)
+    v = stack.vmsd(text=conf_text(cams, ["cam1"], redis=r))
+    rc = redislib.Redis(host="127.0.0.1", port=r.port)
+    wait("online in redis", lambda: rc.get("vms:camera:cam1:status") == b"online", svc=v)
+    port = r.port
+    r.stop()
+    cams.fault("cam1", "drop", seconds=3600)
+    wait("offline", lambda: camera(v, "cam1")["state"] == "offline", svc=v)
+    assert health(v)["redis"]["queued"] >= 1 and not health(v)["redis"]["connected"]
+    r = stack.redis(port=port, name="redis2")
+    rc = redislib.Redis(host="127.0.0.1", port=r.port)
+    wait("status caught up", lambda: rc.get("vms:camera:cam1:status") == b"offline", svc=v)
+    assert rc.get("vms:snapshot:cam1")[:3] == b"\xff\xd8\xff"       # the last picture, kept
