@@ -57,6 +57,27 @@ def start(stack, redis, name="nginx", **extra):
     return ngx
 
 
+def start_workers(stack, redis, name, workers):
+    """Like start(), with several worker processes (the template has worker_processes 1)."""
+    import os
+    import vmsstack
+    prefix, conf, v = stack.nginx_conf(name, dict(STREAM_VARS, REDIS_ADDR=redis.addr))
+    with open(conf) as f:
+        text = f.read()
+    assert "worker_processes 1;" in text
+    with open(conf, "w") as f:
+        f.write(text.replace("worker_processes 1;", f"worker_processes {workers};"))
+    err = os.path.join(prefix, "logs", "error.log")
+    svc = stack._start(name, ["nginx", "-p", prefix, "-c", conf, "-e", err, "-g", "daemon off;"],
+                       env=stack._env(True), stop_signal=signal.SIGQUIT)
+    svc.port, svc.error_log = int(v["HTTP_PORT"]), err
+    vmsstack.wait_for(name, lambda: vmsstack.http_get(f"http://127.0.0.1:{svc.port}/health")[0] == 200,
+                      20, svc.proc, err)
+    wait_until(lambda: metric(svc.port, "vms_limit_redis_connects_total") >= workers,
+               what="every worker connected")
+    return svc
+
+
 def metrics(port):
     status, _, body = request(port, "/metrics/limit")
     assert status == 200
@@ -153,7 +174,7 @@ def open_stream(port, user, sid, plan="", extra=""):
 
 def test_plan_limits_exact_under_200_concurrent_opens_on_two_nodes(stack):
     r = stack.redis()
-    nodes = [start(stack, r, "nginx-a"), start(stack, r, "nginx-b")]
+    nodes = [start_workers(stack, r, "nginx-a", 2), start_workers(stack, r, "nginx-b", 2)]
     plans = {"ufree": ("free", 2), "upro": ("pro", 8), "uent": ("enterprise", 32)}
     jobs = []
     for i in range(200):
