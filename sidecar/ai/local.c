@@ -244,9 +244,10 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
             } else {
                 text[0] = '\0';
             }
-            /* the edge localiser alone also finds shop signs and shirt
-             * prints: only a box with a readable plate-length text counts */
-            if (strcmp(method, "edges") == 0 && strlen(text) < 4) {
+            /* both the cascade and the edge localiser also fire on
+             * bumpers, railings, shirt prints and signs: only a box with a
+             * readable plate-length text counts as a plate */
+            if (strlen(text) < 4) {
                 json_decref(attrs);
                 continue;
             }
