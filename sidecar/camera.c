@@ -1,4 +1,5 @@
 #include "camera.h"
+#include "camera_impl.h"
 #include "analysis.h"
 #include "events.h"
 #include "log.h"
@@ -24,67 +25,6 @@
 #include <time.h>
 
 #define RECORDER_RETRY_US  5000000
-
-enum { RESTART_NONE = 0, RESTART_NO_FRAMES };
-
-struct vms_camera_s {
-    vms_camera_conf_t   *conf;
-    const char          *id;
-    char                 dir[4096];
-    pthread_t            thread;
-
-    atomic_int           stop;
-    atomic_int           restart;           /* RESTART_* from the watchdog */
-    atomic_int           state;
-    atomic_int           record_wanted;
-    atomic_int           recording;
-    atomic_int           failures;
-    _Atomic int64_t      deadline;           /* mono us; 0 none */
-    _Atomic int64_t      last_frame;         /* mono us; 0 none */
-    _Atomic int64_t      still_since;        /* mono us; 0 not still */
-    _Atomic int64_t      snapshot_at;        /* mono us; 0 none */
-    atomic_uint_least64_t frames, packets, bytes, keyframes;
-
-    /* watchdog thread only */
-    int64_t              next_check;
-    int                  frozen_reported;
-    int                  still_reported;
-
-    pthread_mutex_t      lock;               /* last_error, jpeg */
-    char                 last_error[256];
-    uint8_t             *jpeg;
-    size_t               jpeg_len;
-
-    /* camera thread only */
-    uint64_t             fp;
-    int64_t              fp_since;
-    vms_analysis_t      *an;
-    vms_backoff_t        backoff;
-    int                  online_announced;
-
-    vms_series_t        *s_reconnect_ok, *s_reconnect_fail, *s_duration,
-                        *s_errors, *s_frozen_nf, *s_frozen_still,
-                        *s_snapshots;
-    vms_camera_t        *next;
-};
-
-static struct {
-    pthread_mutex_t  lock;
-    vms_camera_t    *list;
-    char            *root;
-    unsigned char   *relay_key;
-    size_t           relay_keylen;
-    vms_metric_t    *m_reconnect, *m_duration, *m_errors, *m_frozen,
-                    *m_snapshots;
-} reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static const char *state_names[] = {
-    "connecting", "online", "reconnecting", "offline", "stopped",
-};
-
-static const double duration_buckets[] = {
-    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800,
-};
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -124,7 +64,7 @@ set_state(vms_camera_t *cam, vms_cam_state_e st)
         return;
     }
     snprintf(key, sizeof(key), "vms:camera:%s:status", cam->id);
-    vms_redis_set(key, state_names[st], strlen(state_names[st]), 0);
+    vms_redis_set(key, vms_camera_state_names[st], strlen(vms_camera_state_names[st]), 0);
 }
 
 /* Sleeps up to ms in small steps; returns 1 when asked to stop.  While the
@@ -167,8 +107,8 @@ nap(vms_camera_t *cam, int64_t ms)
     }
 }
 
-static int
-interrupt_cb(void *opaque)
+int
+vms_camera_interrupt_cb(void *opaque)
 {
     vms_camera_t *cam = opaque;
     int64_t       dl;
@@ -409,7 +349,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
         set_error(cam, "out of memory");
         goto done;
     }
-    fmt->interrupt_callback.callback = interrupt_cb;
+    fmt->interrupt_callback.callback = vms_camera_interrupt_cb;
     fmt->interrupt_callback.opaque = cam;
     av_dict_set(&opts, "rtsp_transport", "tcp", 0);
     snprintf(num, sizeof(num), "%lld", (long long) cs->io_timeout_ms * 1000);
@@ -454,7 +394,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     if (cs->relay[0] != '\0') {
         char url[VMS_PATH_TEMPLATE_MAX * 2];
         expand_id(cs->relay, cam->id, url, sizeof(url));
-        relay = vms_relay_start(cam->id, url, reg.relay_key, reg.relay_keylen,
+        relay = vms_relay_start(cam->id, url, vms_camreg.relay_key, vms_camreg.relay_keylen,
                                 fmt, cs->io_timeout_ms);
     }
     now = vms_mono_us();
@@ -462,7 +402,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     atomic_store(&cam->deadline, now + backstop);
 
     rconf.camera_id = cam->id;
-    rconf.root = reg.root;
+    rconf.root = vms_camreg.root;
     rconf.path_template = cs->path_template;
     rconf.segment_us = cs->segment_ms * 1000;
     rconf.fragment_us = cs->fragment_ms * 1000;
@@ -583,8 +523,8 @@ go_offline(vms_camera_t *cam)
     vms_buf_free(&e);
 }
 
-static void *
-camera_thread(void *arg)
+void *
+vms_camera_thread(void *arg)
 {
     vms_camera_t             *cam = arg;
     const vms_cam_settings_t *cs = &cam->conf->s;
@@ -599,7 +539,7 @@ camera_thread(void *arg)
          * the index lacks (on this camera's thread: it stalls no other) */
         vms_reconcile_stats_t rs;
         memset(&rs, 0, sizeof(rs));
-        if (vms_reconcile_camera(reg.root, cam->id, cs->path_template,
+        if (vms_reconcile_camera(vms_camreg.root, cam->id, cs->path_template,
                                  VMS_RECONCILE_ORPHANS, &rs) == 0
             && (rs.removed || rs.indexed || rs.deleted || rs.failed))
         {
@@ -692,308 +632,4 @@ out:
     }
     atomic_store(&cam->state, VMS_CAM_STOPPED);
     return NULL;
-}
-
-/* ---- registry, API, metrics ------------------------------------------- */
-
-static void
-collect(vms_buf_t *out, void *data)
-{
-    vms_camera_t  *cam;
-    int            active = 0;
-    static const struct { const char *name, *help; int which; } fams[] = {
-        { "vms_camera_frames_received_total", "Video frames received", 0 },
-        { "vms_camera_packets_received_total", "Packets received (all"
-          " streams)", 1 },
-        { "vms_camera_bytes_received_total", "Bytes received", 2 },
-        { "vms_camera_keyframes_decoded_total", "Keyframes decoded for"
-          " snapshots, the still watchdog and analysis", 3 },
-        { "vms_camera_up", "1 while the camera streams", 4 },
-        { "vms_camera_recording", "1 while the camera is recorded", 5 },
-    };
-    size_t i;
-
-    pthread_mutex_lock(&reg.lock);
-    for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
-        vms_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fams[i].name,
-                       fams[i].help, fams[i].name,
-                       fams[i].which >= 4 ? "gauge" : "counter");
-        for (cam = reg.list; cam != NULL; cam = cam->next) {
-            unsigned long long v = 0;
-            switch (fams[i].which) {
-            case 0: v = atomic_load(&cam->frames); break;
-            case 1: v = atomic_load(&cam->packets); break;
-            case 2: v = atomic_load(&cam->bytes); break;
-            case 3: v = atomic_load(&cam->keyframes); break;
-            case 4: v = atomic_load(&cam->state) == VMS_CAM_STREAMING; break;
-            case 5: v = atomic_load(&cam->recording); break;
-            }
-            vms_buf_printf(out, "%s{camera_id=\"%s\"} %llu\n", fams[i].name,
-                           cam->id, v);
-        }
-    }
-    for (cam = reg.list; cam != NULL; cam = cam->next) {
-        active += atomic_load(&cam->state) == VMS_CAM_STREAMING;
-    }
-    pthread_mutex_unlock(&reg.lock);
-    vms_buf_printf(out, "# HELP vms_streams_active Cameras streaming now\n"
-                   "# TYPE vms_streams_active gauge\nvms_streams_active %d\n",
-                   active);
-}
-
-/* FFmpeg logs with its AVFormatContext: ours carry the camera in their
- * interrupt callback. */
-static const char *
-ffmpeg_camera_of(void *avcl)
-{
-    const AVClass *cls = *(const AVClass **) avcl;
-    AVFormatContext *fmt = avcl;
-
-    if (cls == avformat_get_class()
-        && fmt->interrupt_callback.callback == interrupt_cb)
-    {
-        return ((vms_camera_t *) fmt->interrupt_callback.opaque)->id;
-    }
-    return NULL;
-}
-
-void
-vms_cameras_init(const char *recordings_root, const char *relay_secret)
-{
-    vms_log_ffmpeg_camera(ffmpeg_camera_of);
-    reg.root = strdup(recordings_root);
-    if (relay_secret != NULL) {
-        reg.relay_key = (unsigned char *) strdup(relay_secret);
-        reg.relay_keylen = strlen(relay_secret);
-    }
-    reg.m_reconnect = vms_metric_new("vms_camera_reconnect_total",
-        "Reconnection attempts by outcome", VMS_COUNTER, NULL, 0);
-    reg.m_duration = vms_metric_new("vms_reconnect_duration_seconds",
-        "Time from losing a stream to streaming again", VMS_HISTOGRAM,
-        duration_buckets, sizeof(duration_buckets) / sizeof(double));
-    reg.m_errors = vms_metric_new("vms_stream_errors_total",
-        "Stream failures (lost connections, failed connects, recorder"
-        " errors)", VMS_COUNTER, NULL, 0);
-    reg.m_frozen = vms_metric_new("vms_stream_frozen_total",
-        "Frozen streams detected by the watchdog", VMS_COUNTER, NULL, 0);
-    reg.m_snapshots = vms_metric_new("vms_snapshots_total",
-        "Snapshots taken", VMS_COUNTER, NULL, 0);
-    vms_metrics_register_collector(collect, NULL);
-}
-
-vms_camera_t *
-vms_camera_start(vms_camera_conf_t *cc)
-{
-    vms_camera_t  *cam;
-    char           l[256];
-    int            rc;
-
-    cam = calloc(1, sizeof(*cam));
-    if (cam == NULL) {
-        vms_log_error(cc->id, "cannot start: out of memory");
-        vms_camera_conf_free(cc);
-        return NULL;
-    }
-    cam->conf = cc;
-    cam->id = cc->id;
-    pthread_mutex_init(&cam->lock, NULL);
-    atomic_store(&cam->record_wanted, cc->s.record);
-    atomic_store(&cam->state, -1);
-    snprintf(cam->dir, sizeof(cam->dir), "%s/%s", reg.root, cc->id);
-    rc = vms_mkdir_p(cam->dir, 0755);
-    if (rc != 0) {
-        vms_log_error(cc->id, "cannot create %s: %s", cam->dir, strerror(-rc));
-    }
-
-    vms_metric_labels(l, sizeof(l), "camera_id", cc->id, "status", "success",
-                      NULL);
-    cam->s_reconnect_ok = vms_metric_series(reg.m_reconnect, l);
-    vms_metric_labels(l, sizeof(l), "camera_id", cc->id, "status", "failure",
-                      NULL);
-    cam->s_reconnect_fail = vms_metric_series(reg.m_reconnect, l);
-    vms_metric_labels(l, sizeof(l), "camera_id", cc->id, NULL);
-    cam->s_duration = vms_metric_series(reg.m_duration, l);
-    cam->s_errors = vms_metric_series(reg.m_errors, l);
-    cam->s_snapshots = vms_metric_series(reg.m_snapshots, l);
-    vms_metric_labels(l, sizeof(l), "camera_id", cc->id, "reason",
-                      "no_frames", NULL);
-    cam->s_frozen_nf = vms_metric_series(reg.m_frozen, l);
-    vms_metric_labels(l, sizeof(l), "camera_id", cc->id, "reason", "still",
-                      NULL);
-    cam->s_frozen_still = vms_metric_series(reg.m_frozen, l);
-
-    if (pthread_create(&cam->thread, NULL, camera_thread, cam) != 0) {
-        vms_log_error(cc->id, "cannot start its thread");
-        pthread_mutex_destroy(&cam->lock);
-        vms_camera_conf_free(cc);
-        free(cam);
-        return NULL;
-    }
-    pthread_mutex_lock(&reg.lock);
-    cam->next = reg.list;
-    reg.list = cam;
-    pthread_mutex_unlock(&reg.lock);
-    {
-        char redacted[1024];
-        vms_url_redact(cc->url, redacted, sizeof(redacted));
-        vms_log_info(cc->id, "started (%s, record %s)", redacted,
-                     cc->s.record ? "on" : "off");
-    }
-    return cam;
-}
-
-void
-vms_camera_request_stop(vms_camera_t *cam)
-{
-    atomic_store(&cam->stop, 1);
-}
-
-void
-vms_camera_stop(vms_camera_t *cam)
-{
-    vms_camera_t **pp;
-
-    pthread_mutex_lock(&reg.lock);
-    for (pp = &reg.list; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == cam) {
-            *pp = cam->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&reg.lock);
-
-    atomic_store(&cam->stop, 1);
-    pthread_join(cam->thread, NULL);
-    vms_log_info(cam->id, "stopped");
-    pthread_mutex_destroy(&cam->lock);
-    free(cam->jpeg);
-    vms_camera_conf_free(cam->conf);
-    free(cam);
-}
-
-const vms_camera_conf_t *
-vms_camera_conf(const vms_camera_t *cam)
-{
-    return cam->conf;
-}
-
-void
-vms_cameras_foreach(void (*fn)(vms_camera_t *cam, void *data), void *data)
-{
-    vms_camera_t *cam;
-
-    pthread_mutex_lock(&reg.lock);
-    for (cam = reg.list; cam != NULL; cam = cam->next) {
-        fn(cam, data);
-    }
-    pthread_mutex_unlock(&reg.lock);
-}
-
-void
-vms_camera_status(vms_camera_t *cam, vms_camera_status_t *st)
-{
-    int64_t now = vms_mono_us(), t;
-    int     s = atomic_load(&cam->state);
-
-    memset(st, 0, sizeof(*st));
-    snprintf(st->id, sizeof(st->id), "%s", cam->id);
-    st->state = s < 0 ? VMS_CAM_CONNECTING : (vms_cam_state_e) s;
-    st->state_name = state_names[st->state];
-    st->frames = atomic_load(&cam->frames);
-    st->packets = atomic_load(&cam->packets);
-    st->bytes = atomic_load(&cam->bytes);
-    st->keyframes = atomic_load(&cam->keyframes);
-    t = atomic_load(&cam->last_frame);
-    st->last_frame_age_ms = st->frames && t ? (now - t) / 1000 : -1;
-    t = atomic_load(&cam->snapshot_at);
-    st->snapshot_age_ms = t ? (now - t) / 1000 : -1;
-    st->failures = atomic_load(&cam->failures);
-    st->record_wanted = atomic_load(&cam->record_wanted);
-    st->recording = atomic_load(&cam->recording);
-    st->still = atomic_load(&cam->still_since) != 0
-                && now - atomic_load(&cam->still_since)
-                   >= cam->conf->s.still_ms * 1000;
-    pthread_mutex_lock(&cam->lock);
-    snprintf(st->last_error, sizeof(st->last_error), "%s", cam->last_error);
-    pthread_mutex_unlock(&cam->lock);
-}
-
-int
-vms_camera_set_record(const char *id, int on, vms_camera_status_t *st)
-{
-    vms_camera_t *cam;
-    int           rc = -1;
-
-    pthread_mutex_lock(&reg.lock);
-    for (cam = reg.list; cam != NULL; cam = cam->next) {
-        if (strcmp(cam->id, id) == 0) {
-            if (atomic_exchange(&cam->record_wanted, on) != on) {
-                vms_log_info(cam->id, "recording %s requested through the"
-                             " API", on ? "start" : "stop");
-            }
-            vms_camera_status(cam, st);
-            rc = 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&reg.lock);
-    return rc;
-}
-
-int64_t
-vms_camera_watchdog(vms_camera_t *cam, int64_t now)
-{
-    const vms_cam_settings_t *cs = &cam->conf->s;
-    int64_t                   last, still;
-
-    if (cam->next_check == 0) {
-        cam->next_check = now + cs->watchdog_ms * 1000;
-    }
-    if (now < cam->next_check) {
-        return (cam->next_check - now) / 1000;
-    }
-    cam->next_check = now + cs->watchdog_ms * 1000;
-
-    if (atomic_load(&cam->state) != VMS_CAM_STREAMING
-        && atomic_load(&cam->deadline) == 0)
-    {
-        return cs->watchdog_ms;     /* not connected: nothing to watch */
-    }
-    last = atomic_load(&cam->last_frame);
-    if (atomic_load(&cam->state) == VMS_CAM_STREAMING && last != 0
-        && now - last >= cs->frozen_ms * 1000)
-    {
-        vms_series_add(cam->s_frozen_nf, 1);
-        vms_log(VMS_LOG_WARN, cam->id, "\"reason\":\"no_frames\"",
-                "frozen: no frame for %lld ms; restarting the pipeline",
-                (long long) ((now - last) / 1000));
-        if (!cam->frozen_reported) {
-            cam->frozen_reported = 1;
-            vms_event_emit(vms_events_topic(), "stream.frozen", cam->id, NULL,
-                           "\"reason\":\"no_frames\",\"seconds\":%.1f",
-                           (double) (now - last) / 1e6);
-        }
-        atomic_store(&cam->restart, RESTART_NO_FRAMES);
-        return cs->watchdog_ms;
-    }
-    if (atomic_load(&cam->state) == VMS_CAM_STREAMING && last != 0) {
-        cam->frozen_reported = 0;
-    }
-
-    still = atomic_load(&cam->still_since);
-    if (still != 0 && now - still >= cs->still_ms * 1000) {
-        if (!cam->still_reported) {
-            cam->still_reported = 1;
-            vms_series_add(cam->s_frozen_still, 1);
-            vms_log(VMS_LOG_WARN, cam->id, "\"reason\":\"still\"",
-                    "frozen: identical pictures for %lld ms",
-                    (long long) ((now - still) / 1000));
-            vms_event_emit(vms_events_topic(), "stream.frozen", cam->id, NULL,
-                           "\"reason\":\"still\",\"seconds\":%.1f",
-                           (double) (now - still) / 1e6);
-        }
-    } else if (still == 0) {
-        cam->still_reported = 0;
-    }
-    return cs->watchdog_ms;
 }
