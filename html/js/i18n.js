@@ -36,6 +36,12 @@ const STRINGS = {
         load: 'Carregar',
         gap: 'Sem gravação',
         language: 'Idioma',
+        title_roi: 'Regiões de interesse',
+        roi_help: 'Arraste sobre a imagem para marcar uma área; clique numa área para selecioná-la.',
+        roi_delete: 'Remover área',
+        roi_clear: 'Limpar',
+        roi_config: 'Configuração do vmsd (seção da câmera)',
+        roi_waiting: 'Aguardando a imagem da câmera...',
     },
     en: {
         title_live: 'Live',
@@ -70,6 +76,12 @@ const STRINGS = {
         load: 'Load',
         gap: 'Not recorded',
         language: 'Language',
+        title_roi: 'Regions of interest',
+        roi_help: 'Drag over the picture to mark an area; click an area to select it.',
+        roi_delete: 'Remove area',
+        roi_clear: 'Clear',
+        roi_config: 'vmsd configuration (camera section)',
+        roi_waiting: 'Waiting for the camera picture...',
     },
 };
 
