@@ -26,6 +26,8 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+import playback_fixtures as pf  # noqa: E402
 import vmsstack  # noqa: E402
 
 DAYS, SEG_S, FRAG_S = 30, 60, 1
@@ -111,8 +113,9 @@ def main():
               f"walk / list: {b['walk_stat_us'] / b['list_30d_us']:.0f}x")
 
         # ($request_time is not used: nginx's cached clock does not move inside one handler)
-        ngx = st.nginx()
+        ngx = pf.start_nginx(st)      # with vms_auth and vms_limit, as deployed
         s = requests.Session()
+        s.headers.update(ngx.auth)
         urls = {"24 h playlist": ngx.url(f"/api/playback/cam1?start={iso(day)}&end={iso(day + dt.timedelta(days=1))}"),
                 "30-day /list": ngx.url(f"/list?path=cam1&start={iso(START)}&end={iso(end)}")}
         for name, url in urls.items():

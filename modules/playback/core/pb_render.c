@@ -44,17 +44,26 @@ pb_buf_add(pb_buf_t *b, const char *s, size_t len)
 void
 pb_buf_printf(pb_buf_t *b, const char *fmt, ...)
 {
+    /* format in place when it fits (the common case), else grow and format again */
+    if (b->oom || grow(b, 256) < 0) {
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    if (n < 0 || grow(b, (size_t) n) < 0) {
+    if (n < 0) {
         b->oom = 1;
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t) n >= b->cap - b->len) {
+        if (grow(b, (size_t) n) < 0) {
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t) n;
 }
 
