@@ -255,6 +255,16 @@ day_get(vms_index_reader_t *r, const char *camera_dir, int64_t day, int *rc, cha
     if (stat(path, &st) < 0) {
         *rc = errno == ENOENT ? -ENOENT
               : fail(err, errlen, VMS_INDEX_EIO, "index: stat %s: %s", path, strerror(errno));
+        if (d != NULL && d->used != r->gen) {
+            /* the day is gone (retention): unmap it now, so its blocks are freed on disk */
+            for (size_t i = 0; i < r->ndays; i++) {
+                if (r->days[i] == d) {
+                    r->days[i] = r->days[--r->ndays];
+                    break;
+                }
+            }
+            day_free(d);
+        }
         return NULL;
     }
     vmsi_ident_t id;
