@@ -232,11 +232,14 @@ def test_local_provider_plate_in_licenseplate_motion(stack):
 
 
 def test_detection_false_positive_rate(stack):
-    """Faces reported on 24 opencv-doc pictures without a visible face."""
+    """Faces and plates reported on 24 opencv-doc pictures without a visible
+    face or licence plate (measured: 1 face, on a shirt; no plate)."""
     pics = [os.path.join(DATA, f) for f in NO_FACES]
-    false = 0
+    faces = plates = 0
     for p in pics:
-        rc, lines, err = run_ai(stack, "detect", [p], {"ai_provider": "local", "ai_local_plates": "off"})
+        rc, lines, err = run_ai(stack, "detect", [p], {"ai_provider": "local"})
         assert rc == 0, err
-        false += len([r for r in results(lines) if r["kind"] == "face"])
-    assert false / len(pics) <= 0.1, f"{false} false faces in {len(pics)} pictures"
+        faces += len([r for r in results(lines) if r["kind"] == "face"])
+        plates += len([r for r in results(lines) if r["label"] == "license_plate"])
+    assert faces / len(pics) <= 0.1, f"{faces} false faces in {len(pics)} pictures"
+    assert plates / len(pics) <= 0.05, f"{plates} false plates in {len(pics)} pictures"
