@@ -27,4 +27,5 @@ declare -A VMS_PKGCONFIG=(
     [rdkafka]=librdkafka-dev [libpq]=libpq-dev [libcurl]=libcurl4-openssl-dev [cmocka]=libcmocka-dev
     [inih]=libinih-dev [libmicrohttpd]=libmicrohttpd-dev [gstreamer-rtsp-server-1.0]=libgstrtspserver-1.0-dev
     [libpcre2-8]=libpcre2-dev [openssl]=libssl-dev
+    [tesseract]=libtesseract-dev [opencv4]=libopencv-dev [libcrypto]=libssl-dev
 )
