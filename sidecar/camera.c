@@ -630,6 +630,6 @@ out:
         vms_analysis_stop(cam->an);
         cam->an = NULL;
     }
-    atomic_store(&cam->state, VMS_CAM_STOPPED);
+    set_state(cam, VMS_CAM_STOPPED);     /* Redis: not "online" while nobody watches */
     return NULL;
 }

@@ -400,3 +400,6 @@ def test_redis_outage_status_lands_when_it_returns(stack):
     rc = redislib.Redis(host="127.0.0.1", port=r.port)
     wait("status caught up", lambda: rc.get("vms:camera:cam1:status") == b"offline", svc=v)
     assert rc.get("vms:snapshot:cam1")[:3] == b"\xff\xd8\xff"       # the last picture, kept
+    v.stop()
+    assert v.proc.returncode == 0
+    assert rc.get("vms:camera:cam1:status") == b"stopped"       # nobody watches it any more
