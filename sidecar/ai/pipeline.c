@@ -27,6 +27,7 @@ struct vms_ai_pipeline_s {
     int                  mw, mh;          /* motion image size */
     int64_t              last_sent_us;    /* frame time; 0 never */
     int64_t              budget_day;      /* day ai.budget_exceeded was sent */
+    vms_ai_err_e         last_err;        /* of the last provider call */
     vms_ai_dets_t        dets;
     char                 error[512];
 };
@@ -317,7 +318,9 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
         snprintf(p->error, sizeof(p->error), "camera %s: %s", p->camera_id,
                  err);
         record_usage(p, &usage, ts_us, out);
-        if (p->sink.event != NULL) {
+        /* one event when calls start failing or fail differently, not one
+         * per call while the provider stays down (metrics count each) */
+        if (p->sink.event != NULL && e != p->last_err) {
             char fields[700], esc[600];
             vms_json_escape(esc, sizeof(esc), err);
             snprintf(fields, sizeof(fields), "\"provider\":\"%s\",\"error_class\":"
@@ -325,9 +328,11 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
                      vms_ai_err_name(e), esc);
             p->sink.event(p->sink.ud, p->camera_id, "ai.error", fields);
         }
+        p->last_err = e;
         free(jpeg);
         return;
     }
+    p->last_err = VMS_AI_OK;
     p->error[0] = '\0';
     map_detections(p, pw, ph);
 
