@@ -36,6 +36,7 @@
 #define NGX_HTTP_VMS_LIMIT_STREAMS_OPEN     1
 #define NGX_HTTP_VMS_LIMIT_STREAMS_RENEW    2
 #define NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE  3
+#define NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT    4   /* open, answered 204 by itself */
 
 /* keys longer than this are replaced by a hash of themselves */
 #define NGX_HTTP_VMS_LIMIT_KEY_MAX        200
@@ -215,6 +216,7 @@ ngx_int_t ngx_http_vms_limit_rate(ngx_http_request_t *r,
 ngx_int_t ngx_http_vms_limit_streams(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx);
 ngx_int_t ngx_http_vms_limit_release_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_vms_limit_admit_handler(ngx_http_request_t *r);
 
 /* status.c */
 ngx_int_t ngx_http_vms_limit_status_handler(ngx_http_request_t *r);

@@ -290,10 +290,18 @@ ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_vms_limit_release_handler;
 
+    } else if (ngx_strcmp(value[1].data, "admit") == 0) {
+        if (cf->cmd_type != NGX_HTTP_LOC_CONF) {
+            return "admit is allowed in a location only";
+        }
+        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT;
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_vms_limit_admit_handler;
+
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" (expected off, open, renew "
-                           "or release)", &value[1]);
+                           "invalid value \"%V\" (expected off, open, renew, "
+                           "release or admit)", &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -219,8 +219,11 @@ ngx_http_vms_limit_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
+    /* subrequests share the parent's pool: the marker must be this request's */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_vms_limit_ctx_cleanup) {
+        if (cln->handler == ngx_http_vms_limit_ctx_cleanup
+            && ((ngx_http_vms_limit_ctx_t *) cln->data)->request == r)
+        {
             ctx = cln->data;
             ngx_http_set_ctx(r, ctx, ngx_http_vms_limit_module);
             return ctx;
@@ -240,15 +243,17 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
 
-    if (r != r->main) {
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+
+    /* subrequests only where they are the point: an admit endpoint */
+    if (r != r->main && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT) {
         return NGX_DECLINED;
     }
 
-    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
-
     if (!llcf->rate_on
         && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
-        && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW)
+        && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+        && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
     {
         return NGX_DECLINED;
     }
@@ -300,7 +305,8 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
 
         case NGX_HTTP_VMS_LIMIT_STEP_STREAMS:
             if (llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
-                && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW)
+                && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+                && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
             {
                 ctx->step = NGX_HTTP_VMS_LIMIT_STEP_DONE;
                 continue;
@@ -600,7 +606,8 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->streams == NGX_CONF_UNSET_UINT) {
         /* release is a content handler: never inherited */
         conf->streams = (prev->streams == NGX_CONF_UNSET_UINT
-                         || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE)
+                         || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE
+                         || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
                         ? NGX_HTTP_VMS_LIMIT_STREAMS_OFF : prev->streams;
     }
 

@@ -489,3 +489,28 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
 
     return NGX_DONE;
 }
+
+
+/*
+ * `vms_limit_streams admit`: the precontent step admitted this stream (or
+ * answered 429/503 itself); say so with 204.  Meant for subrequests from
+ * other modules (an auth endpoint admitting a MediaMTX `read` or an RTMP
+ * `play`: user, session and plan in the subrequest's arguments) and for
+ * services that open streams on a user's behalf.
+ */
+ngx_int_t
+ngx_http_vms_limit_admit_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}

@@ -28,6 +28,8 @@ location /t/live/       { vms_limit_streams open; stub_status; }
 location /t/seg/        { vms_limit_streams renew; stub_status; }
 location /t/live-closed/ { vms_limit_streams open; vms_limit_on_redis_error closed; stub_status; }
 location = /api/streams/release { vms_limit_streams release; }
+location = /t/admit     { vms_limit_streams admit; }
+location = /_limit/admit { internal; vms_limit_streams admit; }
 vms_limit_rate_key $http_x_api_key $remote_addr;
 vms_limit_streams_user $arg_user;
 vms_limit_streams_plan $arg_plan;
@@ -419,3 +421,29 @@ def test_redis_over_unix_socket(stack):
                           capture_output=True, text=True, check=True).stdout
     assert keys.strip() != ""
     svc.stop()
+
+
+def test_admit_endpoint_and_subrequests(stack):
+    import os
+    r = stack.redis()
+    page = os.path.join(stack.work, "ssi.html")
+    ngx = start(stack, r, EXTRA_SERVER=LOCATIONS + "location = /t/ssi.html "
+                f"{{ ssi on; default_type text/html; alias {page}; }}")
+    # a service opening streams on a user's behalf
+    assert [request(ngx.port, f"/t/admit?user=u6&sid={s}")[0] for s in "aab"] == [204, 204, 204]
+    status, _, body = request(ngx.port, "/t/admit?user=u6&sid=c")
+    assert status == 429 and json.loads(body)["active"] == 2
+    # another module's subrequests (here SSI's), each waiting on Redis in turn
+    with open(page, "w") as f:
+        f.write("".join(f'{x}<!--# include virtual="/_limit/admit?user=u7&sid={x}" -->' for x in "abc")
+                + "end")
+    status, _, body = request(ngx.port, "/t/ssi.html")
+    assert status == 200
+    text = body.decode()
+    assert text.startswith("abc{") and text.endswith("}\nend"), text
+    assert json.loads(text[3:-3]) == {"error": "limit_exceeded",
+                                       "message": "Limite de 2 streams atingido",
+                                       "limit": 2, "active": 2}
+    assert sorted(redis_cli(r, "ZRANGE", "vms:leases:u7", "0", "-1").split()) == ["a", "b"]
+    # the internal location is not reachable from outside
+    assert request(ngx.port, "/_limit/admit?user=u8&sid=a")[0] == 404
