@@ -243,3 +243,21 @@ def test_detection_false_positive_rate(stack):
         plates += len([r for r in results(lines) if r["label"] == "license_plate"])
     assert faces / len(pics) <= 0.1, f"{faces} false faces in {len(pics)} pictures"
     assert plates / len(pics) <= 0.05, f"{plates} false plates in {len(pics)} pictures"
+
+
+def test_snapshot_of_the_picture_sent_without_s3(stack, tmp_path):
+    """Providers without S3 keep the JPEG they were sent when ai_snapshot_dir
+    is set, and the results point at it."""
+    ds = deepstack_standin(stack)
+    pic = synthetic_plate(str(tmp_path / "car.png"))
+    snaps = tmp_path / "snaps"
+    rc, lines, err = run_ai(stack, "detect", [pic], {
+        "ai_provider": "deepstack", "ai_deepstack_url": ds.url, "ai_snapshot_dir": str(snaps)},
+        args=["--camera", "yard"])
+    assert rc == 0, err
+    refs = {r["snapshot"] for r in results(lines)}
+    assert len(refs) == 1
+    ref = refs.pop()
+    assert re.fullmatch(r"file://" + re.escape(str(snaps)) + r"/yard/\d{8}T\d{6}\.\d{3}Z\.jpg", ref)
+    with open(ref[len("file://"):], "rb") as f:
+        assert f.read(2) == b"\xff\xd8"
