@@ -28,7 +28,7 @@ async function parseBody(res) {
 }
 
 // fetch with the user's token; throws ApiError unless 2xx.
-export async function request(path, { method = 'GET', json, body, headers = {}, token, signal } = {}) {
+export async function request(path, { method = 'GET', json, body, headers = {}, token, signal, keepalive = false } = {}) {
     const h = new Headers(headers);
     const bearer = token ?? userToken();
     if (bearer) h.set('Authorization', `Bearer ${bearer}`);
@@ -38,7 +38,7 @@ export async function request(path, { method = 'GET', json, body, headers = {}, 
     }
     let res;
     try {
-        res = await fetch(path, { method, headers: h, body, signal, cache: 'no-store' });
+        res = await fetch(path, { method, headers: h, body, signal, keepalive, cache: 'no-store' });
     } catch (e) {
         if (e.name === 'AbortError') throw e;
         throw new ApiError(0, null, e.message);
@@ -90,7 +90,8 @@ export async function releaseStream(cameraId) {
     const cached = streamTokens.get(cameraId);
     if (!cached) return;
     try {
-        await request(`/live/${encodeURIComponent(cameraId)}/release`, { method: 'POST', token: cached.token });
+        // keepalive: also sent while the page unloads
+        await request(`/live/${encodeURIComponent(cameraId)}/release`, { method: 'POST', token: cached.token, keepalive: true });
     } catch {
         // the lease expires by itself after its idle time
     }

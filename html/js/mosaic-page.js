@@ -55,6 +55,7 @@ async function main() {
     });
     mosaic.addEventListener('change', (ev) => {
         const d = ev.detail;
+        if (d.limit && d.live < d.limit) limitText = '';   // a slot is free again: the refusal is history
         streams.textContent = d.limit ? t('streams_in_use', { active: d.live, limit: d.limit }) : '';
         if (d.allDown) banner('maintenance', t('maintenance'));
         else if (d.serverDown) banner('server', t('server_down'));

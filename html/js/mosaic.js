@@ -3,7 +3,6 @@
 // refreshed every 30 s, with a button to open it live. Opening one more than
 // the server allows shows the 429's "Limite de X streams atingido" and the
 // tile stays a snapshot. Closing a live tile frees its slot.
-import { releaseStream } from './api.js';
 import { t } from './i18n.js';
 import { VmsPlayer } from './player.js';
 import { SnapshotView } from './snapshot.js';
@@ -92,11 +91,10 @@ export class Mosaic extends EventTarget {
         return settled;
     }
 
-    async closeLive(tile) {
-        const player = tile.player;
+    // The player's stop() releases its stream lease.
+    closeLive(tile) {
         this.showSnapshot(tile);
         this.changed();
-        if (player) await releaseStream(tile.cam.id);
     }
 
     showSnapshot(tile, message = '') {

@@ -7,7 +7,7 @@
 //
 // Events (EventTarget): 'protocolswitch' {cameraId, from, to, reason} (also the
 // onProtocolSwitch callback), 'statechange' {state, message}, 'limit' {limit}.
-import { ApiError, forgetStreamToken, liveUrl, streamToken, whepUrl } from './api.js';
+import { ApiError, forgetStreamToken, liveUrl, releaseStream, streamToken, whepUrl } from './api.js';
 import { HlsSource } from './hls-source.js';
 import { t } from './i18n.js';
 import { reportProtocolSwitch } from './metrics.js';
@@ -115,7 +115,9 @@ export class VmsPlayer extends EventTarget {
         this.connect('start');
     }
 
+    // Stops playing and ends the stream lease now (not at its idle expiry).
     stop() {
+        const held = this.state !== 'idle' && this.state !== 'stopped';
         this.gen++;
         clearInterval(this.interval);
         for (const id of this.timers) clearTimeout(id);
@@ -123,6 +125,7 @@ export class VmsPlayer extends EventTarget {
         this.teardown();
         this.snapshots.dispose();
         this.setState('stopped');
+        if (held) releaseStream(this.cameraId);
     }
 
     retry() {

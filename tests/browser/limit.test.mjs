@@ -1,6 +1,6 @@
 // The mosaic never opens more live streams than the user's plan allows
 // (free: 2); the other tiles show snapshots; opening one more shows the 429's
-// "Limite de 2 streams atingido".
+// "Limite de 2 streams atingido"; closing a live tile frees its slot at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BASE, env, openBrowser, screenshot } from './lib.mjs';
@@ -27,12 +27,22 @@ test('mosaic stays within the stream limit and shows the limit message', async (
         const extra = page.locator('.tile[data-mode=snapshot]').first();
         const id = await extra.getAttribute('data-camera');
         await extra.locator('[data-role=toggle]').click();
-        const msg = page.locator(`.tile[data-camera="${id}"] [data-role=message]`);
+        const msg = page.locator(`.tile[data-camera="${id}"] .tile-message`);
         await msg.waitFor({ timeout: 20_000 });
         assert.equal(await msg.textContent(), 'Limite de 2 streams atingido');
         assert.equal(await page.locator('#banner').textContent(), 'Limite de 2 streams atingido');
         assert.equal(await page.locator('.tile[data-mode=live]').count(), 2);
         await screenshot(page, 'mosaic-limit-reached');
+        // closing a live tile releases its lease at once: the refused camera now plays
+        await page.locator('.tile[data-mode=live]').first().locator('[data-role=toggle]').click();
+        await page.locator(`.tile[data-camera="${id}"] [data-role=toggle]`).click();
+        await page.waitForFunction((cam) => {
+            const p = document.querySelector(`.tile[data-camera="${cam}"] .vms-player`);
+            return p && p.dataset.state === 'playing';
+        }, id, { timeout: 20_000, polling: 250 });
+        assert.equal(await page.locator('.tile[data-mode=live]').count(), 2);
+        assert.equal(await page.locator('#banner').isHidden(), true);
+        await screenshot(page, 'mosaic-after-release');
     } finally {
         await b.close();
     }
