@@ -2,9 +2,9 @@
  * ngx_vms_kafka: librdkafka producer driven from an nginx worker.  Contract in the header.
  *
  * librdkafka runs its own threads; it is created only in init_process (after fork, as STYLE asks).
- * Delivery reports are served by rd_kafka_poll(rk, 0) from a timer on the worker's event loop, so
- * the fallback-file writes in the report callback happen on the worker thread, like access_log
- * writes: a short O_APPEND write to a local file.
+ * Delivery reports and librdkafka's log lines are served by rd_kafka_poll(rk, 0) from a timer on
+ * the worker's event loop, so the fallback-file writes in the report callback happen on the worker
+ * thread, like access_log writes: a short O_APPEND write to a local file.
  */
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -98,7 +98,6 @@ static void
 ngx_vms_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     ngx_vms_kafka_t *k = rd_kafka_opaque(rk);
-    /* Called from librdkafka's threads: only the logging itself, which is a write(2) on nginx's log. */
     ngx_uint_t lvl = level <= 3 ? NGX_LOG_ERR : NGX_LOG_INFO;
     ngx_log_error(lvl, k->log, 0, "vms kafka: %s: %s", fac, buf);
 }
@@ -144,7 +143,8 @@ ngx_vms_kafka_init_process(ngx_vms_kafka_t *k, ngx_cycle_t *cycle)
     ngx_cpystrn((u_char *) brokers, k->brokers.data, k->brokers.len + 1);
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK
         || rd_kafka_conf_set(conf, "queue.buffering.max.ms", "20", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK
-        || rd_kafka_conf_set(conf, "message.timeout.ms", "30000", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        || rd_kafka_conf_set(conf, "message.timeout.ms", "30000", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         goto fail;
     }
     for (ngx_uint_t i = 0; k->props && i < k->props->nelts; i++) {
@@ -170,6 +170,9 @@ ngx_vms_kafka_init_process(ngx_vms_kafka_t *k, ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "vms kafka: producer not created: %s", errstr);
         return NGX_OK;   /* messages go to the fallback file */
     }
+    /* librdkafka's log lines go to the main queue and are written by rd_kafka_poll() on the
+     * worker thread, not from librdkafka's own threads */
+    rd_kafka_set_log_queue(k->rk, NULL);
     k->poll_ev.handler = ngx_vms_kafka_poll;
     k->poll_ev.data = k;
     k->poll_ev.log = cycle->log;
