@@ -121,6 +121,22 @@ def run_ffmpeg(stack, cam, n, seconds, warmup):
     return cpu, rss, lost_frames(files), up
 
 
+def warm_up(cam, n, batch=4):
+    """Connects to every camera once, a few at a time: camsim prepares a camera's media at its
+    first DESCRIBE, and many first DESCRIBEs at once time out on a loaded machine, which would
+    penalize whichever recorder connects first."""
+    for first in range(1, n + 1, batch):
+        probes = [subprocess.Popen(["ffprobe", "-v", "quiet", "-rtsp_transport", "tcp",
+                                    cam.url(f"cam{i}")], stdin=subprocess.DEVNULL)
+                  for i in range(first, min(first + batch, n + 1))]
+        for p in probes:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cameras", default="16,32,64")
@@ -134,6 +150,7 @@ def main():
     try:
         for n in [int(x) for x in args.cameras.split(",")]:
             cam = stack.camsim(cameras=n, args=("--gop", str(FPS), "--fps", str(FPS)), name=f"camsim{n}")
+            warm_up(cam, n)
             v = run_vmsd(stack, cam, n, args.seconds, args.warmup)
             f = run_ffmpeg(stack, cam, n, args.seconds, args.warmup)
             cam.stop()
