@@ -753,6 +753,12 @@ rec_guard(vms_recorder_t *rec, int i, AVPacket *pkt)
         pkt->dts = pkt->pts;             /* no reordering: dts is pts */
     }
     if (pkt->dts == AV_NOPTS_VALUE) {
+        /* RTSP's very first packet often has none: not worth a warning */
+        if (rec->packets == 1) {
+            vms_log_debug(rec->camera_id, "recorder: first packet without "
+                          "timestamps dropped");
+            return 0;
+        }
         if (rec->dropped++ % REC_LOG_EVERY == 0) {
             vms_log_warn(rec->camera_id, "recorder: packet without timestamps "
                          "dropped (%" PRIu64 " so far)", rec->dropped);
