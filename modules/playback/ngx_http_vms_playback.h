@@ -50,4 +50,23 @@ ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
 ngx_int_t ngx_http_vms_playback_send_clip(ngx_http_request_t *r,
     ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan);
 
+/* ---- between the module's files ---- */
+
+/* {camera_dir}/{rel} opened read-only, confined to camera_dir (O_NOFOLLOW,
+ * realpath); closed with the request pool.  -1 not found, -2 refused. */
+ngx_fd_t ngx_http_vms_playback_open_confined(ngx_http_request_t *r, const char *camera_dir,
+    const char *rel, struct stat *st);
+ngx_buf_t *ngx_http_vms_playback_file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel,
+    off_t from, off_t to);
+/* video/mp4 headers (Range allowed, Cache-Control by max_age, 0 = no-cache) and the body */
+ngx_int_t ngx_http_vms_playback_send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t len,
+    time_t max_age);
+ngx_int_t ngx_http_vms_playback_add_header(ngx_http_request_t *r, const char *key,
+    const char *value);
+
+/* ngx_http_vms_playback_rebase.c: the segment file with tfdt rebased */
+ngx_int_t ngx_http_vms_playback_send_rebased(ngx_http_request_t *r,
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel, ngx_fd_t fd,
+    const struct stat *st, int open_seg, int64_t seg_start_us, int64_t file0_out_us);
+
 #endif /* NGX_HTTP_VMS_PLAYBACK_H */

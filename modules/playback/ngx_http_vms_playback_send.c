@@ -4,8 +4,6 @@
  * — and its range filter answers Range requests).
  */
 #include "ngx_http_vms_playback.h"
-#include "pb_fmp4.h"
-#include "pb_time.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -30,8 +28,8 @@ ngx_http_vms_playback_error(ngx_http_request_t *r, ngx_uint_t status, const char
     return rc;
 }
 
-static ngx_int_t
-add_header(ngx_http_request_t *r, const char *key, const char *value)
+ngx_int_t
+ngx_http_vms_playback_add_header(ngx_http_request_t *r, const char *key, const char *value)
 {
     ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -110,8 +108,9 @@ ngx_http_vms_playback_send_text(ngx_http_request_t *r, const pb_buf_t *b, const 
  * directory.  Returns the fd (closed with the request pool) or -1 / -2
  * (not found / refused), logged.
  */
-static ngx_fd_t
-open_confined(ngx_http_request_t *r, const char *camera_dir, const char *rel, struct stat *st)
+ngx_fd_t
+ngx_http_vms_playback_open_confined(ngx_http_request_t *r, const char *camera_dir, const char *rel,
+    struct stat *st)
 {
     char full[PATH_MAX], real[PATH_MAX], base[PATH_MAX];
     if ((size_t) snprintf(full, sizeof(full), "%s/%s", camera_dir, rel) >= sizeof(full)) {
@@ -147,8 +146,9 @@ open_confined(ngx_http_request_t *r, const char *camera_dir, const char *rel, st
     return fd;
 }
 
-static ngx_buf_t *
-file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel, off_t from, off_t to)
+ngx_buf_t *
+ngx_http_vms_playback_file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel, off_t from,
+    off_t to)
 {
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
     ngx_file_t *f = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
@@ -167,8 +167,9 @@ file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel, off_t from, off_t 
     return b;
 }
 
-static ngx_int_t
-send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t len, time_t max_age)
+ngx_int_t
+ngx_http_vms_playback_send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t len,
+    time_t max_age)
 {
     ngx_str_set(&r->headers_out.content_type, "video/mp4");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -185,16 +186,12 @@ send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t len, time_t max_age)
     return ngx_http_output_filter(r, out);
 }
 
-static ngx_int_t send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const char *rel, ngx_fd_t fd, const struct stat *st, int open_seg,
-    int64_t seg_start_us, int64_t file0_out_us);
-
 ngx_int_t
 ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
     const char *camera_dir, const char *rel, int64_t seg_start_us, int64_t file0_out_us)
 {
     struct stat st;
-    ngx_fd_t fd = open_confined(r, camera_dir, rel, &st);
+    ngx_fd_t fd = ngx_http_vms_playback_open_confined(r, camera_dir, rel, &st);
     if (fd == -1) {
         return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no such recording file");
     }
@@ -205,13 +202,14 @@ ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_lo
     int open_seg = vms_index_open_path(camera_dir, open_rel, sizeof(open_rel))
                    && ngx_strcmp(open_rel, rel) == 0;
     if (seg_start_us > 0) {
-        return send_rebased(r, conf, camera_dir, rel, fd, &st, open_seg, seg_start_us, file0_out_us);
+        return ngx_http_vms_playback_send_rebased(r, conf, camera_dir, rel, fd, &st, open_seg,
+                                                  seg_start_us, file0_out_us);
     }
     r->headers_out.last_modified_time = st.st_mtime;
     if (!open_seg && ngx_http_set_etag(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ngx_buf_t *b = file_buf(r, fd, rel, 0, st.st_size);
+    ngx_buf_t *b = ngx_http_vms_playback_file_buf(r, fd, rel, 0, st.st_size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -222,299 +220,5 @@ ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_lo
         b->sync = 1;
     }
     ngx_chain_t out = { b, NULL };
-    return send_chain(r, &out, st.st_size, open_seg ? 0 : conf->closed_max_age);
-}
-
-/* pread exactly len bytes at off into pool memory; NULL on a short read */
-static u_char *
-read_at(ngx_http_request_t *r, ngx_fd_t fd, off_t off, size_t len)
-{
-    u_char *p = ngx_pnalloc(r->pool, len ? len : 1);
-    size_t got = 0;
-    while (p != NULL && got < len) {
-        ssize_t n = pread(fd, p + got, len - got, off + (off_t) got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return NULL;
-        }
-        got += (size_t) n;
-    }
-    return p;
-}
-
-static ngx_int_t
-chain_add(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
-{
-    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
-    if (b == NULL || cl == NULL) {
-        return NGX_ERROR;
-    }
-    cl->buf = b;
-    cl->next = NULL;
-    **last = cl;
-    *last = &cl->next;
-    return NGX_OK;
-}
-
-static ngx_buf_t *
-mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
-{
-    ngx_buf_t *b = ngx_calloc_buf(r->pool);
-    if (b != NULL) {
-        b->pos = b->start = p;
-        b->last = b->end = p + len;
-        b->memory = 1;
-    }
-    return b;
-}
-
-#define CLIP_MAX_BOX  (1 << 20)
-
-/*
- * Appends e's fragments whose bytes lie in [from, to) to the chain, each
- * moof's tfdt rebased so that the file's first fragment sits at file0_out_us
- * on the output timeline (its index start_us gives every other fragment's
- * place), the rest of each fragment (mdat) as a file buffer.  Bytes between
- * fragments in that span go as they are when with_between is set.
- * *cursor: the file offset the chain has reached.
- */
-static ngx_int_t
-rebased_fragments(ngx_http_request_t *r, ngx_fd_t fd, const char *camera_dir,
-    const vms_index_entry_t *e, const pb_fmp4_tracks_t *tracks, int64_t file0_out_us,
-    uint64_t from, uint64_t to, int with_between, uint64_t *cursor, ngx_chain_t ***last, off_t *len)
-{
-    for (uint32_t k = 0; k < e->nfrags; k++) {
-        const vms_index_fragment_t *f = &e->frags[k];
-        if (f->offset < from || f->offset + f->size > to) {
-            continue;
-        }
-        if (with_between && f->offset > *cursor) {
-            if (chain_add(r, last, file_buf(r, fd, e->path, (off_t) *cursor, (off_t) f->offset)) != NGX_OK) {
-                return NGX_ERROR;
-            }
-            *len += (off_t) (f->offset - *cursor);
-        }
-        u_char *h = read_at(r, fd, (off_t) f->offset, 8);
-        uint32_t msz = h ? ((uint32_t) h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3]) : 0;
-        u_char *moof = (msz >= 8 && msz <= f->size && msz <= CLIP_MAX_BOX)
-                       ? read_at(r, fd, (off_t) f->offset, msz) : NULL;
-        int64_t first[PB_FMP4_MAX_TRACKS], shift[PB_FMP4_MAX_TRACKS];
-        if (moof == NULL || pb_fmp4_moof_tfdt(moof, msz, tracks, first, NULL) < 0) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no "
-                          "moof at offset %uL as indexed", camera_dir, e->path, f->offset);
-            return NGX_DECLINED;
-        }
-        /* where this fragment belongs on the output timeline, per track */
-        int64_t at = file0_out_us + f->start_us;
-        for (int t = 0; t < tracks->n; t++) {
-            shift[t] = first[t] < 0 ? 0 : first[t] - at * (int64_t) tracks->timescale[t] / 1000000;
-        }
-        if (pb_fmp4_moof_tfdt(moof, msz, tracks, NULL, shift) < 0
-            || chain_add(r, last, mem_buf(r, moof, msz)) != NGX_OK
-            || chain_add(r, last, file_buf(r, fd, e->path, (off_t) (f->offset + msz),
-                                           (off_t) (f->offset + f->size))) != NGX_OK) {
-            return NGX_ERROR;
-        }
-        *len += (off_t) f->size;
-        *cursor = f->offset + f->size;
-    }
-    return NGX_OK;
-}
-
-/*
- * The clip: the first file's init section, then every fragment of every
- * piece with its moof's decode times (tfdt) rebased so the clip starts at 0
- * and runs on across files and bridged gaps; mdat bytes go by sendfile.
- * Reads are small (init sections, moofs) at offsets the index gives.  The
- * clip ends early where a file's init section differs from the first one
- * (another connection with other codec parameters).
- */
-ngx_int_t
-ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const pb_plan_t *plan)
-{
-    ngx_chain_t *head = NULL, **last = &head;
-    off_t len = 0;
-    int any_open = 0;
-    u_char *init0 = NULL;
-    size_t init0_len = 0;
-    pb_fmp4_tracks_t tracks;
-    int64_t out_us = 0;
-    char err[512];
-
-    for (size_t i = 0; i < plan->n; i++) {
-        const pb_piece_t *p = &plan->v[i];
-        vms_index_entry_t *e = (vms_index_entry_t *) p->seg;
-        struct stat st;
-        ngx_fd_t fd = open_confined(r, camera_dir, e->path, &st);
-        if (fd < 0 || (uint64_t) st.st_size < p->offset + p->length) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: indexed segment "
-                          "\"%s/%s\" is missing or shorter than its index says", camera_dir, e->path);
-            if (i == 0) {
-                return ngx_http_vms_playback_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                                   "an indexed recording file is missing");
-            }
-            break;
-        }
-        if (e->init_size == 0 || e->init_size > CLIP_MAX_BOX || e->nfrags == 0
-            || vms_index_frags(ngx_http_vms_playback_reader(), e, err, sizeof(err)) < 0) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no usable "
-                          "init section or fragment table for a clip", camera_dir, e->path);
-            if (i == 0) {
-                return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                                   "recording index unusable for a clip (see the error log)");
-            }
-            break;
-        }
-        u_char *init = read_at(r, fd, 0, e->init_size);
-        if (init == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        if (i == 0) {
-            if (pb_fmp4_tracks(init, e->init_size, &tracks) < 0) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": "
-                              "unreadable init section", camera_dir, e->path);
-                return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                                   "recording file unreadable (see the error log)");
-            }
-            init0 = init;
-            init0_len = e->init_size;
-            if (chain_add(r, &last, mem_buf(r, init, init0_len)) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            len += (off_t) init0_len;
-        } else if (!pb_fmp4_init_compatible(init0, init0_len, init, e->init_size)) {
-            break;      /* other tracks or codec parameters: one file cannot hold both */
-        }
-        any_open |= (e->flags & VMS_SEG_OPEN) != 0;
-
-        uint64_t cursor = p->offset;
-        ngx_int_t rc = rebased_fragments(r, fd, camera_dir, e, &tracks,
-                                         out_us - (p->start_us - e->start_us), p->offset,
-                                         p->offset + p->length, 0, &cursor, &last, &len);
-        if (rc == NGX_DECLINED) {
-            return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                               "recording file does not match its index");
-        }
-        if (rc != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        out_us += p->duration_us;
-    }
-    ngx_buf_t *tail = ngx_calloc_buf(r->pool);
-    if (tail == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    tail->last_buf = (r == r->main) ? 1 : 0;
-    tail->last_in_chain = 1;
-    tail->sync = 1;
-    if (chain_add(r, &last, tail) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    /* where the clip really starts (the keyframe at or before the asked start) and its length */
-    char v[64];
-    pb_time_format(v, plan->v[0].start_us);
-    if (add_header(r, "X-VMS-Clip-Start", v) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    pb_seconds_format(v, out_us);
-    if (add_header(r, "X-VMS-Clip-Duration", v) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return send_chain(r, head, len, any_open ? 0 : conf->closed_max_age);
-}
-
-/*
- * The segment file as it is on disk, byte for byte, except that each moof's
- * decode time is rebased to the output timeline of the playlist that asked
- * for it (?s=segment start&t=output time of its first fragment): so players
- * see one continuous timeline across files whose timestamps restart, and
- * the playlist's byte ranges stay valid (tfdt is rewritten in place).
- */
-static ngx_int_t
-send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir,
-    const char *rel, ngx_fd_t fd, const struct stat *st, int open_seg, int64_t seg_start_us,
-    int64_t file0_out_us)
-{
-    char err[1024];
-    vms_index_result_t res;
-    vms_index_reader_t *rd = ngx_http_vms_playback_reader();
-    int rc = rd ? vms_index_query(rd, camera_dir, seg_start_us, seg_start_us + 1, &res, err, sizeof(err))
-                : VMS_INDEX_ENOMEM;
-    if (rc < 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "recording index unreadable (see the error log)");
-    }
-    vms_index_entry_t *e = NULL;
-    for (size_t i = 0; i < res.n; i++) {
-        if (res.v[i].start_us == seg_start_us && ngx_strcmp(res.v[i].path, rel) == 0) {
-            e = &res.v[i];
-        }
-    }
-    if (e == NULL) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no such segment in the index");
-    }
-    if (e->nfrags == 0 || e->init_size == 0 || e->init_size > CLIP_MAX_BOX
-        || vms_index_frags(rd, e, err, sizeof(err)) < 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no usable "
-                      "fragment table", camera_dir, rel);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "recording index unusable (see the error log)");
-    }
-    u_char *init = read_at(r, fd, 0, e->init_size);
-    pb_fmp4_tracks_t tracks;
-    if (init == NULL || pb_fmp4_tracks(init, e->init_size, &tracks) < 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": unreadable "
-                      "init section", camera_dir, rel);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "recording file unreadable (see the error log)");
-    }
-    /* an open segment: only what its record announces (complete fragments) */
-    uint64_t size = open_seg ? e->bytes : (uint64_t) st->st_size;
-    if (size > (uint64_t) st->st_size) {
-        size = (uint64_t) st->st_size;
-    }
-    ngx_chain_t *head = NULL, **last = &head;
-    off_t len = 0;
-    uint64_t cursor = e->init_size;
-    ngx_int_t brc = rebased_fragments(r, fd, camera_dir, e, &tracks, file0_out_us, e->init_size, size,
-                                      1, &cursor, &last, &len);
-    if (brc == NGX_DECLINED) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "recording file does not match its index");
-    }
-    if (brc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    /* the init section in front (the loop started after it), the tail after the last fragment */
-    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
-    ngx_buf_t *ib = mem_buf(r, init, e->init_size);
-    if (cl == NULL || ib == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    cl->buf = ib;
-    cl->next = head;
-    head = cl;
-    len += e->init_size;
-    if (cursor < size) {
-        if (chain_add(r, &last, file_buf(r, fd, rel, (off_t) cursor, (off_t) size)) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        len += (off_t) (size - cursor);
-    }
-    ngx_buf_t *tail = ngx_calloc_buf(r->pool);
-    if (tail == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    tail->last_buf = (r == r->main) ? 1 : 0;
-    tail->last_in_chain = 1;
-    tail->sync = 1;
-    if (chain_add(r, &last, tail) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    r->headers_out.last_modified_time = st->st_mtime;
-    return send_chain(r, head, len, open_seg ? 0 : conf->closed_max_age);
+    return ngx_http_vms_playback_send_chain(r, &out, st.st_size, open_seg ? 0 : conf->closed_max_age);
 }
