@@ -234,7 +234,7 @@ ngx_http_vms_auth_ep_body_read(ngx_http_request_t *r)
     ngx_http_vms_auth_ep_run(r);
 }
 
-/* GET/POST whoami: the caller's verified claims, as the module understood them. */
+/* whoami (any method): the caller's verified claims, as the module understood them. */
 static ngx_int_t
 ngx_http_vms_auth_whoami(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx)
 {
@@ -260,7 +260,8 @@ ngx_int_t
 ngx_http_vms_auth_endpoint_handler(ngx_http_request_t *r)
 {
     ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
-    if (lcf->endpoint == NGX_HTTP_VMS_AUTH_EP_WHOAMI && (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+    if (lcf->endpoint == NGX_HTTP_VMS_AUTH_EP_WHOAMI && !(r->method & NGX_HTTP_POST)) {
+        /* whoami answers any method (a body, if any, is discarded) */
         r->request_body_in_single_buf = 1;
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -125,3 +125,42 @@ def test_malformed_record_goes_to_dead_letter_topic(stack):
     dead = consume(k.bootstrap, "vms.audit.dlq", 1)
     assert dead[0][1]["id"] == "x1"
     assert rows(pg)[0][:4] == ("u", "PUT", "/r", 204)
+
+
+def test_broker_outage_records_delivered_after_recovery(stack):
+    """Kafka down for a while (shorter than message.timeout.ms): librdkafka keeps the records and
+    delivers them when the broker is back; nothing goes to the fallback file."""
+    keys = Keys(stack)
+    k = stack.kafka()
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": k.bootstrap,
+                            "AUTH_KAFKA_PROPS": "message.timeout.ms=120000"})
+    tok = keys.token("HS256", sub="carol", role="viewer", camera_id="cam1")
+    assert requests.post(ngx.url("/api/auth/check/cam1"), headers=bearer(tok), timeout=5).status_code == 200
+    consume(k.bootstrap, "vms.audit", 1)            # the producer is connected and working
+    k.down()
+    for _ in range(3):
+        assert requests.put(ngx.url("/api/auth/check/cam1"), headers=bearer(tok), timeout=5).status_code == 200
+    k.up()
+    recs = consume(k.bootstrap, "vms.audit", 4, timeout=60)
+    assert [r["action"] for _, r in recs].count("PUT") == 3
+    assert not os.path.exists(os.path.join(ngx.prefix, "logs", "audit.jsonl")) or \
+        os.path.getsize(os.path.join(ngx.prefix, "logs", "audit.jsonl")) == 0
+
+
+def test_database_outage_consumer_retries(stack):
+    """PostgreSQL down: the consumer keeps the record (offset not committed) and stores it once the
+    database is back."""
+    keys = Keys(stack)
+    k = stack.kafka()
+    pg = stack.postgres()
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": k.bootstrap})
+    cons = stack._start("audit-consumer", [stack.bin("vms-audit-consumer"), "--brokers", k.bootstrap,
+                                           "--dsn", pg.dsn])
+    cons.wait_line(r"audit-consumer: ready", 30)
+    pg.stop()
+    tok = keys.token("HS256", sub="dave", role="viewer", camera_id="cam1")
+    assert requests.delete(ngx.url("/api/auth/check/cam1"), headers=bearer(tok), timeout=5).status_code == 200
+    cons.wait_line(r"postgres: (connect|insert) failed", 60)     # it met the outage with our record
+    pg2 = stack.postgres(port=pg.port)                            # same data directory
+    vmsstack.wait_for("row after recovery", lambda: rows(pg2, "user_id = 'dave'"), 60, cons.proc, cons.log)
+    assert [r[1] for r in rows(pg2, "user_id = 'dave'")] == ["DELETE"]
