@@ -364,3 +364,18 @@ def test_playback_permission_and_stream_limit(pb):
     codes = [pb.get(q, headers={"Authorization": f"Bearer {pb.token(plan='free')}"}).status_code
              for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_aborted_requests_leave_nginx_healthy(pb):
+    """Clients that hang up while a clip's reads are in the thread pool: no worker dies."""
+    import socket
+    target = f"/api/playback/cam1?start={ts(0)}&end={ts(60)}&format=mp4"
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", pb.port))
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {pb.tok}\r\n\r\n".encode())
+        s.close()
+    r = pb.get(target)
+    assert r.status_code == 200 and float(r.headers["X-VMS-Clip-Duration"]) == 60
+    with open(pb.error_log) as f:
+        log = f.read()
+    assert "exited on signal" not in log and "AddressSanitizer" not in log
