@@ -6,6 +6,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,24 @@ int
 vms_ai_to_grey(vms_ai_imager_t *im, const AVFrame *f, int w, int h,
     vms_ai_plane_t *out)
 {
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    AVFrame                   luma;
+
+    /* YUV with an 8-bit luma plane (every camera codec): scale that plane
+     * alone as GRAY8 and leave the chroma planes untouched */
+    if (d != NULL && !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL))
+        && d->nb_components >= 1 && d->comp[0].plane == 0
+        && d->comp[0].step == 1 && d->comp[0].depth == 8
+        && d->comp[0].shift == 0 && d->comp[0].offset == 0)
+    {
+        memset(&luma, 0, sizeof(luma));
+        luma.format = AV_PIX_FMT_GRAY8;
+        luma.width = f->width;
+        luma.height = f->height;
+        luma.data[0] = f->data[0];
+        luma.linesize[0] = f->linesize[0];
+        return scale(&im->sws_grey, &luma, w, h, AV_PIX_FMT_GRAY8, 1, out);
+    }
     return scale(&im->sws_grey, f, w, h, AV_PIX_FMT_GRAY8, 1, out);
 }
 
