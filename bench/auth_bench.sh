@@ -2,7 +2,9 @@
 # vms_auth benchmark: wrk against one nginx worker serving a 1 KB static file, without auth and
 # behind vms_auth with HS256, RS256 and ES256 tokens, each with one reused token (verified-token
 # cache on) and with unique tokens (cache off, 1000 distinct tokens in rotation: every request pays
-# the full signature check).  Prints req/s and the ratio to the plain run, all from one run.
+# the full signature check).  Prints req/s, the worker's CPU time per request (from /proc, so not
+# skewed by other load on the machine) and the capacity ratio to the plain run (CPU plain / CPU x),
+# all from one run; then vms_jwt_verify's CPU time per token.
 #   VMS_BUILD_DIR=build bash bench/auth_bench.sh      (BENCH_SECONDS=8 BENCH_CONNS=16)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,7 @@ chmod 755 "$work"
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
 pids=()
+declare -A masters
 cleanup() {
     for p in "${pids[@]}"; do kill -QUIT "$p" 2>/dev/null || true; done
     sleep 0.5
@@ -86,6 +89,7 @@ http {
 CONF
     nginx -p "$work/$name" -c "$work/$name/nginx.conf" -e "$work/$name/logs/error.log" -g "daemon off;" &
     pids+=($!)
+    masters[$port]=$!
     for _ in $(seq 50); do
         curl -fs "http://127.0.0.1:$port/plain/file.txt" >/dev/null 2>&1 && return 0
         sleep 0.1
@@ -109,31 +113,86 @@ cached=$port
 start_nginx nocache "vms_auth_cache off;"
 nocache=$port
 
-run() {   # run PORT PATH [wrk options] [-- script args] -> req/s
+worker_ticks() {   # utime+stime of nginx's worker listening on PORT (clock ticks)
+    local master=${masters[$1]} w
+    w=$(pgrep -P "$master" | head -1)
+    awk '{print $14 + $15}' "/proc/$w/stat"
+}
+
+# run PORT PATH [wrk options] [-- script args]: prints "req/s cpu_us_per_request".  The worker's CPU
+# time per request does not depend on what else runs on the machine; req/s does.
+run() {
     local port=$1 path=$2; shift 2
-    local opts=() rest=()
+    local opts=() rest=() t0 t1 out
     while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
     [ $# -gt 0 ] && rest=("$@")
-    wrk -t1 -c"$conns" -d"${secs}s" "${opts[@]}" "http://127.0.0.1:$port$path" "${rest[@]}" 2>&1 \
-        | tee -a "$work/wrk.log" | awk '/Requests\/sec/ {print $2}'
+    t0=$(worker_ticks "$port")
+    out=$(wrk -t1 -c"$conns" -d"${secs}s" "${opts[@]}" "http://127.0.0.1:$port$path" "${rest[@]}" 2>&1)
+    t1=$(worker_ticks "$port")
+    echo "$out" >> "$work/wrk.log"
+    echo "$out" | awk -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" '
+        /requests in/ {n = $1} /Requests\/sec/ {r = $2}
+        END {printf "%s %.1f\n", r, (t1 - t0) / hz * 1e6 / n}'
 }
+
 check() {   # the token must really be accepted
     local code
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "http://127.0.0.1:$1/auth/cam1/file.txt")
     [ "$code" = 200 ] || { echo "auth_bench: token refused ($code)" >&2; exit 1; }
 }
 
+report() {   # report LABEL "req/s cpu" PLAIN_CPU
+    local rps=${2% *} cpu=${2#* }
+    printf '%-28s %9s req/s  worker %6s us CPU/req  %5.2fx plain capacity\n' "$1" "$rps" "$cpu" \
+        "$(awk -v a="$3" -v b="$cpu" 'BEGIN {print a / b}')"
+}
 plain=$(run "$cached" /plain/file.txt)
-printf '%-28s %10s req/s\n' "plain (no auth)" "$plain"
+plain_cpu=${plain#* }
+report "plain (no auth)" "$plain" "$plain_cpu"
 for alg in HS256 RS256 ES256; do
     one=$(cat "$work/$alg.one")
     check "$cached" "$one"
     check "$nocache" "$(head -1 "$work/$alg.many")"
-    r1=$(run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $one")
-    r2=$(run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many")
-    printf '%-28s %10s req/s  %5.2fx plain\n' "$alg reused token (cache)" "$r1" "$(awk -v a="$r1" -v b="$plain" 'BEGIN {print a / b}')"
-    printf '%-28s %10s req/s  %5.2fx plain\n' "$alg unique tokens" "$r2" "$(awk -v a="$r2" -v b="$plain" 'BEGIN {print a / b}')"
+    report "$alg reused token (cache)" "$(run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $one")" "$plain_cpu"
+    report "$alg unique tokens" "$(run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many")" "$plain_cpu"
 done
+
+# CPU time per verification through vms_jwt (no HTTP, unaffected by other processes' load)
+cat > "$work/verify.c" <<'CEOF'
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "vms_jwt.h"
+static char buf[1 << 16];
+static size_t slurp(const char *p) { FILE *f = fopen(p, "r"); size_t n = fread(buf, 1, sizeof(buf) - 1, f); fclose(f); buf[n] = 0; return n; }
+int main(int argc, char **argv) {
+    char err[256], key[8192], tok[4096];
+    vms_jwt_keyset_t *ks = vms_jwt_keyset_new();
+    size_t n = slurp(argv[2]); memcpy(key, buf, n + 1);
+    int rc = strcmp(argv[1], "HS256") == 0 ? vms_jwt_keyset_add_secret(ks, key, n, 0, NULL, err, sizeof(err))
+                                          : vms_jwt_keyset_add_pem(ks, key, n, 0, NULL, err, sizeof(err));
+    if (rc) { fprintf(stderr, "%s\n", err); return 1; }
+    n = slurp(argv[3]); memcpy(tok, buf, n + 1);
+    struct timespec a, b;
+    int N = strcmp(argv[1], "HS256") == 0 ? 100000 : 5000;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    for (int i = 0; i < N; i++) {
+        vms_jwt_t out; const char *why;
+        if (vms_jwt_verify(ks, tok, n, &out, &why)) { fprintf(stderr, "%s\n", why); return 1; }
+        json_decref(out.payload);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    printf("%.1f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e3 / N);
+    return 0;
+}
+CEOF
+core="$root/modules/auth/core"
+cc -O2 -I"$core" -o "$work/verify" "$work/verify.c" "$core/vms_jwt.c" "$core/vms_jwt_keys.c" -ljansson -lcrypto
+for alg in HS256 RS256 ES256; do
+    keyf="$work/keys/$alg.pem"; [ "$alg" = HS256 ] && keyf="$work/keys/hs.key"
+    printf '%-28s %10s us CPU per verification\n' "$alg vms_jwt_verify" "$("$work/verify" "$alg" "$keyf" "$work/$alg.one")"
+done
+
 if grep -q "Non-2xx" "$work/wrk.log"; then
     echo "auth_bench: some responses were not 200" >&2
     exit 1
