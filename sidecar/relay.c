@@ -36,6 +36,8 @@ struct vms_relay_s {
     AVPacket        *q[QUEUE_MAX];
     int              head, n;
     int              resync;        /* drop until the next video keyframe */
+    atomic_int       lost;          /* a packet was dropped without the lock */
+    atomic_int       up;            /* connected: only then queue packets */
 
     vms_series_t    *s_up, *s_dropped, *s_reconnects;
 };
@@ -125,15 +127,20 @@ vms_relay_packet(vms_relay_t *r, const AVPacket *pkt)
     int       key;
 
     if (r == NULL || pkt->stream_index >= r->nin
-        || r->map[pkt->stream_index] < 0)
+        || r->map[pkt->stream_index] < 0 || !atomic_load(&r->up))
     {
         return;
     }
     key = pkt->stream_index == r->vin && (pkt->flags & AV_PKT_FLAG_KEY);
     if (pthread_mutex_trylock(&r->lock) != 0) {
-        /* the relay thread holds it only to pop: never wait for it */
+        /* the relay thread holds it only to pop: never wait for it; what
+         * follows the lost packet waits for the next keyframe */
         vms_series_add(r->s_dropped, 1);
+        atomic_store(&r->lost, 1);
         return;
+    }
+    if (atomic_exchange(&r->lost, 0)) {
+        r->resync = 1;
     }
     if (r->resync && !key) {
         pthread_mutex_unlock(&r->lock);
@@ -285,6 +292,7 @@ relay_thread(void *arg)
             }
             vms_log_info(r->id, "relay: publishing");
             vms_series_set(r->s_up, 1);
+            atomic_store(&r->up, 1);
             vms_series_add(r->s_reconnects, 1);
             logged_down = 0;
             delay_ms = 500;
@@ -338,6 +346,7 @@ relay_thread(void *arg)
                              av_err2str(rc));
             }
             vms_series_set(r->s_up, 0);
+            atomic_store(&r->up, 0);
             close_output(r, out, 0);
             out = NULL;
             retry_at = vms_mono_us() + delay_ms * 1000;
