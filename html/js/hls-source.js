@@ -52,7 +52,13 @@ export class HlsSource extends EventTarget {
         } else {
             throw new Error('HLS not supported by this browser');
         }
-        video.play().catch(() => {});
+        video.play().catch((e) => {
+            // no sound before the user interacts with the page: play muted
+            if (e.name === 'NotAllowedError' && !video.muted) {
+                video.muted = true;
+                video.play().catch(() => {});
+            }
+        });
     }
 
     // quality: 'auto' or a picture height; the closest level is used.

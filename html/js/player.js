@@ -238,7 +238,7 @@ export class VmsPlayer extends EventTarget {
         const stream = probe.srcObject;
         this.media.destroy();
         this.video.srcObject = stream;
-        this.video.play().catch(() => {});
+        playMaybeMuted(this.video);
         this.media = session;
         session.onfailed = () => gen === this.gen && this.reload('webrtc failed');
         this.switched('hls', 'webrtc', 'webrtc available again');
@@ -290,7 +290,7 @@ export class VmsPlayer extends EventTarget {
     }
 
     firstPicture(ms = this.opt.webrtcTimeoutMs) {
-        this.video.play().catch(() => {});
+        playMaybeMuted(this.video);
         return waitFor(() => this.video.readyState >= 3, ms);
     }
 
@@ -445,6 +445,16 @@ export class VmsPlayer extends EventTarget {
         }, ms);
         this.timers.add(id);
     }
+}
+
+// Browsers refuse to autoplay with sound until the user interacts with the page: then play
+// muted (the volume preference stays; the slider unmutes).
+export function playMaybeMuted(video) {
+    return video.play().catch((e) => {
+        if (e.name !== 'NotAllowedError' || video.muted) return;
+        video.muted = true;
+        return video.play().catch(() => {});
+    });
 }
 
 function sleep(ms) {

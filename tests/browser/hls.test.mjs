@@ -1,6 +1,7 @@
 // No WHEP endpoint for the camera: the player falls back to HLS (hls.js) at
 // once, plays (readyState >= 3, time advancing), reads "Modo Compatível", and
-// reports vms_protocol_fallback_total{from=webrtc,to=hls} to nginx.
+// reports vms_protocol_fallback_total{from=webrtc,to=hls} to nginx; the
+// volume is kept across page loads; ?lang=en switches the strings.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -34,10 +35,16 @@ test('HLS fallback plays and reads Modo Compatível', async () => {
         assert.equal(mine[0].from, 'webrtc');
         assert.equal(mine[0].to, 'hls');
         assert.equal(mine[0].user, env('VMS_USER_SUB'));
+        // the volume the user sets is kept (localStorage) across page loads
+        await page.locator('[data-role=volume]').fill('0.5');
         // English on request
         await page.goto(`${BASE()}/player.html?camera=${camera}&lang=en`);
         const en = await waitPlaying(page);
         assert.equal(en.indicator, 'Compatibility Mode');
+        assert.deepEqual(await page.evaluate(() => {
+            const v = document.querySelector('video');
+            return [v.volume, document.querySelector('[data-role=volume]').value];
+        }), [0.5, '0.5']);
     } finally {
         await b.close();
     }
