@@ -23,7 +23,9 @@ export class Mosaic extends EventTarget {
     // the limit unknown, tiles open one after another until the server refuses
     // one; that refusal only sets the limit (no message: the user asked nothing).
     async start() {
-        const tiles = [...this.tiles.values()];
+        // live slots go to cameras vmsd reports online first (grid order otherwise)
+        const rank = (tile) => (tile.cam.status === 'online' ? 0 : tile.cam.status === 'offline' ? 2 : 1);
+        const tiles = [...this.tiles.values()].sort((a, b) => rank(a) - rank(b));
         if (this.limit != null) {
             tiles.forEach((tile, i) => (i < this.limit ? this.openLive(tile) : this.showSnapshot(tile)));
             this.changed();
