@@ -55,15 +55,22 @@ export async function getJSON(path, opts) {
 // before they expire.
 const streamTokens = new Map();
 
-export async function streamToken(cameraId) {
+// fresh: a new token (new jti, so a new stream lease) even if the cached one is still good.
+export async function streamToken(cameraId, { fresh = false } = {}) {
     const cached = streamTokens.get(cameraId);
-    if (cached && cached.expires > Date.now() + 60_000) return cached.token;
+    if (!fresh && cached && cached.expires > Date.now() + 60_000) return cached.token;
     const r = await getJSON('/api/auth/stream-token', { method: 'POST', json: { camera_id: cameraId } });
     const token = r.token || r.stream_token;
     if (!token) throw new ApiError(500, r, 'stream-token: no token in reply');
     const ttl = Number(r.expires_in) > 0 ? Number(r.expires_in) : 3600;
     streamTokens.set(cameraId, { token, expires: Date.now() + ttl * 1000 });
     return token;
+}
+
+// When the cached stream token of a camera expires (ms since the epoch), or 0.
+export function streamTokenExpiry(cameraId) {
+    const cached = streamTokens.get(cameraId);
+    return cached ? cached.expires : 0;
 }
 
 export function forgetStreamToken(cameraId) {
@@ -84,15 +91,19 @@ export async function cameras() {
         : { id: c.id || c.camera_id, status: c.status || c.state || 'unknown' }));
 }
 
-// Frees the stream lease of this camera's stream token at once (otherwise it
-// expires after its idle time).
-export async function releaseStream(cameraId) {
-    const cached = streamTokens.get(cameraId);
-    if (!cached) return;
+// Frees the stream lease of a stream token (by default this camera's current one) at once
+// (otherwise it expires after its idle time).
+export async function releaseStream(cameraId, token = streamTokens.get(cameraId)?.token) {
+    if (!token) return;
     try {
         // keepalive: also sent while the page unloads
-        await request(`/live/${encodeURIComponent(cameraId)}/release`, { method: 'POST', token: cached.token, keepalive: true });
+        await request(`/live/${encodeURIComponent(cameraId)}/release`, { method: 'POST', token, keepalive: true });
     } catch {
         // the lease expires by itself after its idle time
     }
+}
+
+// Renews the lease of a stream that makes no requests of its own (WebRTC).
+export async function keepStream(cameraId, token) {
+    await request(`/live/${encodeURIComponent(cameraId)}/keepalive`, { method: 'POST', token });
 }

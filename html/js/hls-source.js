@@ -6,6 +6,7 @@
 import Hls from '../vendor/hls.js/hls.esm.js';
 
 export class HlsSource extends EventTarget {
+    // token: a string, or a function giving the current one (refreshed stream tokens).
     constructor(video, url, token, { live = true, quality = 'auto' } = {}) {
         super();
         this.video = video;
@@ -17,7 +18,8 @@ export class HlsSource extends EventTarget {
     }
 
     start() {
-        const { video, token } = this;
+        const { video } = this;
+        const current = typeof this.token === 'function' ? this.token : () => this.token;
         if (Hls.isSupported()) {
             const hls = new Hls({
                 liveSyncDurationCount: 3,
@@ -26,6 +28,7 @@ export class HlsSource extends EventTarget {
                 fragLoadingMaxRetry: 2,
                 backBufferLength: this.live ? 30 : 90,
                 xhrSetup: (xhr) => {
+                    const token = current();
                     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
                 },
             });
@@ -44,7 +47,7 @@ export class HlsSource extends EventTarget {
             hls.attachMedia(video);
         } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
             const u = new URL(this.url, location.href);
-            if (token) u.searchParams.set('token', token);
+            if (current()) u.searchParams.set('token', current());
             video.src = u.href;
             video.addEventListener('error', this.onNativeError = () => {
                 this.dispatchEvent(new CustomEvent('fatal', { detail: { status: 0, type: 'native', details: 'error' } }));

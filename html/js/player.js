@@ -7,7 +7,9 @@
 //
 // Events (EventTarget): 'protocolswitch' {cameraId, from, to, reason} (also the
 // onProtocolSwitch callback), 'statechange' {state, message}, 'limit' {limit}.
-import { ApiError, forgetStreamToken, liveUrl, releaseStream, streamToken, whepUrl } from './api.js';
+import {
+    ApiError, forgetStreamToken, keepStream, liveUrl, releaseStream, streamToken, streamTokenExpiry, whepUrl,
+} from './api.js';
 import { HlsSource } from './hls-source.js';
 import { t } from './i18n.js';
 import { reportProtocolSwitch } from './metrics.js';
@@ -26,6 +28,8 @@ export const DEFAULTS = {
     offlineRetryMs: 10_000,     // camera offline / server down: try again after this
     healthyResetMs: 10_000,     // this long playing -> failure count back to 0
     staleMs: 8000,              // a live playlist older than this is not being published
+    keepaliveMs: 10_000,        // WebRTC makes no requests: renew its stream lease this often
+    tokenRefreshMs: null,       // HLS: new stream token after this (default: 2 min before expiry)
     tickMs: 500,
 };
 
@@ -122,10 +126,11 @@ export class VmsPlayer extends EventTarget {
         clearInterval(this.interval);
         for (const id of this.timers) clearTimeout(id);
         this.timers.clear();
+        clearTimeout(this.upkeepTimer);
         this.teardown();
         this.snapshots.dispose();
         this.setState('stopped');
-        if (held) releaseStream(this.cameraId);
+        if (held) releaseStream(this.cameraId, this.token);
     }
 
     retry() {
@@ -150,6 +155,7 @@ export class VmsPlayer extends EventTarget {
             return;
         }
         if (gen !== this.gen) return;
+        this.token = token;
 
         if (this.opt.webrtc && performance.now() >= this.webrtcNotBefore) {
             const r = await this.tryWebRTC(token, gen);
@@ -269,7 +275,7 @@ export class VmsPlayer extends EventTarget {
             return;
         }
         if (gen !== this.gen) return;
-        const src = new HlsSource(this.video, liveUrl(this.cameraId), token, { quality: prefs.get('quality', 'auto') });
+        const src = new HlsSource(this.video, liveUrl(this.cameraId), () => this.token, { quality: prefs.get('quality', 'auto') });
         this.media = src;
         this.protocol = 'hls';
         src.addEventListener('levels', (ev) => this.showLevels(ev.detail));
@@ -317,6 +323,36 @@ export class VmsPlayer extends EventTarget {
         this.badge.textContent = t(this.protocol === 'webrtc' ? 'low_latency' : 'compat_mode');
         this.setState('playing');
         this.snapshots.stop();
+        this.scheduleUpkeep(this.gen);
+    }
+
+    // While playing: WebRTC renews its lease (it makes no requests of its own); HLS moves to a
+    // new stream token before the current one expires, releasing the old token's lease first
+    // so that a user at the limit is not refused by the switch.
+    scheduleUpkeep(gen) {
+        clearTimeout(this.upkeepTimer);
+        if (this.protocol === 'webrtc') {
+            this.upkeepTimer = setTimeout(async () => {
+                if (gen !== this.gen || this.protocol !== 'webrtc') return;
+                await keepStream(this.cameraId, this.token).catch(() => {});
+                this.scheduleUpkeep(gen);
+            }, this.opt.keepaliveMs);
+        } else if (this.protocol === 'hls') {
+            const ms = this.opt.tokenRefreshMs ?? Math.max(10_000, streamTokenExpiry(this.cameraId) - Date.now() - 120_000);
+            this.upkeepTimer = setTimeout(async () => {
+                if (gen !== this.gen || this.protocol !== 'hls') return;
+                const old = this.token;
+                try {
+                    const fresh = await streamToken(this.cameraId, { fresh: true });
+                    if (gen !== this.gen) return;
+                    await releaseStream(this.cameraId, old);
+                    this.token = fresh;
+                } catch {
+                    // kept the old token; the next attempt follows
+                }
+                this.scheduleUpkeep(gen);
+            }, ms);
+        }
     }
 
     // Stalled: readyState < 3, or no progress, for stallMs. Progress is the video's time for HLS

@@ -137,6 +137,8 @@ def test_browser(stack, build_dir):
                VMS_FAILOVER_TOKEN=tokens.make(sub="viewer3", role="viewer"), VMS_FAILOVER_SUB="viewer3",
                VMS_WHEP_CONTROL=f"http://127.0.0.1:{whep_port}",
                VMS_MAINTENANCE_TOKEN=tokens.make(sub="viewer4", role="viewer"), VMS_VMSD_PID=str(vmsd.pid),
+               VMS_LEASE_TOKEN=tokens.make(sub="viewer5", role="viewer"),
+               VMS_REFRESH_TOKEN=tokens.make(sub="viewer6", role="viewer"),
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
