@@ -30,8 +30,12 @@ def test_detections_survive_database_and_broker_outages(stack):
     n = sent()
     wait("calls during the broker outage", lambda: sent() >= n + 3, 120, v)
     k.up()
-    wait("PostgreSQL caught up", lambda: health(v)["postgres"]["connected"]
-         and health(v)["postgres"]["queued"] == 0, 60, v)
+
+    def caught_up():
+        h = health(v)
+        return (h["postgres"]["connected"] and h["postgres"]["queued"] == 0
+                and h["kafka"]["spool_bytes"] == 0 and h["kafka"]["queued"] == 0)
+    wait("PostgreSQL and Kafka caught up", caught_up, 90, v)
     v.stop()
     assert v.proc.returncode == 0
 
