@@ -1,7 +1,7 @@
 """What survives when PostgreSQL or the Kafka broker go away while vmsd sends
-detections: every DetectionResult the provider answered ends up in both,
-once (Kafka: librdkafka queue + vmsd's spool; PostgreSQL: the writer's queue
-and ON CONFLICT (id))."""
+detections: every DetectionResult the provider answered ends up in both
+(Kafka: librdkafka queue + vmsd's spool, at least once; PostgreSQL: the
+writer's queue, once by primary key)."""
 import psycopg
 
 from aitest import VTEST, deepstack_standin, standin_get
@@ -40,17 +40,19 @@ def test_detections_survive_database_and_broker_outages(stack):
     assert v.proc.returncode == 0
 
     calls = len(standin_get(ds, "/_standin/requests"))
-    det = Events(k.bootstrap, "vms.detections")
-    try:
-        wait("every detection in Kafka", lambda: len(det.of("detection", "walk")) >= 2 * calls, 60)
-        msgs = det.of("detection", "walk")
-    finally:
-        det.close()
-    ids = [e["id"] for e in msgs]
-    assert len(ids) == 2 * calls == len(set(ids))           # once each
     with psycopg.connect(pg.url) as conn:
         rows = [r[0] for r in conn.execute("SELECT id FROM detection_results WHERE camera_id = 'walk'")]
-    assert sorted(rows) == sorted(ids)
+    # two per answered call (a call cut short by the stop produced nothing)
+    assert len(rows) in (2 * calls, 2 * (calls - 1))
+    det = Events(k.bootstrap, "vms.detections")
+    try:
+        # Kafka is at-least-once across a broker outage (sidecar/events.h):
+        # a repeat carries the same id, which PostgreSQL's key stores once
+        wait("the same detections in Kafka",
+             lambda: {e["id"] for e in det.of("detection", "walk")} == set(rows), 60)
+    finally:
+        det.close()
+    assert len(rows) == len(set(rows))
 
 
 def test_detections_refused_by_postgres_go_to_the_dead_letter_topic(stack):
