@@ -99,14 +99,183 @@ ngx_http_vms_auth_ep_verify(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
     return NGX_OK;
 }
 
+/*
+ * Stream leases (vms_auth_stream_admit): a MediaMTX `read` or an nginx-rtmp `play` opens a stream,
+ * so once it is authorized a subrequest to vms_limit's `admit` location takes the user's lease
+ * (arguments user, session, plan, max).  The subrequest never blocks: its answer is kept in ctx
+ * and the endpoint runs again (ep_run) to answer 200, or the limit's 429 with its JSON body.
+ */
+static void
+ngx_http_vms_auth_ep_resume(ngx_http_request_t *r)
+{
+    ngx_http_vms_auth_ep_run(r);
+}
+
+static ngx_int_t
+ngx_http_vms_auth_admit_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_vms_auth_ctx_t *ctx = data;
+    ngx_http_request_t *r = sr->parent;
+
+    if (ctx->admit != 1) {
+        return rc;
+    }
+    ctx->admit = 2;
+    ctx->admit_status = rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                        : rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : (ngx_int_t) sr->headers_out.status;
+    if (sr->out && sr->out->buf && ngx_buf_in_memory(sr->out->buf)) {
+        size_t len = sr->out->buf->last - sr->out->buf->pos;
+        ctx->admit_body.data = ngx_pnalloc(r->pool, len + 1);
+        if (ctx->admit_body.data) {
+            ngx_memcpy(ctx->admit_body.data, sr->out->buf->pos, len);
+            ctx->admit_body.len = len;
+        }
+    }
+    ngx_list_part_t *part = &sr->headers_out.headers.part;
+    ngx_table_elt_t *h = part->elts;
+    for (ngx_uint_t i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].hash && h[i].key.len == 11 && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After", 11) == 0) {
+            ctx->admit_retry.data = ngx_pstrdup(r->pool, &h[i].value);
+            ctx->admit_retry.len = ctx->admit_retry.data ? h[i].value.len : 0;
+        }
+    }
+    r->write_event_handler = ngx_http_vms_auth_ep_resume;
+    return rc;
+}
+
+/* Appends "&name=value" (value escaped for a query string) to p; NULL value: nothing. */
+static u_char *
+ngx_http_vms_auth_admit_arg(u_char *p, const char *name, const char *value)
+{
+    if (value == NULL) {
+        return p;
+    }
+    p = ngx_sprintf(p, "%s%s=", name[0] == 'u' ? "" : "&", name);
+    return (u_char *) ngx_escape_uri(p, (u_char *) value, ngx_strlen(value), NGX_ESCAPE_ARGS);
+}
+
+static ngx_int_t
+ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, const char *session)
+{
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    vms_claims_t *c = &ctx->claims;
+    u_char hex[2 * NGX_HTTP_VMS_AUTH_HASH_LEN + 1], maxbuf[NGX_INT64_LEN + 1];
+    const char *max = NULL;
+
+    if (session == NULL || session[0] == '\0') {
+        session = c->jti;
+    }
+    if (session == NULL || session[0] == '\0') {      /* no jti: the token itself names the session */
+        *ngx_hex_dump(hex, ctx->hash, NGX_HTTP_VMS_AUTH_HASH_LEN) = '\0';
+        session = (const char *) hex;
+    }
+    json_t *m = json_object_get(c->payload, "max_concurrent_streams");
+    if (json_is_integer(m) && json_integer_value(m) >= 0) {
+        *ngx_sprintf(maxbuf, "%L", (int64_t) json_integer_value(m)) = '\0';
+        max = (const char *) maxbuf;
+    }
+    const char *user = c->sub ? c->sub : "";
+    size_t len = sizeof("user=&session=&plan=&max=") + 3 * (ngx_strlen(user) + ngx_strlen(session))
+                 + (c->plan ? 3 * ngx_strlen(c->plan) : 0) + sizeof(maxbuf);
+    ngx_str_t args;
+    args.data = ngx_pnalloc(r->pool, len);
+    if (args.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    u_char *p = ngx_http_vms_auth_admit_arg(args.data, "user", user);
+    p = ngx_http_vms_auth_admit_arg(p, "session", session);
+    p = ngx_http_vms_auth_admit_arg(p, "plan", c->plan);
+    p = ngx_http_vms_auth_admit_arg(p, "max", max);
+    args.len = p - args.data;
+
+    ngx_http_post_subrequest_t *ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ps->handler = ngx_http_vms_auth_admit_done;
+    ps->data = ctx;
+    ngx_http_request_t *sr;
+    ctx->admit = 1;
+    if (ngx_http_subrequest(r, &lcf->stream_admit, &args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) != NGX_OK) {
+        ctx->admit = 0;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return NGX_AGAIN;
+}
+
+/* The admission's outcome: NGX_OK admitted, NGX_AGAIN waiting, else an answer already made. */
+static ngx_int_t
+ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, const char *session)
+{
+    if (ctx->admit == 0) {
+        return ngx_http_vms_auth_admit_start(r, ctx, session);
+    }
+    if (ctx->admit == 1) {
+        return NGX_AGAIN;
+    }
+    ngx_int_t st = ctx->admit_status;
+    if (st >= 200 && st < 300) {
+        return NGX_OK;
+    }
+    ctx->ep_status = st;
+    if (st == NGX_HTTP_TOO_MANY_REQUESTS) {
+        json_t *j = json_loadb((const char *) ctx->admit_body.data, ctx->admit_body.len, 0, NULL);
+        if (!json_is_object(j)) {
+            json_decref(j);
+            j = json_pack("{s:s}", "error", "limit_exceeded");
+        }
+        if (ctx->admit_retry.len) {
+            ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+            if (h) {
+                h->hash = 1;
+                ngx_str_set(&h->key, "Retry-After");
+                h->value = ctx->admit_retry;
+            }
+        }
+        ngx_http_vms_auth_log_reject(r, "stream limit reached");
+        ngx_int_t rc = j ? ngx_http_vms_auth_send_json(r, st, j) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        json_decref(j);
+        return rc;
+    }
+    if (st == NGX_HTTP_BAD_REQUEST || st == NGX_HTTP_FORBIDDEN || st == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        return ngx_http_vms_auth_send_error(r, st, "stream admission refused");
+    }
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "vms_auth: stream admission location \"%V\" answered %i", &r->uri, st);
+    ctx->ep_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/*
+ * Authorizes the action; a stream-opening action (MediaMTX `read`, RTMP `play`) then takes a lease
+ * when vms_auth_stream_admit is set and the token names a user.  `session`: the media server's own session id, or NULL.
+ */
 static ngx_int_t
 ngx_http_vms_auth_ep_decide(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, int action,
-    const char *path)
+    const char *path, const char *session)
 {
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+
     if (!vms_claims_allows_action(&ctx->claims, action, path)) {
         ctx->ep_status = NGX_HTTP_FORBIDDEN;
         return ngx_http_vms_auth_send_error(r, NGX_HTTP_FORBIDDEN,
                                             "token does not grant this action on this path");
+    }
+    /* a token without sub (a service's) is no user's: no per-user lease */
+    if (action == VMS_ACT_READ && lcf->stream_admit.len && ctx->claims.sub && ctx->claims.sub[0]) {
+        ngx_int_t rc = ngx_http_vms_auth_admit(r, ctx, session);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
     ctx->ep_status = NGX_HTTP_OK;
     return ngx_http_vms_auth_ep_ok(r);
@@ -137,7 +306,7 @@ ngx_http_vms_auth_mediamtx(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, 
     ngx_str_t token = { toklen, (u_char *) tok };
     rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
     if (rc == NGX_OK) {
-        rc = ngx_http_vms_auth_ep_decide(r, ctx, m.action, m.path);
+        rc = ngx_http_vms_auth_ep_decide(r, ctx, m.action, m.path, m.id);
     } else if (rc != NGX_AGAIN) {
         rc = ngx_http_vms_auth_send_error(r, rc, ctx->why);
     }
@@ -167,7 +336,15 @@ ngx_http_vms_auth_rtmp(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_
     ngx_str_t token = { toklen, (u_char *) buf };
     ngx_int_t rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
     if (rc == NGX_OK) {
-        return ngx_http_vms_auth_ep_decide(r, ctx, q.action, q.name);
+        /* one RTMP connection is one session: the client's address and nginx-rtmp's client id */
+        char cid[32], sess[sizeof(q.addr) + sizeof(cid) + 8];
+        const char *session = NULL;
+        if (vms_form_get((char *) body->data, body->len, "clientid", cid, sizeof(cid)) > 0) {
+            ngx_snprintf((u_char *) sess, sizeof(sess) - 1, "rtmp:%s:%s%Z", q.addr, cid);
+            sess[sizeof(sess) - 1] = '\0';
+            session = sess;
+        }
+        return ngx_http_vms_auth_ep_decide(r, ctx, q.action, q.name, session);
     }
     return rc == NGX_AGAIN ? rc : ngx_http_vms_auth_send_error(r, rc, ctx->why);
 }

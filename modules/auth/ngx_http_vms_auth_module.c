@@ -132,6 +132,11 @@ static ngx_command_t ngx_http_vms_auth_commands[] = {
       ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_auth_loc_conf_t, stream_token_ttl), NULL },
 
+    { ngx_string("vms_auth_stream_admit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_auth_loc_conf_t, stream_admit), NULL },
+
     ngx_null_command
 };
 
@@ -332,6 +337,16 @@ ngx_http_vms_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->audit, prev->audit, 0);
     ngx_conf_merge_sec_value(conf->stream_token_ttl, prev->stream_token_ttl, 3600);
     ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size, 8192);
+    ngx_conf_merge_str_value(conf->stream_admit, prev->stream_admit, "off");
+    if (conf->stream_admit.len == 3 && ngx_strncmp(conf->stream_admit.data, "off", 3) == 0) {
+        conf->stream_admit.len = 0;
+    } else if (conf->stream_admit.len > 0 && (conf->stream_admit.data[0] != '/'
+               || ngx_strlchr(conf->stream_admit.data, conf->stream_admit.data + conf->stream_admit.len,
+                              '?') != NULL)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vms_auth_stream_admit takes \"off\" or a location URI without arguments");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_ptr_value(conf->sources, prev->sources, NULL);
     if (conf->sources == NULL) {
         static ngx_str_t dflt[] = { ngx_string("header"), ngx_string("query=jwt"),

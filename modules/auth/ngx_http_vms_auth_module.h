@@ -71,6 +71,7 @@ typedef struct {
     ngx_flag_t                 audit;
     time_t                     stream_token_ttl;
     size_t                     max_token_size;
+    ngx_str_t                  stream_admit;    /* vms_limit admit location; empty = off */
 } ngx_http_vms_auth_loc_conf_t;
 
 typedef void (*ngx_http_vms_auth_resume_pt)(ngx_http_request_t *r);
@@ -89,6 +90,11 @@ typedef struct {
     /* endpoints */
     ngx_int_t                  ep_status;
     ngx_str_t                  ep_user;         /* user for audit records of endpoints */
+    /* stream lease (vms_auth_stream_admit) */
+    ngx_uint_t                 admit;           /* 0 not asked, 1 waiting, 2 answered */
+    ngx_int_t                  admit_status;    /* the admit location's status */
+    ngx_str_t                  admit_body;      /* its body (the 429 JSON) */
+    ngx_str_t                  admit_retry;     /* its Retry-After */
 } ngx_http_vms_auth_ctx_t;
 
 extern ngx_module_t ngx_http_vms_auth_module;

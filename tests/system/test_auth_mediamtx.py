@@ -19,8 +19,9 @@ def mtx(tmp_path_factory):
     try:
         keys = Keys(st)
         r = st.redis()
+        # many authorized reads by one user: stream leases are tested in test_stream_leases.py
         ngx = st.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
-                             "AUTH_KEYS": keys.nginx_lines()})
+                             "AUTH_KEYS": keys.nginx_lines(), "AUTH_STREAM_ADMIT": "off"})
         ngx.keys = keys
         yield ngx
     finally:
