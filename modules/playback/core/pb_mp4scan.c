@@ -128,6 +128,21 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
 }
 
 /* Decode time, duration (track units) and keyframe of track tr in a moof. */
+/* Media ticks to microseconds; -1 when the result would not fit (a hostile
+ * or corrupt file: ~292,000 years is not a recording). */
+static int
+ticks_to_us(uint64_t ticks, uint32_t timescale, int64_t *us)
+{
+    double  v = (double) ticks * 1000000.0 / timescale + 0.5;
+
+    if (!(v < 9.0e18)) {
+        return -1;
+    }
+    *us = (int64_t) v;
+    return 0;
+}
+
+
 static int
 parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt, uint64_t *dur,
     int *key, int *found)
@@ -333,7 +348,14 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
                 }
                 info->frags = nf;
             }
-            int64_t t_us = (int64_t) (tfdt * 1000000.0 / tr->timescale + 0.5);
+            int64_t t_us, d_us;
+            if (ticks_to_us(tfdt, tr->timescale, &t_us) < 0
+                || ticks_to_us(dur, tr->timescale, &d_us) < 0)
+            {
+                rc = fail(err, errlen, "moof at offset %llu: time out of range",
+                          (unsigned long long) off);
+                break;
+            }
             if (first_tfdt < 0) {
                 first_tfdt = t_us;
             }
@@ -342,7 +364,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
             f->size = 0;
             f->flags = key ? VMS_FRAG_KEY : 0;
             f->start_us = t_us - first_tfdt;
-            f->duration_us = (int64_t) (dur * 1000000.0 / tr->timescale + 0.5);
+            f->duration_us = d_us;
             cur_moof = off;
             in_frag = 1;
             frag_end = 0;
