@@ -31,6 +31,9 @@ test('HLS fallback while WHEP fails, back to WebRTC on retry', async () => {
         const lines = readFileSync(env('VMS_CLIENT_METRICS_LOG'), 'utf8').trim().split('\n')
             .map((l) => JSON.parse(l)).filter((l) => l.user === env('VMS_FAILOVER_SUB'));
         assert.deepEqual(lines.map((l) => [l.camera_id, l.from, l.to]), [[camera, 'webrtc', 'hls'], [camera, 'hls', 'webrtc']]);
+    } catch (e) {
+        await b.dump('failover');
+        throw e;
     } finally {
         await b.close();
     }

@@ -45,6 +45,9 @@ test('HLS fallback plays and reads Modo Compatível', async () => {
             const v = document.querySelector('video');
             return [v.volume, document.querySelector('[data-role=volume]').value];
         }), [0.5, '0.5']);
+    } catch (e) {
+        await b.dump('hls');
+        throw e;
     } finally {
         await b.close();
     }

@@ -28,6 +28,9 @@ test('a WebRTC viewer keeps its stream slot beyond the lease idle time', async (
         assert.equal(await third.locator('[data-role=message]').textContent(), 'Limite de 2 streams atingido');
         await webrtc.bringToFront();   // background tabs may pause their video
         assert.equal((await waitPlaying(webrtc)).indicator, 'Baixa Latência');
+    } catch (e) {
+        await b.dump('lease');
+        throw e;
     } finally {
         await b.close();
     }
@@ -58,6 +61,9 @@ test('HLS viewers at the limit keep playing across stream-token refreshes', asyn
         assert.equal(await page.locator('#banner').isHidden(), true);
         const last = await page.evaluate(tokens);
         assert.ok(last.every((t, i) => t && t !== first[i]), 'both players moved to new stream tokens');
+    } catch (e) {
+        await b.dump('lease');
+        throw e;
     } finally {
         await b.close();
     }

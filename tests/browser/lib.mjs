@@ -2,7 +2,7 @@
 // playwright-core (no browser download), a fresh profile per browser, the
 // stack's addresses from the environment (set by tests/system/test_browser.py),
 // screenshots under tests/artifacts/browser/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,15 @@ export async function openBrowser() {
         async page(token) {
             if (token) await context.addInitScript((t) => sessionStorage.setItem('vms.token', t), token);
             return context.newPage();
+        },
+        // After a failure: a screenshot of every open page and the pages' console, kept as artifacts.
+        async dump(name) {
+            mkdirSync(ARTIFACTS, { recursive: true });
+            const pages = context.pages();
+            for (let i = 0; i < pages.length; i++) {
+                await pages[i].screenshot({ path: path.join(ARTIFACTS, `${name}-failed-${i}.png`) }).catch(() => {});
+            }
+            writeFileSync(path.join(ARTIFACTS, `${name}-failed.log`), logs.join('\n') + '\n');
         },
         async close() {
             await context.close();

@@ -43,6 +43,9 @@ test('mosaic stays within the stream limit and shows the limit message', async (
         assert.equal(await page.locator('.tile[data-mode=live]').count(), 2);
         assert.equal(await page.locator('#banner').isHidden(), true);
         await screenshot(page, 'mosaic-after-release');
+    } catch (e) {
+        await b.dump('limit');
+        throw e;
     } finally {
         await b.close();
     }

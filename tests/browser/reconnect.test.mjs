@@ -29,6 +29,9 @@ test('camsim drop shows Reconectando... and playback recovers after resume', asy
         await screenshot(page, 'recovered');
         assert.equal(after.state, 'playing');
         assert.equal(after.message, '');
+    } catch (e) {
+        await b.dump('reconnect');
+        throw e;
     } finally {
         await b.close();
     }

@@ -37,6 +37,9 @@ test('ROI editor outputs roi_areas in source pixels', async () => {
         await page.mouse.click(pts[2].x, pts[2].y);
         await page.locator('#roi-delete').click();
         assert.equal((await page.locator('#roi-out').inputValue()).split('\n')[1], 'roi_areas = []');
+    } catch (e) {
+        await b.dump('roi');
+        throw e;
     } finally {
         await b.close();
     }

@@ -13,7 +13,7 @@ test('timeline shows recorded spans and a click seeks to that time', async () =>
     try {
         const page = await b.page(env('VMS_USER_TOKEN'));
         await page.goto(`${BASE()}/playback.html?camera=${camera}&day=${day}`);
-        await page.waitForFunction(() => window.vmsVod && window.vmsVod.frags.length > 0, null, { timeout: 20_000 });
+        await page.waitForFunction(() => window.vmsVod && window.vmsVod.frags.length > 0, null, { timeout: 40_000, polling: 250 });
         const spans = await page.evaluate(() => window.vmsTimeline.spans);
         assert.deepEqual(spans, expected.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) })));
         assert.ok(spans.length >= 2, 'a gap splits the recording');
@@ -42,6 +42,9 @@ test('timeline shows recorded spans and a click seeks to that time', async () =>
         // the picture shown is from the clicked moment (within one 1 s fragment)
         assert.ok(Math.abs(shown.seekShown - clicked) < 1000, `seek shown ${shown.seekShown} vs clicked ${clicked}`);
         assert.ok(shown.wall >= clicked - 1000 && shown.wall < clicked + 5000, `playing at ${shown.wall}, clicked ${clicked}`);
+    } catch (e) {
+        await b.dump('timeline');
+        throw e;
     } finally {
         await b.close();
     }

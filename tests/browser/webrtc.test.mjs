@@ -26,6 +26,9 @@ test('WebRTC (WHEP) plays and reads Baixa Latência', async () => {
         assert.ok(stats.src, 'video plays a MediaStream');
         assert.ok(stats.frames > 10, `frames decoded over WebRTC: ${stats.frames}`);
         assert.deepEqual(await page.evaluate(() => window.vmsProtocolSwitches), []);
+    } catch (e) {
+        await b.dump('webrtc');
+        throw e;
     } finally {
         await b.close();
     }
