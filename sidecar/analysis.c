@@ -85,6 +85,12 @@ vms_ai_vmsd_init(void)
     vms_ai_cost_api_init();
 }
 
+void
+vms_analysis_init(void)
+{
+    pthread_once(&once, init_once);
+}
+
 vms_analysis_conf_t *
 vms_analysis_conf_new(void)
 {

@@ -21,6 +21,10 @@
 typedef struct vms_analysis_conf_s vms_analysis_conf_t;   /* analysis.c */
 typedef struct vms_analysis_s      vms_analysis_t;
 
+/* Process-wide set-up (metrics, the cost API route); idempotent.  Called
+ * once at start-up, whether or not any camera has analysis enabled. */
+void vms_analysis_init(void);
+
 /* Per-camera configuration, allocated and defaulted here. */
 vms_analysis_conf_t *vms_analysis_conf_new(void);
 void vms_analysis_conf_free(vms_analysis_conf_t *conf);

@@ -11,6 +11,7 @@
  * file is reported and the running configuration kept).
  */
 
+#include "analysis.h"
 #include "api.h"
 #include "camera.h"
 #include "config.h"
@@ -302,6 +303,7 @@ main(int argc, char **argv)
         }
     }
     vms_api_register();
+    vms_analysis_init();
     if (vms_http_start(cfg->listen_host, cfg->listen_port, err, sizeof(err))
         != 0)
     {
