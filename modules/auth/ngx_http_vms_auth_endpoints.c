@@ -151,14 +151,15 @@ ngx_http_vms_auth_admit_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     return rc;
 }
 
-/* Appends "&name=value" (value escaped for a query string) to p; NULL value: nothing. */
+/* Appends "name=value" (value escaped for a query string; "&" first unless p is start) to p;
+ * NULL value: nothing. */
 static u_char *
-ngx_http_vms_auth_admit_arg(u_char *p, const char *name, const char *value)
+ngx_http_vms_auth_admit_arg(u_char *start, u_char *p, const char *name, const char *value)
 {
     if (value == NULL) {
         return p;
     }
-    p = ngx_sprintf(p, "%s%s=", name[0] == 'u' ? "" : "&", name);
+    p = ngx_sprintf(p, "%s%s=", p == start ? "" : "&", name);
     return (u_char *) ngx_escape_uri(p, (u_char *) value, ngx_strlen(value), NGX_ESCAPE_ARGS);
 }
 
@@ -190,10 +191,10 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
     if (args.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    u_char *p = ngx_http_vms_auth_admit_arg(args.data, "user", user);
-    p = ngx_http_vms_auth_admit_arg(p, "session", session);
-    p = ngx_http_vms_auth_admit_arg(p, "plan", c->plan);
-    p = ngx_http_vms_auth_admit_arg(p, "max", max);
+    u_char *p = ngx_http_vms_auth_admit_arg(args.data, args.data, "user", user);
+    p = ngx_http_vms_auth_admit_arg(args.data, p, "session", session);
+    p = ngx_http_vms_auth_admit_arg(args.data, p, "plan", c->plan);
+    p = ngx_http_vms_auth_admit_arg(args.data, p, "max", max);
     args.len = p - args.data;
 
     ngx_http_post_subrequest_t *ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -212,7 +213,8 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
     return NGX_AGAIN;
 }
 
-/* The admission's outcome: NGX_OK admitted, NGX_AGAIN waiting, else an answer already made. */
+/* The admission's outcome: NGX_DECLINED admitted (answer 200), NGX_AGAIN waiting, else the output rc
+ * of the refusal this function has answered (NGX_OK included) or an HTTP status to finalize with. */
 static ngx_int_t
 ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, const char *session)
 {
@@ -224,7 +226,7 @@ ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, con
     }
     ngx_int_t st = ctx->admit_status;
     if (st >= 200 && st < 300) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
     ctx->ep_status = st;
     if (st == NGX_HTTP_TOO_MANY_REQUESTS) {
@@ -273,7 +275,7 @@ ngx_http_vms_auth_ep_decide(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
     /* a token without sub (a service's) is no user's: no per-user lease */
     if (action == VMS_ACT_READ && lcf->stream_admit.len && ctx->claims.sub && ctx->claims.sub[0]) {
         ngx_int_t rc = ngx_http_vms_auth_admit(r, ctx, session);
-        if (rc != NGX_OK) {
+        if (rc != NGX_DECLINED) {
             return rc;
         }
     }

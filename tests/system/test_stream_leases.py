@@ -28,6 +28,13 @@ def redis_cli(redis, *args):
                           text=True, check=True).stdout.strip()
 
 
+def no_alerts(ngx):
+    """nginx logs [alert] for a response sent twice ("header already sent") or a worker gone."""
+    with open(ngx.error_log) as f:
+        alerts = [line for line in f if "[alert]" in line or "[emerg]" in line]
+    assert alerts == []
+
+
 def held(ngx, user):
     return sorted(redis_cli(ngx.redis, "ZRANGE", f"vms:leases:{user}", "0", "-1").split())
 
@@ -62,6 +69,7 @@ def test_mediamtx_reads_take_leases_up_to_the_plan(leases):
     assert ask(leases, token=other, id="reader-1").status_code == 200
     assert held(leases, "u-other") == ["reader-1"]
     assert held(leases, "u-free") == ["reader-1", "reader-2"]
+    no_alerts(leases)
 
 
 def test_mediamtx_session_defaults_to_jti_and_claims_raise_the_limit(leases):
@@ -76,6 +84,7 @@ def test_mediamtx_session_defaults_to_jti_and_claims_raise_the_limit(leases):
                             max_concurrent_streams=3)
     assert [ask(leases, token=big, id=f"s{i}").status_code for i in range(4)] == [200, 200, 200, 429]
     assert len(held(leases, "u-max")) == 3
+    no_alerts(leases)
 
 
 def test_publish_and_playback_take_no_lease(leases):
@@ -108,6 +117,7 @@ def test_rtmp_play_takes_a_lease_per_client_publish_never(leases):
     assert held(leases, "u-rtmp") == ["rtmp:127.0.0.1:1", "rtmp:127.0.0.1:2"]
     # an unauthorized play is 403 and counts nothing
     assert rtmp(leases, **dict(play, name="cam2"), clientid="4", args=f"token={viewer}").status_code == 403
+    no_alerts(leases)
 
 
 def test_admit_location_is_internal(leases):
