@@ -74,6 +74,9 @@ ngx_http_vms_auth_stream_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
     }
     ngx_hex_dump((u_char *) jti, rnd, sizeof(rnd))[0] = '\0';
     time_t now = ngx_time(), exp = now + lcf->stream_token_ttl;
+    if (ctx->claims.exp > 0 && (time_t) ctx->claims.exp < exp) {
+        exp = (time_t) ctx->claims.exp;   /* never outlive the token it came from */
+    }
     json_t *perms = json_pack("[s]", "view_stream");
     if (perms && vms_claims_allows(&ctx->claims, VMS_PERM_PLAYBACK, camera, NULL)) {
         json_array_append_new(perms, json_string("playback"));
@@ -91,6 +94,14 @@ ngx_http_vms_auth_stream_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
     if (ctx->claims.tenant) {
         json_object_set_new(payload, "tenant_id", json_string(ctx->claims.tenant));
     }
+    /* the stream counts against the same plan as its user (vms_limit) */
+    if (ctx->claims.plan) {
+        json_object_set_new(payload, "plan", json_string(ctx->claims.plan));
+    }
+    json_t *max = json_object_get(ctx->claims.payload, "max_concurrent_streams");
+    if (json_is_integer(max)) {
+        json_object_set_new(payload, "max_concurrent_streams", json_integer(json_integer_value(max)));
+    }
     if (amcf->issuer) {
         json_object_set_new(payload, "iss", json_string(amcf->issuer));
     }
@@ -105,7 +116,7 @@ ngx_http_vms_auth_stream_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
     char expires_at[32];
     ngx_http_vms_auth_rfc3339(exp, expires_at, sizeof(expires_at));
     resp = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "token", tok, "token_type", "Bearer",
-                     "expires_in", (json_int_t) lcf->stream_token_ttl, "expires_at", expires_at,
+                     "expires_in", (json_int_t) (exp - now), "expires_at", expires_at,
                      "camera_id", camera, "jti", jti);
     if (resp) {
         ctx->ep_status = NGX_HTTP_OK;

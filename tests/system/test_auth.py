@@ -196,7 +196,7 @@ def test_rejection_log_is_rate_limited(auth):
 
 
 def test_stream_token_scoped_to_one_camera(auth):
-    user = auth.keys.token("RS256", role="viewer", cameras=["cam1", "cam2"], tenant_id="acme")
+    user = auth.keys.token("RS256", ttl=7200, role="viewer", cameras=["cam1", "cam2"], tenant_id="acme")
     resp = requests.post(auth.url("/api/auth/stream-token"), json={"camera_id": "cam1"}, headers=bearer(user), timeout=5)
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -215,6 +215,21 @@ def test_stream_token_scoped_to_one_camera(auth):
     resp = requests.post(auth.url("/api/auth/stream-token"), json={"camera_id": "cam1"}, headers=bearer(st), timeout=5)
     assert resp.status_code == 403
     assert resp.json()["message"] == "stream tokens cannot mint tokens"
+
+
+def test_stream_token_keeps_plan_and_never_outlives_its_user_token(auth):
+    """vms_limit counts a stream against its user's plan, so the stream token carries it; and a stream
+    token minted from a token that expires in 10 minutes expires with it, not an hour later."""
+    import jwt
+    user = auth.keys.token("HS256", ttl=600, role="viewer", cameras=["cam1"], plan="pro",
+                           max_concurrent_streams=3)
+    resp = requests.post(auth.url("/api/auth/stream-token"), json={"camera_id": "cam1"}, headers=bearer(user), timeout=5)
+    assert resp.status_code == 200, resp.text
+    claims = jwt.decode(resp.json()["token"], auth.keys.secret, algorithms=["HS256"])
+    user_exp = jwt.decode(user, auth.keys.secret, algorithms=["HS256"])["exp"]
+    assert claims["plan"] == "pro" and claims["max_concurrent_streams"] == 3
+    assert claims["exp"] == user_exp
+    assert 590 <= resp.json()["expires_in"] <= 600
 
 
 def test_stream_token_bad_requests(auth):
