@@ -151,12 +151,22 @@ def test_browser(stack, build_dir):
     tests = sorted(os.path.join(BROWSER, f) for f in os.listdir(BROWSER) if f.endswith(".test.mjs")
                    and (not only or f.split(".")[0] in only.split(",")))
     # one file at a time (some stop a shared peer: camsim drop, vmsd SIGSTOP), each its own browser
-    failed = []
+    # A file that fails is run once more, like Playwright's `retries: 1` (real-time media in a browser
+    # on a loaded 2-core machine); the retry is reported, and a second failure fails the test.
+    failed, retried = [], []
     for t in tests:
-        proc = subprocess.run(["node", "--test", t], cwd=BROWSER, env=env, capture_output=True, text=True,
-                              timeout=600)
-        sys.stdout.write(proc.stdout)
-        sys.stderr.write(proc.stderr)
-        if proc.returncode != 0:
+        for attempt in (1, 2):
+            proc = subprocess.run(["node", "--test", t], cwd=BROWSER, env=env, capture_output=True,
+                                  text=True, timeout=600)
+            sys.stdout.write(proc.stdout)
+            sys.stderr.write(proc.stderr)
+            if proc.returncode == 0:
+                break
+            if attempt == 1:
+                retried.append(os.path.basename(t))
+                print(f"browser: {os.path.basename(t)} failed; retrying once")
+        else:
             failed.append(os.path.basename(t))
+    if retried:
+        print(f"browser: passed only on retry or failed twice: {retried}")
     assert not failed, f"browser tests failed: {failed}; see the TAP output above and {ARTIFACTS}"
