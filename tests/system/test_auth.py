@@ -244,7 +244,7 @@ def test_stream_token_bad_requests(auth):
 
 
 def test_revoked_token_rejected_fresh_token_works(auth):
-    user = auth.keys.token("HS256", role="viewer", camera_id="cam1")
+    user = auth.keys.token("HS256", ttl=7200, role="viewer", camera_id="cam1")   # stream tokens live 1 h
     mint = lambda: requests.post(auth.url("/api/auth/stream-token"), json={"camera_id": "cam1"},
                                  headers=bearer(user), timeout=5).json()
     a, b = mint(), mint()

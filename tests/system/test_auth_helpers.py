@@ -41,6 +41,13 @@ class Keys:
         for k, kid, alg, cls in ((self.jwks_rsa, "jwks-rsa", "RS256", jwt.algorithms.RSAAlgorithm),
                                  (self.jwks_ec, "jwks-ec", "ES384", jwt.algorithms.ECAlgorithm)):
             jwk = json.loads(cls.to_jwk(k.public_key()))
+            if jwk["kty"] == "EC":
+                # RFC 7518 6.2.1.2: x and y are full-length; PyJWT 2.6 drops leading zero bytes
+                # (about one key in 64), which vms_auth rightly refuses.
+                n = k.public_key().public_numbers()
+                size = (k.curve.key_size + 7) // 8
+                jwk["x"] = b64url(n.x.to_bytes(size, "big"))
+                jwk["y"] = b64url(n.y.to_bytes(size, "big"))
             jwk.update({"kid": kid, "alg": alg, "use": "sig"})
             keys.append(jwk)
         with open(self.jwks_path, "w") as f:
