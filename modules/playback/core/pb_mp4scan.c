@@ -1,5 +1,6 @@
 /* Fragmented MP4 scanner (see pb_mp4scan.h). */
 #include "pb_mp4scan.h"
+#include "pb_fmp4.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,35 +45,6 @@ be64(const unsigned char *p)
     return (uint64_t) be32(p) << 32 | be32(p + 4);
 }
 
-/* Child box at *off within [*, end): type and payload range; 0 or -1. */
-static int
-child(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe)
-{
-    if (end - *off < 8) {
-        return -1;
-    }
-    uint64_t sz = be32(b + *off);
-    size_t hdr = 8;
-    memcpy(type, b + *off + 4, 4);
-    type[4] = 0;
-    if (sz == 1) {
-        if (end - *off < 16) {
-            return -1;
-        }
-        sz = be64(b + *off + 8);
-        hdr = 16;
-    } else if (sz == 0) {
-        sz = end - *off;
-    }
-    if (sz < hdr || sz > end - *off) {
-        return -1;
-    }
-    *ps = *off + hdr;
-    *pe = *off + (size_t) sz;
-    *off = *pe;
-    return 0;
-}
-
 static track_t *
 track_by_id(tracks_t *ts, uint32_t id)
 {
@@ -90,19 +62,19 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
     size_t off = 0, ps, pe;
     char type[5];
     while (off < len) {
-        if (child(b, len, &off, type, &ps, &pe) < 0) {
+        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "trak") == 0 && ts->n < MAX_TRACKS) {
             track_t *t = &ts->t[ts->n++];
             memset(t, 0, sizeof(*t));
             size_t o2 = ps, s2, e2;
-            while (o2 < pe && child(b, pe, &o2, type, &s2, &e2) == 0) {
+            while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
                     t->id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                 } else if (strcmp(type, "mdia") == 0) {
                     size_t o3 = s2, s3, e3;
-                    while (o3 < e2 && child(b, e2, &o3, type, &s3, &e3) == 0) {
+                    while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                         if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
                             t->timescale = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                         } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
@@ -113,7 +85,7 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
             }
         } else if (strcmp(type, "mvex") == 0) {
             size_t o2 = ps, s2, e2;
-            while (o2 < pe && child(b, pe, &o2, type, &s2, &e2) == 0) {
+            while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "trex") == 0 && e2 - s2 >= 24) {
                     track_t *t = track_by_id(ts, be32(b + s2 + 4));
                     if (t != NULL) {
@@ -151,7 +123,7 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
     char type[5];
     *found = 0;
     while (off < len) {
-        if (child(b, len, &off, type, &ps, &pe) < 0) {
+        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "traf") != 0) {
@@ -162,7 +134,7 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
         int k = -1, have_tfdt = 0;
         size_t o2 = ps, s2, e2;
         while (o2 < pe) {
-            if (child(b, pe, &o2, type, &s2, &e2) < 0) {
+            if (pb_fmp4_box(b, pe, &o2, type, &s2, &e2) < 0) {
                 return -1;
             }
             const unsigned char *p = b + s2;
