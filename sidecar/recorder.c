@@ -70,6 +70,8 @@ struct vms_recorder_s {
     int64_t          fragment_us;
     vms_segment_closed_pt  on_closed;
     void            *data;
+    vms_recorder_clock_pt  clock;
+    void            *clock_data;
 
     rec_stream_t    *st;
     int              nst;
@@ -155,6 +157,12 @@ from_us(int64_t us, AVRational tb)
     return av_rescale_q(us, AV_TIME_BASE_Q, tb);
 }
 
+static int64_t
+rec_now_us(const vms_recorder_t *rec)
+{
+    return rec->clock != NULL ? rec->clock(rec->clock_data) : vms_now_us();
+}
+
 /* Packet time in microseconds since the connection's origin. */
 static int64_t
 rec_t(const vms_recorder_t *rec, int i, int64_t dts)
@@ -196,6 +204,8 @@ vms_recorder_open(const vms_recorder_conf_t *conf, const AVFormatContext *in,
     rec->on_closed = conf->on_segment_closed;
     rec->data = conf->data;
     rec->anchor_us = wallclock_us;
+    rec->clock = conf->clock;
+    rec->clock_data = conf->clock_data;
     rec->first_raw_us = AV_NOPTS_VALUE;
     rec->discont = 1;
     rec->key = -1;
@@ -734,7 +744,7 @@ rec_timeline_break(vms_recorder_t *rec, const char *why)
     rec->have_origin = 0;
     rec->discont = 1;
     /* The stream's clock no longer relates to the first packet's. */
-    rec->anchor_us = vms_now_us();
+    rec->anchor_us = rec_now_us(rec);
     rec->first_raw_us = AV_NOPTS_VALUE;
 }
 
@@ -774,7 +784,7 @@ rec_guard(vms_recorder_t *rec, int i, AVPacket *pkt)
         /* The anchor pairs the wall clock with this packet's time; when
          * earlier packets were dropped, the clock given at open is theirs. */
         if (rec->packets > 1) {
-            rec->anchor_us = vms_now_us();
+            rec->anchor_us = rec_now_us(rec);
         }
         rec->first_raw_us = raw_us;
     }

@@ -31,6 +31,9 @@ typedef struct {
 
 typedef void (*vms_segment_closed_pt)(const vms_segment_info_t *seg, void *data);
 
+/* UTC now in microseconds; the recorder's only view of the wall clock. */
+typedef int64_t (*vms_recorder_clock_pt)(void *data);
+
 typedef struct {
     const char  *camera_id;
     const char  *root;             /* recordings root */
@@ -39,6 +42,11 @@ typedef struct {
     int64_t      fragment_us;      /* target fragment duration (1 s) */
     vms_segment_closed_pt  on_segment_closed;   /* called after indexing */
     void        *data;
+    /* Wall clock used to re-anchor a new timeline (a discontinuity, or
+     * packets dropped before the first timestamped one); NULL: vms_now_us.
+     * Tests inject a clock so results mean the same on any date. */
+    vms_recorder_clock_pt  clock;
+    void        *clock_data;
 } vms_recorder_conf_t;
 
 /*

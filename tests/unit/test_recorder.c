@@ -41,7 +41,14 @@ typedef struct {
     char             root[64];
     int              closed;
     int              disc;
+    int64_t          now_us;      /* the recorder's wall clock, test-driven */
 } fixture_t;
+
+static int64_t
+test_clock(void *data)
+{
+    return ((fixture_t *) data)->now_us;
+}
 
 static void
 on_closed(const vms_segment_info_t *seg, void *data)
@@ -200,9 +207,11 @@ open_rec_in(fixture_t *fx, AVFormatContext *in, const char *cam, int64_t segment
         .camera_id = cam, .root = fx->root, .path_template = VMS_SEGPATH_DEFAULT,
         .segment_us = segment_us, .fragment_us = 1000000,
         .on_segment_closed = on_closed, .data = fx,
+        .clock = test_clock, .clock_data = fx,
     };
 
     fx->closed = fx->disc = 0;
+    fx->now_us = T0_US;
     return vms_recorder_open(&conf, in, T0_US);
 }
 
@@ -346,6 +355,7 @@ test_guards(void **state)
             p->dts += shift;
         }
         fed++;
+        fx->now_us = T0_US + (int64_t) i * 1000000 / FPS;   /* real time */
         assert_int_equal(vms_recorder_write(rec, p), 0);
         av_packet_unref(p);
     }
@@ -363,6 +373,11 @@ test_guards(void **state)
     assert_int_equal(total, fed);
     /* the first timeline: 100 packets, one dropped */
     assert_int_equal(res.v[0].duration_us, 100 * 1000000 / FPS);
+    /* each new timeline is anchored to the wall clock at its first packet,
+     * whatever its stream timestamps say */
+    assert_int_equal(res.v[0].start_us, T0_US);
+    assert_int_equal(res.v[1].start_us, T0_US + 100 * 1000000 / FPS);
+    assert_int_equal(res.v[2].start_us, T0_US + 200 * 1000000 / FPS);
     vms_index_reader_free(r);
 }
 
