@@ -6,6 +6,7 @@
  *   ngx_http_vms_limit_http.c     request helpers (resume, keys, JSON answers)
  *   ngx_http_vms_limit_rate.c     per-consumer rate limit (GCRA)
  *   ngx_http_vms_limit_streams.c  concurrent stream leases, release endpoint
+ *   ngx_http_vms_limit_session.c  player sessions: ids, signed media parameter
  *   ngx_http_vms_limit_shm.c      shared memory zone: local GCRA/leases, counters
  *   ngx_http_vms_limit_status.c   Prometheus counters location
  *   ngx_http_vms_limit_scripts.h  the Redis Lua scripts
@@ -22,6 +23,7 @@
 #include "ngx_vms_redis.h"
 #include "vms_gcra.h"
 #include "vms_lease.h"
+#include "vms_session.h"
 
 
 #define NGX_HTTP_VMS_LIMIT_STORE_AUTO     0
@@ -37,6 +39,7 @@
 #define NGX_HTTP_VMS_LIMIT_STREAMS_RENEW    2
 #define NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE  3
 #define NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT    4   /* open, answered 204 by itself */
+#define NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA    5   /* signed session parameter */
 
 /* keys longer than this are replaced by a hash of themselves */
 #define NGX_HTTP_VMS_LIMIT_KEY_MAX        200
@@ -97,10 +100,12 @@ typedef struct {
     const char                    *default_user;
     const char                    *default_plan_var;
     const char                    *default_max;
-    const char                    *default_session;
+    const char                    *default_session[5];
 
     size_t                         zone_size;
     ngx_shm_zone_t                *shm_zone;
+
+    ngx_str_t                      session_key;  /* vms_limit_session_key */
 } ngx_http_vms_limit_main_conf_t;
 
 
@@ -115,10 +120,15 @@ typedef struct {
     /* concurrent streams */
     ngx_uint_t                     streams;
     ngx_http_complex_value_t      *stream_user;
-    ngx_http_complex_value_t      *stream_session;
+    ngx_array_t                   *stream_session;  /* complex values */
     ngx_http_complex_value_t      *stream_plan;
     ngx_http_complex_value_t      *stream_max;
     ngx_msec_t                     stream_ttl;
+
+    /* player sessions */
+    ngx_http_complex_value_t      *session_scope;
+    time_t                         session_ttl;
+    ngx_msec_t                     session_renew;
 
     /* Redis use */
     ngx_uint_t                     store;
@@ -153,7 +163,9 @@ typedef struct {
     vms_gcra_result_t              rate;
     vms_lease_result_t             lease;
 
-    ngx_str_t                      session;
+    ngx_str_t                      user;
+    ngx_str_t                      session;      /* canonical session id */
+    ngx_str_t                      signed_param; /* $vms_limit_session */
     int64_t                        base_limit;   /* plan or claim, before the admin override */
 } ngx_http_vms_limit_ctx_t;
 
@@ -175,7 +187,10 @@ enum {
     NGX_HTTP_VMS_LIMIT_LEASE_RECORD,     /* acquire without enforcing (mirror) */
     NGX_HTTP_VMS_LIMIT_LEASE_RENEW,
     NGX_HTTP_VMS_LIMIT_LEASE_RELEASE,
-    NGX_HTTP_VMS_LIMIT_LEASE_FORGET      /* release, mirror only */
+    NGX_HTTP_VMS_LIMIT_LEASE_FORGET,     /* release, mirror only */
+    NGX_HTTP_VMS_LIMIT_LEASE_TOUCH       /* media: renew at most every `limit` µs;
+                                            NGX_DONE fresh, NGX_OK renewed,
+                                            NGX_DECLINED no lease */
 };
 
 ngx_int_t ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
@@ -188,6 +203,8 @@ char *ngx_http_vms_limit_plan(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_vms_limit_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vms_limit_streams_session(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -217,6 +234,17 @@ ngx_int_t ngx_http_vms_limit_streams(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx);
 ngx_int_t ngx_http_vms_limit_release_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_vms_limit_admit_handler(ngx_http_request_t *r);
+
+/* session.c */
+char *ngx_http_vms_limit_session_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vms_limit_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_vms_limit_session_mint(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx);
+ngx_int_t ngx_http_vms_limit_session_check(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx);
+ngx_int_t ngx_http_vms_limit_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *message);
 
 /* status.c */
 ngx_int_t ngx_http_vms_limit_status_handler(ngx_http_request_t *r);

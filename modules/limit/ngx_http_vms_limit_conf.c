@@ -217,30 +217,29 @@ invalid:
 }
 
 
-char *
-ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+/* VALUE ...: complex values, the first non-empty one is used */
+static char *
+ngx_http_vms_limit_values(ngx_conf_t *cf, ngx_array_t **slot)
 {
-    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
-
     ngx_str_t                         *value;
     ngx_uint_t                         i;
     ngx_http_complex_value_t          *cv;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (llcf->rate_keys != NGX_CONF_UNSET_PTR) {
+    if (*slot != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    llcf->rate_keys = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                       sizeof(ngx_http_complex_value_t));
-    if (llcf->rate_keys == NULL) {
+    *slot = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                             sizeof(ngx_http_complex_value_t));
+    if (*slot == NULL) {
         return NGX_CONF_ERROR;
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        cv = ngx_array_push(llcf->rate_keys);
+        cv = ngx_array_push(*slot);
         if (cv == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -256,6 +255,25 @@ ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_vms_limit_rate_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
+
+    return ngx_http_vms_limit_values(cf, &llcf->rate_keys);
+}
+
+
+char *
+ngx_http_vms_limit_streams_session(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
+
+    return ngx_http_vms_limit_values(cf, &llcf->stream_session);
 }
 
 
@@ -282,6 +300,9 @@ ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else if (ngx_strcmp(value[1].data, "renew") == 0) {
         llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_RENEW;
 
+    } else if (ngx_strcmp(value[1].data, "media") == 0) {
+        llcf->streams = NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA;
+
     } else if (ngx_strcmp(value[1].data, "release") == 0) {
         if (cf->cmd_type != NGX_HTTP_LOC_CONF) {
             return "release is allowed in a location only";
@@ -301,7 +322,7 @@ ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" (expected off, open, renew, "
-                           "release or admit)", &value[1]);
+                           "media, release or admit)", &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -107,10 +107,38 @@ static ngx_command_t  ngx_http_vms_limit_commands[] = {
       NULL },
 
     { ngx_string("vms_limit_streams_session"),
+      VMS_LIMIT_LOC|NGX_CONF_1MORE,
+      ngx_http_vms_limit_streams_session,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vms_limit_session_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_vms_limit_session_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vms_limit_session_scope"),
       VMS_LIMIT_LOC|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_vms_limit_loc_conf_t, stream_session),
+      offsetof(ngx_http_vms_limit_loc_conf_t, session_scope),
+      NULL },
+
+    { ngx_string("vms_limit_session_ttl"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_limit_loc_conf_t, session_ttl),
+      NULL },
+
+    { ngx_string("vms_limit_session_renew"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_limit_loc_conf_t, session_renew),
       NULL },
 
     { ngx_string("vms_limit_streams_plan"),
@@ -167,7 +195,7 @@ static ngx_command_t  ngx_http_vms_limit_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_vms_limit_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_vms_limit_add_variables,      /* preconfiguration */
     ngx_http_vms_limit_init,               /* postconfiguration */
     ngx_http_vms_limit_create_main_conf,   /* create main configuration */
     ngx_http_vms_limit_init_main_conf,     /* init main configuration */
@@ -253,6 +281,7 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
     if (!llcf->rate_on
         && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
         && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+        && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA
         && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
     {
         return NGX_DECLINED;
@@ -306,6 +335,7 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
         case NGX_HTTP_VMS_LIMIT_STEP_STREAMS:
             if (llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
                 && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+                && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA
                 && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
             {
                 ctx->step = NGX_HTTP_VMS_LIMIT_STEP_DONE;
@@ -390,8 +420,10 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /*
      * Who is the consumer: with vms_auth loaded, the token's subject, plan
-     * and id (a stream token's jti names one player session); without it,
-     * the client address.  Every one of them can be set per location.
+     * and id (a stream token's jti names one player session; a token without
+     * jti is itself the session, taken from where vms_auth looks for it by
+     * default); without it, the client address.  Every one of them can be
+     * set per location.
      */
     if (ngx_http_vms_limit_var_exists(cf, "vms_auth_sub")) {
         lmcf->default_keys[0] = "$vms_auth_sub";
@@ -403,8 +435,15 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
         lmcf->default_max =
             ngx_http_vms_limit_var_exists(cf, "vms_auth_max_streams")
             ? "$vms_auth_max_streams" : "";
-        lmcf->default_session = ngx_http_vms_limit_var_exists(cf, "vms_auth_jti")
-                                ? "$vms_auth_jti" : "$uri";
+        if (ngx_http_vms_limit_var_exists(cf, "vms_auth_jti")) {
+            lmcf->default_session[0] = "$vms_auth_jti";
+            lmcf->default_session[1] = "$http_authorization";
+            lmcf->default_session[2] = "$arg_jwt";
+            lmcf->default_session[3] = "$arg_token";
+            lmcf->default_session[4] = "$cookie_vms_token";
+        } else {
+            lmcf->default_session[0] = "$uri";
+        }
 
     } else {
         lmcf->default_keys[0] = "$http_x_api_key";
@@ -412,7 +451,7 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
         lmcf->default_user = "$remote_addr";
         lmcf->default_plan_var = "";
         lmcf->default_max = "";
-        lmcf->default_session = "$uri";
+        lmcf->default_session[0] = "$uri";
     }
 
     if (lmcf->zone_size < 8 * ngx_pagesize) {
@@ -524,6 +563,9 @@ ngx_http_vms_limit_create_loc_conf(ngx_conf_t *cf)
     conf->stream_plan = NGX_CONF_UNSET_PTR;
     conf->stream_max = NGX_CONF_UNSET_PTR;
     conf->stream_ttl = NGX_CONF_UNSET_MSEC;
+    conf->session_scope = NGX_CONF_UNSET_PTR;
+    conf->session_ttl = NGX_CONF_UNSET;
+    conf->session_renew = NGX_CONF_UNSET_MSEC;
     conf->store = NGX_CONF_UNSET_UINT;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->on_error = NGX_CONF_UNSET_UINT;
@@ -623,11 +665,33 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     VMS_LIMIT_MERGE_CV(stream_user, lmcf->default_user)
-    VMS_LIMIT_MERGE_CV(stream_session, lmcf->default_session)
     VMS_LIMIT_MERGE_CV(stream_plan, lmcf->default_plan_var)
     VMS_LIMIT_MERGE_CV(stream_max, lmcf->default_max)
 
 #undef VMS_LIMIT_MERGE_CV
+
+    if (conf->stream_session == NGX_CONF_UNSET_PTR) {
+        if (prev->stream_session == NGX_CONF_UNSET_PTR) {
+            prev->stream_session = ngx_array_create(cf->pool, 5,
+                                       sizeof(ngx_http_complex_value_t));
+            if (prev->stream_session == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            for (i = 0; i < 5 && lmcf->default_session[i]; i++) {
+                cv = ngx_http_vms_limit_cv(cf, lmcf->default_session[i]);
+                slot = ngx_array_push(prev->stream_session);
+                if (cv == NULL || slot == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+                *slot = *cv;
+            }
+        }
+        conf->stream_session = prev->stream_session;
+    }
+
+    ngx_conf_merge_ptr_value(conf->session_scope, prev->session_scope, NULL);
+    ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl, 120);
+    ngx_conf_merge_msec_value(conf->session_renew, prev->session_renew, 10000);
 
     ngx_conf_merge_msec_value(conf->stream_ttl, prev->stream_ttl, 30000);
     ngx_conf_merge_uint_value(conf->store, prev->store,
@@ -639,6 +703,26 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->stream_ttl < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vms_limit_streams_ttl must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->session_ttl < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vms_limit_session_ttl must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a lease renewed less often than it lasts would lapse while playing */
+    if (conf->session_renew > conf->stream_ttl / 3) {
+        conf->session_renew = conf->stream_ttl / 3;
+    }
+
+    if (conf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA
+        && lmcf->session_key.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vms_limit_streams media\" needs "
+                           "\"vms_limit_session_key\"");
         return NGX_CONF_ERROR;
     }
 

@@ -354,7 +354,8 @@ ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
 
     if (op == NGX_HTTP_VMS_LIMIT_LEASE_RELEASE
         || op == NGX_HTTP_VMS_LIMIT_LEASE_FORGET
-        || op == NGX_HTTP_VMS_LIMIT_LEASE_RENEW)
+        || op == NGX_HTTP_VMS_LIMIT_LEASE_RENEW
+        || op == NGX_HTTP_VMS_LIMIT_LEASE_TOUCH)
     {
         /* never create an entry just to find nothing in it */
         ln = ngx_http_vms_limit_lookup(ctx, VMS_LIMIT_KIND_LEASES, user,
@@ -362,6 +363,13 @@ ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
         if (ln == NULL) {
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return NGX_DECLINED;
+        }
+
+        if (op == NGX_HTTP_VMS_LIMIT_LEASE_TOUCH) {
+            /* `limit` carries the renewal interval here */
+            rc = vms_lease_touch(ln->leases, session, now_us, ttl_us, limit);
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return rc == 0 ? NGX_DECLINED : rc == 1 ? NGX_DONE : NGX_OK;
         }
 
         if (op == NGX_HTTP_VMS_LIMIT_LEASE_RENEW) {

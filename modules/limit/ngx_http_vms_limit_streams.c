@@ -132,39 +132,113 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
 }
 
 
-/* user, session and the plan/claim limit of this request */
+/*
+ * Values of an `admit` location are the query arguments of a subrequest
+ * (vms_auth escapes them with ngx_escape_uri): decode them once here, so a
+ * user id with "+", spaces or "%" names the same lease set on every path.
+ */
+static ngx_int_t
+ngx_http_vms_limit_unescape(ngx_http_request_t *r, ngx_str_t *v)
+{
+    u_char  *dst, *d, *src;
+
+    if (ngx_strlchr(v->data, v->data + v->len, '%') == NULL) {
+        return NGX_OK;
+    }
+
+    dst = ngx_pnalloc(r->pool, v->len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    d = dst;
+    src = v->data;
+    ngx_unescape_uri(&d, &src, v->len, 0);
+
+    v->data = dst;
+    v->len = d - dst;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The lease's user, session and the plan/claim limit of this request: the
+ * one place where lease keys are made, for every path (HLS, WHEP, playback,
+ * MediaMTX and RTMP admissions).  The session is the first non-empty
+ * `vms_limit_streams_session` value in canonical form (core/vms_session.h).
+ * NGX_OK, or NGX_DONE after answering an error (JSON) itself.
+ */
 static ngx_int_t
 ngx_http_vms_limit_identify(ngx_http_request_t *r,
     ngx_http_vms_limit_main_conf_t *lmcf, ngx_http_vms_limit_loc_conf_t *llcf,
     ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *user)
 {
-    int64_t     plan_limit, claim;
-    ngx_str_t   plan, max;
-    ngx_str_t   prefix = ngx_string("vms:leases:");
+    size_t                     n;
+    int64_t                    plan_limit, claim;
+    ngx_str_t                  plan, max, sv;
+    ngx_uint_t                 i, admit;
+    ngx_http_complex_value_t  *cv;
+    ngx_str_t                  prefix = ngx_string("vms:leases:");
+
+    admit = llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT;
 
     if (ngx_http_complex_value(r, llcf->stream_user, user) != NGX_OK
-        || ngx_http_complex_value(r, llcf->stream_session, &ctx->session)
-           != NGX_OK
         || ngx_http_complex_value(r, llcf->stream_plan, &plan) != NGX_OK
-        || ngx_http_complex_value(r, llcf->stream_max, &max) != NGX_OK)
+        || ngx_http_complex_value(r, llcf->stream_max, &max) != NGX_OK
+        || (admit && (ngx_http_vms_limit_unescape(r, user) != NGX_OK
+                      || ngx_http_vms_limit_unescape(r, &plan) != NGX_OK
+                      || ngx_http_vms_limit_unescape(r, &max) != NGX_OK)))
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal", "internal error");
     }
 
     if (user->len == 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "vms_limit: stream request without a user");
-        return NGX_HTTP_FORBIDDEN;
+        return ngx_http_vms_limit_error(r, NGX_HTTP_FORBIDDEN, "no_user",
+                   "a stream needs a user (a token with a subject)");
     }
 
-    if (ctx->session.len == 0 || ctx->session.len > 256) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vms_limit: stream session id empty or too long");
-        return NGX_HTTP_BAD_REQUEST;
+    ngx_str_null(&sv);
+    cv = llcf->stream_session->elts;
+
+    for (i = 0; i < llcf->stream_session->nelts; i++) {
+        if (ngx_http_complex_value(r, &cv[i], &sv) != NGX_OK
+            || (admit && ngx_http_vms_limit_unescape(r, &sv) != NGX_OK))
+        {
+            return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "internal", "internal error");
+        }
+        if (sv.len) {
+            break;
+        }
     }
+
+    ctx->session.data = ngx_pnalloc(r->pool, VMS_SESSION_ID_MAX + 1);
+    if (ctx->session.data == NULL) {
+        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal", "internal error");
+    }
+
+    n = vms_session_id((const char *) sv.data, sv.len,
+                       (char *) ctx->session.data);
+    ctx->session.len = n;
+
+    /* a media location takes its session from the signed parameter */
+    if (n == 0 && llcf->streams != NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vms_limit: stream request without a session");
+        return ngx_http_vms_limit_error(r, NGX_HTTP_BAD_REQUEST, "no_session",
+                   "nothing in this request names a player session");
+    }
+
+    ctx->user = *user;
 
     if (ngx_http_vms_limit_key(r, &prefix, user, 0, &ctx->key) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal", "internal error");
     }
 
     plan_limit = vms_plan_limit(lmcf->plan_table, lmcf->plans->nelts,
@@ -213,6 +287,22 @@ ngx_http_vms_limit_streams_refuse(ngx_http_request_t *r,
 }
 
 
+/* A stream goes on; an opened playlist gets its signed session parameter. */
+static ngx_int_t
+ngx_http_vms_limit_streams_pass(ngx_http_request_t *r,
+    ngx_http_vms_limit_loc_conf_t *llcf, ngx_http_vms_limit_ctx_t *ctx)
+{
+    if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
+        && ngx_http_vms_limit_session_mint(r, ctx) != NGX_OK)
+    {
+        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal", "internal error");
+    }
+
+    return NGX_DECLINED;
+}
+
+
 /* Same return convention as ngx_http_vms_limit_rate(). */
 ngx_int_t
 ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
@@ -242,11 +332,42 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
             return rc;
         }
 
+        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
+            rc = ngx_http_vms_limit_session_check(r, ctx);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
         session = vms_lease_hash((const char *) ctx->session.data,
                                  ctx->session.len);
         now = ngx_http_vms_limit_now_us();
 
-        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
+        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
+            /*
+             * The hot path: a session whose lease this node holds renews it
+             * at most every vms_limit_session_renew (a Redis call without
+             * waiting); a lease this node does not know (another node's,
+             * or expired) goes through admission below, like an open.
+             */
+            rc = ngx_http_vms_limit_shm_lease(lmcf,
+                     NGX_HTTP_VMS_LIMIT_LEASE_TOUCH, &ctx->key, session, now,
+                     ttl, (int64_t) llcf->session_renew * 1000, NULL);
+
+            if (rc == NGX_DONE) {
+                return NGX_DECLINED;
+            }
+
+            if (rc == NGX_OK) {
+                if (ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+                    ngx_http_vms_limit_renew_redis(r, lmcf, llcf, ctx,
+                                                   &ctx->key, session);
+                }
+                (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
+                return NGX_DECLINED;
+            }
+
+        } else if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
             || (ngx_http_vms_limit_use_redis(lmcf, llcf)
                 && ngx_http_vms_limit_shm_lease(lmcf,
                        NGX_HTTP_VMS_LIMIT_LEASE_RENEW, &ctx->key, session,
@@ -263,7 +384,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
                                                session);
             }
             (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
-            return NGX_DECLINED;
+            return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
         }
 
         if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
@@ -273,7 +394,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
             {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                               "vms_limit: shared zone full, stream allowed");
-                return NGX_DECLINED;
+                return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
             }
             ctx->result = NGX_HTTP_VMS_LIMIT_R_REPLY;
             goto decided;
@@ -319,7 +440,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 
         case NGX_HTTP_VMS_LIMIT_POLICY_OPEN:
             (void) ngx_atomic_fetch_add(&cnt->fallback_open, 1);
-            return NGX_DECLINED;
+            return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
 
         case NGX_HTTP_VMS_LIMIT_POLICY_CLOSED:
             return ngx_http_vms_limit_unavailable(r, lmcf);
@@ -331,7 +452,7 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
                     ngx_http_vms_limit_now_us(), ttl, ctx->base_limit,
                     &ctx->lease) != NGX_OK)
             {
-                return NGX_DECLINED;
+                return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
             }
             goto decided;
         }
@@ -351,11 +472,11 @@ decided:
 
     case VMS_LEASE_ADMITTED:
         (void) ngx_atomic_fetch_add(&cnt->streams_admitted, 1);
-        return NGX_DECLINED;
+        return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
 
     case VMS_LEASE_RENEWED:
         (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
-        return NGX_DECLINED;
+        return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
 
     default:
         return ngx_http_vms_limit_streams_refuse(r, cnt, ctx);
@@ -428,7 +549,11 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
     ngx_http_vms_limit_main_conf_t  *lmcf;
 
     if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        r->main->count++;
+        (void) ngx_http_vms_limit_error(r, NGX_HTTP_NOT_ALLOWED,
+                                        "method_not_allowed",
+                                        "release with POST or DELETE");
+        return NGX_DONE;
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
@@ -440,9 +565,13 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* every answer below finalizes the request itself; the content phase
+     * then finalizes with NGX_DONE, which drops this extra reference */
+    r->main->count++;
+
     rc = ngx_http_vms_limit_identify(r, lmcf, llcf, ctx, &user);
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_DONE;
     }
 
     rel->request = r;
@@ -451,10 +580,6 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
                      vms_lease_hash((const char *) ctx->session.data,
                                     ctx->session.len),
                      0, 0, 0, NULL) == NGX_OK;
-
-    /* every answer below finalizes the request itself; the content phase
-     * then finalizes with NGX_DONE, which drops this extra reference */
-    r->main->count++;
 
     if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
         if (rel->local) {

@@ -134,3 +134,207 @@ def test_directive_off_takes_no_lease(stack):
     tok = keys.token("HS256", sub="u-off", plan="free", role="viewer", camera_id="cam1")
     assert [ask(ngx, token=tok, id=f"s{i}").status_code for i in range(4)] == [200] * 4
     assert held(ngx, "u-off") == []
+
+
+# ---- player sessions: media requests belong to a leased session (#20 items 4-5, #11) -------------
+
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+
+
+def live_hls(ngx, cam="cam1", seconds=3):
+    """A live-style HLS (1 s MPEG-TS segments named N.ts, as nginx-rtmp writes them) under the
+    nginx prefix where live.conf serves it."""
+    d = os.path.join(ngx.prefix, "hls", cam)
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                    f"testsrc=size=160x120:rate=10:duration={seconds}", "-c:v", "libx264", "-g", "10",
+                    "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+                    "-hls_segment_filename", os.path.join(d, "%d.ts"), os.path.join(d, "index.m3u8")],
+                   check=True, timeout=120)
+    return d
+
+
+def session_of(playlist_text):
+    """The vms_session parameter of every media URI a playlist lists (they are all the same)."""
+    found = set(re.findall(r"[?&]vms_session=([^&\"\s]+)", playlist_text))
+    assert len(found) == 1, playlist_text
+    return found.pop()
+
+
+def sign(key_file, scope, user, sid, exp):
+    """The session parameter as docs/limit.md specifies it, made independently of nginx."""
+    with open(key_file, "rb") as f:
+        key = f.read().rstrip(b"\r\n\t ")
+    msg = b"vms-session-v1"
+    for part in (scope, user, sid, str(exp)):
+        b = part.encode()
+        msg += len(b).to_bytes(8, "big") + b
+    mac = base64.urlsafe_b64encode(hmac.new(key, msg, hashlib.sha256).digest()[:16]).rstrip(b"=")
+    return f"{exp}.{mac.decode()}.{sid}"
+
+
+def get(ngx, path, tok=None, **kw):
+    headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+    return requests.get(ngx.url(path), headers=headers, timeout=10, **kw)
+
+
+def frames_read(url, tok=None):
+    """ffmpeg reads url end to end (playlist, then every segment); returns the frames decoded."""
+    cmd = ["ffmpeg", "-v", "error", "-nostdin"]
+    if tok:
+        cmd += ["-headers", f"Authorization: Bearer {tok}\r\n"]
+    r = subprocess.run(cmd + ["-i", url, "-map", "0:v:0", "-f", "null", "-", "-progress", "pipe:1"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    return int(re.findall(r"^frame=(\d+)", r.stdout, re.M)[-1])
+
+
+def test_live_segments_need_the_signed_session_of_a_leased_playlist(leases):
+    live_hls(leases)
+    toks = [leases.keys.token("HS256", sub="u-seg", plan="free", role="viewer", camera_id="cam1",
+                              jti=f"tile-{i}") for i in range(3)]
+    first, second = (get(leases, "/live/cam1/index.m3u8", t) for t in toks[:2])
+    assert first.status_code == 200 and second.status_code == 200
+    uris = [line for line in first.text.splitlines() if line and not line.startswith("#")]
+    assert uris and all(re.fullmatch(r"\d+\.ts\?vms_session=\S+", u) for u in uris), first.text
+    sess = session_of(first.text)
+    assert sess.endswith(".tile-0") and session_of(second.text).endswith(".tile-1")
+
+    # the third player is refused on the playlist, and gets no signature to play with
+    refused = get(leases, "/live/cam1/index.m3u8", toks[2])
+    assert refused.status_code == 429 and "vms_session" not in refused.text
+    # ... so its segment requests are refused too (before: 200 for every segment)
+    for path in ("/live/cam1/0.ts", "/live/cam1/1.ts?vms_session=", "/live/cam1/0.ts?vms_session=x.y.z"):
+        r = get(leases, path, toks[2])
+        assert r.status_code == 403, path
+        assert r.headers["Content-Type"] == "application/json"
+        assert r.json()["error"] in ("session_required", "invalid_session")
+    assert held(leases, "u-seg") == ["tile-0", "tile-1"]
+
+    # the admitted player's segments play
+    ok = get(leases, f"/live/cam1/0.ts?vms_session={sess}", toks[0])
+    assert ok.status_code == 200 and ok.content[:1] == b"\x47"          # MPEG-TS sync byte
+
+    # tampered: another MAC, another session id, another camera, another user, expired
+    exp, mac, sid = sess.split(".", 2)
+    flip = mac[:5] + ("A" if mac[5] != "A" else "B") + mac[6:]
+    key = leases.vars["LIMIT_SESSION_KEY_FILE"]
+    other = leases.keys.token("HS256", sub="u-other", plan="free", role="viewer", camera_id="cam1")
+    cases = {
+        f"{exp}.{flip}.{sid}": "invalid_session",
+        f"{exp}.{mac}.tile-2": "invalid_session",                       # someone else's session
+        f"{int(exp) + 3600}.{mac}.{sid}": "invalid_session",            # a longer life
+        sign(key, "cam2", "u-seg", "tile-0", int(time.time()) + 60): "invalid_session",
+        sign(key, "cam1", "u-seg", "tile-0", int(time.time()) - 1): "session_expired",
+    }
+    for param, error in cases.items():
+        r = get(leases, f"/live/cam1/0.ts?vms_session={param}", toks[0])
+        assert (r.status_code, r.json()["error"]) == (403, error), param
+    r = get(leases, f"/live/cam1/0.ts?vms_session={sess}", other)
+    assert (r.status_code, r.json()["error"]) == (403, "invalid_session")
+    # a parameter signed as the docs say is accepted: the format is what docs/limit.md states
+    mine = sign(key, "cam1", "u-seg", "tile-0", int(time.time()) + 60)
+    assert get(leases, f"/live/cam1/1.ts?vms_session={mine}", toks[0]).status_code == 200
+
+    # ffmpeg plays the live playlist end to end: every segment request carries the session
+    assert frames_read(leases.url("/live/cam1/index.m3u8"), toks[0]) >= 20
+    assert held(leases, "u-seg") == ["tile-0", "tile-1"]
+    # nothing of the parameter reaches the error log
+    with open(leases.error_log) as f:
+        log = f.read()
+    assert mac not in log and flip not in log
+    no_alerts(leases)
+
+
+def test_media_request_takes_the_lease_on_another_node(leases, stack):
+    """Two nginx nodes reading the same key file: a session admitted on one plays on the other,
+    which takes the lease once (Redis) and renews it from its own zone after that."""
+    live_hls(leases)
+    node2 = stack.nginx(name="nginx-2", vars={"REDIS_ADDR": leases.redis.addr, "KAFKA_BROKERS": "127.0.0.1:9",
+                                              "AUTH_KEYS": leases.keys.nginx_lines()})
+    live_hls(node2)
+    tok = leases.keys.token("HS256", sub="u-two", plan="free", role="viewer", camera_id="cam1", jti="p1")
+    sess = session_of(get(leases, "/live/cam1/index.m3u8", tok).text)
+    assert get(node2, f"/live/cam1/0.ts?vms_session={sess}", tok).status_code == 200
+    assert get(node2, f"/live/cam1/1.ts?vms_session={sess}", tok).status_code == 200
+    assert held(leases, "u-two") == ["p1"]
+    # the lease ended (released): the next segment takes it again while the plan has room ...
+    assert requests.post(leases.url("/live/cam1/release"), headers={"Authorization": f"Bearer {tok}"},
+                         timeout=5).json() == {"released": True}
+    assert held(leases, "u-two") == []
+    others = [leases.keys.token("HS256", sub="u-two", plan="free", role="viewer", camera_id="cam1",
+                                jti=f"q{i}") for i in range(2)]
+    assert [get(leases, "/live/cam1/index.m3u8", t).status_code for t in others] == [200, 200]
+    # ... and is refused with the limit's 429 once the plan is full again (no lease on this node:
+    # the media request goes through admission in Redis)
+    r = get(leases, f"/live/cam1/0.ts?vms_session={sess}", tok)
+    assert r.status_code == 429 and r.json()["error"] == "limit_exceeded"
+    assert held(leases, "u-two") == ["q0", "q1"]
+    no_alerts(leases)
+    no_alerts(node2)
+
+
+def test_one_user_one_lease_set_whatever_the_sub(leases):
+    """A sub with '+', spaces and '%' names one lease set for MediaMTX reads and HLS (#20 item 5)."""
+    live_hls(leases)
+    sub = "ana+b c%2B/é"
+    hls = [leases.keys.token("HS256", sub=sub, plan="free", role="viewer", camera_id="cam1", jti=f"h{i}")
+           for i in range(2)]
+    mtx = leases.keys.token("HS256", sub=sub, plan="free", role="viewer", camera_id="cam1")
+    assert ask(leases, token=mtx, id="reader-1").status_code == 200
+    assert get(leases, "/live/cam1/index.m3u8", hls[0]).status_code == 200
+    # the plan's 2 streams are reached, whichever path asks next
+    assert get(leases, "/live/cam1/index.m3u8", hls[1]).status_code == 429
+    assert ask(leases, token=mtx, id="reader-2").status_code == 429
+    assert held(leases, sub) == ["h0", "reader-1"]
+    assert redis_cli(leases.redis, "KEYS", "vms:leases:*").splitlines() == [f"vms:leases:{sub}"]
+    no_alerts(leases)
+
+
+def test_limit_errors_are_json(leases):
+    live_hls(leases)
+    # a token without sub cannot hold a user's lease: 403, JSON
+    svc = leases.keys.token("HS256", sub=None, role="viewer", camera_id="cam1")
+    r = get(leases, "/live/cam1/index.m3u8", svc)
+    assert r.status_code == 403 and r.json()["error"] == "no_user"
+    tok = leases.keys.token("HS256", sub="u-json", role="viewer", camera_id="cam1")
+    r = requests.get(leases.url("/live/cam1/release"), headers={"Authorization": f"Bearer {tok}"}, timeout=5)
+    assert r.status_code in (403, 405)     # limit_except answers first for GET
+    r = get(leases, "/live/cam1/0.ts", tok)
+    assert r.status_code == 403 and r.json() == {
+        "error": "session_required",
+        "message": "media requests need the vms_session parameter of their playlist"}
+
+
+def test_tokens_without_jti_play_live_one_session_per_token(leases):
+    """README's `./build.sh token` mints no jti: the token itself is the player session (#11)."""
+    live_hls(leases)
+    now = int(time.time())
+    readme = jwt_readme(leases, now)
+    first = get(leases, "/live/cam1/index.m3u8", readme)
+    assert first.status_code == 200, first.text
+    # the player reloads its live playlist: the same session, no second lease
+    again = get(leases, "/live/cam1/index.m3u8", readme)
+    assert again.status_code == 200
+    sid = session_of(first.text).split(".", 2)[2]
+    assert session_of(again.text).split(".", 2)[2] == sid and sid.startswith("~")
+    assert held(leases, "dev") == [sid]
+    assert frames_read(leases.url("/live/cam1/index.m3u8"), readme) >= 20
+    assert held(leases, "dev") == [sid]
+    no_alerts(leases)
+
+
+def jwt_readme(ngx, now):
+    """A token as `./build.sh token --role admin` makes it (tests/tools/vmsstack.py token())."""
+    import jwt
+    with open(ngx.vars["JWT_SECRET_FILE"]) as f:
+        key = f.read().strip()
+    return jwt.encode({"sub": "dev", "role": "admin", "plan": "free", "tenant_id": "dev",
+                       "iat": now, "exp": now + 3600}, key, algorithm="HS256")

@@ -297,7 +297,7 @@ class Stack:
             "LOAD_MODULES": "\n".join(loads), "HTML_DIR": os.path.join(ROOT, "html"),
             "RECORDINGS": self.path("recordings"), "USER": "root" if os.geteuid() == 0 else "nobody",
             "JWT_SECRET_FILE": self.secret_file(), "EXTRA_HTTP": "", "EXTRA_SERVER": "",
-            "EXTRA_MAIN": "",
+            "EXTRA_MAIN": "", "LIMIT_SESSION_KEY_FILE": self.secret_file("limit_session.key"),
         }
         v.update(vars or {})
         src = os.path.join(ROOT, "conf", "nginx")

@@ -101,6 +101,29 @@ vms_lease_renew(vms_lease_set_t *s, uint64_t session, int64_t now_us,
 
 
 int
+vms_lease_touch(vms_lease_set_t *s, uint64_t session, int64_t now_us,
+    int64_t ttl_us, int64_t every_us)
+{
+    int  i;
+
+    vms_lease_expire(s, now_us);
+
+    i = vms_lease_find(s, session);
+    if (i < 0) {
+        return 0;
+    }
+
+    /* expiry = last renewal + ttl */
+    if (s->v[i].expires_us - ttl_us + every_us > now_us) {
+        return 1;
+    }
+
+    s->v[i].expires_us = now_us + ttl_us;
+    return 2;
+}
+
+
+int
 vms_lease_release(vms_lease_set_t *s, uint64_t session)
 {
     int  i;

@@ -53,6 +53,14 @@ void vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
 int vms_lease_renew(vms_lease_set_t *s, uint64_t session, int64_t now_us,
     int64_t ttl_us);
 
+/*
+ * Renewal by media requests, at most once per `every_us`: 0 when the session
+ * holds no live lease, 1 when its lease was renewed less than `every_us` ago
+ * (left as is), 2 when it was renewed now.
+ */
+int vms_lease_touch(vms_lease_set_t *s, uint64_t session, int64_t now_us,
+    int64_t ttl_us, int64_t every_us);
+
 /* Returns 1 when the session held a lease, 0 otherwise. */
 int vms_lease_release(vms_lease_set_t *s, uint64_t session);
 
