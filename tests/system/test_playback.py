@@ -69,10 +69,12 @@ def test_playlist_read_end_to_end_by_ffmpeg(pb):
     extinf = [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", text)]
     assert extinf == [5, 10, 10, 5]
     assert len(re.findall(r"#EXT-X-BYTERANGE:\d+@\d+", text)) == 4
-    # media URIs carry the token, so the player's segment requests pass the same checks
+    # media URIs carry the token and the signed player session (vms_limit, docs/limit.md), so
+    # the player's segment requests pass the same checks and belong to this stream lease
+    sess = re.search(r"vms_session=([^&\"\s]+)", text).group(1)
     media = [line for line in text.splitlines() if line.startswith("cam1/media/")]
-    assert len(media) == 4 and all(line.endswith(f"&jwt={pb.tok}") for line in media)
-    assert f'.mp4?jwt={pb.tok}",BYTERANGE=' in text
+    assert len(media) == 4 and all(line.endswith(f"&jwt={pb.tok}&vms_session={sess}") for line in media)
+    assert f'.mp4?jwt={pb.tok}&vms_session={sess}",BYTERANGE=' in text
     # each media byte range is the file's bytes, except decode times inside its moof boxes
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -262,9 +264,19 @@ def raw_get(port, target, token):
     return resp.status, body
 
 
+def media_session(pb, tok=None):
+    """The signed player session a playlist hands its media URIs (vms_limit, docs/limit.md)."""
+    r = pb.get(f"/api/playback/cam1?start={ts(0)}&end={ts(30)}",
+               headers={"Authorization": f"Bearer {tok or pb.tok}"})
+    assert r.status_code == 200, r.text
+    return re.search(r"vms_session=([^&\"\s]+)", r.text).group(1)
+
+
 def test_traversal_refused(pb):
     seg = pb.segs[0][1]
-    ok, body = raw_get(pb.port, f"/api/playback/cam1/media/{seg}", pb.tok)
+    admin = pb.token(role="admin")
+    sess = media_session(pb, admin)
+    ok, body = raw_get(pb.port, f"/api/playback/cam1/media/{seg}?vms_session={sess}", admin)
     assert ok == 200 and body[4:8] == b"ftyp"
     os.symlink("/etc/passwd", os.path.join(pb.cam, "link.mp4"))
     os.symlink("/etc", os.path.join(pb.cam, "2026", "etcdir"))
@@ -287,7 +299,9 @@ def test_traversal_refused(pb):
         "/get?path=cam1%2F..%2F..&start=2026-11-23T23:59:00Z&duration=5",
     ]
     for a in attempts:
-        status, body = raw_get(pb.port, a, pb.token(role="admin"))
+        if "/media/" in a:
+            a += f"?vms_session={sess}"
+        status, body = raw_get(pb.port, a, admin)
         assert status in (400, 404), (a, status)
         assert b"secret" not in body and b"root:" not in body, a
 
@@ -295,7 +309,7 @@ def test_traversal_refused(pb):
 def test_segment_serving_range_and_cache(pb):
     seg = pb.segs[0][1]
     size = os.path.getsize(os.path.join(pb.cam, seg))
-    url = pb.url(f"/api/playback/cam1/media/{seg}")
+    url = pb.url(f"/api/playback/cam1/media/{seg}?vms_session={media_session(pb)}")
     r = requests.get(url, headers=pb.auth)
     assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4"
     assert int(r.headers["Content-Length"]) == size
@@ -308,7 +322,7 @@ def test_segment_serving_range_and_cache(pb):
     # a segment being written: served, listed, never cached
     last = pb.segs[-1][1]
     subprocess.run([pb.vms_index, "open", pb.cam, last], check=True)
-    r = pb.get(f"/api/playback/cam1/media/{last}")
+    r = pb.get(f"/api/playback/cam1/media/{last}?vms_session={media_session(pb)}")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-cache"
 
 

@@ -336,5 +336,40 @@ def jwt_readme(ngx, now):
     import jwt
     with open(ngx.vars["JWT_SECRET_FILE"]) as f:
         key = f.read().strip()
-    return jwt.encode({"sub": "dev", "role": "admin", "plan": "free", "tenant_id": "dev",
+    return jwt.encode({"sub": "dev", "role": "admin", "plan": "pro", "tenant_id": "dev",
                        "iat": now, "exp": now + 3600}, key, algorithm="HS256")
+
+
+def test_playback_with_a_token_without_jti(stack):
+    """README's token plays recordings: HLS playlist, its media, /get (#11; before: HTML 400 from the
+    lease step, and the playback page showed "Falha na reprodução")."""
+    import datetime as dt
+    import playback_fixtures as pf
+    t0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)
+    cam = os.path.join(stack.path("recordings"), "cam1")
+    pf.write_segments(cam, t0, 30, seg_seconds=10, workdir=stack.work)
+    pf.rebuild(stack.bin("vms-index"), cam)
+    ngx = pf.start_nginx(stack)
+    readme = jwt_readme(ngx, int(time.time()))
+    start, end = pf.iso(t0), pf.iso(t0 + dt.timedelta(seconds=20))
+    q = f"start={urllib.parse.quote(start)}&end={urllib.parse.quote(end)}"
+
+    r = get(ngx, f"/api/playback/cam1?{q}", readme)
+    assert r.status_code == 200, r.text
+    sess = session_of(r.text)
+    # a player re-reading the playlist with the same token is the same session
+    assert session_of(get(ngx, f"/api/playback/cam1?{q}", readme).text).split(".", 2)[2] == sess.split(".", 2)[2]
+    media = [line for line in r.text.splitlines() if line.startswith("cam1/media/")]
+    assert media and all(line.endswith(f"&vms_session={sess}") for line in media)
+    ok = requests.get(ngx.url("/api/playback/" + media[0]), timeout=10,
+                      headers={"Authorization": f"Bearer {readme}", "Range": "bytes=0-99"})
+    assert ok.status_code == 206
+    bare = get(ngx, "/api/playback/" + media[0].split("?")[0], readme)
+    assert bare.status_code == 403 and bare.json()["error"] == "session_required"
+    # ffmpeg, token in the URL as the playback page's player sends it: playlist and every segment
+    url = ngx.url(f"/api/playback/cam1?{q}&jwt={readme}")
+    assert frames_read(url) >= 20 * pf.FPS - 2
+    # MediaMTX's /get with the same token
+    g = get(ngx, f"/get?path=cam1&start={urllib.parse.quote(start)}&duration=5", readme)
+    assert g.status_code == 200 and g.content[4:8] == b"ftyp"
+    no_alerts(ngx)
