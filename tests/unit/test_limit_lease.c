@@ -54,6 +54,29 @@ test_same_session_renews_not_counts(void **state)
 }
 
 
+/* media requests renew at most once per interval, never admit */
+static void
+test_touch_renews_at_most_every_interval(void **state)
+{
+    vms_lease_set_t     s = { 0 };
+    vms_lease_result_t  r;
+
+    (void) state;
+    assert_int_equal(vms_lease_touch(&s, 7, T0, TTL, 10 * SEC), 0);
+    assert_int_equal(s.n, 0);
+
+    vms_lease_acquire(&s, 7, T0, TTL, 2, &r);
+    assert_int_equal(vms_lease_touch(&s, 7, T0 + 9 * SEC, TTL, 10 * SEC), 1);
+    assert_int_equal(s.v[0].expires_us, T0 + TTL);
+    assert_int_equal(vms_lease_touch(&s, 7, T0 + 10 * SEC, TTL, 10 * SEC), 2);
+    assert_int_equal(s.v[0].expires_us, T0 + 10 * SEC + TTL);
+    assert_int_equal(vms_lease_touch(&s, 7, T0 + 19 * SEC, TTL, 10 * SEC), 1);
+    /* expired: gone, and touching does not bring it back */
+    assert_int_equal(vms_lease_touch(&s, 7, T0 + 10 * SEC + TTL, TTL, 10 * SEC), 0);
+    assert_int_equal(s.n, 0);
+}
+
+
 static void
 test_expiry_frees_slot(void **state)
 {
@@ -174,6 +197,7 @@ main(void)
         cmocka_unit_test(test_limit_precedence_and_parse),
         cmocka_unit_test(test_plan_table),
         cmocka_unit_test(test_exceeded_json),
+        cmocka_unit_test(test_touch_renews_at_most_every_interval),
     };
 
     return cmocka_run_group_tests_name("limit_lease", tests, NULL, NULL);
