@@ -287,6 +287,79 @@ ngx_http_vms_limit_streams_refuse(ngx_http_request_t *r,
 }
 
 
+/*
+ * A media request (`vms_limit_streams media`): its signed session parameter
+ * must be valid (403 otherwise).  The hot path: when this node holds the
+ * lease of that session, or of the request's own session (the one a
+ * playlist request with the same token opens; after a player moved to a new
+ * stream token, segments of its previous playlist still carry the old
+ * session), it is renewed at most every vms_limit_session_renew, in Redis
+ * without waiting.  Otherwise (a lease of another node, an expired or
+ * released one) ctx->session becomes the request's own session and the
+ * caller goes through admission (NGX_AGAIN): a released session is never
+ * taken again by a late segment, and a refused user gets 429.
+ */
+static ngx_int_t
+ngx_http_vms_limit_media(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_http_vms_limit_loc_conf_t *llcf,
+    ngx_http_vms_limit_ctx_t *ctx, int64_t now)
+{
+    uint64_t                        session;
+    ngx_int_t                       rc;
+    ngx_str_t                       own;
+    ngx_uint_t                      k;
+    ngx_http_vms_limit_counters_t  *cnt;
+
+    own = ctx->session;
+
+    rc = ngx_http_vms_limit_session_check(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    cnt = ngx_http_vms_limit_counters(lmcf);
+
+    for (k = 0; k < 2; k++) {
+
+        if (k == 1) {
+            if (own.len == 0
+                || (own.len == ctx->session.len
+                    && ngx_memcmp(own.data, ctx->session.data, own.len) == 0))
+            {
+                break;
+            }
+            ctx->session = own;
+        }
+
+        session = vms_lease_hash((const char *) ctx->session.data,
+                                 ctx->session.len);
+
+        rc = ngx_http_vms_limit_shm_lease(lmcf, NGX_HTTP_VMS_LIMIT_LEASE_TOUCH,
+                 &ctx->key, session, now, (int64_t) llcf->stream_ttl * 1000,
+                 (int64_t) llcf->session_renew * 1000, NULL);
+
+        if (rc == NGX_DONE) {
+            return NGX_DECLINED;
+        }
+
+        if (rc == NGX_OK) {
+            if (ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+                ngx_http_vms_limit_renew_redis(r, lmcf, llcf, ctx, &ctx->key,
+                                               session);
+            }
+            (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (own.len) {
+        ctx->session = own;
+    }
+
+    return NGX_AGAIN;
+}
+
+
 /* A stream goes on; an opened playlist gets its signed session parameter. */
 static ngx_int_t
 ngx_http_vms_limit_streams_pass(ngx_http_request_t *r,
@@ -332,40 +405,18 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
             return rc;
         }
 
-        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
-            rc = ngx_http_vms_limit_session_check(r, ctx);
-            if (rc != NGX_OK) {
-                return rc;
-            }
-        }
-
         session = vms_lease_hash((const char *) ctx->session.data,
                                  ctx->session.len);
         now = ngx_http_vms_limit_now_us();
 
         if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
-            /*
-             * The hot path: a session whose lease this node holds renews it
-             * at most every vms_limit_session_renew (a Redis call without
-             * waiting); a lease this node does not know (another node's,
-             * or expired) goes through admission below, like an open.
-             */
-            rc = ngx_http_vms_limit_shm_lease(lmcf,
-                     NGX_HTTP_VMS_LIMIT_LEASE_TOUCH, &ctx->key, session, now,
-                     ttl, (int64_t) llcf->session_renew * 1000, NULL);
-
-            if (rc == NGX_DONE) {
-                return NGX_DECLINED;
+            rc = ngx_http_vms_limit_media(r, lmcf, llcf, ctx, now);
+            if (rc != NGX_AGAIN) {
+                return rc;
             }
-
-            if (rc == NGX_OK) {
-                if (ngx_http_vms_limit_use_redis(lmcf, llcf)) {
-                    ngx_http_vms_limit_renew_redis(r, lmcf, llcf, ctx,
-                                                   &ctx->key, session);
-                }
-                (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
-                return NGX_DECLINED;
-            }
+            /* no lease here: admission below, as the request's own session */
+            session = vms_lease_hash((const char *) ctx->session.data,
+                                     ctx->session.len);
 
         } else if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RENEW
             || (ngx_http_vms_limit_use_redis(lmcf, llcf)

@@ -50,8 +50,8 @@ class Tokens:
             self.secret = f.read().strip()
 
     def make(self, ttl=3600, **claims):
+        """A user token as `./build.sh token` makes it: no jti (the pages must work with one)."""
         now = int(time.time())
-        claims.setdefault("jti", os.urandom(8).hex())
         return jwt.encode({"iat": now, "exp": now + ttl, **claims}, self.secret, algorithm="HS256")
 
 
