@@ -281,6 +281,31 @@ def test_media_request_takes_the_lease_on_another_node(leases, stack):
     no_alerts(node2)
 
 
+def test_stream_token_refresh_at_the_limit_keeps_playing(leases):
+    """The live player moves to a new stream token before the old one expires: it releases the old
+    token's lease, then its next requests carry the new token.  A segment of the old playlist (old
+    session in its URI) fetched in between must not take the released session again, or the new
+    token's playlist would be refused at 2 of 2."""
+    live_hls(leases)
+    mk = lambda jti: leases.keys.token("HS256", sub="u-refresh", plan="free", role="viewer",  # noqa: E731
+                                       camera_id="cam1", jti=jti)
+    a, b, a2 = mk("a"), mk("b"), mk("a2")
+    old = session_of(get(leases, "/live/cam1/index.m3u8", a).text)
+    assert get(leases, "/live/cam1/index.m3u8", b).status_code == 200
+    assert requests.post(leases.url("/live/cam1/release"), headers={"Authorization": f"Bearer {a}"},
+                         timeout=5).json() == {"released": True}
+    # a late segment of the old playlist, with the new token: served, as the new token's session
+    assert get(leases, f"/live/cam1/0.ts?vms_session={old}", a2).status_code == 200
+    assert held(leases, "u-refresh") == ["a2", "b"]
+    assert get(leases, "/live/cam1/index.m3u8", a2).status_code == 200
+    assert get(leases, f"/live/cam1/1.ts?vms_session={old}", a2).status_code == 200
+    assert held(leases, "u-refresh") == ["a2", "b"]
+    # the released token itself gets no new lease through an old segment URI at the limit
+    r = get(leases, f"/live/cam1/1.ts?vms_session={old}", a)
+    assert r.status_code == 429 and r.json()["error"] == "limit_exceeded"
+    no_alerts(leases)
+
+
 def test_one_user_one_lease_set_whatever_the_sub(leases):
     """A sub with '+', spaces and '%' names one lease set for MediaMTX reads and HLS (#20 item 5)."""
     live_hls(leases)
