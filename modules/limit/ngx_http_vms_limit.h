@@ -166,6 +166,7 @@ typedef struct {
     ngx_str_t                      user;
     ngx_str_t                      session;      /* canonical session id */
     ngx_str_t                      signed_param; /* $vms_limit_session */
+    unsigned                       signable:1;   /* admitted: may be signed */
     int64_t                        base_limit;   /* plan or claim, before the admin override */
 } ngx_http_vms_limit_ctx_t;
 

@@ -96,6 +96,12 @@ ngx_http_vms_limit_session_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vms_limit_module);
 
+    if (ctx != NULL && ctx->signable && ctx->signed_param.len == 0) {
+        if (ngx_http_vms_limit_session_mint(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     if (ctx == NULL || ctx->signed_param.len == 0) {
         v->not_found = 1;
         return NGX_OK;
@@ -155,7 +161,8 @@ ngx_http_vms_limit_session_scope(ngx_http_request_t *r,
 }
 
 
-/* After an admission or renewal: $vms_limit_session for this session. */
+/* After an admission or renewal, when $vms_limit_session is read: the
+ * parameter for this session, this request's user and scope. */
 ngx_int_t
 ngx_http_vms_limit_session_mint(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx)

@@ -288,6 +288,27 @@ ngx_http_vms_limit_streams_refuse(ngx_http_request_t *r,
 
 
 /*
+ * A stream goes on.  An opened playlist may sign its session into
+ * $vms_limit_session; so may a media request, with a fresh expiry, for a
+ * playlist served as media (a variant playlist behind a multivariant one,
+ * e.g. MediaMTX's HLS) to hand on to its own URIs.  The parameter is made
+ * only when the variable is read (session.c): segments pay nothing.
+ */
+static ngx_int_t
+ngx_http_vms_limit_streams_pass(ngx_http_request_t *r,
+    ngx_http_vms_limit_loc_conf_t *llcf, ngx_http_vms_limit_ctx_t *ctx)
+{
+    if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
+        || llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA)
+    {
+        ctx->signable = 1;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * A media request (`vms_limit_streams media`): its signed session parameter
  * must be valid (403 otherwise).  The hot path: when this node holds the
  * lease of that session, or of the request's own session (the one a
@@ -339,7 +360,7 @@ ngx_http_vms_limit_media(ngx_http_request_t *r,
                  (int64_t) llcf->session_renew * 1000, NULL);
 
         if (rc == NGX_DONE) {
-            return NGX_DECLINED;
+            return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
         }
 
         if (rc == NGX_OK) {
@@ -348,7 +369,7 @@ ngx_http_vms_limit_media(ngx_http_request_t *r,
                                                session);
             }
             (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
-            return NGX_DECLINED;
+            return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
         }
     }
 
@@ -357,22 +378,6 @@ ngx_http_vms_limit_media(ngx_http_request_t *r,
     }
 
     return NGX_AGAIN;
-}
-
-
-/* A stream goes on; an opened playlist gets its signed session parameter. */
-static ngx_int_t
-ngx_http_vms_limit_streams_pass(ngx_http_request_t *r,
-    ngx_http_vms_limit_loc_conf_t *llcf, ngx_http_vms_limit_ctx_t *ctx)
-{
-    if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_OPEN
-        && ngx_http_vms_limit_session_mint(r, ctx) != NGX_OK)
-    {
-        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                        "internal", "internal error");
-    }
-
-    return NGX_DECLINED;
 }
 
 

@@ -306,6 +306,39 @@ def test_stream_token_refresh_at_the_limit_keeps_playing(leases):
     no_alerts(leases)
 
 
+def test_a_playlist_served_as_media_hands_on_a_fresh_parameter(stack):
+    """A variant playlist behind a multivariant one (MediaMTX's HLS shape) is a `media` request: it
+    needs the parameter, and $vms_limit_session re-signs the same session for its own URIs."""
+    keys = Keys(stack)
+    r = stack.redis()
+    variant_location = """
+location ~ "^/t/variant/(?<t_cam>cam1)/stream\\.m3u8$" {
+    vms_auth on;
+    vms_limit_streams media;
+    vms_limit_session_scope $t_cam;
+    vms_limit_session_ttl 30s;
+    alias PLAYLIST;
+    types { application/vnd.apple.mpegurl m3u8; }
+    sub_filter_types application/vnd.apple.mpegurl;
+    sub_filter_once off;
+    sub_filter ".ts" ".ts?vms_session=$vms_limit_session";
+}""".replace("PLAYLIST", os.path.join(stack.path("nginx"), "hls", "cam1", "index.m3u8"))
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9", "AUTH_KEYS": keys.nginx_lines(),
+                            "EXTRA_SERVER": variant_location})
+    ngx.redis = r
+    live_hls(ngx)
+    tok = keys.token("HS256", sub="u-var", plan="free", role="viewer", camera_id="cam1", jti="v1")
+    first = session_of(get(ngx, "/live/cam1/index.m3u8", tok).text)
+    assert get(ngx, "/t/variant/cam1/stream.m3u8", tok).status_code == 403
+    variant = get(ngx, f"/t/variant/cam1/stream.m3u8?vms_session={first}", tok)
+    assert variant.status_code == 200
+    fresh = session_of(variant.text)
+    assert fresh.split(".", 2)[2] == "v1" and int(fresh.split(".")[0]) < int(first.split(".")[0])
+    assert get(ngx, f"/live/cam1/0.ts?vms_session={fresh}", tok).status_code == 200
+    assert held(ngx, "u-var") == ["v1"]
+    no_alerts(ngx)
+
+
 def test_one_user_one_lease_set_whatever_the_sub(leases):
     """A sub with '+', spaces and '%' names one lease set for MediaMTX reads and HLS (#20 item 5)."""
     live_hls(leases)
