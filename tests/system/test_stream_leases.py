@@ -1,8 +1,19 @@
 """Stream leases for media-server reads (issue #5): vms_auth's MediaMTX endpoint (action `read`) and
 nginx-rtmp endpoint (`play`) take the user's concurrent-stream lease through vms_limit's internal admit
 location (conf/nginx/server.d/leases.conf.in) with a real redis-server and real nginx.  Publishing and
-MediaMTX `playback` (recorded segments) never take a lease."""
+MediaMTX `playback` (recorded segments) never take a lease.
+
+Player sessions (#20 items 4-5, #11): media requests belong to a leased session through the signed
+`vms_session` parameter their playlist hands them (docs/limit.md "Player sessions"); ffmpeg reads live
+and playback HLS end to end; one lease set per user whatever the `sub`; tokens without `jti` play."""
+import base64
+import hashlib
+import hmac
+import os
+import re
 import subprocess
+import time
+import urllib.parse
 
 import pytest
 import requests
@@ -20,7 +31,20 @@ def leases(stack):
     ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
                             "AUTH_KEYS": keys.nginx_lines()})
     ngx.keys, ngx.redis = keys, r
+    redis_connected(ngx)
     return ngx
+
+
+def redis_connected(ngx):
+    """Until vms_limit's worker has its Redis connection, admissions fall back to the node's zone
+    (docs/limit.md) and Redis holds nothing: wait for the connection, not for a time."""
+    import vmsstack
+
+    def connected():
+        text = requests.get(ngx.url("/metrics/limit"), timeout=5).text
+        m = re.search(r"^vms_limit_redis_connects_total (\d+)", text, re.M)
+        return m and int(m.group(1)) >= 1
+    vmsstack.wait_for("vms_limit connected to Redis", connected, 15)
 
 
 def redis_cli(redis, *args):
@@ -138,14 +162,6 @@ def test_directive_off_takes_no_lease(stack):
 
 # ---- player sessions: media requests belong to a leased session (#20 items 4-5, #11) -------------
 
-import base64  # noqa: E402
-import hashlib  # noqa: E402
-import hmac  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
 
 
 def live_hls(ngx, cam="cam1", seconds=3):
@@ -260,6 +276,7 @@ def test_media_request_takes_the_lease_on_another_node(leases, stack):
     node2 = stack.nginx(name="nginx-2", vars={"REDIS_ADDR": leases.redis.addr, "KAFKA_BROKERS": "127.0.0.1:9",
                                               "AUTH_KEYS": leases.keys.nginx_lines()})
     live_hls(node2)
+    redis_connected(node2)
     tok = leases.keys.token("HS256", sub="u-two", plan="free", role="viewer", camera_id="cam1", jti="p1")
     sess = session_of(get(leases, "/live/cam1/index.m3u8", tok).text)
     assert get(node2, f"/live/cam1/0.ts?vms_session={sess}", tok).status_code == 200
@@ -326,6 +343,7 @@ location ~ "^/t/variant/(?<t_cam>cam1)/stream\\.m3u8$" {
     ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9", "AUTH_KEYS": keys.nginx_lines(),
                             "EXTRA_SERVER": variant_location})
     ngx.redis = r
+    redis_connected(ngx)
     live_hls(ngx)
     tok = keys.token("HS256", sub="u-var", plan="free", role="viewer", camera_id="cam1", jti="v1")
     first = session_of(get(ngx, "/live/cam1/index.m3u8", tok).text)
