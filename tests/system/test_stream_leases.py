@@ -449,3 +449,38 @@ def test_playback_with_a_token_without_jti(stack):
     g = get(ngx, f"/get?path=cam1&start={urllib.parse.quote(start)}&duration=5", readme)
     assert g.status_code == 200 and g.content[4:8] == b"ftyp"
     no_alerts(ngx)
+
+
+def test_real_live_path_plays_with_sessions_and_refuses_the_429d_player(stack, build_dir):
+    """camsim → vmsd relay → nginx-rtmp live HLS → nginx: ffmpeg plays the live playlist with a
+    stream token (segments carry the signed session), and a third player of a free user is refused
+    on the playlist and on the segments nginx-rtmp is writing."""
+    from vmsdtest import conf_text, wait
+    keys = Keys(stack)
+    r = stack.redis()
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9", "AUTH_KEYS": keys.nginx_lines()})
+    ngx.redis = r
+    redis_connected(ngx)
+    cams = stack.camsim(cameras=1)
+    vmsd = stack.vmsd(text=conf_text(cams, ["cam1"], extra={
+        "relay": f"rtmp://127.0.0.1:{ngx.rtmp_port}/live/%id", "relay_token_secret_file": stack.secret_file()}))
+    playlist = os.path.join(ngx.prefix, "hls", "cam1", "index.m3u8")
+    wait("live HLS of cam1", lambda: os.path.exists(playlist) and open(playlist).read().count(".ts") >= 3, svc=vmsd)
+
+    toks = [keys.token("HS256", sub="u-real", plan="free", role="viewer", camera_id="cam1", jti=f"r{i}")
+            for i in range(3)]
+    text = get(ngx, "/live/cam1/index.m3u8", toks[0]).text
+    segs = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert segs and all(".ts?vms_session=" in s for s in segs), text
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-headers", f"Authorization: Bearer {toks[0]}\r\n",
+           "-i", ngx.url("/live/cam1/index.m3u8"), "-t", "3", "-map", "0:v:0", "-f", "null", "-",
+           "-progress", "pipe:1"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(re.findall(r"^frame=(\d+)", out.stdout, re.M)[-1]) > 0
+    assert get(ngx, "/live/cam1/index.m3u8", toks[1]).status_code == 200
+    assert get(ngx, "/live/cam1/index.m3u8", toks[2]).status_code == 429
+    bare = segs[-1].split("?")[0]
+    assert get(ngx, f"/live/cam1/{bare}", toks[2]).status_code == 403
+    assert held(ngx, "u-real") == ["r0", "r1"]
+    no_alerts(ngx)
