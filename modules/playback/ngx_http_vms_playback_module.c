@@ -213,62 +213,53 @@ plan_or_error(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, int c
 }
 
 /*
- * $vms_limit_session: the signed player session vms_limit minted when this playlist opened its
- * stream lease (docs/limit.md); empty when vms_limit is not loaded or not used here.  Looked up
- * in the variables hash directly, so a build without vms_limit logs nothing.
+ * Appends vms_limit's signed player session ($vms_limit_session, minted when this playlist opened its
+ * stream lease; docs/limit.md "Player sessions") to a media URI query, so the player's media requests
+ * belong to that lease.  The variable is looked up in the hash at run time: a build or a location
+ * without vms_limit leaves the query as it is and logs nothing.  The value is [A-Za-z0-9._:~-] only.
  */
-static ngx_str_t
-session_param(ngx_http_request_t *r)
+static const char *
+session_query(ngx_http_request_t *r, const char *query)
 {
     static ngx_str_t name = ngx_string("vms_limit_session");
-    ngx_str_t out = ngx_null_string;
     ngx_http_core_main_conf_t *cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
     ngx_http_variable_t *v = ngx_hash_find(&cmcf->variables_hash, ngx_hash_key(name.data, name.len),
                                            name.data, name.len);
     ngx_http_variable_value_t vv;
 
-    ngx_memzero(&vv, sizeof(vv));
-    if (v != NULL && v->get_handler != NULL && v->get_handler(r, &vv, v->data) == NGX_OK
-        && !vv.not_found && vv.len > 0) {
-        out.data = vv.data;
-        out.len = vv.len;
+    if (query == NULL || v == NULL || v->get_handler == NULL) {
+        return query;
     }
+    ngx_memzero(&vv, sizeof(vv));
+    if (v->get_handler(r, &vv, v->data) != NGX_OK || vv.not_found || vv.len == 0) {
+        return query;
+    }
+    size_t qlen = ngx_strlen(query);
+    char *out = ngx_pnalloc(r->pool, qlen + sizeof("&vms_session=") + vv.len);
+    if (out == NULL) {
+        return NULL;
+    }
+    sprintf(out, "%s%svms_session=%.*s", query, qlen ? "&" : "", (int) vv.len, (const char *) vv.data);
     return out;
 }
 
-/* media URI query carrying the caller's token, so segment requests pass the same auth, and the
- * signed player session, so they belong to this playlist's stream lease */
+/* media URI query carrying the caller's token, so segment requests pass the same auth */
 static const char *
 token_query(ngx_http_request_t *r)
 {
     static const char *names[] = { "jwt", "token" };
-    ngx_str_t sess = session_param(r);
-    /* the parameter is made of [A-Za-z0-9._:~-]: no escaping needed */
-    size_t slen = sess.len ? sizeof("&vms_session=") + sess.len : 0;
     for (size_t i = 0; i < 2; i++) {
         char v[ARG_MAX_LEN * 4];
         if (pb_arg((const char *) r->args.data, r->args.len, names[i], v, sizeof(v)) == 1) {
             size_t len = ngx_strlen(v);
-            char *out = ngx_pnalloc(r->pool, 3 * len + 8 + slen);
+            char *out = ngx_pnalloc(r->pool, 3 * len + 8);
             if (out == NULL) {
                 return "";
             }
             size_t n = (size_t) sprintf(out, "%s=", names[i]);
             pb_query_escape(out + n, v, len);
-            if (sess.len) {
-                n = ngx_strlen(out);
-                sprintf(out + n, "&vms_session=%.*s", (int) sess.len, (const char *) sess.data);
-            }
             return out;
         }
-    }
-    if (sess.len) {
-        char *out = ngx_pnalloc(r->pool, slen);
-        if (out == NULL) {
-            return "";
-        }
-        sprintf(out, "vms_session=%.*s", (int) sess.len, (const char *) sess.data);
-        return out;
     }
     return "";
 }
@@ -323,7 +314,12 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
     }
     /* relative to the playlist's URI: {prefix}{camera} -> {prefix}{camera}/media/... */
     sprintf(prefix, "%s/media/", q->camera);
-    pb_render_playlist(&b, &plan, prefix, token_query(r));
+    const char *tq = session_query(r, token_query(r));
+    if (tq == NULL) {
+        pb_plan_free(&plan);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    pb_render_playlist(&b, &plan, prefix, tq);
     pb_plan_free(&plan);
     st = ngx_http_vms_playback_send_text(r, &b, "application/vnd.apple.mpegurl", 0);
     pb_buf_free(&b);
