@@ -88,6 +88,7 @@ typedef struct {
     ngx_vms_redis_script_t        *gcra_script;
     ngx_vms_redis_script_t        *acquire_script;
     ngx_vms_redis_script_t        *renew_script;
+    ngx_vms_redis_script_t        *release_script;
 
     ngx_array_t                   *plans;        /* ngx_http_vms_limit_plan_t */
     vms_plan_t                    *plan_table;   /* same, for core/ */

@@ -522,8 +522,10 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
                                                  NGX_HTTP_VMS_LIMIT_LUA_ACQUIRE);
         lmcf->renew_script = ngx_vms_redis_script(cf, lmcf->redis,
                                                  NGX_HTTP_VMS_LIMIT_LUA_RENEW);
+        lmcf->release_script = ngx_vms_redis_script(cf, lmcf->redis,
+                                                 NGX_HTTP_VMS_LIMIT_LUA_RELEASE);
         if (lmcf->gcra_script == NULL || lmcf->acquire_script == NULL
-            || lmcf->renew_script == NULL)
+            || lmcf->renew_script == NULL || lmcf->release_script == NULL)
         {
             return NGX_CONF_ERROR;
         }

@@ -33,8 +33,11 @@
  * Lease admission.  KEYS[1] the user's sorted set (member = session, score =
  * expiry us), KEYS[2] the user's hash (field max_concurrent_streams: an
  * administrator's override); ARGV[1] session, ARGV[2] ttl us, ARGV[3] limit
- * from the plan or the token claim.
- * Returns {outcome 1 admitted|2 renewed|3 refused, active, limit, retry_after_us}.
+ * from the plan or the token claim.  A media request's admission also passes
+ * KEYS[3], the session's release mark: a session released moments ago is not
+ * taken again by a late request of the player that released it.
+ * Returns {outcome 1 admitted|2 renewed|3 refused|4 released, active, limit,
+ * retry_after_us}.
  */
 #define NGX_HTTP_VMS_LIMIT_LUA_ACQUIRE                                        \
 "local t = redis.call('TIME')\n"                                              \
@@ -44,6 +47,10 @@
 "local admin = tonumber(redis.call('HGET', KEYS[2], 'max_concurrent_streams'))\n" \
 "if admin and admin >= 0 then limit = math.floor(admin) end\n"                \
 "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"                      \
+"if KEYS[3] and not redis.call('ZSCORE', KEYS[1], ARGV[1])\n"                 \
+"   and redis.call('EXISTS', KEYS[3]) == 1 then\n"                            \
+"  return {4, redis.call('ZCARD', KEYS[1]), limit, 0}\n"                      \
+"end\n"                                                                       \
 "local keep = math.ceil(ttl / 1000) + 1000\n"                                 \
 "local outcome = 1\n"                                                         \
 "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then\n"                            \
@@ -80,5 +87,17 @@
 "  redis.call('PEXPIRE', KEYS[1], keep)\n"                                    \
 "end\n"                                                                       \
 "return 1\n"
+
+/*
+ * Lease release.  KEYS[1] the user's sorted set, KEYS[2] the session's
+ * release mark; ARGV[1] session, ARGV[2] how long the mark stays (ms).
+ * Returns 1 when the session held a lease, 0 otherwise.
+ */
+#define NGX_HTTP_VMS_LIMIT_LUA_RELEASE                                        \
+"local n = redis.call('ZREM', KEYS[1], ARGV[1])\n"                            \
+"if n > 0 then\n"                                                             \
+"  redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[2]))\n"                \
+"end\n"                                                                       \
+"return n\n"
 
 #endif /* NGX_HTTP_VMS_LIMIT_SCRIPTS_H */

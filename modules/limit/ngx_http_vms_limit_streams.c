@@ -105,7 +105,7 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
         }
 
         if (i == 4 && reply->element[0]->integer >= VMS_LEASE_ADMITTED
-            && reply->element[0]->integer <= VMS_LEASE_REFUSED)
+            && reply->element[0]->integer <= VMS_LEASE_ENDED)
         {
             ctx->lease.outcome = (int) reply->element[0]->integer;
             ctx->lease.active = (uint32_t) reply->element[1]->integer;
@@ -129,6 +129,37 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
 
     ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
     ngx_http_vms_limit_resume(r);
+}
+
+
+/*
+ * "vms:released:{user}:{session}": set for a while by a release, so that a
+ * late media request of the player that released the session (sent with its
+ * previous stream token) does not take it again (docs/limit.md).
+ */
+static ngx_int_t
+ngx_http_vms_limit_release_mark(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *mark)
+{
+    u_char  *p;
+    size_t   ulen;
+
+    /* ctx->key is "vms:leases:" + the user's bounded key part */
+    ulen = ctx->key.len - (sizeof("vms:leases:") - 1);
+
+    mark->data = ngx_pnalloc(r->pool, sizeof("vms:released::") - 1 + ulen
+                                      + ctx->session.len);
+    if (mark->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(mark->data, "vms:released:", sizeof("vms:released:") - 1);
+    p = ngx_cpymem(p, ctx->key.data + sizeof("vms:leases:") - 1, ulen);
+    *p++ = ':';
+    p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+    mark->len = p - mark->data;
+
+    return NGX_OK;
 }
 
 
@@ -385,12 +416,13 @@ ngx_http_vms_limit_media(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 {
-    size_t                           lens[5];
+    int                              nkeys;
+    size_t                           lens[6];
     int64_t                          now, ttl;
     uint64_t                         session;
     ngx_int_t                        rc;
-    ngx_str_t                        user, hkey;
-    const char                      *argv[5];
+    ngx_str_t                        user, hkey, mark;
+    const char                      *argv[6];
     ngx_http_vms_limit_counters_t   *cnt;
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
@@ -460,22 +492,35 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        /* KEYS: leases, override hash; ARGV: session, ttl, limit */
+        /* KEYS: leases, override hash[, release mark]; ARGV: session, ttl,
+         * limit.  A media request's admission must not take a session its
+         * player has just released (see ngx_http_vms_limit_media()). */
+        nkeys = 2;
         argv[0] = (const char *) ctx->key.data;
         lens[0] = ctx->key.len;
         argv[1] = (const char *) hkey.data;
         lens[1] = hkey.len;
-        argv[2] = (const char *) ctx->session.data;
-        lens[2] = ctx->session.len;
-        argv[3] = (const char *) ttl_s;
-        lens[3] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
-        argv[4] = (const char *) lim_s;
-        lens[4] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
+
+        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
+            if (ngx_http_vms_limit_release_mark(r, ctx, &mark) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            argv[2] = (const char *) mark.data;
+            lens[2] = mark.len;
+            nkeys = 3;
+        }
+
+        argv[nkeys] = (const char *) ctx->session.data;
+        lens[nkeys] = ctx->session.len;
+        argv[nkeys + 1] = (const char *) ttl_s;
+        lens[nkeys + 1] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
+        argv[nkeys + 2] = (const char *) lim_s;
+        lens[nkeys + 2] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
 
         rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
                                 lmcf->acquire_script,
                                 ngx_http_vms_limit_acquire_reply, ctx,
-                                2, 5, argv, lens, NULL);
+                                nkeys, nkeys + 3, argv, lens, NULL);
 
         if (rc == NGX_OK) {
             ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
@@ -515,7 +560,9 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
     }
 
     /* Redis decided: mirror the admission on this node */
-    if (ctx->lease.outcome != VMS_LEASE_REFUSED) {
+    if (ctx->lease.outcome == VMS_LEASE_ADMITTED
+        || ctx->lease.outcome == VMS_LEASE_RENEWED)
+    {
         (void) ngx_http_vms_limit_shm_lease(lmcf, NGX_HTTP_VMS_LIMIT_LEASE_RECORD,
                                             &ctx->key, session,
                                             ngx_http_vms_limit_now_us(), ttl,
@@ -533,6 +580,13 @@ decided:
     case VMS_LEASE_RENEWED:
         (void) ngx_atomic_fetch_add(&cnt->streams_renewed, 1);
         return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
+
+    case VMS_LEASE_ENDED:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vms_limit: media request of a released session");
+        return ngx_http_vms_limit_error(r, NGX_HTTP_FORBIDDEN, "session_ended",
+                   "this player session was released: load the playlist "
+                   "again");
 
     default:
         return ngx_http_vms_limit_streams_refuse(r, cnt, ctx);
@@ -595,10 +649,11 @@ ngx_http_vms_limit_release_reply(ngx_vms_redis_status_e status,
 ngx_int_t
 ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
 {
-    size_t                           lens[2];
+    size_t                           lens[4];
     ngx_int_t                        rc;
-    ngx_str_t                        user;
-    const char                      *argv[3];
+    ngx_str_t                        user, mark;
+    const char                      *argv[4];
+    u_char                           ttl_s[NGX_INT64_LEN];
     ngx_http_vms_limit_ctx_t        *ctx;
     ngx_http_vms_limit_release_t    *rel;
     ngx_http_vms_limit_loc_conf_t   *llcf;
@@ -645,19 +700,25 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
         return ngx_http_vms_limit_release_send(r, rel->local);
     }
 
-    argv[0] = "ZREM";
-    lens[0] = 4;
-    argv[1] = (const char *) ctx->key.data;
-    lens[1] = ctx->key.len;
-    argv[2] = (const char *) ctx->session.data;
-
-    {
-        size_t  al[3] = { lens[0], lens[1], ctx->session.len };
-
-        rc = ngx_vms_redis_call(lmcf->redis, r->pool, llcf->redis_timeout,
-                                ngx_http_vms_limit_release_reply, rel,
-                                3, argv, al, NULL);
+    if (ngx_http_vms_limit_release_mark(r, ctx, &mark) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
     }
+
+    /* KEYS: leases, release mark; ARGV: session, mark lifetime (ms) */
+    argv[0] = (const char *) ctx->key.data;
+    lens[0] = ctx->key.len;
+    argv[1] = (const char *) mark.data;
+    lens[1] = mark.len;
+    argv[2] = (const char *) ctx->session.data;
+    lens[2] = ctx->session.len;
+    argv[3] = (const char *) ttl_s;
+    lens[3] = ngx_sprintf(ttl_s, "%M", llcf->stream_ttl) - ttl_s;
+
+    rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
+                            lmcf->release_script,
+                            ngx_http_vms_limit_release_reply, rel,
+                            2, 4, argv, lens, NULL);
 
     if (rc == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

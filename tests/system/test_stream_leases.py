@@ -289,8 +289,12 @@ def test_media_request_takes_the_lease_on_another_node(leases, stack):
     others = [leases.keys.token("HS256", sub="u-two", plan="free", role="viewer", camera_id="cam1",
                                 jti=f"q{i}") for i in range(2)]
     assert [get(leases, "/live/cam1/index.m3u8", t).status_code for t in others] == [200, 200]
-    # ... and is refused with the limit's 429 once the plan is full again (no lease on this node:
-    # the media request goes through admission in Redis)
+    # ... a late segment of the player that released it does not take it again (403) ...
+    r = get(leases, f"/live/cam1/0.ts?vms_session={sess}", tok)
+    assert r.status_code == 403 and r.json()["error"] == "session_ended"
+    # ... and a session that is not leased (here: ended with its idle TTL) goes through admission
+    # in Redis on the segment, refused with the limit's 429 while the plan is full
+    redis_cli(leases.redis, "DEL", "vms:released:u-two:p1")
     r = get(leases, f"/live/cam1/0.ts?vms_session={sess}", tok)
     assert r.status_code == 429 and r.json()["error"] == "limit_exceeded"
     assert held(leases, "u-two") == ["q0", "q1"]
@@ -311,15 +315,20 @@ def test_stream_token_refresh_at_the_limit_keeps_playing(leases):
     assert get(leases, "/live/cam1/index.m3u8", b).status_code == 200
     assert requests.post(leases.url("/live/cam1/release"), headers={"Authorization": f"Bearer {a}"},
                          timeout=5).json() == {"released": True}
+    # a request the player sent with the old token before the switch, arriving after the release:
+    # refused, and the released session is not taken again (before: a second lease, then 429)
+    r = get(leases, f"/live/cam1/0.ts?vms_session={old}", a)
+    assert r.status_code == 403 and r.json()["error"] == "session_ended"
+    assert held(leases, "u-refresh") == ["b"]
     # a late segment of the old playlist, with the new token: served, as the new token's session
     assert get(leases, f"/live/cam1/0.ts?vms_session={old}", a2).status_code == 200
     assert held(leases, "u-refresh") == ["a2", "b"]
     assert get(leases, "/live/cam1/index.m3u8", a2).status_code == 200
     assert get(leases, f"/live/cam1/1.ts?vms_session={old}", a2).status_code == 200
     assert held(leases, "u-refresh") == ["a2", "b"]
-    # the released token itself gets no new lease through an old segment URI at the limit
+    # the released token itself gets no new lease through an old segment URI
     r = get(leases, f"/live/cam1/1.ts?vms_session={old}", a)
-    assert r.status_code == 429 and r.json()["error"] == "limit_exceeded"
+    assert r.status_code == 403 and r.json()["error"] == "session_ended"
     no_alerts(leases)
 
 

@@ -33,7 +33,8 @@ typedef struct {
 enum {
     VMS_LEASE_ADMITTED = 1,   /* new lease */
     VMS_LEASE_RENEWED,        /* session already held a lease */
-    VMS_LEASE_REFUSED         /* limit reached */
+    VMS_LEASE_REFUSED,        /* limit reached */
+    VMS_LEASE_ENDED           /* (Redis, media requests) released moments ago */
 };
 
 typedef struct {
