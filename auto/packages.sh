@@ -1,6 +1,6 @@
 # Debian 12 packages by group.  Sourced by auto/install.sh.
 # A group per concern; add a package to the group that needs it.
-VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers python ai browser)
+VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers ops python ai browser)
 
 VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev ca-certificates procps iproute2 curl wrk)
 VMS_PKGS_nginx=(nginx nginx-dev libnginx-mod-rtmp libpcre2-dev libssl-dev zlib1g-dev)
@@ -11,6 +11,8 @@ VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
 VMS_PKGS_libs=(libhiredis-dev libjwt-dev libjansson-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
                libcmocka-dev libinih-dev libmicrohttpd-dev)
 VMS_PKGS_peers=(redis-server postgresql kcat)
+# monitoring (started by `run` and the alert tests) and the offline check of docker/compose.yml
+VMS_PKGS_ops=(prometheus prometheus-alertmanager docker-compose)
 VMS_PKGS_python=(python3 python3-pytest python3-confluent-kafka python3-psycopg python3-redis
                  python3-requests python3-jwt python3-cryptography python3-pytest-xdist)
 VMS_PKGS_ai=(libopencv-dev opencv-data opencv-doc libtesseract-dev tesseract-ocr-eng python3-botocore
