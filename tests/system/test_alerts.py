@@ -119,8 +119,8 @@ def test_compose_file_has_restart_and_healthchecks_everywhere(tmp_path):
         assert svc.get("restart") == "unless-stopped", name
         hc = svc.get("healthcheck")
         assert hc and hc.get("test") and hc["test"][0] in ("CMD", "CMD-SHELL"), name
-    # Prometheus reads the shipped rules; Alertmanager's webhook URL is filled in
-    assert any("alerts.yml" in v for v in services["prometheus"].get("volumes", []) for v in [str(v)])
+    # Prometheus reads the shipped rules file
+    assert any(str(vol).startswith(RULES + ":") for vol in services["prometheus"]["volumes"])
 
 
 # -- vmsd's metrics the alerts read -------------------------------------------------------------------
@@ -160,8 +160,15 @@ def test_vmsd_exports_what_the_alerts_read(stack):
 
 # -- end to end --------------------------------------------------------------------------------------
 
+MEDIAMTX_METRICS = """paths{name="cam1",state="ready"} 1
+paths_bytes_received{name="cam1",state="ready"} 123456
+paths{name="live/cam7",state="ready"} 1
+"""
+
+
 class Webhook:
-    """Alertmanager's webhook receiver: keeps every notification (JSON body) with its arrival time."""
+    """Alertmanager's webhook receiver: keeps every notification (JSON body) with its arrival time.
+    Its GET answers MediaMTX-format metrics, to check the mediamtx job's relabelling."""
 
     def __init__(self):
         self.notes, self.lock = [], threading.Lock()
@@ -175,10 +182,19 @@ class Webhook:
                 self.send_response(200)
                 self.end_headers()
 
+            def do_GET(self):   # stands in for MediaMTX's /metrics (its format, v1.x)
+                body = MEDIAMTX_METRICS.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *a):
                 pass
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/vms-alerts"
+        self.addr = f"127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.addr}/vms-alerts"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def alerts(self, since=0.0):
@@ -245,13 +261,16 @@ def test_alerts_end_to_end(stack, build_dir):
                                  "WARNING_REPEAT_INTERVAL": "1h"})
         prom = stack.prometheus({"SCRAPE_INTERVAL": "1s", "EVALUATION_INTERVAL": "1s",
                                  "VMSD_TARGET": f"127.0.0.1:{v.port}", "NGINX_TARGET": f"127.0.0.1:{ngx.port}",
-                                 "ALERTMANAGER_TARGET": f"127.0.0.1:{am.port}"},
+                                 "ALERTMANAGER_TARGET": f"127.0.0.1:{am.port}",
+                                 "MEDIAMTX_TARGETS": f"['{hook.addr}']"},
                                 rules=fast_rules(os.path.join(stack.work, "alerts-fast.yml")))
         wait("every target up", lambda: {x["metric"]["job"] for x in prom_query(prom, "up == 1")}
-             == {"vmsd", "nginx", "prometheus", "alertmanager"}, svc=prom)
-        # camera_id survives the scrape
+             == {"vmsd", "nginx", "mediamtx", "prometheus", "alertmanager"}, svc=prom)
+        # camera_id survives the scrape; MediaMTX's path name becomes camera_id
         assert {x["metric"]["camera_id"] for x in prom_query(prom, "vms_camera_last_frame_timestamp_seconds")} \
             == set(cam_ids)
+        assert {(x["metric"]["name"], x["metric"]["camera_id"]) for x in prom_query(prom, "paths")} \
+            == {("cam1", "cam1"), ("live/cam7", "cam7")}
 
         # 1. cut cam2: CameraOffline for cam2, and only cam2, reaches the webhook through the critical route
         cams.fault("cam2", "drop")
