@@ -290,7 +290,9 @@ run_pass(vms_retention_t *ret, int full)
                        / (double) (d.used_bytes + d.avail_bytes));
     }
 
-    qsort(sc.segs, sc.nsegs, sizeof(*sc.segs), seg_cmp);
+    if (sc.nsegs > 0) {     /* segs is NULL then: qsort(NULL, 0) is UB */
+        qsort(sc.segs, sc.nsegs, sizeof(*sc.segs), seg_cmp);
+    }
     items = malloc((sc.nsegs ? sc.nsegs : 1) * sizeof(*items));
     if (items == NULL) {
         goto done;
