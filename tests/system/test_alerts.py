@@ -230,6 +230,12 @@ def fast_rules(path):
     return path
 
 
+def listening(pid):
+    """Addresses a process listens on (TCP and UDP), from `ss`."""
+    r = subprocess.run(["ss", "-Hlntup"], capture_output=True, text=True, check=True)
+    return {line.split()[4] for line in r.stdout.splitlines() if f"pid={pid}," in line}
+
+
 def prom_query(prom, q):
     status, body = vmsstack.http_get(prom.url + "/api/v1/query?query=" + urllib.parse.quote(q))
     assert status == 200, body
@@ -264,6 +270,10 @@ def test_alerts_end_to_end(stack, build_dir):
                                  "ALERTMANAGER_TARGET": f"127.0.0.1:{am.port}",
                                  "MEDIAMTX_TARGETS": f"['{hook.addr}']"},
                                 rules=fast_rules(os.path.join(stack.work, "alerts-fast.yml")))
+        # loopback only, and Alertmanager opens no cluster (gossip) port
+        for svc in (prom, am):
+            addrs = listening(svc.pid)
+            assert addrs == {f"127.0.0.1:{svc.port}"}, (svc.name, addrs)
         wait("every target up", lambda: {x["metric"]["job"] for x in prom_query(prom, "up == 1")}
              == {"vmsd", "nginx", "mediamtx", "prometheus", "alertmanager"}, svc=prom)
         # camera_id survives the scrape; MediaMTX's path name becomes camera_id
