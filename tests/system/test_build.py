@@ -66,7 +66,8 @@ def assert_serving(ngx, v):
 
 def test_rebuild_while_serving_keeps_nginx_and_vmsd_up(tmp_path, build_dir):
     build = str(tmp_path / "build")
-    shutil.copytree(build_dir, build, symlinks=True)   # copy2: mtimes kept, so nothing is out of date
+    shutil.copytree(build_dir, build, symlinks=True)   # copy2 keeps mtimes: make sees what is up to date
+    rebuild(build)   # sources edited since build_dir was built: brought up to date before anything runs
     st = vmsstack.Stack(build, str(tmp_path / "work"))
     try:
         r = st.redis()
