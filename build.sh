@@ -49,6 +49,8 @@ build() { install; build_into "$B" "${VMS_SANITIZE:-0}"; }
 unit_faketime() {
     command -v faketime >/dev/null || { echo "build.sh: faketime missing; install Debian package faketime" >&2; exit 1; }
     [ -f "$B/.sanitize" ] && { echo "unit: skipped: $B is a sanitizer build"; return 0; }
+    # without the zone file glibc would quietly run these in UTC
+    [ -f /usr/share/zoneinfo/America/Sao_Paulo ] || { echo "build.sh: time zone data missing; install Debian package tzdata" >&2; exit 1; }
     local at tz
     for at in "+365d" "@2027-01-31 23:59:50" "@2027-12-31 23:59:50"; do
         for tz in UTC America/Sao_Paulo; do
