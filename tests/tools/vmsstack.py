@@ -262,8 +262,20 @@ class Stack:
         svc = self._start(name, [self.bin("kafka-broker"), "--brokers", str(brokers)])
         m = svc.wait_line(r"kafka-broker: ready (\S+)", 15)
         svc.bootstrap = m.group(1)
-        svc.down = lambda: svc.signal(signal.SIGUSR1)
-        svc.up = lambda: svc.signal(signal.SIGUSR2)
+
+        def switch(sig, state):
+            # returns once the broker says it switched: a test acts on the outage, not on a guess
+            line = f"kafka-broker: brokers {state}"
+            with open(svc.log, errors="replace") as f:
+                seen = f.read().count(line)
+            svc.signal(sig)
+
+            def done():
+                with open(svc.log, errors="replace") as f:
+                    return f.read().count(line) > seen
+            wait_for(f"{name} {state}", done, 15, svc.proc, svc.log)
+        svc.down = lambda: switch(signal.SIGUSR1, "down")
+        svc.up = lambda: switch(signal.SIGUSR2, "up")
         return svc
 
     def camsim(self, cameras=4, port=None, control_port=None, args=(), name="camsim"):
