@@ -105,6 +105,9 @@ class Service:
         self.name, self.argv, self.log = name, argv, log
         self.stop_signal = stop_signal
         with open(log, "ab") as out:
+            # Logs are appended across runs (`./build.sh run` after `stop` reuses var/logs):
+            # wait_line() reads only what this process wrote, never an earlier run's line.
+            self.log_start = out.tell()
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
@@ -112,13 +115,17 @@ class Service:
     def alive(self):
         return self.proc.poll() is None
 
+    def output(self):
+        """What this process has written to its log so far (not earlier runs' lines)."""
+        with open(self.log, "rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")
+
     def wait_line(self, pattern, timeout=30.0):
         rx = re.compile(pattern)
 
         def found():
-            with open(self.log, errors="replace") as f:
-                m = rx.search(f.read())
-            return m
+            return rx.search(self.output())
         return wait_for(self.name, found, timeout, self.proc, self.log)
 
     def signal(self, sig):
