@@ -413,7 +413,7 @@ probe_thread(void *arg)
     int                              timeout;
     char                             why[320];
 
-    timeout = ev.probe_interval_ms < 5000 ? (int) ev.probe_interval_ms : 5000;
+    timeout = ev.probe_interval_ms < 3000 ? (int) ev.probe_interval_ms : 3000;
     while (!atomic_load(&ev.stop)) {
         md = NULL;
         err = rd_kafka_metadata(ev.rk, 0, NULL, &md, timeout);
@@ -586,10 +586,6 @@ vms_events_shutdown(int64_t flush_ms)
     pthread_mutex_lock(&ev.hlock);
     pthread_cond_broadcast(&ev.hcond);
     pthread_mutex_unlock(&ev.hlock);
-    if (ev.probe_started) {
-        pthread_join(ev.probe, NULL);
-        ev.probe_started = 0;
-    }
     if (ev.thread_started) {
         pthread_join(ev.thread, NULL);
     }
@@ -600,6 +596,12 @@ vms_events_shutdown(int64_t flush_ms)
     left = rd_kafka_outq_len(ev.rk);
     if (left > 0) {
         vms_log_warn(NULL, "kafka: %d events still queued at exit", left);
+    }
+    /* joined after the flush: a probe in flight ends within its timeout,
+     * which the flush has mostly spent */
+    if (ev.probe_started) {
+        pthread_join(ev.probe, NULL);
+        ev.probe_started = 0;
     }
     rd_kafka_destroy(ev.rk);
     ev.rk = NULL;
