@@ -4,7 +4,9 @@
 Used by `./build.sh run` / `./build.sh stop` and by the system tests (through
 tests/system/conftest.py).  Every service listens on 127.0.0.1 only, on a free
 port unless one is asked for, writes its log under the stack's work directory,
-and is stopped by PID (SIGTERM, then SIGKILL of its process group).
+and is stopped by PID (SIGTERM, then SIGKILL of its process group).  Logs are
+appended across runs of the same work directory (`./build.sh run` after `stop`);
+Service.wait_line() and Service.output() see only what this process wrote.
 
     st = Stack(build_dir, workdir)
     r = st.redis(); pg = st.postgres(); k = st.kafka()
