@@ -4,7 +4,9 @@
 Used by `./build.sh run` / `./build.sh stop` and by the system tests (through
 tests/system/conftest.py).  Every service listens on 127.0.0.1 only, on a free
 port unless one is asked for, writes its log under the stack's work directory,
-and is stopped by PID (SIGTERM, then SIGKILL of its process group).
+and is stopped by PID (SIGTERM, then SIGKILL of its process group).  Logs are
+appended across runs of the same work directory (`./build.sh run` after `stop`);
+Service.wait_line() and Service.output() see only what this process wrote.
 
     st = Stack(build_dir, workdir)
     r = st.redis(); pg = st.postgres(); k = st.kafka()
@@ -109,6 +111,9 @@ class Service:
         self.name, self.argv, self.log = name, argv, log
         self.stop_signal = stop_signal
         with open(log, "ab") as out:
+            # Logs are appended across runs (`./build.sh run` after `stop` reuses var/logs):
+            # wait_line() reads only what this process wrote, never an earlier run's line.
+            self.log_start = out.tell()
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
@@ -116,13 +121,17 @@ class Service:
     def alive(self):
         return self.proc.poll() is None
 
+    def output(self):
+        """What this process has written to its log so far (not earlier runs' lines)."""
+        with open(self.log, "rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")
+
     def wait_line(self, pattern, timeout=30.0):
         rx = re.compile(pattern)
 
         def found():
-            with open(self.log, errors="replace") as f:
-                m = rx.search(f.read())
-            return m
+            return rx.search(self.output())
         return wait_for(self.name, found, timeout, self.proc, self.log)
 
     def signal(self, sig):
