@@ -24,6 +24,8 @@ typedef struct {
     ngx_msec_t  gap;            /* holes larger than this are gaps */
     time_t      max_range;      /* longest range a request may ask for */
     time_t      closed_max_age; /* Cache-Control max-age of closed segments */
+    ngx_str_t   thread_pool_name;   /* vms_playback_thread_pool (ngx_http_vms_playback_mp4.c) */
+    void       *thread_pool;        /* ngx_thread_pool_t *, NULL without thread support */
 } ngx_http_vms_playback_loc_conf_t;
 
 extern ngx_module_t ngx_http_vms_playback_module;
@@ -49,6 +51,18 @@ ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
 /* One fMP4 clip: the first piece's init section, then every piece's bytes. */
 ngx_int_t ngx_http_vms_playback_send_clip(ngx_http_request_t *r,
     ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan);
+
+/* One plain MP4 (moov sample tables, no moof) for a plan, cut to the asked
+ * [from_us, to_us): t=0 is from_us (an edit list hides the samples from the
+ * keyframe before it), samples at or past to_us are dropped.  The tables are
+ * built in the thread pool; the media goes by sendfile. */
+ngx_int_t ngx_http_vms_playback_send_mp4(ngx_http_request_t *r,
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan,
+    int64_t from_us, int64_t to_us);
+
+/* vms_playback_thread_pool: the directive and its merge (ngx_http_vms_playback_mp4.c) */
+char *ngx_http_vms_playback_thread_pool_merge(ngx_conf_t *cf,
+    ngx_http_vms_playback_loc_conf_t *prev, ngx_http_vms_playback_loc_conf_t *conf);
 
 /* ---- between the module's files ---- */
 

@@ -128,8 +128,9 @@ def save(pb, name, content):
 
 
 def test_playback_seek_accuracy(pb, stack):
-    # a clip asked from 12.4 s starts at the keyframe at or before it (12 s) and contains 12.4 s
-    r = pb.get(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=mp4")
+    # a fragmented clip asked from 12.4 s starts at the keyframe at or before it (12 s) and contains
+    # 12.4 s (format=mp4, a plain MP4 cut exactly at start: test_playback_mp4.py)
+    r = pb.get(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=fmp4")
     assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4"
     assert r.headers["X-VMS-Clip-Start"] == ts(12)
     assert float(r.headers["X-VMS-Clip-Duration"]) == 9      # through the fragment holding 20.4 s
