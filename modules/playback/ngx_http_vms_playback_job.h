@@ -44,8 +44,9 @@ typedef struct {
     size_t               failed_file;
     char                 err[160];
 
-    /* plain MP4 (ngx_http_vms_playback_mp4.c): built in the thread after the reads */
-    int                  pmp4;
+    /* clips cut exactly (ngx_http_vms_playback_mp4.c): built in the thread after the reads */
+    int                  pmp4;           /* a clip made from samples (else tfdt rebased) */
+    int                  fragmented;     /* ... written as fMP4 (else a plain MP4) */
     int64_t              from_us, to_us; /* the asked clip: t=0 is from_us */
     int                  pmp4_status;    /* 0, or the HTTP status of a failed build */
     pb_pmp4_out_t        out;

@@ -278,9 +278,8 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
                                            "nothing recorded between start and end");
     }
     if (clip) {
-        st = fmt[0] == 'm' ? ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan,
-                                                             q->from_us, q->to_us)
-                           : ngx_http_vms_playback_send_clip(r, q->conf, q->camera_dir, &plan);
+        st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
+                                            fmt[0] != 'm');
         pb_plan_free(&plan);
         return st;
     }
@@ -521,9 +520,8 @@ handle_get(ngx_http_request_t *r, pb_req_t *q)
         pb_plan_free(&plan);
         return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no recording segments found");
     }
-    st = fmt[0] == 'm' ? ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan,
-                                                         q->from_us, q->to_us)
-                       : ngx_http_vms_playback_send_clip(r, q->conf, q->camera_dir, &plan);
+    st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
+                                        fmt[0] != 'm');
     pb_plan_free(&plan);
     return st;
 }

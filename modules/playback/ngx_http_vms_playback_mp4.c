@@ -1,11 +1,12 @@
 /*
- * vms_playback: plain MP4 clips (format=mp4), MediaMTX's /get?format=mp4.
+ * vms_playback: clips cut exactly like MediaMTX's /get: format=mp4 a plain
+ * MP4 (sample tables in moov), format=fmp4 a fragmented one.
  *
  * The job of ngx_http_vms_playback_rebase.c reads each file's init section
  * and every served moof in the thread pool (vms_playback_thread_pool); here,
  * still in that thread, the moofs' truns become one sample list on the
- * clip's timeline (t=0 = the asked start), cut at both ends, and the moov is
- * written (core/pb_pmp4.h).  Back in the worker the answer is that header
+ * clip's timeline (t=0 = the asked start), cut at both ends, and the moov
+ * (or, fragmented, new moofs) is written (core/pb_pmp4.h).  Back in the worker the answer is that header
  * from memory and the samples' bytes as file buffers: sendfile of the
  * original ranges, nothing copied, whatever the clip's length.  nginx's range
  * filter answers Range requests on it (Content-Length is exact).
@@ -63,6 +64,7 @@ ngx_http_vms_playback_mp4_build(ngx_http_vms_playback_job_t *j)
             }
         }
         char err[128];
+        size_t before = s.n;
         if (pb_pmp4_moof_samples(&in, g->moof, g->msz, g->offset, g->size, g->file, shift, &s,
                                  err, sizeof(err)) < 0) {
             j->failed_file = g->file;
@@ -72,6 +74,9 @@ ngx_http_vms_playback_mp4_build(ngx_http_vms_playback_job_t *j)
             snprintf(j->err, sizeof(j->err), "moof at offset %llu: %s",
                      (unsigned long long) g->offset, err);
             goto done;
+        }
+        for (size_t k = before; k < s.n; k++) {
+            s.v[k].frag = (uint32_t) i;
         }
     }
     int64_t end[PB_PMP4_MAX_TRACKS];
@@ -85,7 +90,8 @@ ngx_http_vms_playback_mp4_build(ngx_http_vms_playback_job_t *j)
         snprintf(j->err, sizeof(j->err), "no samples between start and end");
         goto done;
     }
-    if (pb_pmp4_write(&in, &s, &j->out, err, sizeof(err)) < 0) {
+    if ((j->fragmented ? pb_pmp4_write_fragmented(&in, &s, &j->out, err, sizeof(err))
+                       : pb_pmp4_write(&in, &s, &j->out, err, sizeof(err))) < 0) {
         j->failed_file = 0;
         snprintf(j->err, sizeof(j->err), "%s", err);
         goto done;
@@ -119,16 +125,17 @@ ngx_http_vms_playback_mp4_send(ngx_http_vms_playback_job_t *j)
                                            "recording file does not match its index");
     }
     ngx_chain_t *head = NULL, **last = &head;
-    if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_mem_buf(r, j->out.head,
-                                                                                j->out.head_len))
-        != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
     for (size_t i = 0; i < j->out.nranges; i++) {
         const pb_pmp4_range_t *x = &j->out.ranges[i];
-        ngx_http_vms_playback_job_file_t *f = &j->files[x->file];
-        if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f->fd,
-                f->path, (off_t) x->offset, (off_t) (x->offset + x->length))) != NGX_OK) {
+        ngx_buf_t *b;
+        if (x->file == PB_PMP4_HEAD) {          /* boxes made in the thread (freed with the job) */
+            b = ngx_http_vms_playback_mem_buf(r, j->out.head + x->offset, (size_t) x->length);
+        } else {                                /* media: by reference, sendfile */
+            ngx_http_vms_playback_job_file_t *f = &j->files[x->file];
+            b = ngx_http_vms_playback_file_buf(r, f->fd, f->path, (off_t) x->offset,
+                                               (off_t) (x->offset + x->length));
+        }
+        if (ngx_http_vms_playback_chain_add(r, &last, b) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -158,7 +165,7 @@ ngx_http_vms_playback_mp4_send(ngx_http_vms_playback_job_t *j)
 
 ngx_int_t
 ngx_http_vms_playback_send_mp4(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const pb_plan_t *plan, int64_t from_us, int64_t to_us)
+    const char *camera_dir, const pb_plan_t *plan, int64_t from_us, int64_t to_us, int fragmented)
 {
     ngx_int_t status = NGX_HTTP_INTERNAL_SERVER_ERROR;
     ngx_http_vms_playback_job_t *j = ngx_http_vms_playback_job_clip(r, conf, camera_dir, plan,
@@ -167,6 +174,7 @@ ngx_http_vms_playback_send_mp4(ngx_http_request_t *r, ngx_http_vms_playback_loc_
         return status;
     }
     j->pmp4 = 1;
+    j->fragmented = fragmented;
     j->from_us = from_us;
     j->to_us = to_us;
     return ngx_http_vms_playback_job_run(j);

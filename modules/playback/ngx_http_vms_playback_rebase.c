@@ -456,11 +456,3 @@ ngx_http_vms_playback_job_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_
     return j;
 }
 
-ngx_int_t
-ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const pb_plan_t *plan)
-{
-    ngx_int_t status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    job_t *j = ngx_http_vms_playback_job_clip(r, conf, camera_dir, plan, &status);
-    return j == NULL ? status : ngx_http_vms_playback_job_run(j);
-}

@@ -186,8 +186,12 @@ samples(pb_pmp4_samples_t *s, int64_t lead_ms)
     int64_t shift[2] = { 900000 + lead_ms * 90, 480000 + lead_ms * 48 };
     memset(s, 0, sizeof(*s));
     for (int i = 0; i < 3; i++) {
+        size_t before = s->n;
         assert_int_equal(pb_pmp4_moof_samples(&in, file.b + frag_off[i], moof_len[i], frag_off[i],
                                               frag_len[i], 0, shift, s, err, sizeof(err)), 0);
+        for (size_t k = before; k < s->n; k++) {
+            s->v[k].frag = (uint32_t) i;
+        }
     }
 }
 
@@ -256,6 +260,22 @@ test_bad_fragments(void **state)
     t[8] = 0x10;
     assert_int_equal(pb_pmp4_moof_samples(&in, copy, moof_len[0], frag_off[0], frag_len[0], 0, shift,
                                           &s, err, sizeof(err)), -1);
+    /* more samples than a clip may hold (memory bound): a trun of defaults only */
+    {
+        buf_t m = { .n = 0 };
+        size_t mf = open_box(&m, "moof");
+        size_t tf = open_box(&m, "traf");
+        size_t h = open_box(&m, "tfhd"); u32(&m, 0x020000 | 0x10); u32(&m, 1); u32(&m, 0); close_box(&m, h);
+        h = open_box(&m, "tfdt"); u32(&m, 0); u32(&m, 0); close_box(&m, h);
+        h = open_box(&m, "trun"); u32(&m, 0); u32(&m, PB_PMP4_MAX_SAMPLES + 1); close_box(&m, h);
+        close_box(&m, tf);
+        close_box(&m, mf);
+        pb_pmp4_samples_t big = { 0 };
+        assert_int_equal(pb_pmp4_moof_samples(&in, m.b, m.n, 0, m.n, 0, shift, &big, err,
+                                              sizeof(err)), -1);
+        assert_string_equal(err, "too many samples");
+        pb_pmp4_samples_free(&big);
+    }
     /* no tfdt */
     memcpy(copy, moof, moof_len[0]);
     t = memmem(copy, moof_len[0], "tfdt", 4);
@@ -375,17 +395,20 @@ test_write(void **state)
     assert_non_null(find(o.head, o.head_len, "ftyp", &len));
     assert_null(find(o.head, o.head_len, "moov/mvex", &len));
     assert_memory_equal(o.head + o.head_len - 4, "mdat", 4);
+    /* the head first, then the media by reference */
+    assert_int_equal(o.ranges[0].file, PB_PMP4_HEAD);
+    assert_int_equal(o.ranges[0].length, o.head_len);
     uint64_t payload = 0;
-    for (size_t i = 0; i < o.nranges; i++) {
+    for (size_t i = 1; i < o.nranges; i++) {
         payload += o.ranges[i].length;
     }
     assert_int_equal(rd32(o.head + o.head_len - 8), payload + 8);
     assert_int_equal(o.total, o.head_len + payload);
     /* byte ranges: the video of fragments 1, 2 and 3 (the first 13 samples), the audio of 3 */
-    assert_int_equal(o.nranges, 4);
-    assert_int_equal(o.ranges[3].length, 10);
-    assert_int_equal(o.ranges[0].offset, s.v[0].offset);
-    assert_int_equal(o.ranges[0].length, 25 * 100);
+    assert_int_equal(o.nranges, 1 + 4);
+    assert_int_equal(o.ranges[4].length, 10);
+    assert_int_equal(o.ranges[1].offset, s.v[0].offset);
+    assert_int_equal(o.ranges[1].length, 25 * 100);
 
     /* video: 63 samples, one stts run, the keyframes, 2 chunks, offsets into the file */
     const unsigned char *p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stts", &len);
@@ -472,7 +495,7 @@ test_large_file_uses_co64(void **state)
     assert_int_equal(rd32(o.head + o.head_len - 16), 1);
     assert_memory_equal(o.head + o.head_len - 12, "mdat", 4);
     assert_int_equal(rd64(o.head + o.head_len - 8), (6ull << 30) + 16);
-    assert_int_equal(o.nranges, 2);
+    assert_int_equal(o.nranges, 1 + 2);
     /* no audio samples: one track written */
     assert_int_equal(o.ntracks, 1);
     pb_pmp4_out_free(&o);
@@ -480,6 +503,87 @@ test_large_file_uses_co64(void **state)
     /* nothing to write */
     s.n = 0;
     assert_int_equal(pb_pmp4_write(&in, &s, &o, err, sizeof(err)), -1);
+}
+
+/* the trun of the k-th traf of the moof at head + at: sample count and entries */
+static const unsigned char *
+trun_of(const unsigned char *moof, size_t len, int k, uint64_t *tfdt)
+{
+    size_t off = 0, ps, pe;
+    char type[5];
+    assert_int_equal(pb_fmp4_box(moof, len, &off, type, &ps, &pe), 0);
+    assert_string_equal(type, "moof");
+    size_t o1 = ps, s1, e1;
+    while (o1 < pe) {
+        assert_int_equal(pb_fmp4_box(moof, pe, &o1, type, &s1, &e1), 0);
+        if (strcmp(type, "traf") != 0 || k-- > 0) {
+            continue;
+        }
+        size_t l;
+        const unsigned char *t = find(moof + s1, e1 - s1, "tfdt", &l);
+        assert_non_null(t);
+        *tfdt = rd64(t + 4);
+        return find(moof + s1, e1 - s1, "trun", &l);
+    }
+    return NULL;
+}
+
+static void
+test_write_fragmented(void **state)
+{
+    make_file();
+    pb_pmp4_samples_t s;
+    samples(&s, 1500);
+    int64_t end[2] = { 90000, 48000 };
+    pb_pmp4_cut(&s, &in, end);
+    pb_pmp4_out_t o;
+    char err[128];
+    assert_int_equal(pb_pmp4_write_fragmented(&in, &s, &o, err, sizeof(err)), 0);
+    /* the init section as it is, then moof + mdat header per source fragment, media by reference */
+    assert_int_equal(o.ranges[0].file, PB_PMP4_HEAD);
+    assert_int_equal(o.ranges[0].length, init_len);
+    assert_memory_equal(o.head, file.b, init_len);
+    size_t moofs = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < o.nranges; i++) {
+        total += o.ranges[i].length;
+        moofs += o.ranges[i].file == PB_PMP4_HEAD && i > 0;
+    }
+    assert_int_equal(moofs, 3);
+    assert_int_equal(total, o.total);
+    /* fragment 1 (10-11 s): all before start: stacked at the first shown picture (11.52 s, 1800
+     * ticks after start), no duration */
+    const unsigned char *moof = o.head + o.ranges[1].offset;
+    uint64_t tfdt;
+    const unsigned char *t = trun_of(moof, o.ranges[1].length, 0, &tfdt);
+    assert_non_null(t);
+    assert_int_equal(tfdt, 1800);
+    assert_int_equal(rd32(t + 4), 25);
+    uint32_t data_off = rd32(t + 8);
+    assert_memory_equal(moof + data_off - 4, "mdat", 4);       /* the data follows the mdat header */
+    for (int i = 0; i < 25; i++) {
+        assert_int_equal(rd32(t + 12 + 16 * i), 0);
+        assert_int_equal(rd32(t + 16 + 16 * i), 100);
+    }
+    assert_int_equal(rd32(t + 20), 0x02000000);                /* the keyframe */
+    assert_int_equal(rd32(t + 36), 0x01010000);
+    /* fragment 2 (11-12 s): 13 hidden pictures, then 12 shown for 40 ms each */
+    moof = o.head + o.ranges[3].offset;
+    assert_int_equal(o.ranges[3].file, PB_PMP4_HEAD);
+    t = trun_of(moof, o.ranges[3].length, 0, &tfdt);
+    assert_int_equal(tfdt, 1800);
+    assert_int_equal(rd32(t + 12 + 16 * 12), 0);
+    assert_int_equal(rd32(t + 12 + 16 * 13), 3600);
+    /* fragment 3: the audio traf starts at 0.5 s */
+    moof = o.head + o.ranges[5].offset;
+    t = trun_of(moof, o.ranges[5].length, 1, &tfdt);
+    assert_non_null(t);
+    assert_int_equal(tfdt, 24000);
+    assert_int_equal(rd32(t + 4), 2);
+    /* 12 shown pictures of fragment 2 + 13 of fragment 3 after 1800 ticks: 0.02 + 1 s */
+    assert_int_equal(o.duration_us, 1020000);
+    pb_pmp4_out_free(&o);
+    pb_pmp4_samples_free(&s);
 }
 
 static void
@@ -500,6 +604,7 @@ main(void)
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_write),
         cmocka_unit_test(test_large_file_uses_co64),
+        cmocka_unit_test(test_write_fragmented),
         cmocka_unit_test(test_rescale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,7 @@ typedef struct {
     uint32_t  duration;
     int32_t   cts;        /* composition time offset */
     uint32_t  file;       /* caller's file number */
+    uint32_t  frag;       /* caller's fragment number (groups a fragmented output) */
     uint8_t   track;      /* index in pb_pmp4_init_t.t */
     uint8_t   sync;
 } pb_pmp4_sample_t;
@@ -86,25 +87,40 @@ int pb_pmp4_moof_samples(const pb_pmp4_init_t *in, const unsigned char *moof, si
  */
 void pb_pmp4_cut(pb_pmp4_samples_t *s, const pb_pmp4_init_t *in, const int64_t *end);
 
+/* A piece of the output: bytes of a file, or of out->head (file PB_PMP4_HEAD). */
+#define PB_PMP4_HEAD  UINT32_MAX
+
 typedef struct {
     uint32_t  file;
     uint64_t  offset, length;
 } pb_pmp4_range_t;
 
 typedef struct {
-    unsigned char    *head;       /* ftyp + moov + the mdat box header */
+    unsigned char    *head;       /* what is made in memory (boxes) */
     size_t            head_len;
-    pb_pmp4_range_t  *ranges;     /* then the mdat payload, in order */
+    pb_pmp4_range_t  *ranges;     /* the whole output, in order */
     size_t            nranges;
     uint64_t          total;      /* bytes of the whole file */
     int64_t           duration_us;    /* presentation: the longest track */
     int               ntracks;    /* tracks written (those with samples) */
 } pb_pmp4_out_t;
 
-/* The file for the (cut) samples; 0, or -1 with err (no samples, out of
- * memory).  Tracks without samples are left out. */
+/* The plain MP4 for the (cut) samples: ranges[0] is the head (ftyp, moov,
+ * the mdat header), then the samples' bytes.  0, or -1 with err (no samples,
+ * out of memory).  Tracks without samples are left out. */
 int pb_pmp4_write(const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, pb_pmp4_out_t *out,
     char *err, size_t errlen);
+
+/*
+ * A fragmented MP4 for the (cut) samples, as MediaMTX's fmp4 muxer makes
+ * it: the init section as it is, then one moof + mdat per source fragment
+ * (samples grouped by .frag), each traf's tfdt on the clip's timeline.  The
+ * samples before start (from their keyframe) are kept with a duration of 0
+ * at the decode time of the track's first sample at or after start, so
+ * playback begins at start without an edit list.  0 or -1 with err.
+ */
+int pb_pmp4_write_fragmented(const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s,
+    pb_pmp4_out_t *out, char *err, size_t errlen);
 
 void pb_pmp4_samples_free(pb_pmp4_samples_t *s);
 void pb_pmp4_out_free(pb_pmp4_out_t *o);

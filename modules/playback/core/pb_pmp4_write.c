@@ -7,6 +7,7 @@
  * vmhd/smhd, dinf) and writes the rest.
  */
 #include "pb_pmp4.h"
+#include "pb_pmp4_wbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,112 +15,6 @@
 #include <string.h>
 
 #define MOVIE_TIMESCALE 1000
-
-typedef struct {
-    unsigned char *p;
-    size_t         len, cap;
-    int            oom;
-} wbuf_t;
-
-static uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static void
-put(wbuf_t *b, const void *s, size_t len)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->cap - b->len < len) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < len) {
-            cap *= 2;
-        }
-        unsigned char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-}
-
-static void
-put16(wbuf_t *b, uint16_t v)
-{
-    unsigned char x[2] = { (unsigned char) (v >> 8), (unsigned char) v };
-    put(b, x, 2);
-}
-
-static void
-put32(wbuf_t *b, uint32_t v)
-{
-    unsigned char x[4] = { (unsigned char) (v >> 24), (unsigned char) (v >> 16),
-                           (unsigned char) (v >> 8), (unsigned char) v };
-    put(b, x, 4);
-}
-
-static void
-put64(wbuf_t *b, uint64_t v)
-{
-    put32(b, (uint32_t) (v >> 32));
-    put32(b, (uint32_t) v);
-}
-
-static void
-patch32(wbuf_t *b, size_t at, uint32_t v)
-{
-    if (!b->oom) {
-        b->p[at] = (unsigned char) (v >> 24);
-        b->p[at + 1] = (unsigned char) (v >> 16);
-        b->p[at + 2] = (unsigned char) (v >> 8);
-        b->p[at + 3] = (unsigned char) v;
-    }
-}
-
-static size_t
-box_start(wbuf_t *b, const char *type)
-{
-    size_t at = b->len;
-    put32(b, 0);
-    put(b, type, 4);
-    return at;
-}
-
-static void
-box_end(wbuf_t *b, size_t at)
-{
-    patch32(b, at, (uint32_t) (b->len - at));
-}
-
-static void
-full_box(wbuf_t *b, uint8_t version, uint32_t flags)
-{
-    put32(b, (uint32_t) version << 24 | (flags & 0xffffff));
-}
-
-/* Copies the box at [at, at+size) of the init image as it is. */
-static void
-copy_box(wbuf_t *b, const unsigned char *init, size_t at, size_t end)
-{
-    put(b, init + at, end - at);
-}
 
 static const uint32_t matrix[9] = { 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000 };
 
@@ -643,15 +538,16 @@ pb_pmp4_write(const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, pb_pmp4_out_
             nr++;
         }
     }
-    out->ranges = malloc((nr ? nr : 1) * sizeof(*out->ranges));
+    out->ranges = malloc((nr + 1) * sizeof(*out->ranges));
     if (out->ranges == NULL) {
         free(b.p);
         return fail(err, errlen, "out of memory");
     }
-    nr = 0;
+    out->ranges[0] = (pb_pmp4_range_t) { .file = PB_PMP4_HEAD, .offset = 0, .length = b.len };
+    nr = 1;
     for (size_t i = 0; i < s->n; i++) {
         const pb_pmp4_sample_t *v = &s->v[i];
-        if (nr > 0 && v->file == out->ranges[nr - 1].file
+        if (nr > 1 && v->file == out->ranges[nr - 1].file
             && v->offset == out->ranges[nr - 1].offset + out->ranges[nr - 1].length) {
             out->ranges[nr - 1].length += v->size;
             continue;
