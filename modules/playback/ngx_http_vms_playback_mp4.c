@@ -159,6 +159,9 @@ ngx_http_vms_playback_mp4_send(ngx_http_vms_playback_job_t *j)
     if (ngx_http_vms_playback_add_header(r, "X-VMS-Clip-Duration", v) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* nginx answers several ranges at once only from a body in one buffer: here a request for
+     * several ranges gets the first (RFC 9110 allows a server to ignore a multi-range request) */
+    r->single_range = 1;
     return ngx_http_vms_playback_send_chain(r, head, (off_t) j->out.total,
                                             j->open_seg ? 0 : j->conf->closed_max_age);
 }

@@ -234,6 +234,7 @@ job_send(job_t *j)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    r->single_range = 1;             /* several buffers: see ngx_http_vms_playback_mp4_send() */
     return ngx_http_vms_playback_send_chain(r, head, len, j->open_seg ? 0 : j->conf->closed_max_age);
 }
 
