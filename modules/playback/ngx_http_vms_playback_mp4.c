@@ -57,6 +57,12 @@ ngx_http_vms_playback_mp4_build(ngx_http_vms_playback_job_t *j)
             goto done;
         }
         for (int t = 0; t < tracks.n; t++) {
+            if (first[t] > INT64_MAX / 2) {
+                j->failed_file = g->file;
+                snprintf(j->err, sizeof(j->err), "tfdt out of range in the moof at offset %llu",
+                         (unsigned long long) g->offset);
+                goto done;
+            }
             if (!known[t] && first[t] >= 0) {
                 shift[t] = first[t] - pb_pmp4_rescale(g->at_us - lead_us, tracks.timescale[t],
                                                       1000000);

@@ -238,6 +238,11 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
         return fail(err, errlen, "decode time shift out of range");
     }
     dts -= shift[k];
+    /* within +-2^61 (and at most 2^52 more from the durations of one clip's samples): steps
+     * between any two decode times of a clip fit an int64 */
+    if (dts > ((int64_t) 1 << 61) || dts < -((int64_t) 1 << 61)) {
+        return fail(err, errlen, "decode time out of range");
+    }
     uint64_t data = base;
     off = ps;
     while (off < pe) {
