@@ -187,3 +187,32 @@ def test_mp4_keeps_audio(stack, monkeypatch):
     r = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", clip, "-f", "null", "-"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_fmp4_keeps_audio_and_is_cut(stack, monkeypatch):
+    seconds = 30
+    src = source_with_audio(stack.work, seconds)
+    monkeypatch.setitem(pf._SRC_CACHE, (stack.work, seconds), src)
+    cam = os.path.join(stack.path("recordings"), "cam2")
+    pf.write_segments(cam, T0, seconds, seg_seconds=10, workdir=stack.work)
+    pf.rebuild(stack.bin("vms-index"), cam)
+    ngx = pf.start_nginx(stack)
+    g = ngx.get("/get", params={"path": "cam2", "start": ts(5.5), "duration": "10"})
+    assert g.status_code == 200, g.text
+    boxes = top_boxes(g.content)
+    assert boxes[:2] == ["ftyp", "moov"] and "moof" in boxes
+    clip = os.path.join(stack.work, "av.fmp4")
+    with open(clip, "wb") as f:
+        f.write(g.content)
+    info = probe(clip)
+    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
+    assert float(info["format"]["duration"]) == pytest.approx(10, abs=FRAME)
+    audio = decoded_frames(clip, "a")
+    assert audio[0] == pytest.approx(0, abs=0.03) and audio[-1] == pytest.approx(10, abs=0.05)
+
+
+def test_thread_pool_directive(stack):
+    # the stack declares the pool it uses; a pool nobody declared is a configuration error
+    assert stack.nginx_test().returncode == 0
+    r = stack.nginx_test(vars={"EXTRA_SERVER": "vms_playback_thread_pool nosuch;"})
+    assert r.returncode != 0 and 'unknown thread pool "nosuch"' in r.stderr, r.stderr
