@@ -1,8 +1,8 @@
 /*
  * vms_playback: a job that reads what a response needs from segment files
  * in nginx's thread pool, then answers in the worker.  Shared by
- * ngx_http_vms_playback_rebase.c (rebased media, fMP4 clips) and
- * ngx_http_vms_playback_mp4.c (plain MP4 clips).
+ * ngx_http_vms_playback_rebase.c (the job, rebased media) and
+ * ngx_http_vms_playback_mp4.c (clips: plain MP4 and fMP4).
  */
 #ifndef NGX_HTTP_VMS_PLAYBACK_JOB_H
 #define NGX_HTTP_VMS_PLAYBACK_JOB_H
@@ -14,7 +14,7 @@ typedef struct {
     ngx_fd_t        fd;
     char           *path;          /* relative, for logs and file buffers */
     uint32_t        init_size;
-    uint64_t        end;           /* media mode: bytes served from this file */
+    uint64_t        end;           /* rebased media: bytes served from this file */
     unsigned char  *init;          /* read by the thread (malloc) */
 } ngx_http_vms_playback_job_file_t;
 
@@ -31,7 +31,6 @@ typedef struct {
     ngx_http_request_t  *r;
     ngx_http_vms_playback_loc_conf_t *conf;
     const char          *camera_dir;
-    int                  media;    /* one file, byte for byte (else a clip) */
     int                  open_seg;
     time_t               mtime;
     ngx_http_vms_playback_job_file_t *files;
@@ -39,7 +38,6 @@ typedef struct {
     ngx_http_vms_playback_job_frag_t *frags;
     size_t               nfrags;
     int64_t              clip_start_us;  /* wall clock of the first fragment served */
-    int64_t             *file_dur_us;    /* clip: duration each file adds */
     int                  failed;         /* set by the reads */
     size_t               failed_file;
     char                 err[160];

@@ -1,19 +1,18 @@
 /*
- * vms_playback: responses whose moof decode times (tfdt) are rebased onto an
- * output timeline — a segment file as an HLS playlist asked for it (?s=&t=)
- * and clips made of one or more files.
+ * vms_playback: the read job, and segment files served with their moof
+ * decode times (tfdt) rebased onto a playlist's output timeline (?s=&t=).
  *
  * Three steps.  In the worker: plan a job (files, fragments and the output
  * time of each, all copied: the index entries may change under a later
- * query).  In nginx's thread pool (`aio threads`): the reads — each file's
- * init section and each fragment's moof, small preads at offsets the index
- * gives.  Back in the worker: check the init sections, rewrite tfdt in the
- * moofs and send init + moofs (memory) + mdat bytes (file buffers,
- * sendfile).  Without a thread pool the reads run in the worker.
- */
+ * query).  In nginx's thread pool (vms_playback_thread_pool, else the
+ * location's `aio threads` pool): the reads — each file's init section and
+ * each fragment's moof, small preads at offsets the index gives — and, for
+ * clips, building their boxes (ngx_http_vms_playback_mp4.c).  Back in the
+ * worker: rewrite tfdt in the moofs and send init + moofs (memory) + mdat
+ * bytes (file buffers, sendfile); clips send what they built.  Without a
+ * thread pool the reads run in the worker. */
 #include "ngx_http_vms_playback_job.h"
 #include "pb_fmp4.h"
-#include "pb_time.h"
 
 #include <stdlib.h>
 
@@ -113,6 +112,15 @@ ngx_http_vms_playback_mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
     return b;
 }
 
+#define chain_add  ngx_http_vms_playback_chain_add
+#define mem_buf    ngx_http_vms_playback_mem_buf
+
+static ngx_buf_t *
+file_buf(ngx_http_request_t *r, job_file_t *f, uint64_t from, uint64_t to)
+{
+    return ngx_http_vms_playback_file_buf(r, f->fd, f->path, (off_t) from, (off_t) to);
+}
+
 /* a clip ends before a file whose tracks or codec parameters differ */
 size_t
 ngx_http_vms_playback_job_compatible(const job_t *j)
@@ -141,6 +149,7 @@ job_send(job_t *j)
     if (j->pmp4) {
         return ngx_http_vms_playback_mp4_send(j);
     }
+    /* rebased media: one file, byte for byte, each moof's tfdt rewritten */
     pb_fmp4_tracks_t tracks;
     job_file_t *f0 = &j->files[0];
     if (pb_fmp4_tracks(f0->init, f0->init_size, &tracks) < 0) {
@@ -149,28 +158,21 @@ job_send(job_t *j)
         return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                            "recording file unreadable (see the error log)");
     }
-    size_t nfiles = j->media ? 1 : ngx_http_vms_playback_job_compatible(j);
     ngx_chain_t *head = NULL, **last = &head;
     u_char *init = ngx_pnalloc(r->pool, f0->init_size);
     if (init == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ngx_memcpy(init, f0->init, f0->init_size);
-    if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_mem_buf(r, init, f0->init_size)) != NGX_OK) {
+    if (chain_add(r, &last, mem_buf(r, init, f0->init_size)) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     off_t len = f0->init_size;
     uint64_t cursor = f0->init_size;
-    int64_t dur = 0;
     for (size_t i = 0; i < j->nfrags; i++) {
         job_frag_t *g = &j->frags[i];
-        job_file_t *f = &j->files[g->file];
-        if (g->file >= nfiles) {
-            break;
-        }
-        if (j->media && g->offset > cursor) {       /* bytes between fragments, as they are */
-            if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f->fd, f->path, (off_t) cursor,
-                                                                   (off_t) g->offset)) != NGX_OK) {
+        if (g->offset > cursor) {                   /* bytes between fragments, as they are */
+            if (chain_add(r, &last, file_buf(r, f0, cursor, g->offset)) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             len += (off_t) (g->offset - cursor);
@@ -178,7 +180,7 @@ job_send(job_t *j)
         int64_t first[PB_FMP4_MAX_TRACKS], shift[PB_FMP4_MAX_TRACKS];
         if (pb_fmp4_moof_tfdt(g->moof, g->msz, &tracks, first, NULL) < 0) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": malformed "
-                          "moof at offset %uL", j->camera_dir, f->path, g->offset);
+                          "moof at offset %uL", j->camera_dir, f0->path, g->offset);
             return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                                "recording file does not match its index");
         }
@@ -190,19 +192,15 @@ job_send(job_t *j)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         ngx_memcpy(moof, g->moof, g->msz);
-        if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_mem_buf(r, moof, g->msz)) != NGX_OK
-            || ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f->fd, f->path,
-                                                                  (off_t) (g->offset + g->msz),
-                                                                  (off_t) (g->offset + g->size)))
-               != NGX_OK) {
+        if (chain_add(r, &last, mem_buf(r, moof, g->msz)) != NGX_OK
+            || chain_add(r, &last, file_buf(r, f0, g->offset + g->msz, g->offset + g->size)) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         len += (off_t) g->size;
         cursor = g->offset + g->size;
     }
-    if (j->media && cursor < f0->end) {             /* the tail after the last fragment */
-        if (ngx_http_vms_playback_chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f0->fd, f0->path, (off_t) cursor,
-                                                               (off_t) f0->end)) != NGX_OK) {
+    if (cursor < f0->end) {                         /* the tail after the last fragment */
+        if (chain_add(r, &last, file_buf(r, f0, cursor, f0->end)) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         len += (off_t) (f0->end - cursor);
@@ -214,26 +212,10 @@ job_send(job_t *j)
     tail->last_buf = (r == r->main) ? 1 : 0;
     tail->last_in_chain = 1;
     tail->sync = 1;
-    if (ngx_http_vms_playback_chain_add(r, &last, tail) != NGX_OK) {
+    if (chain_add(r, &last, tail) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (j->media) {
-        r->headers_out.last_modified_time = j->mtime;
-    } else {
-        /* where the clip really starts (the keyframe at or before the asked start), its length */
-        char v[64];
-        for (size_t i = 0; i < nfiles; i++) {
-            dur += j->file_dur_us[i];
-        }
-        pb_time_format(v, j->clip_start_us);
-        if (ngx_http_vms_playback_add_header(r, "X-VMS-Clip-Start", v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        pb_seconds_format(v, dur);
-        if (ngx_http_vms_playback_add_header(r, "X-VMS-Clip-Duration", v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
+    r->headers_out.last_modified_time = j->mtime;
     r->single_range = 1;             /* several buffers: see ngx_http_vms_playback_mp4_send() */
     return ngx_http_vms_playback_send_chain(r, head, len, j->open_seg ? 0 : j->conf->closed_max_age);
 }
@@ -300,8 +282,7 @@ job_new(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf, const cha
     j->camera_dir = camera_dir;
     j->files = ngx_pcalloc(r->pool, (nfiles ? nfiles : 1) * sizeof(*j->files));
     j->frags = ngx_pcalloc(r->pool, (nfrags ? nfrags : 1) * sizeof(*j->frags));
-    j->file_dur_us = ngx_pcalloc(r->pool, (nfiles ? nfiles : 1) * sizeof(int64_t));
-    if (j->files == NULL || j->frags == NULL || j->file_dur_us == NULL) {
+    if (j->files == NULL || j->frags == NULL) {
         return NULL;
     }
     return j;
@@ -379,7 +360,6 @@ ngx_http_vms_playback_send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_
     if (j == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    j->media = 1;
     j->open_seg = open_seg;
     j->mtime = st->st_mtime;
     /* an open segment: only what its record announces (complete fragments) */
@@ -447,7 +427,6 @@ ngx_http_vms_playback_job_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_
             return NULL;
         }
         j->files[j->nfiles] = (job_file_t) { .fd = fd, .path = path, .init_size = e->init_size };
-        j->file_dur_us[j->nfiles] = p->duration_us;
         j->open_seg |= (e->flags & VMS_SEG_OPEN) != 0;
         /* the piece's output time, from its first served fragment back to the file's first */
         job_add_frags(j, (uint32_t) j->nfiles, e, p->offset, p->offset + p->length,
