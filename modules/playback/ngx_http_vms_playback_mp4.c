@@ -5,11 +5,12 @@
  * The job of ngx_http_vms_playback_rebase.c reads each file's init section
  * and every served moof in the thread pool (vms_playback_thread_pool); here,
  * still in that thread, the moofs' truns become one sample list on the
- * clip's timeline (t=0 = the asked start), cut at both ends, and the moov
- * (or, fragmented, new moofs) is written (core/pb_pmp4.h).  Back in the worker the answer is that header
- * from memory and the samples' bytes as file buffers: sendfile of the
- * original ranges, nothing copied, whatever the clip's length.  nginx's range
- * filter answers Range requests on it (Content-Length is exact).
+ * clip's timeline (t=0 = the asked start), cut at both ends, and the boxes
+ * are written: a moov, or new moofs (core/pb_pmp4.h).  Back in the worker
+ * the answer is those boxes from memory and the samples' bytes as file
+ * buffers: sendfile of the original ranges, nothing copied, whatever the
+ * clip's length.  nginx's range filter answers Range requests on it
+ * (Content-Length is exact).
  */
 #include "ngx_http_vms_playback_job.h"
 #include "pb_time.h"
@@ -28,7 +29,7 @@ ngx_http_vms_playback_mp4_build(ngx_http_vms_playback_job_t *j)
     if (pb_pmp4_init_parse(f0->init, f0->init_size, &in) < 0
         || pb_fmp4_tracks(f0->init, f0->init_size, &tracks) < 0 || tracks.n != in.n) {
         j->failed_file = 0;
-        snprintf(j->err, sizeof(j->err), "init section unreadable for a plain MP4");
+        snprintf(j->err, sizeof(j->err), "init section unreadable for a clip");
         return;
     }
     size_t nfiles = ngx_http_vms_playback_job_compatible(j);
