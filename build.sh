@@ -41,10 +41,33 @@ build_into() {   # build_into DIR [sanitize 0|1]
 
 build() { install; build_into "$B" "${VMS_SANITIZE:-0}"; }
 
+# The unit tests again with the wall clock moved (Debian's faketime): a year ahead, and seconds
+# before a month and a year boundary (in the local time of TZ), each in UTC and in a zone behind
+# UTC, where the local day is not UTC's day for hours. A test that depends on today's date or on
+# the zone fails here, not in CI some day later. libfaketime is LD_PRELOADed: the plain build
+# (ASan insists on being the first DSO loaded).
+unit_faketime() {
+    command -v faketime >/dev/null || { echo "build.sh: faketime missing; install Debian package faketime" >&2; exit 1; }
+    [ -f "$B/.sanitize" ] && { echo "unit: skipped: $B is a sanitizer build"; return 0; }
+    # without the zone file glibc would quietly run these in UTC
+    [ -f /usr/share/zoneinfo/America/Sao_Paulo ] || { echo "build.sh: time zone data missing; install Debian package tzdata" >&2; exit 1; }
+    local at tz
+    for at in "+365d" "@2027-01-31 23:59:50" "@2027-12-31 23:59:50"; do
+        for tz in UTC America/Sao_Paulo; do
+            echo "unit: clock at $at, TZ=$tz"
+            TZ=$tz make -s -C tests/unit B="$B" run RUN_WITH="faketime -f '$at'" >"$B/logs/unit-faketime.log" 2>&1 \
+                || { echo "build.sh: unit tests fail with the clock at $at, TZ=$tz; log: $B/logs/unit-faketime.log" >&2
+                     grep -E '^\[  (ERROR|FAILED)|^\[   LINE|^unit: FAILED' "$B/logs/unit-faketime.log" >&2; exit 1; }
+        done
+    done
+}
+
 run_tests() {
     build
     echo "== unit tests"
     make -s -C tests/unit B="$B" run
+    echo "== unit tests with the clock moved (faketime)"
+    unit_faketime
     local sb="$B-asan"
     if [ "${VMS_TEST_SANITIZE:-1}" = 1 ]; then
         echo "== sanitizer build (ASan/UBSan) and its unit tests"

@@ -12,3 +12,8 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
+# Every link writes a temporary file and renames it over its target:  $(CC) ... -o $(LINK_TMP) ... && $(LINK_DONE).
+# A running process (an nginx with a module loaded, a vmsd) keeps the old inode instead of seeing its
+# file rewritten under it, and an interrupted link leaves no half-written target.
+LINK_TMP  = $@.tmp
+LINK_DONE = mv -f $@.tmp $@

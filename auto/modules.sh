@@ -43,8 +43,15 @@ fail=0
 for m in "${mods[@]}"; do
     so="ngx_http_vms_${m}_module.so"
     if ( cd "$ngx" && make -f objs/Makefile "objs/$so" ) >"$B/logs/module-$m.log" 2>&1; then
-        cp "$ngx/objs/$so" "$B/modules/$so"
-        echo "modules: built $so"
+        # A running nginx has $B/modules/$so mapped: rewriting that file in place crashes every
+        # worker. Install only a newer link (the copy keeps its mtime, so an unchanged module is left
+        # alone), renamed over the old file, whose inode the running nginx keeps.
+        if [ "$ngx/objs/$so" -nt "$B/modules/$so" ]; then
+            "$root/auto/install-atomic.sh" "$B/modules" "$ngx/objs/$so"
+            echo "modules: installed $so"
+        else
+            echo "modules: $so unchanged"
+        fi
     else
         echo "modules: $m failed; see $B/logs/module-$m.log" >&2
         tail -20 "$B/logs/module-$m.log" >&2

@@ -1,8 +1,9 @@
 # Debian 12 packages by group.  Sourced by auto/install.sh.
 # A group per concern; add a package to the group that needs it.
-VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers python ai browser)
+VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers ops python ai browser)
 
-VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev ca-certificates procps iproute2 curl wrk)
+VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev ca-certificates procps iproute2 curl wrk
+                    faketime tzdata)
 VMS_PKGS_nginx=(nginx nginx-dev libnginx-mod-rtmp libpcre2-dev libssl-dev zlib1g-dev)
 VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
                 libgstrtspserver-1.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
@@ -11,8 +12,10 @@ VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
 VMS_PKGS_libs=(libhiredis-dev libjwt-dev libjansson-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
                libcmocka-dev libinih-dev libmicrohttpd-dev)
 VMS_PKGS_peers=(redis-server postgresql kcat)
+# monitoring (started by `run` and the alert tests) and the offline check of docker/compose.yml
+VMS_PKGS_ops=(prometheus prometheus-alertmanager docker-compose)
 VMS_PKGS_python=(python3 python3-pytest python3-confluent-kafka python3-psycopg python3-redis
-                 python3-requests python3-jwt python3-cryptography python3-pytest-xdist)
+                 python3-requests python3-jwt python3-cryptography python3-pytest-xdist python3-yaml)
 VMS_PKGS_ai=(libopencv-dev opencv-data opencv-doc libtesseract-dev tesseract-ocr-eng python3-botocore
             fonts-dejavu-core)
 VMS_PKGS_browser=(chromium nodejs python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice

@@ -5,7 +5,11 @@
   * server compute time (`vms-index bench`: the module's own code path — index query, plan, text) for a
     24 h HLS playlist and a 30-day MediaMTX /list, against a walk of the camera directory that stats
     every file (how a list is made without an index; MediaMTX additionally parses every file);
-  * the same two requests over HTTP against nginx with vms_playback, timed by the client.
+  * the same two requests over HTTP against nginx with vms_playback, timed by the client;
+  * a 10-minute clip of a second camera (real H.264 + AAC, 1-minute files) as a plain MP4
+    (format=mp4: moov sample tables built in the thread pool) against the fragmented one (format=fmp4,
+    the baseline), whole body over HTTP, and the nginx worker's peak memory after them (the media
+    goes by sendfile, so it stays far below the clip's size).
 
 Prints figures and ratios; targets: 24 h playlist <= 2 ms, 30-day /list <= 10 ms, >= 100x the walk.
 Usage: VMS_BUILD_DIR=build /usr/bin/python3 bench/playback_bench.py
@@ -82,6 +86,67 @@ def write_files(cam):
                 open(os.path.join(p, f"segment_{int(t.timestamp())}.mp4"), "wb").close()
 
 
+CLIP_S = 600
+
+
+def clip_source(work):
+    """10 minutes of 320x240 H.264 at 25 fps with AAC, 1 s fragments (the recorder's shape)."""
+    out = os.path.join(work, f"source-{CLIP_S}s.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={pf.FPS}",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(CLIP_S),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "1500k", "-g", str(pf.FPS),
+                    "-keyint_min", str(pf.FPS), "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-b:a", "64k",
+                    "-movflags", "+frag_keyframe+empty_moov+default_base_moof", out], check=True)
+    pf._SRC_CACHE[(work, CLIP_S)] = out
+
+
+def worker_hwm_kb(ngx):
+    """Peak resident memory (VmHWM) of the nginx worker(s)."""
+    kids = open(f"/proc/{ngx.proc.pid}/task/{ngx.proc.pid}/children").read().split()
+    peak = 0
+    for k in kids:
+        with open(f"/proc/{k}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+    return peak
+
+
+def clip_bench(st, ngx, s):
+    t = time.monotonic()
+    clip_source(st.work)
+    cam = os.path.join(st.path("recordings"), "cam2")
+    t0 = START + dt.timedelta(days=DAYS + 1)
+    pf.write_segments(cam, t0, CLIP_S, seg_seconds=60, workdir=st.work)
+    pf.rebuild(st.bin("vms-index"), cam)
+    print(f"clip camera: {CLIP_S} s in 1-minute files, H.264 320x240 + AAC, in {time.monotonic() - t:.1f} s")
+    s.headers["Authorization"] = f"Bearer {ngx.token(camera_id='cam2', plan='enterprise')}"
+    start = pf.iso(t0 + dt.timedelta(seconds=0.5))          # mid-GOP: both formats cut there
+    res = {}
+    hwm0 = worker_hwm_kb(ngx)
+    runs = {f: ([], [], [0]) for f in ("fmp4", "mp4")}
+    for _ in range(7):                  # alternated, so neither format gets the warmer caches
+        for fmt, (heads, times, size) in runs.items():
+            t1 = time.perf_counter()
+            resp = s.get(ngx.url("/get"), params={"path": "cam2", "start": start,
+                                                  "duration": str(CLIP_S - 1), "format": fmt}, stream=True)
+            # the headers leave nginx once the thread pool has read the fragments and built the boxes
+            heads.append(time.perf_counter() - t1)
+            assert resp.status_code == 200, resp.text
+            size[0] = sum(len(c) for c in resp.iter_content(1 << 20))
+            times.append(time.perf_counter() - t1)
+            assert size[0] == int(resp.headers["Content-Length"])
+    for fmt, (heads, times, size) in runs.items():
+        size = size[0]
+        res[fmt] = (statistics.median(heads), statistics.median(times))
+        print(f"HTTP 10-minute /get format={fmt}: median {res[fmt][0] * 1000:.1f} ms to the headers, "
+              f"{res[fmt][1] * 1000:.0f} ms for the whole {size / 1e6:.1f} MB (client-side, loopback)")
+    print(f"ratio plain mp4 / fragmented (baseline): {res['mp4'][0] / res['fmp4'][0]:.2f}x to the headers, "
+          f"{res['mp4'][1] / res['fmp4'][1]:.2f}x whole body")
+    print(f"nginx worker peak RSS: {hwm0 / 1024:.1f} MB before the clips, {worker_hwm_kb(ngx) / 1024:.1f} MB after")
+
+
 def iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -132,6 +197,7 @@ def main():
             for f in files:
                 pass
         print(f"(python os.walk without stat, for scale: {(time.perf_counter() - t0) * 1000:.1f} ms)")
+        clip_bench(st, ngx, s)
     finally:
         st.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -2,6 +2,7 @@
 #include "camera.h"
 #include "events.h"
 #include "http.h"
+#include "httpq.h"
 #include "metrics.h"
 #include "pg.h"
 #include "rstore.h"
@@ -33,9 +34,10 @@ status_json(vms_buf_t *b, const vms_camera_status_t *st)
 }
 
 typedef struct {
-    vms_buf_t  *b;
-    int         n;
-    int         online;
+    vms_buf_t   *b;
+    int          n;
+    int          online;
+    const char  *scope;      /* valid scope; NULL: every camera */
 } health_ctx_t;
 
 static void
@@ -45,6 +47,9 @@ health_cam(vms_camera_t *cam, void *data)
     vms_camera_status_t   st;
 
     vms_camera_status(cam, &st);
+    if (h->scope != NULL && !vms_httpq_scope_has(h->scope, st.id)) {
+        return;
+    }
     if (h->n++ > 0) {
         vms_buf_append(h->b, ",", 1);
     }
@@ -56,25 +61,60 @@ static int
 health(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
 {
     vms_buf_t           cams = {0};
-    health_ctx_t        h = { &cams, 0, 0 };
+    health_ctx_t        h = { &cams, 0, 0, NULL };
     vms_events_stats_t  es;
     vms_pg_stats_t      ps;
     vms_redis_stats_t   rs;
+    const char         *scope;
+    int                 kafka_down, pg_down, redis_down;
 
+    /* Through nginx (/api/cameras), the token's cameras only; a direct
+     * loopback caller sends no scope and sees every camera. */
+    scope = vms_http_header(req, VMS_HTTP_CAMERAS_HEADER);
+    if (scope != NULL && !vms_httpq_scope_valid(scope)) {
+        vms_http_error(w, 400, "malformed " VMS_HTTP_CAMERAS_HEADER
+                       " (expected *, - or comma-separated camera ids)");
+        return 0;
+    }
+    h.scope = scope;
     vms_cameras_foreach(health_cam, &h);
     vms_events_stats(&es);
     vms_pg_stats(&ps);
     vms_redis_stats(&rs);
-    vms_buf_printf(&w->body, "{\"status\":\"ok\",\"cameras_total\":%d,"
+    kafka_down = es.enabled && !es.connected;
+    pg_down = ps.enabled && !ps.connected;
+    redis_down = rs.enabled && !rs.connected;
+    /* still 200: the process serves; "degraded" names what an alert or an
+     * operator should look at */
+    vms_buf_printf(&w->body, "{\"status\":\"%s\",",
+                   kafka_down || pg_down || redis_down ? "degraded" : "ok");
+    if (kafka_down || pg_down || redis_down) {
+        vms_buf_printf(&w->body, "\"degraded\":[%s%s%s%s%s],",
+                       kafka_down ? "\"kafka\"" : "",
+                       kafka_down && (pg_down || redis_down) ? "," : "",
+                       pg_down ? "\"postgres\"" : "",
+                       pg_down && redis_down ? "," : "",
+                       redis_down ? "\"redis\"" : "");
+    }
+    vms_buf_printf(&w->body, "\"cameras_total\":%d,"
                    "\"cameras_online\":%d,\"cameras\":[%s],"
-                   "\"kafka\":{\"enabled\":%s,\"queued\":%d,"
+                   "\"kafka\":{\"enabled\":%s,\"connected\":%s,",
+                   h.n, h.online, cams.p ? cams.p : "",
+                   es.enabled ? "true" : "false",
+                   es.enabled && es.connected ? "true" : "false");
+    if (kafka_down) {
+        vms_buf_append(&w->body, "\"reason\":", 9);
+        vms_buf_json_str(&w->body, es.reason);
+        vms_buf_printf(&w->body, ",\"disconnected_seconds\":%lld,",
+                       (long long) es.disconnected_s);
+    }
+    vms_buf_printf(&w->body, "\"queued\":%d,"
                    "\"spool_bytes\":%llu},"
                    "\"postgres\":{\"enabled\":%s,\"connected\":%s,"
                    "\"queued\":%lld},"
                    "\"redis\":{\"enabled\":%s,\"connected\":%s,"
                    "\"queued\":%lld}}\n",
-                   h.n, h.online, cams.p ? cams.p : "",
-                   es.enabled ? "true" : "false", es.queued,
+                   es.queued,
                    (unsigned long long) es.spool_bytes,
                    ps.enabled ? "true" : "false",
                    ps.connected ? "true" : "false", (long long) ps.queued,
@@ -103,6 +143,8 @@ record(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
         vms_http_error(w, 400, "missing query argument camera=ID");
         return 0;
     }
+    /* id is the whole decoded value (http.h): "cam1%00/../x" never reads
+     * as "cam1" */
     if (!vms_camera_id_valid(id)) {
         vms_http_error(w, 400, "invalid camera id (expected"
                        " [A-Za-z0-9_-]{1,64})");
@@ -125,8 +167,8 @@ vms_api_register(void)
 {
     static int on = 1;
 
-    vms_http_route("GET", "/health", health, NULL);
-    vms_http_route("GET", "/metrics", metrics, NULL);
-    vms_http_route("POST", "/record/start", record, &on);
-    vms_http_route("POST", "/record/stop", record, NULL);
+    vms_http_route_args("GET", "/health", "", health, NULL);
+    vms_http_route_args("GET", "/metrics", "", metrics, NULL);
+    vms_http_route_args("POST", "/record/start", "camera", record, &on);
+    vms_http_route_args("POST", "/record/stop", "camera", record, NULL);
 }

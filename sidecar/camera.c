@@ -438,6 +438,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
         if (is_video) {
             atomic_fetch_add(&cam->frames, 1);
             atomic_store(&cam->last_frame, now);
+            atomic_store(&cam->frame_wall, vms_now_us());
         }
         vms_backoff_tick(&cam->backoff, &cam->conf->s.backoff, now / 1000);
 

@@ -33,6 +33,8 @@ struct vms_camera_s {
     _Atomic int64_t      last_frame;         /* mono us; 0 none */
     _Atomic int64_t      still_since;        /* mono us; 0 not still */
     _Atomic int64_t      snapshot_at;        /* mono us; 0 none */
+    _Atomic int64_t      frame_wall;         /* UTC us of the last video frame; 0 none */
+    int64_t              started_wall;       /* UTC us of vms_camera_start */
     atomic_uint_least64_t frames, packets, bytes, keyframes;
 
     /* watchdog thread only */

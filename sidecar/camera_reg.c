@@ -22,11 +22,21 @@ static const double duration_buckets[] = {
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800,
 };
 
+/* Pixel-identical pictures for still_timeout (the still watchdog's view). */
+static int
+camera_still(vms_camera_t *cam, int64_t now)
+{
+    int64_t since = atomic_load(&cam->still_since);
+
+    return since != 0 && now - since >= cam->conf->s.still_ms * 1000;
+}
+
 static void
 collect(vms_buf_t *out, void *data)
 {
     vms_camera_t  *cam;
     int            active = 0;
+    int64_t        now;
     static const struct { const char *name, *help; int which; } fams[] = {
         { "vms_camera_frames_received_total", "Video frames received", 0 },
         { "vms_camera_packets_received_total", "Packets received (all"
@@ -60,6 +70,28 @@ collect(vms_buf_t *out, void *data)
     }
     for (cam = vms_camreg.list; cam != NULL; cam = cam->next) {
         active += atomic_load(&cam->state) == VMS_CAM_STREAMING;
+    }
+    /* The alert rules (conf/prometheus/alerts.yml) need "no frame for N s"
+     * and "picture still now" per camera. A wall-clock timestamp lets
+     * Prometheus compute the age with time(); before the first frame it is
+     * the camera's start, so a camera that never delivers ages too. */
+    vms_buf_printf(out, "# HELP vms_camera_last_frame_timestamp_seconds UTC"
+                   " time of the last video frame (of the camera's start"
+                   " before the first)\n# TYPE"
+                   " vms_camera_last_frame_timestamp_seconds gauge\n");
+    for (cam = vms_camreg.list; cam != NULL; cam = cam->next) {
+        int64_t t = atomic_load(&cam->frame_wall);
+        vms_buf_printf(out, "vms_camera_last_frame_timestamp_seconds"
+                       "{camera_id=\"%s\"} %.3f\n", cam->id,
+                       (double) (t ? t : cam->started_wall) / 1e6);
+    }
+    vms_buf_printf(out, "# HELP vms_camera_still 1 while the camera sends"
+                   " pixel-identical pictures for still_timeout\n"
+                   "# TYPE vms_camera_still gauge\n");
+    now = vms_mono_us();
+    for (cam = vms_camreg.list; cam != NULL; cam = cam->next) {
+        vms_buf_printf(out, "vms_camera_still{camera_id=\"%s\"} %d\n",
+                       cam->id, camera_still(cam, now));
     }
     pthread_mutex_unlock(&vms_camreg.lock);
     vms_buf_printf(out, "# HELP vms_streams_active Cameras streaming now\n"
@@ -125,6 +157,7 @@ vms_camera_start(vms_camera_conf_t *cc)
     pthread_mutex_init(&cam->lock, NULL);
     atomic_store(&cam->record_wanted, cc->s.record);
     atomic_store(&cam->state, -1);
+    cam->started_wall = vms_now_us();
     snprintf(cam->dir, sizeof(cam->dir), "%s/%s", vms_camreg.root, cc->id);
     rc = vms_mkdir_p(cam->dir, 0755);
     if (rc != 0) {
@@ -236,9 +269,7 @@ vms_camera_status(vms_camera_t *cam, vms_camera_status_t *st)
     st->failures = atomic_load(&cam->failures);
     st->record_wanted = atomic_load(&cam->record_wanted);
     st->recording = atomic_load(&cam->recording);
-    st->still = atomic_load(&cam->still_since) != 0
-                && now - atomic_load(&cam->still_since)
-                   >= cam->conf->s.still_ms * 1000;
+    st->still = camera_still(cam, now);
     pthread_mutex_lock(&cam->lock);
     snprintf(st->last_error, sizeof(st->last_error), "%s", cam->last_error);
     pthread_mutex_unlock(&cam->lock);

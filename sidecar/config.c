@@ -53,6 +53,9 @@ static const key_t_ global_keys[] = {
       NULL },
     { "kafka_queue_max", K_INT, GLB(kafka_queue_max), 1, 10000000,
       "expected a positive integer" },
+    { "kafka_probe_interval", K_DURATION, GLB(kafka_probe_interval_ms), 100, 0,
+      NULL },
+    { "api_allowed_origins", K_STRING, GLB(api_allowed_origins), 0, 0, NULL },
     { "redis", K_STRING, GLB(redis), 0, 0, NULL },
     { "redis_password_file", K_SECRET_FILE, GLB(redis_password), 0, 0, NULL },
     { "redis_queue_max", K_INT, GLB(redis_queue_max), 1, 10000000,
@@ -145,6 +148,7 @@ defaults(vms_config_t *cfg)
     cfg->spool_max_bytes = 64LL << 20;
     cfg->kafka_message_timeout_ms = 300000;
     cfg->kafka_queue_max = 100000;
+    cfg->kafka_probe_interval_ms = 10000;
     cfg->redis_queue_max = 10000;
     cfg->pg_queue_max = 100000;
     cfg->log_level = VMS_LOG_INFO;
@@ -660,6 +664,7 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->recordings);
     free(cfg->kafka_brokers);
     free(cfg->events_topic);
+    free(cfg->api_allowed_origins);
     free(cfg->spool_dir);
     free(cfg->redis);
     free(cfg->redis_password);

@@ -71,6 +71,8 @@ typedef struct {
     int64_t    spool_max_bytes;
     int64_t    kafka_message_timeout_ms;
     int64_t    kafka_queue_max;            /* messages in librdkafka's queue */
+    int64_t    kafka_probe_interval_ms;    /* broker reachability probe */
+    char      *api_allowed_origins;        /* space-separated; NULL: none */
     char      *redis;                      /* host:port or unix:/path; NULL off */
     char      *redis_password;             /* secret */
     int64_t    redis_queue_max;

@@ -14,6 +14,9 @@
 
 #define BATCH_MAX        256
 #define REPLAY_RETRY_US  1000000
+/* While no broker answers, the warning is repeated at most this often, so
+ * an outage stays visible in the log without flooding it. */
+#define DOWN_LOG_EVERY_US  (60LL * 1000000)
 
 enum { SLOT_WAIT = 0, SLOT_OK, SLOT_FAIL };
 
@@ -56,11 +59,78 @@ static struct {
     int64_t           retry_at;
     uint64_t          ahead[BATCH_MAX];   /* delivered, not yet committed */
     int               nahead;
-    int               broker_down_logged;
+
+    /* broker reachability, for /health and vms_kafka_connected */
+    pthread_mutex_t   hlock;
+    pthread_cond_t    hcond;         /* wakes the probe thread at shutdown */
+    pthread_t         probe;
+    int               probe_started;
+    int64_t           probe_interval_ms;
+    int               connected;     /* a broker answered since it was down */
+    char              reason[256];   /* why not connected (no secrets) */
+    char              transport[256];/* last connection error */
+    int64_t           down_since_us; /* monotonic, while not connected */
+    int64_t           down_logged_us;
 
     vms_metric_t     *m_produced, *m_delivered, *m_spooled, *m_dropped,
                      *m_failed;
-} ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .window = 1 };
+} ev = { .lock = PTHREAD_MUTEX_INITIALIZER,
+         .hlock = PTHREAD_MUTEX_INITIALIZER,
+         .hcond = PTHREAD_COND_INITIALIZER, .window = 1 };
+
+static uint64_t spool_waiting(void);
+
+/*
+ * Evidence about the brokers: up = a broker answered (a metadata probe or a
+ * delivery report); otherwise why names what failed.  The first sign of an
+ * outage is logged at once, then every DOWN_LOG_EVERY_US while it lasts.
+ */
+static void
+broker_state(int up, const char *why)
+{
+    int64_t  now = vms_mono_us();
+    int      log_down = 0, log_up = 0;
+    int64_t  down_s = 0;
+    char     reason[256];
+
+    pthread_mutex_lock(&ev.hlock);
+    if (up) {
+        if (!ev.connected) {
+            log_up = ev.down_logged_us != 0;
+            down_s = (now - ev.down_since_us) / 1000000;
+        }
+        ev.connected = 1;
+        ev.reason[0] = '\0';
+        ev.down_logged_us = 0;
+    } else {
+        if (ev.connected || ev.down_since_us == 0) {
+            ev.down_since_us = now;
+        }
+        ev.connected = 0;
+        if (why != NULL && why[0] != '\0') {
+            snprintf(ev.reason, sizeof(ev.reason), "%s", why);
+        }
+        if (ev.down_logged_us == 0
+            || now - ev.down_logged_us >= DOWN_LOG_EVERY_US)
+        {
+            log_down = 1;
+            ev.down_logged_us = now;
+            down_s = (now - ev.down_since_us) / 1000000;
+        }
+    }
+    snprintf(reason, sizeof(reason), "%s", ev.reason);
+    pthread_mutex_unlock(&ev.hlock);
+
+    if (log_down) {
+        vms_log_warn(NULL, "kafka: no broker reachable for %llds (%s); events"
+                     " wait in the queue, then in the spool (%llu bytes)",
+                     (long long) down_s, reason[0] ? reason : "unknown",
+                     (unsigned long long) spool_waiting());
+    } else if (log_up) {
+        vms_log_info(NULL, "kafka: broker reachable again after %llds;"
+                     " delivering", (long long) down_s);
+    }
+}
 
 static void
 count(vms_metric_t *m, const char *topic)
@@ -126,10 +196,7 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         count(ev.m_delivered, topic);
-        if (ev.broker_down_logged) {
-            ev.broker_down_logged = 0;
-            vms_log_info(NULL, "kafka: delivering again");
-        }
+        broker_state(1, NULL);
     } else {
         count(ev.m_failed, topic);
         vms_log(VMS_LOG_WARN, key[0] ? key : NULL, NULL,
@@ -168,12 +235,23 @@ log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 static void
 error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
+    char why[256];
+
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT
+        || err == RD_KAFKA_RESP_ERR__RESOLVE
+        || err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+    {
+        /* one broker's failure: kept as the reason an outage will give */
+        pthread_mutex_lock(&ev.hlock);
+        snprintf(ev.transport, sizeof(ev.transport), "%s", reason);
+        pthread_mutex_unlock(&ev.hlock);
+    }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-        if (!ev.broker_down_logged) {
-            ev.broker_down_logged = 1;
-            vms_log_warn(NULL, "kafka: all brokers down; events wait in the"
-                         " queue, then in the spool");
-        }
+        pthread_mutex_lock(&ev.hlock);
+        snprintf(why, sizeof(why), "%s",
+                 ev.transport[0] ? ev.transport : "all brokers down");
+        pthread_mutex_unlock(&ev.hlock);
+        broker_state(0, why);
         return;
     }
     vms_log(err == RD_KAFKA_RESP_ERR__FATAL ? VMS_LOG_ERROR
@@ -320,6 +398,56 @@ replay_step(void)
     pthread_mutex_unlock(&ev.lock);
 }
 
+/*
+ * librdkafka says when every broker is down but not when one comes back
+ * while nothing is produced, so a metadata request every probe_interval_ms
+ * asks a broker directly.  Its own thread: the request waits up to its
+ * timeout and must not hold up delivery reports.
+ */
+static void *
+probe_thread(void *arg)
+{
+    const struct rd_kafka_metadata  *md;
+    rd_kafka_resp_err_t              err;
+    struct timespec                  until;
+    int                              timeout;
+    char                             why[320];
+
+    timeout = ev.probe_interval_ms < 3000 ? (int) ev.probe_interval_ms : 3000;
+    while (!atomic_load(&ev.stop)) {
+        md = NULL;
+        err = rd_kafka_metadata(ev.rk, 0, NULL, &md, timeout);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+            broker_state(1, NULL);
+        } else if (!atomic_load(&ev.stop)) {
+            pthread_mutex_lock(&ev.hlock);
+            snprintf(why, sizeof(why), "%s%s%s",
+                     ev.transport[0] ? ev.transport : "",
+                     ev.transport[0] ? "; " : "",
+                     err == RD_KAFKA_RESP_ERR__TRANSPORT
+                     || err == RD_KAFKA_RESP_ERR__TIMED_OUT
+                     ? "no broker answered a metadata request"
+                     : rd_kafka_err2str(err));
+            pthread_mutex_unlock(&ev.hlock);
+            broker_state(0, why);
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += ev.probe_interval_ms / 1000;
+        until.tv_nsec += (ev.probe_interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&ev.hlock);
+        if (!atomic_load(&ev.stop)) {
+            pthread_cond_timedwait(&ev.hcond, &ev.hlock, &until);
+        }
+        pthread_mutex_unlock(&ev.hlock);
+    }
+    return NULL;
+}
+
 static void *
 events_thread(void *arg)
 {
@@ -342,8 +470,15 @@ collect(vms_buf_t *out, void *data)
         "# HELP vms_events_queued Events in librdkafka's queue\n"
         "# TYPE vms_events_queued gauge\nvms_events_queued %d\n"
         "# HELP vms_events_spool_bytes Bytes of events waiting in the spool\n"
-        "# TYPE vms_events_spool_bytes gauge\nvms_events_spool_bytes %llu\n",
-        st.queued, (unsigned long long) st.spool_bytes);
+        "# TYPE vms_events_spool_bytes gauge\nvms_events_spool_bytes %llu\n"
+        "# HELP vms_kafka_connected 1 while a Kafka broker answers\n"
+        "# TYPE vms_kafka_connected gauge\nvms_kafka_connected %d\n"
+        "# HELP vms_kafka_disconnected_seconds How long no broker has"
+        " answered (0 while connected)\n"
+        "# TYPE vms_kafka_disconnected_seconds gauge\n"
+        "vms_kafka_disconnected_seconds %lld\n",
+        st.queued, (unsigned long long) st.spool_bytes, st.connected,
+        (long long) st.disconnected_s);
 }
 
 static int
@@ -366,6 +501,8 @@ vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen)
 
     ev.topic = strdup(conf->events_topic ? conf->events_topic
                                          : VMS_TOPIC_EVENTS);
+    ev.probe_interval_ms = conf->probe_interval_ms > 0
+                           ? conf->probe_interval_ms : 10000;
     ev.m_produced = vms_metric_new("vms_events_produced_total",
         "Events handed to the Kafka producer", VMS_COUNTER, NULL, 0);
     ev.m_delivered = vms_metric_new("vms_events_delivered_total",
@@ -422,6 +559,15 @@ vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen)
         return -1;
     }
     ev.thread_started = 1;
+    pthread_mutex_lock(&ev.hlock);
+    ev.down_since_us = vms_mono_us();
+    snprintf(ev.reason, sizeof(ev.reason), "connecting");
+    pthread_mutex_unlock(&ev.hlock);
+    if (pthread_create(&ev.probe, NULL, probe_thread, NULL) != 0) {
+        snprintf(err, errlen, "kafka: cannot start the broker probe thread");
+        return -1;
+    }
+    ev.probe_started = 1;
     vms_metrics_register_collector(collect, NULL);
     vms_log_info(NULL, "kafka: producer to %s (idempotent), spool %s",
                  conf->brokers, conf->spool_dir);
@@ -437,6 +583,9 @@ vms_events_shutdown(int64_t flush_ms)
         return;
     }
     atomic_store(&ev.stop, 1);
+    pthread_mutex_lock(&ev.hlock);
+    pthread_cond_broadcast(&ev.hcond);
+    pthread_mutex_unlock(&ev.hlock);
     if (ev.thread_started) {
         pthread_join(ev.thread, NULL);
     }
@@ -447,6 +596,12 @@ vms_events_shutdown(int64_t flush_ms)
     left = rd_kafka_outq_len(ev.rk);
     if (left > 0) {
         vms_log_warn(NULL, "kafka: %d events still queued at exit", left);
+    }
+    /* joined after the flush: a probe in flight ends within its timeout,
+     * which the flush has mostly spent */
+    if (ev.probe_started) {
+        pthread_join(ev.probe, NULL);
+        ev.probe_started = 0;
     }
     rd_kafka_destroy(ev.rk);
     ev.rk = NULL;
@@ -539,6 +694,13 @@ vms_event_emit(const char *topic, const char *type, const char *camera_id,
     return rc;
 }
 
+static uint64_t
+spool_waiting(void)
+{
+    return ev.spool != NULL
+           ? vms_spool_end(ev.spool) - vms_spool_committed(ev.spool) : 0;
+}
+
 void
 vms_events_stats(vms_events_stats_t *st)
 {
@@ -548,7 +710,12 @@ vms_events_stats(vms_events_stats_t *st)
     }
     st->enabled = 1;
     st->queued = rd_kafka_outq_len(ev.rk);
-    if (ev.spool != NULL) {
-        st->spool_bytes = vms_spool_end(ev.spool) - vms_spool_committed(ev.spool);
+    st->spool_bytes = spool_waiting();
+    pthread_mutex_lock(&ev.hlock);
+    st->connected = ev.connected;
+    if (!ev.connected) {
+        snprintf(st->reason, sizeof(st->reason), "%s", ev.reason);
+        st->disconnected_s = (vms_mono_us() - ev.down_since_us) / 1000000;
     }
+    pthread_mutex_unlock(&ev.hlock);
 }

@@ -40,6 +40,7 @@ typedef struct {
     int64_t      spool_max_bytes;
     int64_t      message_timeout_ms;
     int64_t      queue_max;
+    int64_t      probe_interval_ms;  /* broker reachability probe (0: 10 s) */
 } vms_events_conf_t;
 
 int vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen);
@@ -70,6 +71,10 @@ typedef struct {
     int        enabled;
     int        queued;              /* in librdkafka's queue */
     uint64_t   spool_bytes;         /* waiting in the spool */
+    int        connected;           /* a broker answered (probe or delivery)
+                                       and none failed since */
+    int64_t    disconnected_s;      /* while not connected: for how long */
+    char       reason[256];         /* while not connected: why */
 } vms_events_stats_t;
 
 void vms_events_stats(vms_events_stats_t *st);

@@ -2,26 +2,43 @@
 #include "log.h"
 #include "metrics.h"
 
+#include "httpq.h"
+
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
-#define MAX_ROUTES  64
+#define MAX_ROUTES    64
+#define MAX_HOSTS     8
+/* No route reads a body; a larger one is refused (413) rather than read. */
+#define BODY_MAX      4096
+#define REJECT_LOG_PER_SEC  10
+
+/* Per request, from the raw request line (MHD's URI log callback) on. */
+typedef struct {
+    char    *target;         /* as received, not decoded */
+    size_t   body;           /* bytes of body seen */
+    int      headers_done;
+} conn_ctx_t;
 
 struct vms_http_req_s {
     struct MHD_Connection  *conn;
     const char             *method;
-    const char             *path;
+    const vms_httpq_t      *q;
 };
 
 typedef struct {
     char                 method[8];
     char                 path[128];
+    char                *params;     /* space-separated; NULL: any name */
     vms_http_handler_pt  handler;
     void                *data;
 } route_t;
@@ -29,11 +46,17 @@ typedef struct {
 static pthread_mutex_t    lock = PTHREAD_MUTEX_INITIALIZER;
 static route_t            routes[MAX_ROUTES];
 static int                nroutes;
+static char               hosts[MAX_HOSTS][80];   /* accepted Host values */
+static int                nhosts;
+static char              *origins;                /* accepted Origins */
 static struct MHD_Daemon *daemon_;
 static vms_metric_t      *m_requests;
+static vms_metric_t      *m_rejected;
+static int64_t            reject_second;
+static int                reject_logged, reject_suppressed;
 
 int
-vms_http_route(const char *method, const char *path,
+vms_http_route_args(const char *method, const char *path, const char *params,
     vms_http_handler_pt handler, void *data)
 {
     int rc = -1;
@@ -42,12 +65,16 @@ vms_http_route(const char *method, const char *path,
     if (nroutes < MAX_ROUTES && strlen(method) < sizeof(routes[0].method)
         && strlen(path) < sizeof(routes[0].path))
     {
-        route_t *r = &routes[nroutes++];
+        route_t *r = &routes[nroutes];
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->path, sizeof(r->path), "%s", path);
+        r->params = params ? strdup(params) : NULL;
         r->handler = handler;
         r->data = data;
-        rc = 0;
+        if (params == NULL || r->params != NULL) {
+            nroutes++;
+            rc = 0;
+        }
     }
     pthread_mutex_unlock(&lock);
     if (rc != 0) {
@@ -56,10 +83,34 @@ vms_http_route(const char *method, const char *path,
     return rc;
 }
 
+int
+vms_http_route(const char *method, const char *path,
+    vms_http_handler_pt handler, void *data)
+{
+    return vms_http_route_args(method, path, NULL, handler, data);
+}
+
+void
+vms_http_allow_origins(const char *list)
+{
+    char *copy = list ? strdup(list) : NULL;
+
+    pthread_mutex_lock(&lock);
+    free(origins);
+    origins = copy;
+    pthread_mutex_unlock(&lock);
+}
+
 const char *
 vms_http_arg(const vms_http_req_t *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    return vms_httpq_get(req->q, name);
+}
+
+const char *
+vms_http_header(const vms_http_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *
@@ -71,7 +122,7 @@ vms_http_method(const vms_http_req_t *req)
 const char *
 vms_http_path(const vms_http_req_t *req)
 {
-    return req->path;
+    return req->q->path;
 }
 
 void
@@ -102,6 +153,7 @@ reply(struct MHD_Connection *conn, vms_http_resp_t *w, const char *allow)
                             w->content_type ? w->content_type
                                             : "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (allow != NULL) {
         MHD_add_response_header(r, "Allow", allow);
     }
@@ -110,32 +162,244 @@ reply(struct MHD_Connection *conn, vms_http_resp_t *w, const char *allow)
     return ret;
 }
 
+/* The raw path of a target for logs and labels: only when it is clean. */
+static void
+log_path(const char *target, char *out, size_t len)
+{
+    size_t n = target ? strcspn(target, "?") : 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char c = target[i];
+        if (!(isalnum((unsigned char) c) || strchr("/._~-", c) != NULL)) {
+            break;
+        }
+    }
+    if (n == 0 || i < n || n >= len) {
+        snprintf(out, len, "(malformed)");
+    } else {
+        snprintf(out, len, "%.*s", (int) n, target);
+    }
+}
+
+/* Refusals of bad input, logged at a bounded rate (never the values). */
+static enum MHD_Result
+refuse(struct MHD_Connection *conn, const char *method, const char *target,
+    int status, const char *why)
+{
+    vms_http_resp_t  w = { 200, "application/json", { 0 } };
+    char             path[128], labels[160];
+    int64_t          sec = vms_mono_us() / 1000000;
+    int              suppressed = 0, log_it = 0;
+
+    log_path(target, path, sizeof(path));
+    pthread_mutex_lock(&lock);
+    if (sec != reject_second) {
+        suppressed = reject_suppressed;
+        reject_second = sec;
+        reject_logged = reject_suppressed = 0;
+    }
+    if (reject_logged < REJECT_LOG_PER_SEC) {
+        reject_logged++;
+        log_it = 1;
+    } else {
+        reject_suppressed++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (suppressed > 0) {
+        vms_log_warn(NULL, "http: %d refusal log lines suppressed", suppressed);
+    }
+    if (log_it) {
+        vms_log_warn(NULL, "http: %d %s %s: %s", status, method, path, why);
+    }
+    vms_metric_labels(labels, sizeof(labels), "code",
+                      status == 400 ? "400" : status == 403 ? "403"
+                      : status == 413 ? "413" : status == 414 ? "414"
+                      : status == 421 ? "421" : "other", NULL);
+    vms_series_add(vms_metric_series(m_rejected, labels), 1);
+    vms_http_error(&w, status, why);
+    return reply(conn, &w, NULL);
+}
+
+typedef struct {
+    int host, origin, clen, cameras;
+} hdr_count_t;
+
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+    hdr_count_t *c = cls;
+
+    c->host += strcasecmp(key, "Host") == 0;
+    c->origin += strcasecmp(key, "Origin") == 0;
+    c->clen += strcasecmp(key, "Content-Length") == 0;
+    c->cameras += strcasecmp(key, VMS_HTTP_CAMERAS_HEADER) == 0;
+    return MHD_YES;
+}
+
+static int
+host_allowed(const char *host)
+{
+    int i;
+
+    for (i = 0; i < nhosts; i++) {
+        if (strcasecmp(hosts[i], host) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+origin_allowed(const char *origin)
+{
+    int          ok = 0;
+    size_t       n = strlen(origin);
+    const char  *a;
+
+    pthread_mutex_lock(&lock);
+    for (a = origins; a != NULL && *a != '\0' && !ok; ) {
+        a += strspn(a, " ,");
+        size_t l = strcspn(a, " ,");
+        ok = l > 0 && l == n && strncasecmp(a, origin, n) == 0;
+        a += l;
+    }
+    pthread_mutex_unlock(&lock);
+    return ok;
+}
+
+/*
+ * Checks that need only the headers: Host (DNS rebinding), Origin
+ * (cross-site requests from a browser), body size.  0 or an HTTP status
+ * with *why.
+ */
+static int
+check_headers(struct MHD_Connection *conn, const char *method,
+    const char *version, const char **why)
+{
+    hdr_count_t  c = {0};
+    const char  *host, *origin, *clen;
+    char        *end;
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
+    if (c.host > 1 || c.origin > 1 || c.clen > 1 || c.cameras > 1) {
+        *why = "a header that must appear once is repeated";
+        return 400;
+    }
+    host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    if (host == NULL ? strcmp(version, MHD_HTTP_VERSION_1_0) != 0
+                     : !host_allowed(host))
+    {
+        /* a browser led here by a rebound DNS name sends that name */
+        *why = "Host is not this API's address (use 127.0.0.1:PORT)";
+        return 421;
+    }
+    origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (origin != NULL && strcmp(method, "GET") != 0
+        && strcmp(method, "HEAD") != 0 && !origin_allowed(origin))
+    {
+        *why = "cross-origin request refused (Origin not in"
+               " api_allowed_origins)";
+        return 403;
+    }
+    clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       "Content-Length");
+    if (clen != NULL) {
+        unsigned long long n;
+        errno = 0;
+        n = strtoull(clen, &end, 10);
+        if (clen[0] < '0' || clen[0] > '9' || *end != '\0' || errno != 0) {
+            *why = "malformed Content-Length";
+            return 400;
+        }
+        if (n > BODY_MAX) {
+            *why = "request body too large";
+            return 413;
+        }
+    }
+    return 0;
+}
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    conn_ctx_t *ctx = calloc(1, sizeof(*ctx));
+
+    if (ctx != NULL) {
+        ctx->target = strdup(uri);
+        if (ctx->target == NULL) {
+            free(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    conn_ctx_t *ctx = *con_cls;
+
+    if (ctx != NULL) {
+        free(ctx->target);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-    static int       first;
-    vms_http_req_t   req = { conn, method, url };
+    conn_ctx_t      *ctx = *con_cls;
+    vms_httpq_t      q;
+    vms_httpq_rc_e   qrc;
+    vms_http_req_t   req;
     vms_http_resp_t  w = { 200, "application/json", { 0 } };
     route_t          r;
     char             allow[64] = "";
     char             labels[256];
-    int              i, found = 0, path_known = 0;
+    const char      *why = NULL, *bad_name = NULL;
+    int              i, found = 0, path_known = 0, status;
 
-    if (*con_cls == NULL) {
-        /* first call: headers only; answer once the body (ignored) is in */
-        *con_cls = &first;
+    if (ctx == NULL) {
+        vms_http_error(&w, 500, "out of memory");
+        return reply(conn, &w, NULL);
+    }
+    if (!ctx->headers_done) {
+        ctx->headers_done = 1;
+        status = check_headers(conn, method, version, &why);
+        if (status != 0) {
+            return refuse(conn, method, ctx->target, status, why);
+        }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
+        /* chunked bodies have no Content-Length: count what arrives */
+        ctx->body += *upload_data_size;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (ctx->body > BODY_MAX) {
+        return refuse(conn, method, ctx->target, 413,
+                      "request body too large");
+    }
+
+    qrc = vms_httpq_parse(&q, ctx->target, strlen(ctx->target));
+    if (qrc != VMS_HTTPQ_OK) {
+        enum MHD_Result ret = refuse(conn, method, ctx->target,
+                                     qrc == VMS_HTTPQ_TOO_LONG ? 414 : 400,
+                                     q.why);
+        vms_httpq_free(&q);
+        return ret;
     }
 
     pthread_mutex_lock(&lock);
     for (i = 0; i < nroutes; i++) {
-        if (strcmp(routes[i].path, url) != 0) {
+        if (strcmp(routes[i].path, q.path) != 0) {
             continue;
         }
         path_known = 1;
@@ -151,9 +415,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
             break;
         }
     }
+    /* route strings live as long as the process: r may point into them */
     pthread_mutex_unlock(&lock);
 
+    if (found && !vms_httpq_only(&q, r.params, &bad_name)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "unknown query argument \"%s\"", bad_name);
+        enum MHD_Result ret = refuse(conn, method, ctx->target, 400, msg);
+        vms_httpq_free(&q);
+        return ret;
+    }
     if (found) {
+        req.conn = conn;
+        req.method = method;
+        req.q = &q;
         if (r.handler(&req, &w, r.data) != 0 && w.status < 400) {
             vms_http_error(&w, 500, "internal error");
         }
@@ -163,11 +438,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         vms_http_error(&w, 404, "not found");
     }
     vms_metric_labels(labels, sizeof(labels), "path",
-                      found || path_known ? url : "other", "code",
+                      found || path_known ? q.path : "other", "code",
                       w.status >= 500 ? "5xx" : w.status >= 400 ? "4xx"
                                                                 : "2xx", NULL);
     vms_series_add(vms_metric_series(m_requests, labels), 1);
+    vms_httpq_free(&q);
     return reply(conn, &w, !found && path_known ? allow : NULL);
+}
+
+static void
+add_host(const char *fmt, const char *host, int port)
+{
+    if (nhosts < MAX_HOSTS) {
+        snprintf(hosts[nhosts++], sizeof(hosts[0]), fmt, host, port);
+    }
+    if (port == 80 && nhosts < MAX_HOSTS) {
+        /* a client leaves the default port out */
+        char tmp[80];
+        snprintf(tmp, sizeof(tmp), fmt, host, port);
+        tmp[strlen(tmp) - 3] = '\0';
+        snprintf(hosts[nhosts++], sizeof(hosts[0]), "%s", tmp);
+    }
 }
 
 int
@@ -182,6 +473,9 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
     m_requests = vms_metric_new("vms_api_requests",
         "Requests to the vmsd API by path and status class", VMS_COUNTER,
         NULL, 0);
+    m_rejected = vms_metric_new("vms_api_rejected_total",
+        "API requests refused before routing (bad target, Host, Origin,"
+        " body)", VMS_COUNTER, NULL, 0);
     memset(&ss, 0, sizeof(ss));
     if (strcmp(host, "localhost") == 0) {
         host = "127.0.0.1";
@@ -197,8 +491,20 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
         snprintf(err, errlen, "http: bad listen address %s", host);
         return -1;
     }
+    /* The names a legitimate client uses for this socket: the loopback
+     * names and the configured address.  A browser sent here by a DNS
+     * name that rebinds to 127.0.0.1 sends that name instead. */
+    nhosts = 0;
+    add_host("%s:%d", "127.0.0.1", port);
+    add_host("%s:%d", "localhost", port);
+    add_host("[%s]:%d", "::1", port);
+    if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
+        add_host(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    }
     daemon_ = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
                                NULL,
+                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,

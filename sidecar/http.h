@@ -9,6 +9,12 @@
  * the HTTP thread and must not block for long.  Unknown path: 404; known
  * path, other method: 405 with Allow.  Every error body is JSON
  * {"error":"…"}.
+ *
+ * Before any route runs (docs/vmsd.md, "HTTP API"): the request target is
+ * parsed strictly (httpq.h: 400, 414); Host must name this socket (421:
+ * DNS rebinding); a request other than GET/HEAD with an Origin not in
+ * api_allowed_origins is refused (403: a web page posting cross-site); a
+ * body over 4 KB is refused (413).  Refusals are logged at a bounded rate.
  */
 
 #ifndef VMS_HTTP_H
@@ -30,8 +36,25 @@ typedef int (*vms_http_handler_pt)(const vms_http_req_t *req,
 int vms_http_route(const char *method, const char *path,
     vms_http_handler_pt handler, void *data);
 
-/* Query argument by name, NULL when absent. */
+/* The same, accepting only the query arguments named in params
+ * (space-separated; "" none); any other name is refused with 400. */
+int vms_http_route_args(const char *method, const char *path,
+    const char *params, vms_http_handler_pt handler, void *data);
+
+/* Origins (space- or comma-separated, e.g. "http://127.0.0.1:8080") whose
+ * browser requests other than GET/HEAD are accepted; NULL: none. */
+void vms_http_allow_origins(const char *list);
+
+/* nginx's camera scope of the caller's token (httpq.h: scope grammar). */
+#define VMS_HTTP_CAMERAS_HEADER  "X-VMS-Cameras"
+
+/* Decoded query argument by name, NULL when absent.  The whole target was
+ * validated before the handler runs (httpq.h): no NUL or control byte, no
+ * repeated name, no bad escape. */
 const char *vms_http_arg(const vms_http_req_t *req, const char *name);
+/* Request header (each of Host, Origin, Content-Length and
+ * X-VMS-Cameras is known to appear at most once). */
+const char *vms_http_header(const vms_http_req_t *req, const char *name);
 const char *vms_http_method(const vms_http_req_t *req);
 const char *vms_http_path(const vms_http_req_t *req);
 

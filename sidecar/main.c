@@ -160,6 +160,7 @@ reload(const char *path, vms_config_t *old)
         return;
     }
     vms_log_set_level(cfg->log_level);
+    vms_http_allow_origins(cfg->api_allowed_origins);
 
     if (strcmp(cfg->listen_host, old->listen_host) != 0
         || cfg->listen_port != old->listen_port
@@ -276,6 +277,7 @@ main(int argc, char **argv)
     ec.spool_max_bytes = cfg->spool_max_bytes;
     ec.message_timeout_ms = cfg->kafka_message_timeout_ms;
     ec.queue_max = cfg->kafka_queue_max;
+    ec.probe_interval_ms = cfg->kafka_probe_interval_ms;
     if (vms_events_init(&ec, err, sizeof(err)) != 0) {
         vms_log_error(NULL, "%s", err);
         return 1;
@@ -303,6 +305,7 @@ main(int argc, char **argv)
         }
     }
     vms_api_register();
+    vms_http_allow_origins(cfg->api_allowed_origins);
     vms_analysis_init();
     if (vms_http_start(cfg->listen_host, cfg->listen_port, err, sizeof(err))
         != 0)

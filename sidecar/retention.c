@@ -59,6 +59,7 @@ struct vms_retention_s {
 
     vms_index_reader_t *reader;             /* thread's own */
     vms_metric_t       *m_bytes;
+    vms_metric_t       *m_used_ratio;
     vms_metric_t       *m_deleted;
     int64_t             last_daily_day;
 };
@@ -280,8 +281,18 @@ run_pass(vms_retention_t *ret, int full)
     d.avail_bytes = (uint64_t) vfs.f_bavail * vfs.f_frsize;
     d.max_used_pct = ret->max_used_pct;
     d.min_free_bytes = (uint64_t) ret->min_free_bytes;
+    /* the same used / (used + available) that disk_max_used_percent is
+     * judged on; StorageCritical (conf/prometheus/alerts.yml) watches it.
+     * The series appears with the first measurement, not as a 0 before. */
+    if (d.used_bytes + d.avail_bytes > 0) {
+        vms_series_set(vms_metric_series(ret->m_used_ratio, ""),
+                       (double) d.used_bytes
+                       / (double) (d.used_bytes + d.avail_bytes));
+    }
 
-    qsort(sc.segs, sc.nsegs, sizeof(*sc.segs), seg_cmp);
+    if (sc.nsegs > 0) {     /* segs is NULL then: qsort(NULL, 0) is UB */
+        qsort(sc.segs, sc.nsegs, sizeof(*sc.segs), seg_cmp);
+    }
     items = malloc((sc.nsegs ? sc.nsegs : 1) * sizeof(*items));
     if (items == NULL) {
         goto done;
@@ -427,6 +438,9 @@ vms_retention_start(const vms_retention_conf_t *conf)
     ret->reader = vms_index_reader_new(64);
     ret->m_bytes = vms_metric_new("vms_storage_bytes",
         "Bytes of recorded segments per camera (indexed and being written)",
+        VMS_GAUGE, NULL, 0);
+    ret->m_used_ratio = vms_metric_new("vms_storage_used_ratio",
+        "Used share of the recordings filesystem (0-1), as retention judges it",
         VMS_GAUGE, NULL, 0);
     ret->m_deleted = vms_metric_new("vms_retention_deleted_total",
         "Segments deleted by retention, by reason (age, disk)",

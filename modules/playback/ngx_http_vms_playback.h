@@ -24,6 +24,8 @@ typedef struct {
     ngx_msec_t  gap;            /* holes larger than this are gaps */
     time_t      max_range;      /* longest range a request may ask for */
     time_t      closed_max_age; /* Cache-Control max-age of closed segments */
+    ngx_str_t   thread_pool_name;   /* vms_playback_thread_pool (ngx_http_vms_playback_mp4.c) */
+    void       *thread_pool;        /* ngx_thread_pool_t *, NULL without thread support */
 } ngx_http_vms_playback_loc_conf_t;
 
 extern ngx_module_t ngx_http_vms_playback_module;
@@ -46,9 +48,19 @@ ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
     ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel,
     int64_t seg_start_us, int64_t file0_out_us);
 
-/* One fMP4 clip: the first piece's init section, then every piece's bytes. */
-ngx_int_t ngx_http_vms_playback_send_clip(ngx_http_request_t *r,
-    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan);
+/* One clip for a plan, cut to the asked [from_us, to_us) like MediaMTX's
+ * /get: t=0 is from_us, samples at or past to_us are dropped; the samples
+ * from the keyframe before from_us are hidden by an edit list (plain MP4,
+ * fragmented == 0: sample tables in moov, no moof) or kept with no duration
+ * (fragmented: the init section, then rebuilt moofs).  Built in the thread
+ * pool; the media goes by sendfile. */
+ngx_int_t ngx_http_vms_playback_send_mp4(ngx_http_request_t *r,
+    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan,
+    int64_t from_us, int64_t to_us, int fragmented);
+
+/* vms_playback_thread_pool: the directive and its merge (ngx_http_vms_playback_mp4.c) */
+char *ngx_http_vms_playback_thread_pool_merge(ngx_conf_t *cf,
+    ngx_http_vms_playback_loc_conf_t *prev, ngx_http_vms_playback_loc_conf_t *conf);
 
 /* ---- between the module's files ---- */
 

@@ -71,6 +71,12 @@ static ngx_command_t ngx_http_vms_playback_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_playback_loc_conf_t, closed_max_age),
       NULL },
+    { ngx_string("vms_playback_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_playback_loc_conf_t, thread_pool_name),
+      NULL },
     ngx_null_command
 };
 
@@ -303,7 +309,8 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
                                            "nothing recorded between start and end");
     }
     if (clip) {
-        st = ngx_http_vms_playback_send_clip(r, q->conf, q->camera_dir, &plan);
+        st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
+                                            fmt[0] != 'm');
         pb_plan_free(&plan);
         return st;
     }
@@ -549,7 +556,8 @@ handle_get(ngx_http_request_t *r, pb_req_t *q)
         pb_plan_free(&plan);
         return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no recording segments found");
     }
-    st = ngx_http_vms_playback_send_clip(r, q->conf, q->camera_dir, &plan);
+    st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
+                                        fmt[0] != 'm');
     pb_plan_free(&plan);
     return st;
 }
@@ -623,5 +631,5 @@ ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     while (conf->root.len > 1 && conf->root.data[conf->root.len - 1] == '/') {
         conf->root.len--;
     }
-    return NGX_CONF_OK;
+    return ngx_http_vms_playback_thread_pool_merge(cf, prev, conf);
 }

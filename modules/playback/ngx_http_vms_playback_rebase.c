@@ -1,58 +1,26 @@
 /*
- * vms_playback: responses whose moof decode times (tfdt) are rebased onto an
- * output timeline — a segment file as an HLS playlist asked for it (?s=&t=)
- * and clips made of one or more files.
+ * vms_playback: the read job, and segment files served with their moof
+ * decode times (tfdt) rebased onto a playlist's output timeline (?s=&t=).
  *
  * Three steps.  In the worker: plan a job (files, fragments and the output
  * time of each, all copied: the index entries may change under a later
- * query).  In nginx's thread pool (`aio threads`): the reads — each file's
- * init section and each fragment's moof, small preads at offsets the index
- * gives.  Back in the worker: check the init sections, rewrite tfdt in the
- * moofs and send init + moofs (memory) + mdat bytes (file buffers,
- * sendfile).  Without a thread pool the reads run in the worker.
- */
-#include "ngx_http_vms_playback.h"
+ * query).  In nginx's thread pool (vms_playback_thread_pool, else the
+ * location's `aio threads` pool): the reads — each file's init section and
+ * each fragment's moof, small preads at offsets the index gives — and, for
+ * clips, building their boxes (ngx_http_vms_playback_mp4.c).  Back in the
+ * worker: rewrite tfdt in the moofs and send init + moofs (memory) + mdat
+ * bytes (file buffers, sendfile); clips send what they built.  Without a
+ * thread pool the reads run in the worker. */
+#include "ngx_http_vms_playback_job.h"
 #include "pb_fmp4.h"
-#include "pb_time.h"
 
 #include <stdlib.h>
 
 #define BOX_MAX  (1 << 20)
 
-typedef struct {
-    ngx_fd_t        fd;
-    char           *path;          /* relative, for logs and file buffers */
-    uint32_t        init_size;
-    uint64_t        end;           /* media mode: bytes served from this file */
-    unsigned char  *init;          /* read by the thread (malloc) */
-} job_file_t;
-
-typedef struct {
-    uint32_t        file;
-    uint64_t        offset;        /* of the moof */
-    uint32_t        size;          /* moof + mdat (+ other tracks' boxes) */
-    int64_t         at_us;         /* its place on the output timeline */
-    unsigned char  *moof;          /* read by the thread (malloc) */
-    uint32_t        msz;
-} job_frag_t;
-
-typedef struct {
-    ngx_http_request_t  *r;
-    ngx_http_vms_playback_loc_conf_t *conf;
-    const char          *camera_dir;
-    int                  media;    /* one file, byte for byte (else a clip) */
-    int                  open_seg;
-    time_t               mtime;
-    job_file_t          *files;
-    size_t               nfiles;
-    job_frag_t          *frags;
-    size_t               nfrags;
-    int64_t              clip_start_us;
-    int64_t             *file_dur_us;    /* clip: duration each file adds */
-    int                  failed;         /* set by the reads */
-    size_t               failed_file;
-    char                 err[160];
-} job_t;
+typedef ngx_http_vms_playback_job_t job_t;
+typedef ngx_http_vms_playback_job_file_t job_file_t;
+typedef ngx_http_vms_playback_job_frag_t job_frag_t;
 
 static void
 job_cleanup(void *data)
@@ -64,6 +32,7 @@ job_cleanup(void *data)
     for (size_t i = 0; i < j->nfrags; i++) {
         free(j->frags[i].moof);
     }
+    pb_pmp4_out_free(&j->out);
 }
 
 static int
@@ -112,10 +81,13 @@ job_read(void *data, ngx_log_t *log)
                      (unsigned long long) g->offset);
         }
     }
+    if (j->pmp4 && !j->failed) {
+        ngx_http_vms_playback_mp4_build(j);
+    }
 }
 
-static ngx_int_t
-chain_add(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
+ngx_int_t
+ngx_http_vms_playback_chain_add(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
 {
     ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
     if (b == NULL || cl == NULL) {
@@ -128,8 +100,8 @@ chain_add(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
     return NGX_OK;
 }
 
-static ngx_buf_t *
-mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
+ngx_buf_t *
+ngx_http_vms_playback_mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
 {
     ngx_buf_t *b = ngx_calloc_buf(r->pool);
     if (b != NULL) {
@@ -138,6 +110,29 @@ mem_buf(ngx_http_request_t *r, u_char *p, size_t len)
         b->memory = 1;
     }
     return b;
+}
+
+#define chain_add  ngx_http_vms_playback_chain_add
+#define mem_buf    ngx_http_vms_playback_mem_buf
+
+static ngx_buf_t *
+file_buf(ngx_http_request_t *r, job_file_t *f, uint64_t from, uint64_t to)
+{
+    return ngx_http_vms_playback_file_buf(r, f->fd, f->path, (off_t) from, (off_t) to);
+}
+
+/* a clip ends before a file whose tracks or codec parameters differ */
+size_t
+ngx_http_vms_playback_job_compatible(const job_t *j)
+{
+    const job_file_t *f0 = &j->files[0];
+    size_t nfiles = 1;
+    while (nfiles < j->nfiles
+           && pb_fmp4_init_compatible(f0->init, f0->init_size, j->files[nfiles].init,
+                                      j->files[nfiles].init_size)) {
+        nfiles++;
+    }
+    return nfiles;
 }
 
 /* After the reads, in the worker: rebase, build the chain, send. */
@@ -151,6 +146,10 @@ job_send(job_t *j)
         return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                            "recording file does not match its index");
     }
+    if (j->pmp4) {
+        return ngx_http_vms_playback_mp4_send(j);
+    }
+    /* rebased media: one file, byte for byte, each moof's tfdt rewritten */
     pb_fmp4_tracks_t tracks;
     job_file_t *f0 = &j->files[0];
     if (pb_fmp4_tracks(f0->init, f0->init_size, &tracks) < 0) {
@@ -158,13 +157,6 @@ job_send(job_t *j)
                       "init section", j->camera_dir, f0->path);
         return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                            "recording file unreadable (see the error log)");
-    }
-    /* a clip ends before a file whose tracks or codec parameters differ */
-    size_t nfiles = 1;
-    while (!j->media && nfiles < j->nfiles
-           && pb_fmp4_init_compatible(f0->init, f0->init_size, j->files[nfiles].init,
-                                      j->files[nfiles].init_size)) {
-        nfiles++;
     }
     ngx_chain_t *head = NULL, **last = &head;
     u_char *init = ngx_pnalloc(r->pool, f0->init_size);
@@ -177,16 +169,10 @@ job_send(job_t *j)
     }
     off_t len = f0->init_size;
     uint64_t cursor = f0->init_size;
-    int64_t dur = 0;
     for (size_t i = 0; i < j->nfrags; i++) {
         job_frag_t *g = &j->frags[i];
-        job_file_t *f = &j->files[g->file];
-        if (g->file >= nfiles) {
-            break;
-        }
-        if (j->media && g->offset > cursor) {       /* bytes between fragments, as they are */
-            if (chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f->fd, f->path, (off_t) cursor,
-                                                                   (off_t) g->offset)) != NGX_OK) {
+        if (g->offset > cursor) {                   /* bytes between fragments, as they are */
+            if (chain_add(r, &last, file_buf(r, f0, cursor, g->offset)) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             len += (off_t) (g->offset - cursor);
@@ -194,7 +180,7 @@ job_send(job_t *j)
         int64_t first[PB_FMP4_MAX_TRACKS], shift[PB_FMP4_MAX_TRACKS];
         if (pb_fmp4_moof_tfdt(g->moof, g->msz, &tracks, first, NULL) < 0) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": malformed "
-                          "moof at offset %uL", j->camera_dir, f->path, g->offset);
+                          "moof at offset %uL", j->camera_dir, f0->path, g->offset);
             return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                                "recording file does not match its index");
         }
@@ -207,18 +193,14 @@ job_send(job_t *j)
         }
         ngx_memcpy(moof, g->moof, g->msz);
         if (chain_add(r, &last, mem_buf(r, moof, g->msz)) != NGX_OK
-            || chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f->fd, f->path,
-                                                                  (off_t) (g->offset + g->msz),
-                                                                  (off_t) (g->offset + g->size)))
-               != NGX_OK) {
+            || chain_add(r, &last, file_buf(r, f0, g->offset + g->msz, g->offset + g->size)) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         len += (off_t) g->size;
         cursor = g->offset + g->size;
     }
-    if (j->media && cursor < f0->end) {             /* the tail after the last fragment */
-        if (chain_add(r, &last, ngx_http_vms_playback_file_buf(r, f0->fd, f0->path, (off_t) cursor,
-                                                               (off_t) f0->end)) != NGX_OK) {
+    if (cursor < f0->end) {                         /* the tail after the last fragment */
+        if (chain_add(r, &last, file_buf(r, f0, cursor, f0->end)) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         len += (off_t) (f0->end - cursor);
@@ -233,23 +215,8 @@ job_send(job_t *j)
     if (chain_add(r, &last, tail) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (j->media) {
-        r->headers_out.last_modified_time = j->mtime;
-    } else {
-        /* where the clip really starts (the keyframe at or before the asked start), its length */
-        char v[64];
-        for (size_t i = 0; i < nfiles; i++) {
-            dur += j->file_dur_us[i];
-        }
-        pb_time_format(v, j->clip_start_us);
-        if (ngx_http_vms_playback_add_header(r, "X-VMS-Clip-Start", v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        pb_seconds_format(v, dur);
-        if (ngx_http_vms_playback_add_header(r, "X-VMS-Clip-Duration", v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
+    r->headers_out.last_modified_time = j->mtime;
+    r->single_range = 1;             /* several buffers: see ngx_http_vms_playback_mp4_send() */
     return ngx_http_vms_playback_send_chain(r, head, len, j->open_seg ? 0 : j->conf->closed_max_age);
 }
 
@@ -265,9 +232,10 @@ job_done(ngx_event_t *ev)
     ngx_http_run_posted_requests(c);
 }
 
-/* Runs the reads in the location's thread pool (or here, without one), then sends. */
-static ngx_int_t
-job_run(job_t *j)
+/* Runs the reads in the thread pool (vms_playback_thread_pool, else the
+ * location's `aio threads` pool; here without one), then sends. */
+ngx_int_t
+ngx_http_vms_playback_job_run(job_t *j)
 {
     ngx_http_request_t *r = j->r;
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -278,7 +246,8 @@ job_run(job_t *j)
     cln->data = j;
 #if (NGX_THREADS)
     ngx_http_core_loc_conf_t *clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    if (clcf->thread_pool != NULL) {
+    ngx_thread_pool_t *pool = j->conf->thread_pool != NULL ? j->conf->thread_pool : clcf->thread_pool;
+    if (pool != NULL) {
         ngx_thread_task_t *task = ngx_thread_task_alloc(r->pool, 0);
         if (task == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -287,7 +256,7 @@ job_run(job_t *j)
         task->handler = job_read;
         task->event.handler = job_done;
         task->event.data = j;
-        if (ngx_thread_task_post(clcf->thread_pool, task) != NGX_OK) {
+        if (ngx_thread_task_post(pool, task) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         r->main->blocked++;
@@ -313,8 +282,7 @@ job_new(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf, const cha
     j->camera_dir = camera_dir;
     j->files = ngx_pcalloc(r->pool, (nfiles ? nfiles : 1) * sizeof(*j->files));
     j->frags = ngx_pcalloc(r->pool, (nfrags ? nfrags : 1) * sizeof(*j->frags));
-    j->file_dur_us = ngx_pcalloc(r->pool, (nfiles ? nfiles : 1) * sizeof(int64_t));
-    if (j->files == NULL || j->frags == NULL || j->file_dur_us == NULL) {
+    if (j->files == NULL || j->frags == NULL) {
         return NULL;
     }
     return j;
@@ -392,7 +360,6 @@ ngx_http_vms_playback_send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_
     if (j == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    j->media = 1;
     j->open_seg = open_seg;
     j->mtime = st->st_mtime;
     /* an open segment: only what its record announces (complete fragments) */
@@ -404,7 +371,7 @@ ngx_http_vms_playback_send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_
     j->files[0] = (job_file_t) { .fd = fd, .path = (char *) rel, .init_size = e->init_size,
                                  .end = size };
     job_add_frags(j, 0, e, e->init_size, size, file0_out_us);
-    return job_run(j);
+    return ngx_http_vms_playback_job_run(j);
 }
 
 /*
@@ -413,9 +380,9 @@ ngx_http_vms_playback_send_rebased(ngx_http_request_t *r, ngx_http_vms_playback_
  * runs on across files (and bridged gaps); it ends early before a file whose
  * sample descriptions differ from the first one's.
  */
-ngx_int_t
-ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const pb_plan_t *plan)
+job_t *
+ngx_http_vms_playback_job_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
+    const char *camera_dir, const pb_plan_t *plan, ngx_int_t *status)
 {
     char err[512];
     size_t nfrags = 0;
@@ -425,15 +392,17 @@ ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc
             || vms_index_frags(ngx_http_vms_playback_reader(), e, err, sizeof(err)) < 0) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: \"%s/%s\": no usable "
                           "init section or fragment table for a clip", camera_dir, e->path);
-            return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                               "recording index unusable for a clip (see the error log)");
+            *status = ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                                  "recording index unusable for a clip (see the error log)");
+            return NULL;
         }
         nfrags += e->nfrags;
     }
     job_t *j = job_new(r, conf, camera_dir, plan->n, nfrags);
     char *dir = pool_strdup(r, camera_dir);
     if (j == NULL || dir == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
     j->camera_dir = dir;
     j->clip_start_us = plan->v[0].start_us;
@@ -446,22 +415,24 @@ ngx_http_vms_playback_send_clip(ngx_http_request_t *r, ngx_http_vms_playback_loc
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: indexed segment "
                           "\"%s/%s\" is missing or shorter than its index says", camera_dir, e->path);
             if (i == 0) {
-                return ngx_http_vms_playback_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                                   "an indexed recording file is missing");
+                *status = ngx_http_vms_playback_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                                      "an indexed recording file is missing");
+                return NULL;
             }
             break;
         }
         char *path = pool_strdup(r, e->path);
         if (path == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            *status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NULL;
         }
         j->files[j->nfiles] = (job_file_t) { .fd = fd, .path = path, .init_size = e->init_size };
-        j->file_dur_us[j->nfiles] = p->duration_us;
         j->open_seg |= (e->flags & VMS_SEG_OPEN) != 0;
         /* the piece's output time, from its first served fragment back to the file's first */
         job_add_frags(j, (uint32_t) j->nfiles, e, p->offset, p->offset + p->length,
                       p->out_us - (p->start_us - e->start_us));
         j->nfiles++;
     }
-    return job_run(j);
+    return j;
 }
+

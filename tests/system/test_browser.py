@@ -17,6 +17,7 @@ import urllib.request
 import jwt
 import pytest
 
+import recindex as ri
 import vmsstack
 
 ROOT = vmsstack.ROOT
@@ -69,12 +70,22 @@ def wait_for(what, check, timeout):
     return vmsstack.wait_for(what, check, timeout)
 
 
-def recorded_with_gap(ngx, vmsd, cams, token, camera):
+def noon_zone():
+    """A fixed-offset zone where it is about noon now, its date, and that day's bounds (RFC 3339
+    UTC): a recording made now stays inside that local day at any hour of the run, and the page,
+    which shows the browser's local days, is exercised away from UTC."""
+    now = time.time()
+    off = 12 - time.gmtime(now).tm_hour                       # hours east of UTC, -11..12
+    tz = f"Etc/GMT{'-' if off > 0 else '+'}{abs(off)}"      # Etc/GMT signs are inverted
+    local = now + off * 3600
+    start = local - local % 86400 - off * 3600               # local midnight, as UTC seconds
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    return tz, time.strftime("%Y-%m-%d", time.gmtime(local)), iso(start), iso(start + 86400)
+
+
+def recorded_with_gap(ngx, vmsd, cams, token, camera, recordings, day_start, day_end):
     """Records camera, drops it for a few seconds, records again; returns the timeline's spans."""
     url = lambda: ngx.url(f"/api/playback/{camera}/timeline?start={day_start}&end={day_end}")  # noqa: E731
-    now = time.gmtime()
-    day = time.strftime("%Y-%m-%d", now)
-    day_start, day_end = f"{day}T00:00:00Z", time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() + 86400))
 
     def spans():
         status, body = http(url(), token)
@@ -84,10 +95,11 @@ def recorded_with_gap(ngx, vmsd, cams, token, camera):
     wait_for("recording after the drop", lambda: len(spans()) >= 2 and spans()[-1]["duration"] >= 6, 60)
     status, body = http(f"{vmsd.api}/record/stop?camera={camera}", token, "POST")
     assert status == 200, body
-    time.sleep(1)   # the open segment closes at the next keyframe
+    # the open segment closes at the next keyframe: wait for the index to say so
+    wait_for("the open segment closed", lambda: ri.open_segment(os.path.join(recordings, camera)) is None, 30)
     status, body = http(url(), token)
     assert status == 200, body
-    return day, json.loads(body)["spans"]
+    return json.loads(body)["spans"]
 
 
 def test_browser(stack, build_dir):
@@ -123,14 +135,15 @@ def test_browser(stack, build_dir):
 
     user = tokens.make(sub="viewer1", role="viewer", permissions=["playback"])
     admin = tokens.make(sub="admin", role="admin")
-    day, spans = recorded_with_gap(ngx, vmsd, cams, admin, "cam5")
+    tz, day, day_start, day_end = noon_zone()
+    spans = recorded_with_gap(ngx, vmsd, cams, admin, "cam5", st.path("recordings"), day_start, day_end)
     # every live camera is on air and every snapshot written before the browser looks
     for cam in CAMERAS[:4]:
         wait_for(f"{cam} live", lambda c=cam: os.path.exists(os.path.join(ngx.prefix, "hls", c, "index.m3u8")), 60)
     for cam in CAMERAS:
         wait_for(f"{cam} snapshot", lambda c=cam: os.path.exists(os.path.join(st.path("recordings"), c, "latest.jpg")), 30)
 
-    env = dict(os.environ, TZ="UTC",
+    env = dict(os.environ, TZ=tz,
                VMS_BASE_URL=ngx.url("").rstrip("/"),
                VMS_USER_TOKEN=user, VMS_USER_SUB="viewer1",
                VMS_LIMIT_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free"),

@@ -232,15 +232,19 @@ def test_drop_closes_sessions_refuses_for_t_seconds_then_serves(stack, readers):
     r.wait_packets(10)
     wait_until("cam1 counts its client", lambda: status(cams)["cam1"]["clients"] == 1)
 
-    t0 = time.monotonic()
-    assert cams.fault("cam1", "drop", seconds=4)["state"] == "drop"
+    # What a drop does, observed while it lasts (open-ended, so a slow machine cannot outlast it)
+    assert cams.fault("cam1", "drop")["state"] == "drop"
     r.proc.wait(15)                           # the server closed the session: the reader ends
     during = ffprobe(cams.url("cam1"))
-    assert time.monotonic() - t0 < 4, "too slow to observe the drop window"
     assert during.returncode != 0 and "404" in during.stderr, during.stderr
     assert status(cams)["cam1"]["state"] == "drop"
     assert probe_stream(cams.url("cam2"))["codec_name"] == "h264", "drop leaked to another camera"
+    assert cams.fault("cam1", "resume")["state"] == "ok"
+    assert probe_stream(cams.url("cam1"))["codec_name"] == "h264"
 
+    # A drop of T seconds ends by itself, not before T
+    t0 = time.monotonic()
+    assert cams.fault("cam1", "drop", seconds=4)["state"] == "drop"
     wait_until("cam1 back to ok", lambda: status(cams)["cam1"]["state"] == "ok", 15)
     assert time.monotonic() - t0 >= 3.9
     assert probe_stream(cams.url("cam1"))["codec_name"] == "h264"

@@ -130,23 +130,27 @@ def save(pb, name, content):
 
 
 def test_playback_seek_accuracy(pb, stack):
-    # a clip asked from 12.4 s starts at the keyframe at or before it (12 s) and contains 12.4 s
-    r = pb.get(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=mp4")
+    # a fragmented clip asked from 12.4 s is cut there, as MediaMTX's fmp4 muxer does: the pictures
+    # from the keyframe at 12 s are sent first with no duration, stacked at t=0, and the clip lasts
+    # the asked 8 s (format=mp4, a plain MP4 with an edit list instead: test_playback_mp4.py)
+    r = pb.get(f"/api/playback/cam1?start={ts(12.4)}&end={ts(20.4)}&format=fmp4")
     assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4"
-    assert r.headers["X-VMS-Clip-Start"] == ts(12)
-    assert float(r.headers["X-VMS-Clip-Duration"]) == 9      # through the fragment holding 20.4 s
+    assert r.headers["X-VMS-Clip-Start"] == ts(12.4)
+    assert float(r.headers["X-VMS-Clip-Duration"]) == pytest.approx(8, abs=1.0 / FPS)
     clip = save(pb, "clip.mp4", r.content)
     pkts = probe_packets(clip)
-    assert pkts[0] == (0.0, True), "starts at 0 with a keyframe"
-    assert len(pkts) == 9 * FPS
-    assert pkts[-1][0] == pytest.approx(9 - 1.0 / FPS, abs=0.001)   # so 12.4 s (0.4 s in) is inside
-    # its first picture is the source's picture at 12 s exactly
+    assert pkts[0] == (0.0, True), "starts at 0 with the keyframe"
+    assert [p[0] for p in pkts[:11]] == [0.0] * 11      # 12.0 .. 12.36 s, then the picture at 12.4 s
+    assert pkts[11][0] == pytest.approx(1.0 / FPS, abs=0.001)
+    assert len(pkts) == 10 + 8 * FPS
+    assert pkts[-1][0] == pytest.approx(8 - 1.0 / FPS, abs=0.001)
+    # the keyframe it starts with is the source's picture at 12 s
     source = pf.source(stack.work, 120)
     assert frame_md5(clip) == frame_md5(source, seek=12)
     # across segment files (10 s each) it plays as one file of the right length
     dur = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
                           clip], capture_output=True, text=True).stdout
-    assert float(dur) == pytest.approx(9.0, abs=0.05)
+    assert float(dur) == pytest.approx(8.0, abs=1.0 / FPS)
 
     # MediaMTX /get from the same instant: same clip
     g = pb.get("/get", params={"path": "cam1", "start": ts(12.4), "duration": "8"})

@@ -19,7 +19,8 @@ def metric(text, name, camera):
 def test_run_detach_then_stop(tmp_path, build_dir):
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
-              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT")}
+              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT",
+              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT")}
     env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
     run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
     up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
@@ -48,10 +49,53 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         auth = {"Authorization": "Bearer " + tok.stdout.strip()}
         assert requests.get(check, headers=auth, timeout=5).status_code == 200
         assert requests.get(base + "/api/auth/check/cam2", headers=auth, timeout=5).status_code == 403
+        # Prometheus and Alertmanager are up, printed, and Prometheus scrapes vmsd and nginx
+        prom = f"http://127.0.0.1:{ports['VMS_PROMETHEUS_PORT']}"
+        am = f"http://127.0.0.1:{ports['VMS_ALERTMANAGER_PORT']}"
+        assert prom in up.stdout and am in up.stdout
+        assert vmsstack.http_get(am + "/-/ready")[0] == 200
+        deadline, jobs = time.monotonic() + 60, set()
+        while time.monotonic() < deadline and not {"vmsd", "nginx"} <= jobs:
+            r = requests.get(prom + "/api/v1/query", params={"query": "up == 1"}, timeout=5).json()
+            jobs = {x["metric"]["job"] for x in r["data"]["result"]}
+            time.sleep(1)
+        assert {"vmsd", "nginx"} <= jobs, jobs
     finally:
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    assert len(pids) == 6, down.stdout
+    assert len(pids) == 8, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_restarted_stack_delivers_events_each_time(tmp_path, build_dir):
+    """`stop` then `run` again (same var/, appended logs): each run prints and configures its own
+    broker's address, an event reaches kcat every time, and vmsd reports Kafka connected (#20)."""
+    ports = {k: str(vmsstack.free_port()) for k in
+             ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
+              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT")}
+    var = tmp_path / "var"
+    env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
+    run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
+    api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
+    try:
+        for attempt in range(3):
+            up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
+                                capture_output=True, text=True, timeout=240)
+            assert up.returncode == 0, up.stderr + up.stdout
+            boot = re.search(r"kafka (\S+)", up.stdout).group(1)
+            assert boot in open(var / "vmsd" / "vmsd.conf").read()
+            assert boot in open(var / "nginx" / "conf" / "http.d" / "auth.conf").read()
+            deadline, events = time.monotonic() + 60, ""
+            while time.monotonic() < deadline and '"camera.online"' not in events:
+                events = subprocess.run(["kcat", "-b", boot, "-C", "-t", "vms.events", "-o", "beginning",
+                                         "-e", "-q"], capture_output=True, text=True, timeout=30).stdout
+                time.sleep(0.5)
+            assert '"camera.online"' in events and '"cam1"' in events, (attempt, boot, events)
+            health = requests.get(api + "/health", timeout=5).json()
+            assert health["kafka"]["connected"] is True, health
+            down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
+            assert down.returncode == 0, down.stderr
+    finally:
+        subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)

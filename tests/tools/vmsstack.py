@@ -4,7 +4,9 @@
 Used by `./build.sh run` / `./build.sh stop` and by the system tests (through
 tests/system/conftest.py).  Every service listens on 127.0.0.1 only, on a free
 port unless one is asked for, writes its log under the stack's work directory,
-and is stopped by PID (SIGTERM, then SIGKILL of its process group).
+and is stopped by PID (SIGTERM, then SIGKILL of its process group).  Logs are
+appended across runs of the same work directory (`./build.sh run` after `stop`);
+Service.wait_line() and Service.output() see only what this process wrote.
 
     st = Stack(build_dir, workdir)
     r = st.redis(); pg = st.postgres(); k = st.kafka()
@@ -37,6 +39,10 @@ RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 DEFAULT_LINE = re.compile(r"^#[ \t]*@default[ \t]+([A-Z][A-Z0-9_]*)[ \t]*(.*)$", re.M)
 REQUIRES_LINE = re.compile(r"^#\s*@requires\s+([a-z0-9_ ]+)$", re.M)
+
+
+ALERTMANAGER_BIN = "prometheus-alertmanager"   # Debian's name of alertmanager
+ALERT_RULES = os.path.join(ROOT, "conf", "prometheus", "alerts.yml")
 
 
 class StackError(RuntimeError):
@@ -105,6 +111,9 @@ class Service:
         self.name, self.argv, self.log = name, argv, log
         self.stop_signal = stop_signal
         with open(log, "ab") as out:
+            # Logs are appended across runs (`./build.sh run` after `stop` reuses var/logs):
+            # wait_line() reads only what this process wrote, never an earlier run's line.
+            self.log_start = out.tell()
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
@@ -112,13 +121,17 @@ class Service:
     def alive(self):
         return self.proc.poll() is None
 
+    def output(self):
+        """What this process has written to its log so far (not earlier runs' lines)."""
+        with open(self.log, "rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")
+
     def wait_line(self, pattern, timeout=30.0):
         rx = re.compile(pattern)
 
         def found():
-            with open(self.log, errors="replace") as f:
-                m = rx.search(f.read())
-            return m
+            return rx.search(self.output())
         return wait_for(self.name, found, timeout, self.proc, self.log)
 
     def signal(self, sig):
@@ -258,8 +271,20 @@ class Stack:
         svc = self._start(name, [self.bin("kafka-broker"), "--brokers", str(brokers)])
         m = svc.wait_line(r"kafka-broker: ready (\S+)", 15)
         svc.bootstrap = m.group(1)
-        svc.down = lambda: svc.signal(signal.SIGUSR1)
-        svc.up = lambda: svc.signal(signal.SIGUSR2)
+
+        def switch(sig, state):
+            # returns once the broker says it switched: a test acts on the outage, not on a guess
+            line = f"kafka-broker: brokers {state}"
+            with open(svc.log, errors="replace") as f:
+                seen = f.read().count(line)
+            svc.signal(sig)
+
+            def done():
+                with open(svc.log, errors="replace") as f:
+                    return f.read().count(line) > seen
+            wait_for(f"{name} {state}", done, 15, svc.proc, svc.log)
+        svc.down = lambda: switch(signal.SIGUSR1, "down")
+        svc.up = lambda: switch(signal.SIGUSR2, "up")
         return svc
 
     def camsim(self, cameras=4, port=None, control_port=None, args=(), name="camsim"):
@@ -355,6 +380,56 @@ class Stack:
         wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
         return svc
 
+    # -- monitoring (docs/operations.md) ------------------------------------------
+    def _render_file(self, src, dst, variables):
+        with open(src) as f:
+            text = render(f.read(), variables, os.path.basename(src))
+        with open(dst, "w") as f:
+            f.write(text)
+        return dst
+
+    def prometheus_conf(self, vars=None, rules=None, port=None, name="prometheus"):
+        """Render conf/prometheus/prometheus.yml.in into WORK/NAME/; returns (path, variables)."""
+        v = {"RULES": os.path.abspath(rules or ALERT_RULES), "PORT": port or free_port()}
+        v["PROMETHEUS_TARGET"] = f"127.0.0.1:{v['PORT']}"
+        v.update(vars or {})
+        conf = os.path.join(self.path(name), "prometheus.yml")
+        self._render_file(os.path.join(ROOT, "conf", "prometheus", "prometheus.yml.in"), conf, v)
+        return conf, v
+
+    def alertmanager_conf(self, vars=None, name="alertmanager"):
+        conf = os.path.join(self.path(name), "alertmanager.yml")
+        return self._render_file(os.path.join(ROOT, "conf", "alertmanager", "alertmanager.yml.in"),
+                                 conf, vars or {})
+
+    def prometheus(self, vars=None, rules=None, port=None, name="prometheus"):
+        """Prometheus on loopback with the rendered config; the config and its rule files are
+        checked with promtool first (a broken file is a StackError with promtool's message)."""
+        conf, v = self.prometheus_conf(vars, rules, port, name)
+        check_prometheus(conf)
+        port = int(v["PORT"])
+        svc = self._start(name, ["prometheus", f"--config.file={conf}",
+                                 f"--storage.tsdb.path={self.path(name, 'data')}",
+                                 f"--web.listen-address=127.0.0.1:{port}"])
+        svc.port, svc.conf = port, conf
+        svc.url = f"http://127.0.0.1:{port}"
+        wait_for(name, lambda: http_get(svc.url + "/-/ready")[0] == 200, 30, svc.proc, svc.log)
+        return svc
+
+    def alertmanager(self, vars=None, port=None, name="alertmanager"):
+        """Alertmanager on loopback (no HA cluster port), config checked with amtool first."""
+        conf = self.alertmanager_conf(vars, name)
+        check_alertmanager(conf)
+        port = port or free_port()
+        svc = self._start(name, [ALERTMANAGER_BIN, f"--config.file={conf}",
+                                 f"--storage.path={self.path(name, 'data')}",
+                                 f"--web.listen-address=127.0.0.1:{port}",
+                                 "--cluster.listen-address="])
+        svc.port, svc.conf = port, conf
+        svc.url = f"http://127.0.0.1:{port}"
+        wait_for(name, lambda: http_get(svc.url + "/-/ready")[0] == 200, 30, svc.proc, svc.log)
+        return svc
+
     def stop(self):
         for svc in reversed(self.services):
             svc.stop()
@@ -362,6 +437,26 @@ class Stack:
 
     def pids(self):
         return {s.name: s.pid for s in self.services if s.alive()}
+
+
+def _tool_check(argv, what):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise StackError(f"{argv[0]} not found (Debian packages prometheus, prometheus-alertmanager;"
+                         " ./build.sh installs them)") from None
+    if r.returncode:
+        raise StackError(f"{what} failed ({' '.join(argv)}):\n{(r.stdout + r.stderr).strip()}")
+    return r.stdout
+
+
+def check_prometheus(conf):
+    """`promtool check config`: the config and every rule file it names."""
+    return _tool_check(["promtool", "check", "config", conf], "promtool check config")
+
+
+def check_alertmanager(conf):
+    return _tool_check(["amtool", "check-config", conf], "amtool check-config")
 
 
 # -- ./build.sh run / stop -------------------------------------------------------
@@ -383,6 +478,23 @@ def run(args):
     if os.path.exists(STATE):
         stop(args, quiet=True)
     st = Stack(args.build, VAR)
+    am_port = env_port("VMS_ALERTMANAGER_PORT", 9193)
+    prom_port = env_port("VMS_PROMETHEUS_PORT", 9190)
+    rules = os.environ.get("VMS_ALERT_RULES") or ALERT_RULES
+    prom_vars = {"VMSD_TARGET": f"127.0.0.1:{env_port('VMS_API_PORT', 8091)}",
+                 "NGINX_TARGET": f"127.0.0.1:{env_port('VMS_HTTP_PORT', 8080)}",
+                 "ALERTMANAGER_TARGET": f"127.0.0.1:{am_port}"}
+    am_vars = {}
+    if os.environ.get("VMS_ALERT_WEBHOOK_URL"):
+        am_vars["WEBHOOK_URL"] = os.environ["VMS_ALERT_WEBHOOK_URL"]
+    try:
+        # Monitoring configs are checked before anything starts: a broken alerts file stops
+        # `run` with promtool's message instead of a stack that silently never alerts.
+        check_prometheus(st.prometheus_conf(prom_vars, rules, prom_port)[0])
+        check_alertmanager(st.alertmanager_conf(am_vars))
+    except StackError as e:
+        print(f"run: {e}", file=sys.stderr)
+        return 1
     try:
         r = st.redis(port=env_port("VMS_REDIS_PORT", 6390))
         pg = st.postgres(port=env_port("VMS_PG_PORT", 5440))
@@ -400,6 +512,8 @@ def run(args):
         ngx = st.nginx(vars=common, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
+        am = st.alertmanager(am_vars, port=am_port)
+        prom = st.prometheus(prom_vars, rules, port=prom_port)
     except StackError as e:
         print(f"run: {e}", file=sys.stderr)
         st.stop()
@@ -408,6 +522,8 @@ def run(args):
     with open(STATE, "w") as f:
         json.dump({"pids": st.pids()}, f)
     base = f"http://127.0.0.1:{ngx.port}"
+    with open(am.conf) as f:
+        webhook = re.search(r"url: '([^']*)'", f.read()).group(1)
     print(f"""vms is up (logs: {st.logs})
   mosaic     {base}/
   player     {base}/player.html?camera=cam1
@@ -416,6 +532,8 @@ def run(args):
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}
+  prometheus {prom.url}/alerts   (rules {rules})
+  alertmgr   {am.url}   (webhook {webhook})
   dev token  ./build.sh token   (signed with {st.secret_file()})""")
     if args.detach:
         return 0

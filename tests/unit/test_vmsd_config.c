@@ -97,6 +97,8 @@ test_defaults_and_overrides(void **state)
     assert_string_equal(cfg->events_topic, "vms.events");
     assert_string_equal(cfg->spool_dir, "/srv/rec/.spool");
     assert_int_equal(cfg->ncameras, 2);
+    assert_int_equal(cfg->kafka_probe_interval_ms, 10000);
+    assert_null(cfg->api_allowed_origins);
 
     a = vms_config_find_camera(cfg, "cam1");
     b = vms_config_find_camera(cfg, "cam-2");
@@ -181,6 +183,24 @@ test_errors_name_file_line_and_key(void **state)
                  "key \"path_template\": expected a relative path template");
     expect_error(HEAD "[camera c]\nurl = rtsp://h/s\nrelay = http://h/live/%id\n", 5,
                  "camera c: key \"relay\": expected off or an rtmp:// URL");
+}
+
+static void
+test_api_and_kafka_probe_keys(void **state)
+{
+    vms_config_t *cfg;
+
+    cfg = load(HEAD "kafka_probe_interval = 250ms\n"
+               "api_allowed_origins = http://127.0.0.1:8080 https://vms.example\n");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->kafka_probe_interval_ms, 250);
+    assert_string_equal(cfg->api_allowed_origins,
+                        "http://127.0.0.1:8080 https://vms.example");
+    vms_config_free(cfg);
+    expect_error(HEAD "kafka_probe_interval = 10ms\n", 3,
+                 "key \"kafka_probe_interval\": must be at least 100ms");
+    expect_error(HEAD "api_allowed_origins =\n", 3,
+                 "key \"api_allowed_origins\": must not be empty");
 }
 
 static void
@@ -310,6 +330,7 @@ main(void)
         cmocka_unit_test(test_signature_changes_only_with_the_camera),
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_relay),
+        cmocka_unit_test(test_api_and_kafka_probe_keys),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -10,6 +10,8 @@
  * Prints "kafka-broker: ready BOOTSTRAP" on stdout once listening.
  * SIGUSR1 takes every broker down (connections closed, refused until up),
  * SIGUSR2 brings them back; SIGTERM/SIGINT exit.  Outages for tests.
+ * "kafka-broker: brokers down|up" on stderr says the switch is done, so a
+ * test waits for that line, not for a while (vmsstack's down()/up()).
  */
 
 #include <errno.h>
@@ -69,12 +71,13 @@ create_topics(rd_kafka_mock_cluster_t *mc, const char *list)
 int
 main(int argc, char **argv)
 {
-    int                       i, nbrokers = 1;
+    int                       i, w, nbrokers = 1;
     char                      err[256];
     rd_kafka_conf_t          *conf;
     rd_kafka_t               *rk;
     rd_kafka_mock_cluster_t  *mc;
     struct sigaction          sa;
+    sigset_t                  block, waitmask;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
@@ -121,24 +124,36 @@ main(int argc, char **argv)
     sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* The signals are blocked except inside sigsuspend(): one that arrives while
+     * the brokers are being switched waits its turn instead of being lost
+     * (pause() and a later want = 0 could drop it). */
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGUSR2);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
 
     printf("kafka-broker: ready %s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
 
     for ( ;; ) {
-        pause();
-        if (want == 3) {
+        while (want == 0) {
+            sigsuspend(&waitmask);
+        }
+        w = want;
+        want = 0;
+        if (w == 3) {
             break;
         }
         for (i = 1; i <= nbrokers; i++) {
-            if (want == 1) {
+            if (w == 1) {
                 rd_kafka_mock_broker_set_down(mc, i);
-            } else if (want == 2) {
+            } else {
                 rd_kafka_mock_broker_set_up(mc, i);
             }
         }
-        fprintf(stderr, "kafka-broker: brokers %s\n", want == 1 ? "down" : "up");
-        want = 0;
+        fprintf(stderr, "kafka-broker: brokers %s\n", w == 1 ? "down" : "up");
     }
 
     rd_kafka_mock_cluster_destroy(mc);
