@@ -166,14 +166,22 @@ def test_directive_off_takes_no_lease(stack):
 
 def live_hls(ngx, cam="cam1", seconds=3):
     """A live-style HLS (1 s MPEG-TS segments named N.ts, as nginx-rtmp writes them) under the
-    nginx prefix where live.conf serves it."""
-    d = os.path.join(ngx.prefix, "hls", cam)
-    os.makedirs(d, exist_ok=True)
+    nginx prefix where live.conf serves it.  nginx-rtmp's hls_cleanup walks that tree and removes
+    stale files and empty directories: the files are made elsewhere, dated an hour ahead (never
+    stale while the test runs) and the directory is renamed into place whole."""
+    work = os.path.join(ngx.prefix, f"hls-make-{cam}")
+    os.makedirs(work, exist_ok=True)
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
                     f"testsrc=size=160x120:rate=10:duration={seconds}", "-c:v", "libx264", "-g", "10",
                     "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
-                    "-hls_segment_filename", os.path.join(d, "%d.ts"), os.path.join(d, "index.m3u8")],
+                    "-hls_segment_filename", os.path.join(work, "%d.ts"), os.path.join(work, "index.m3u8")],
                    check=True, timeout=120)
+    ahead = time.time() + 3600
+    for f in os.listdir(work):
+        os.utime(os.path.join(work, f), (ahead, ahead))
+    d = os.path.join(ngx.prefix, "hls", cam)
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    os.rename(work, d)
     return d
 
 
