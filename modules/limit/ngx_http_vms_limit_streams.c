@@ -489,7 +489,8 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
         }
 
         if (ngx_http_vms_limit_key(r, &hprefix, &user, 0, &hkey) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "internal", "internal error");
         }
 
         /* KEYS: leases, override hash[, release mark]; ARGV: session, ttl,
@@ -503,7 +504,8 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 
         if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
             if (ngx_http_vms_limit_release_mark(r, ctx, &mark) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                                "internal", "internal error");
             }
             argv[2] = (const char *) mark.data;
             lens[2] = mark.len;
@@ -528,7 +530,8 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
         }
 
         if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "internal", "internal error");
         }
 
         ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
