@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 import uuid
 
@@ -36,6 +37,16 @@ def ngx(tmp_path_factory):
         yield n
     finally:
         st.stop()
+    # a sanitizer build: a memory error or UB in any nginx of this module fails it
+    reports = []
+    for root, _, files in os.walk(st.work):
+        for f in files:
+            if f.endswith(".log"):
+                with open(os.path.join(root, f), errors="replace") as fh:
+                    text = fh.read()
+                if "ERROR: AddressSanitizer" in text or "runtime error:" in text:
+                    reports.append(os.path.join(root, f))
+    assert reports == []
 
 
 def mtx_body(action, path, protocol, token="", user="", password="", conn_id=None, query="",
