@@ -262,6 +262,8 @@ ngx_http_vms_auth_deny(ngx_http_request_t *r, ngx_int_t status, const char *why)
         why = "authentication error";
     } else if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR || why == NULL) {
         why = "internal error";
+    } else {
+        ngx_http_vms_auth_log_reject(r, why);
     }
     json_t *body = json_pack("{s:s, s:s}", "status", "error", "error", why);
     rc = body ? ngx_http_vms_auth_send_json(r, status, body) : NGX_HTTP_INTERNAL_SERVER_ERROR;

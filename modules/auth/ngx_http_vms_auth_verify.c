@@ -366,7 +366,12 @@ ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char
             ngx_http_vms_auth_log_reject(r, why);
         }
         break;
-    case NGX_HTTP_BAD_REQUEST:             code = "bad_request"; break;
+    case NGX_HTTP_BAD_REQUEST:
+        code = "bad_request";
+        if (why) {
+            ngx_http_vms_auth_log_reject(r, why);   /* fixed strings: no body bytes */
+        }
+        break;
     case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE: code = "too_large"; break;
     case NGX_HTTP_NOT_ALLOWED:             code = "method_not_allowed"; break;
     case NGX_HTTP_SERVICE_UNAVAILABLE:     code = "unavailable"; break;

@@ -100,10 +100,14 @@ def test_rejection_logged_with_reason_without_token(ngx):
     for perms, reason in REJECTED:
         toks.append(mediamtx_token(ngx, perms))
         assert post(quiet, mtx_body("read", "cam1", "rtsp", token=toks[-1])).status_code == 401
+    admin = ngx.keys.token("HS256", role="admin")
+    assert post(quiet, mtx_body("read", "../cam1", "rtsp", token=admin)).status_code == 400
     with open(quiet.error_log, errors="replace") as f:
         log = f.read()
     for perms, reason in REJECTED:
         assert f"vms_auth: rejected: {reason}" in log
+    assert 'vms_auth: rejected: invalid path name, client: 127.0.0.1, uri: "/api/auth/validate-stream"' in log
+    toks.append(admin)
     for tok in toks:
         assert tok not in log and tok.split(".")[1] not in log and tok.split(".")[2] not in log
 
