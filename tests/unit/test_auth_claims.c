@@ -234,6 +234,33 @@ test_exp_optional(void **state)
     vms_claims_free(&c);
 }
 
+/* "~" patterns: PCRE2-only syntax grants nothing, as it cannot compile in MediaMTX (Go RE2). */
+static void
+test_mtx_regex_re2_subset(void **state)
+{
+    static const char *ok[] = { "^cam[0-9]+$", "^(?:site|hq)/cam\\d{1,3}$", "(?i)^CAM", "(?P<n>a)b",
+                                "(?<n>a)b", "a*?b+?", "\\Q(?=x)\\E", "[a-z\\-]+", "\\pL+", "x{2}" };
+    static const char *bad[] = { "^(a)\\1$", "^(?=cam)", "(?!x)", "(?<=a)b", "(?<!a)b", "(?>a)", "a*+",
+                                 "a++", "a?+", "a{2}+", "(?R)", "(?1)", "(*SKIP)", "(?x) a", "\\K",
+                                 "\\g1", "\\k<n>", "\\R", "\\h", "(?#c)", "(?(1)a|b)", "\\0", "\\" };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (!vms_regex_re2_subset(ok[i])) {
+            fail_msg("refused: %s", ok[i]);
+        }
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (vms_regex_re2_subset(bad[i])) {
+            fail_msg("accepted: %s", bad[i]);
+        }
+    }
+    vms_claims_t c = claims("{\"exp\":1800000000,\"mediamtx_permissions\":["
+                            "{\"action\":\"read\",\"path\":\"~^(?!secret).*$\"},"
+                            "{\"action\":\"publish\",\"path\":\"~^cam[0-9]+$\"}]}");
+    assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "cam1"));    /* lookahead: nothing */
+    assert_true(vms_claims_allows_action(&c, VMS_ACT_PUBLISH, "cam12"));
+    vms_claims_free(&c);
+}
+
 static void
 test_mtx_path_names(void **state)
 {
@@ -436,6 +463,7 @@ main(void)
         cmocka_unit_test(test_mediamtx_permissions_forms),
         cmocka_unit_test(test_exp_optional),
         cmocka_unit_test(test_mtx_path_names),
+        cmocka_unit_test(test_mtx_regex_re2_subset),
         cmocka_unit_test(test_actions_with_our_claims),
         cmocka_unit_test(test_mtx_request),
         cmocka_unit_test(test_mtx_request_shapes),

@@ -384,13 +384,76 @@ vms_claims_validate(const vms_claims_t *c, int64_t now, const vms_claims_policy_
     return 0;
 }
 
+/*
+ * MediaMTX compiles "~" paths with Go's regexp (RE2 syntax); a pattern Go refuses grants nothing
+ * there.  PCRE2 understands more (backreferences, lookaround, atomic groups, possessive
+ * quantifiers, recursion, verbs, \K \R \g \k ...), so such a pattern could grant here what it
+ * never grants in MediaMTX.  This conservative scan refuses every construct outside the RE2 subset
+ * (it may refuse an odd pattern Go accepts: that grants less, never more).
+ */
+int
+vms_regex_re2_subset(const char *p)
+{
+    static const char escapes[] = "afntrvdDsSwWbBAzpPQEx";
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            char e = p[++i];
+            if (e == '\0') {
+                return 0;
+            }
+            if (e == 'Q') {                 /* \Q...\E quotes literally, in both */
+                const char *end = strstr(p + i + 1, "\\E");
+                if (end == NULL) {
+                    return 1;               /* quoted to the end */
+                }
+                i = (size_t) (end - p) + 1;
+                continue;
+            }
+            if ((e >= '0' && e <= '9') || ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z'))) {
+                if (e == '0' || (e != '\0' && strchr(escapes, e) == NULL)) {
+                    /* digits: backreferences in PCRE, errors or octal in Go; letters: only
+                     * the escapes both know */
+                    return 0;
+                }
+            }
+            continue;
+        }
+        if (c == '(' && p[i + 1] == '*') {
+            return 0;                       /* PCRE verbs (*SKIP) ... */
+        }
+        if (c == '(' && p[i + 1] == '?') {
+            const char *g = p + i + 2;
+            if (*g == ':') {
+                continue;
+            }
+            if ((g[0] == 'P' && g[1] == '<') || (g[0] == '<' && g[1] != '=' && g[1] != '!')) {
+                continue;                   /* named group */
+            }
+            size_t n = strspn(g, "imsU-");
+            if (n > 0 && (g[n] == ')' || g[n] == ':')) {
+                continue;                   /* flags RE2 knows */
+            }
+            return 0;       /* lookaround, atomic, conditional, recursion, comments, other flags */
+        }
+        if ((c == '*' || c == '+' || c == '?' || c == '}') && p[i + 1] == '+') {
+            return 0;                       /* possessive (an error in Go) */
+        }
+    }
+    return 1;
+}
+
 static int
 vms_regex_match(const char *pattern, const char *subject)
 {
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                                   &errcode, &erroff, NULL);
+    if (!vms_regex_re2_subset(pattern)) {
+        return 0;
+    }
+    /* DOLLAR_ENDONLY: "$" is the end of the text, as in Go (not also before a final newline) */
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff, NULL);
     if (re == NULL) {
         return 0;   /* a pattern that does not compile grants nothing */
     }

@@ -96,6 +96,8 @@ int vms_camera_from_path(const char *path, char *out, size_t outlen);
  * segment; stricter than MediaMTX in one point: no empty segment ("a//b").  Returns 1 when valid.
  */
 #define VMS_MTX_PATH_MAX 1024
+/* 1 when a "~" permission pattern stays within Go's RE2 syntax (what MediaMTX can compile). */
+int vms_regex_re2_subset(const char *pattern);
 int vms_mtx_path_valid(const char *path, size_t len);
 /* Tenant check: 1 when the token's tenant_id equals tenant. */
 int vms_claims_tenant_is(const vms_claims_t *c, const char *tenant, size_t len);
