@@ -123,6 +123,18 @@ def test_claim_as_json_string(ngx):
     assert post(ngx, mtx_body("publish", "site/cam7x", "srt", token=tok)).status_code == 403
 
 
+def test_regex_outside_re2_grants_nothing(ngx):
+    """MediaMTX compiles "~" paths with Go's RE2: lookaround or backreferences never compile there,
+    so they grant nothing; PCRE2 would have accepted them."""
+    tok = mediamtx_token(ngx, [{"action": "read", "path": "~^(?!secret).*$"},
+                               {"action": "read", "path": "~^(cam)\\1$"},
+                               {"action": "publish", "path": "~^cam[0-9]+$"}])
+    assert post(ngx, mtx_body("read", "cam1", "rtsp", token=tok)).status_code == 403
+    assert post(ngx, mtx_body("read", "camcam", "rtsp", token=tok)).status_code == 403
+    assert post(ngx, mtx_body("publish", "cam12", "rtsp", token=tok)).status_code == 200
+    assert post(ngx, mtx_body("publish", "cam12x", "rtsp", token=tok)).status_code == 403
+
+
 def test_path_null_means_any_path(ngx):
     tok = mediamtx_token(ngx, [{"action": "read", "path": None}, {"action": "playback"}])
     assert post(ngx, mtx_body("read", "any/cam.9", "webrtc", token=tok)).status_code == 200
