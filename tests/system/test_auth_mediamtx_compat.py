@@ -255,6 +255,17 @@ def test_nul_in_path_400(ngx):
     assert post(ngx, body).status_code == 400
 
 
+@pytest.mark.parametrize("name", ["../cam1", "..", "cam1/../cam2", "a b"])
+def test_rtmp_stream_name_traversal_400(ngx, name):
+    """The same class of defect on nginx-rtmp's callback: an admin token with name ../cam1."""
+    admin = ngx.keys.token("HS256", role="admin")
+    resp = requests.post(ngx.url("/api/auth/rtmp"), timeout=5,
+                         data={"call": "play", "app": "live", "name": name, "addr": "127.0.0.1",
+                               "clientid": "9", "args": f"token={admin}"})
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "bad_request", "message": "invalid stream name"}
+
+
 @pytest.mark.parametrize("path", ["cam.1", "site/cam.1", "a.b.c/d-e_f", "..cam", "v1.2/..x"])
 def test_dotted_path_names_accepted(ngx, path):
     admin = ngx.keys.token("HS256", role="admin")

@@ -433,6 +433,17 @@ test_rtmp_request(void **state)
     assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), -1);
     body = "call=play&name=cam%2";
     assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), -1);
+    /* #20: the stream name follows the path-name rules (no traversal for an admin token either) */
+    static const char *badnames[] = { "call=play&name=..%2Fcam1", "call=play&name=../cam1",
+                                      "call=publish&name=cam1%00x", "call=play&name=", "call=play&name=a%20b" };
+    for (size_t i = 0; i < sizeof(badnames) / sizeof(badnames[0]); i++) {
+        assert_int_equal(vms_rtmp_req_parse(&q, badnames[i], strlen(badnames[i]), tok, sizeof(tok), &tl, &why), -1);
+    }
+    body = "call=play&name=..%2Fcam1";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), -1);
+    assert_string_equal(why, "invalid stream name");
+    body = "call=play&name=cam.1";
+    assert_int_equal(vms_rtmp_req_parse(&q, body, strlen(body), tok, sizeof(tok), &tl, &why), 0);
 }
 
 static void

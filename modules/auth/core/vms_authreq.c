@@ -247,6 +247,11 @@ vms_rtmp_req_parse(vms_rtmp_req_t *q, const char *body, size_t len, char *tokbuf
         *why = "missing or malformed name";
         return -1;
     }
+    /* the same class of name as MediaMTX's paths: no traversal reaches a permission check */
+    if (!vms_mtx_path_valid(q->name, strlen(q->name))) {
+        *why = "invalid stream name";
+        return -1;
+    }
     if (vms_form_get(body, len, "app", q->app, sizeof(q->app)) == -2
         || vms_form_get(body, len, "addr", q->addr, sizeof(q->addr)) == -2) {
         *why = "malformed app or addr";
