@@ -212,6 +212,9 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         }
         if (mdctx == NULL || sha256 == NULL || EVP_DigestInit_ex(mdctx, sha256, NULL) != 1
             || EVP_DigestUpdate(mdctx, amcf->keys_fp, sizeof(amcf->keys_fp)) != 1
+            /* the verifier's rules version: a zone kept across a reload that loads stricter
+             * rules (v2: canonical base64url, #20) never serves what the old rules accepted */
+            || EVP_DigestUpdate(mdctx, "vms-auth-v2", 11) != 1
             || EVP_DigestUpdate(mdctx, token->data, token->len) != 1
             || EVP_DigestFinal_ex(mdctx, ctx->hash, NULL) != 1) {
             ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
