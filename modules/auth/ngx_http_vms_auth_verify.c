@@ -389,8 +389,48 @@ ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char
     return rc;
 }
 
-/* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error: the request's verified claims. */
-enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN };
+/* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error, _cameras: the request's verified
+ * claims. */
+enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN, VAR_CAMERAS };
+
+/*
+ * $vms_auth_cameras: the cameras the token may view, for scoping lists (X-VMS-Cameras of
+ * /api/cameras): "*" any camera, "-" none (no view_stream, or an empty camera list; MediaMTX
+ * permissions alone list nothing: fewer, never more), else the ids joined by commas (ids hold no
+ * comma: vms_camera_id_valid).
+ */
+static const char *
+ngx_http_vms_auth_cameras_scope(ngx_http_request_t *r, const vms_claims_t *c)
+{
+    size_t  len = 0;
+    u_char *buf, *p;
+
+    if (!(c->perms & VMS_PERM_VIEW_STREAM)) {
+        return "-";
+    }
+    if (c->cameras == NULL) {
+        return "*";
+    }
+    if (c->ncameras == 0) {
+        return "-";
+    }
+    for (size_t i = 0; i < c->ncameras; i++) {
+        len += ngx_strlen(c->cameras[i]) + 1;
+    }
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NULL;
+    }
+    p = buf;
+    for (size_t i = 0; i < c->ncameras; i++) {
+        if (i > 0) {
+            *p++ = ',';
+        }
+        p = ngx_cpymem(p, c->cameras[i], ngx_strlen(c->cameras[i]));
+    }
+    *p = '\0';
+    return (const char *) buf;
+}
 
 static ngx_int_t
 ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
@@ -422,6 +462,12 @@ ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, 
         case VAR_JTI:    s = ctx->claims.jti; break;
         case VAR_CAMERA: s = ctx->claims.ncameras ? ctx->claims.cameras[0] : NULL; break;
         case VAR_PLAN:   s = ctx->claims.plan; break;
+        case VAR_CAMERAS:
+            s = ngx_http_vms_auth_cameras_scope(r, &ctx->claims);
+            if (s == NULL) {
+                return NGX_ERROR;
+            }
+            break;
         }
     }
     if (s == NULL) {
@@ -440,7 +486,7 @@ ngx_http_vms_auth_add_variables(ngx_conf_t *cf)
 {
     static ngx_str_t names[] = { ngx_string("vms_auth_sub"), ngx_string("vms_auth_tenant"),
         ngx_string("vms_auth_role"), ngx_string("vms_auth_jti"), ngx_string("vms_auth_camera"),
-        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan") };
+        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan"), ngx_string("vms_auth_cameras") };
     for (ngx_uint_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         ngx_http_variable_t *var = ngx_http_add_variable(cf, &names[i], NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {
