@@ -126,9 +126,9 @@ def test_successful_requests_do_not_use_the_failure_budget(rl):
 
 
 def test_media_of_a_playing_stream_does_not_use_the_api_budget(rl):
-    """A live player asks for the playlist and a segment every ~2 s (60 requests a minute per
-    stream); four tiles of one user for a minute = 240 requests: over the API budget, well
-    inside the media budget of each session (600/m per stream token)."""
+    """A live player reloads the playlist and fetches a segment about every second; four tiles of
+    one user for 30 s = 240 requests: over the API budget, well inside the media budget of each
+    session (per stream token)."""
     hls = os.path.join(rl.prefix, "hls")
     for cam in ("cam1", "cam2", "cam3", "cam4"):
         os.makedirs(os.path.join(hls, cam), exist_ok=True)
