@@ -426,8 +426,6 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
      * Who is the consumer: with vms_auth loaded, the token's subject, plan
      * and id (a stream token's jti names one player session); without it,
      * the client address.  Every one of them can be set per location.
-     */
-    /*
      * No client-chosen header (X-Api-Key) by default: nothing here checks
      * it, so a client could pick a fresh budget per request.
      */
