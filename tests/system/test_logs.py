@@ -140,3 +140,26 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
     # the scan would have seen them: the tokens are JWT-shaped and the secret is long
     assert all(logscan.JWT.search(t.encode()) for t in used)
     assert logscan.secrets_of(stack.work)
+
+
+def test_access_log_redacts_every_credential_argument(stack):
+    """The access log's `args`: each credential argument's value [redacted] (any case, anywhere in
+    the query), other arguments kept; more than four, or a JWT under another name, and the whole
+    query is [redacted]."""
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9",
+                            "LIMIT_FAIL_RATE": "off"})   # not about rate limits: 5 refusals
+    jwtish = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln"
+    cases = [
+        ("jwt=abc&path=cam1", "jwt=[redacted]&path=cam1"),
+        ("path=cam1&JWT=abc&Token=def&x=1", "path=cam1&JWT=[redacted]&Token=[redacted]&x=1"),
+        ("a=1&access_token=s&sig=t&password=u&secret=v", "a=1&access_token=[redacted]&sig=[redacted]"
+         "&password=[redacted]&secret=[redacted]"),
+        ("token=1&token=2&token=3&token=4&token=5", "[redacted]"),
+        (f"q={jwtish}", "[redacted]"),
+        ("mytoken=abc&tokens=1", "mytoken=abc&tokens=1"),
+    ]
+    for query, _ in cases:
+        requests.get(ngx.url(f"/api/auth/check/cam1?{query}"), timeout=5)
+    with open(os.path.join(ngx.prefix, "logs", "access.log")) as f:
+        logged = [json.loads(line)["args"] for line in f if '"/api/auth/check/cam1"' in line]
+    assert logged == [want for _, want in cases]
