@@ -24,6 +24,8 @@ typedef struct {
     ngx_msec_t  gap;            /* holes larger than this are gaps */
     time_t      max_range;      /* longest range a request may ask for */
     time_t      closed_max_age; /* Cache-Control max-age of closed segments */
+    ngx_array_t *allow_origins; /* of char *: CORS origins (MediaMTX's playbackAllowOrigins) */
+    ngx_str_t   base_url;       /* scheme://host[:port] of /list's URLs ("" = from Host) */
 } ngx_http_vms_playback_loc_conf_t;
 
 extern ngx_module_t ngx_http_vms_playback_module;
