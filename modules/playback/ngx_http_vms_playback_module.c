@@ -262,7 +262,7 @@ ngx_http_vms_playback_ctx(ngx_http_request_t *r)
         size_t len = ctx->args.len[PB_A_PATH];
         /* MediaMTX validates the path before authenticating: same order, same 400 */
         if (v == NULL || len == 0) {
-            return refuse(ctx, NGX_HTTP_BAD_REQUEST, "invalid path name: cannot be empty");
+            return refuse(ctx, NGX_HTTP_BAD_REQUEST, "invalid path name: cannot be empty ()");
         }
         if (!pb_path_ok(v, len)) {
             return refuse(ctx, NGX_HTTP_BAD_REQUEST,

@@ -95,6 +95,16 @@ def test_argument_error_answered_once_and_nothing_else_runs(two):
         f"/api/playback/cam1?start={ts(0)}&end={far}&format=fmp4",
         f"/api/playback/cam1?start={ts(0)}&end={far}&format=mp4&gaps=skip",
         f"/api/playback/cam1/timeline?start={ts(0)}&end={far}",
+    ]
+    for target in targets:
+        st, h, body = raw(two.port, target, hdr)
+        assert st == 400 and b"range too long" in body, (target, st, body[:200])
+        assert h["Content-Type"] == "application/json"
+    with open(two.error_log) as f:
+        log = f.read()
+    assert "corrupt" not in log and ".index/" not in log, log[-2000:]   # the index was not read
+    assert alerts(two) == []                                            # nor a second answer tried
+    targets = [
         f"/get?path=cam1&start={ts(0)}&duration={40 * 86400}",
         f"/get?path=cam1&start={ts(0)}&duration={40 * 86400}&format=mp4&gaps=skip",
         f"/get?path=cam1&start={ts(0)}&duration=960h&format=fmp4",

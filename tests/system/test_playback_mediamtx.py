@@ -92,7 +92,7 @@ def test_missing_path_is_mediamtx_400(mtx):
         for headers in (mtx.auth, {}):
             r = mtx.get(q, headers=headers)
             assert r.status_code == 400, (q, r.status_code)
-            assert error_body(r) == "invalid path name: cannot be empty"
+            assert error_body(r) == "invalid path name: cannot be empty ()"   # MediaMTX: "%w (%s)"
 
 
 def test_end_before_start_on_list_is_404(mtx):
