@@ -14,6 +14,19 @@ import playback_fixtures as pf
 T0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports(stack):
+    """On a sanitizer build (VMS_BUILD_DIR=build-asan) a memory error or UB in a worker is reported
+    in the service logs: none may appear."""
+    yield
+    for dirpath, _, files in os.walk(stack.work):
+        for f in files:
+            if f.endswith(".log"):
+                with open(os.path.join(dirpath, f), errors="replace") as fh:
+                    text = fh.read()
+                assert "AddressSanitizer" not in text and "runtime error:" not in text, f
+
+
 def ts(sec):
     return pf.iso(T0 + dt.timedelta(seconds=sec))
 
