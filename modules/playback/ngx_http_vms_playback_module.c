@@ -362,13 +362,13 @@ ngx_http_vms_playback_early(ngx_http_request_t *r)
     }
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         if (ngx_http_vms_playback_add_header(r, "Allow", "GET, HEAD, OPTIONS") != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return early_answer(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         }
         return early_answer(r, NGX_HTTP_NOT_ALLOWED, "method not allowed");
     }
     ngx_http_vms_playback_ctx_t *ctx = ngx_http_vms_playback_ctx(r);
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return early_answer(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     if (ctx->status != 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "vms_playback: refused: %s", ctx->why);
@@ -771,20 +771,35 @@ handle_get(ngx_http_request_t *r, pb_req_t *q)
     return st;
 }
 
+static const char *
+status_text(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "bad request";
+    case NGX_HTTP_NOT_FOUND:
+        return "not found";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "service unavailable (see the error log)";
+    default:
+        return "internal error (see the error log)";
+    }
+}
+
 static ngx_int_t
 ngx_http_vms_playback_handler(ngx_http_request_t *r)
 {
     ngx_http_vms_playback_ctx_t *ctx = ngx_http_vms_playback_ctx(r);
     pb_req_t *q = ngx_pcalloc(r->pool, sizeof(*q));
     if (ctx == NULL || q == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     q->conf = ngx_http_get_module_loc_conf(r, ngx_http_vms_playback_module);
     q->ctx = ctx;
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         /* the early phase answered it already unless this location was reached internally */
         if (ngx_http_vms_playback_add_header(r, "Allow", "GET, HEAD, OPTIONS") != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         }
         return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_ALLOWED, "method not allowed");
     }
@@ -812,6 +827,10 @@ ngx_http_vms_playback_handler(ngx_http_request_t *r)
     /* a helper refused: nothing was sent yet; answer once, and stop */
     if (rc == NGX_DECLINED && q->status != 0) {
         return ngx_http_vms_playback_error(r, q->status, q->msg);
+    }
+    /* a bare status from the senders (out of memory, a failed read): JSON too, if still possible */
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && !r->header_sent) {
+        return ngx_http_vms_playback_error(r, (ngx_uint_t) rc, status_text((ngx_uint_t) rc));
     }
     return rc;
 }
