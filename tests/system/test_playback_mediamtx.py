@@ -137,6 +137,21 @@ def test_start_before_the_first_recording(mtx):
     assert r.status_code == 404 and error_body(r) == "no recording segments found"
 
 
+def test_start_in_a_gap_is_404_like_mediamtx(stack):
+    # MediaMTX muxes from the segment that starts before `start`; when `start` lies in the gap after
+    # it, nothing is written and it answers 404, even if a later recording is in the range
+    d = os.path.join(stack.path("recordings"), "cam3")
+    pf.write_segments(d, T0, 40, seg_seconds=10, gaps=[(20, 30)], workdir=stack.work)
+    pf.rebuild(stack.bin("vms-index"), d)
+    ngx = pf.start_nginx(stack)
+    r = ngx.get("/get", params={"path": "cam3", "start": ts(25), "duration": "10"})
+    assert r.status_code == 404 and error_body(r) == "no recording segments found"
+    r = ngx.get("/get", params={"path": "cam3", "start": ts(15), "duration": "10"})
+    assert r.status_code == 200 and float(r.headers["X-VMS-Clip-Duration"]) == 5
+    r = ngx.get("/get", params={"path": "cam3", "start": ts(-5), "duration": "10"})
+    assert r.status_code == 200 and r.headers["X-VMS-Clip-Start"] == ts(0)
+
+
 def test_cors_like_mediamtx(mtx):
     # playbackAllowOrigins ["*"] (the default): "*" on every answer, never with credentials
     for q, headers, status in [("/list?path=cam1", mtx.auth, 200), ("/list?path=cam1", {}, 401),
