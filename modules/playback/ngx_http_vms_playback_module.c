@@ -155,6 +155,9 @@ typedef struct {
     char         camera[VMS_CAMERA_MAX + 1];   /* authorized as ("" when none fits) */
     ngx_uint_t   resource;   /* api: PB_RES_* */
     char        *rel;        /* api media: the segment path */
+    /* what it was parsed from: a location-level rewrite may change them, then it is parsed anew */
+    void        *lcf;
+    ngx_str_t    uri, qs;
 } ngx_http_vms_playback_ctx_t;
 
 static ngx_http_vms_playback_ctx_t *
@@ -233,8 +236,11 @@ parse_api_uri(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *lcf,
 static ngx_http_vms_playback_ctx_t *
 ngx_http_vms_playback_ctx(ngx_http_request_t *r)
 {
+    ngx_http_vms_playback_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r,
+                                                ngx_http_vms_playback_module);
     ngx_http_vms_playback_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_vms_playback_module);
-    if (ctx != NULL) {
+    if (ctx != NULL && ctx->lcf == lcf && ctx->uri.data == r->uri.data && ctx->uri.len == r->uri.len
+        && ctx->qs.data == r->args.data && ctx->qs.len == r->args.len) {
         return ctx;
     }
     ctx = ngx_pcalloc(r->pool, sizeof(*ctx));
@@ -242,8 +248,9 @@ ngx_http_vms_playback_ctx(ngx_http_request_t *r)
         return NULL;
     }
     ngx_http_set_ctx(r, ctx, ngx_http_vms_playback_module);
-    ngx_http_vms_playback_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r,
-                                                ngx_http_vms_playback_module);
+    ctx->lcf = lcf;
+    ctx->uri = r->uri;
+    ctx->qs = r->args;
     char *buf = ngx_pnalloc(r->pool, r->args.len + PB_A_N);
     if (buf == NULL) {
         return refuse(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
