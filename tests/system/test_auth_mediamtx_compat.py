@@ -29,9 +29,10 @@ def ngx(tmp_path_factory):
     try:
         keys = Keys(st)
         r = st.redis()
-        # stream leases are test_stream_leases.py's business: here every authorized read is 200
+        # stream leases are test_stream_leases.py's business: here every authorized read is 200;
+        # hundreds of calls and refusals from one address: rate limits are test_ratelimit.py's
         v = {"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9", "AUTH_KEYS": keys.nginx_lines(),
-             "AUTH_STREAM_ADMIT": "off"}
+             "AUTH_STREAM_ADMIT": "off", "LIMIT_API_RATE": "off", "LIMIT_FAIL_RATE": "off"}
         n = st.nginx(vars=v)
         n.keys, n.stack, n.start_vars = keys, st, v
         yield n
