@@ -9,6 +9,7 @@ fixture of the suite, tests/system/conftest.py)."""
 import datetime as dt
 import json
 import os
+import uuid
 import time
 import urllib.parse
 
@@ -101,9 +102,9 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
                 "path": "cam1", "protocol": "hls", "id": None, "query": ""}
         body.update(fields)
         return s.post(ngx.url(f"/api/auth/validate-stream?token={stream}"), json=body)
-    assert ask(token=stream, id="r1").status_code == 200
-    assert ask(query=f"jwt={stream}", id="r2").status_code == 200
-    assert ask(user="x", password=stream, id="r3").status_code == 200
+    assert ask(token=stream, id=str(uuid.uuid4())).status_code == 200
+    assert ask(query=f"jwt={stream}", id=str(uuid.uuid4())).status_code == 200
+    assert ask(user="x", password=stream, id=str(uuid.uuid4())).status_code == 200
 
     # errors: expired, forged and oversized tokens, wrong camera, a dead upstream
     expired = mint(stack, exp=int(time.time()) - 3600)
@@ -118,10 +119,11 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
     assert get("/api/auth/check/cam1", headers={"Authorization": "Bearer " + user + "x" * (1 << 20)}).status_code == 413
     assert get(f"/nothing/here?jwt={user}", headers={"Referer": ngx.url(f"/player.html?jwt={user}")}).status_code == 404
     vmsd.stop()
-    assert get(f"/api/cameras?jwt={user}").status_code == 502                # error.log: upstream URL
+    assert get(f"/api/cameras?jwt={user}").status_code == 502                # (no query goes upstream)
+    assert get(f"/api/analytics/ai-cost?jwt={admin}").status_code == 502     # error.log: upstream URL
     with open(ngx.error_log) as f:
         errors = f.read()
-    assert "upstream:" in errors and "/health?jwt=***" in errors            # the context is there, redacted
+    assert "upstream:" in errors and "/api/analytics/ai-cost?jwt=***" in errors   # the context, redacted
     assert 'request: "GET /live/cam1/999999.ts?jwt=*** HTTP/1.1"' in errors
 
     # the access log has each request with a trace id and without credentials
