@@ -7,7 +7,11 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE -I$(ROOT)/modules/common
 CFLAGS   += $(CSTD) $(OPT) $(WARN) -fno-strict-aliasing -MMD -MP
 ifeq ($(VMS_SANITIZE),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ASan does not see reads of uninitialised stack variables; filling them with
+# a pattern makes such a read (a pointer from stack garbage) fail on every
+# run, not only when a thread happens to reuse a dirty stack.
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+            -ftrivial-auto-var-init=pattern
 LDFLAGS  += -fsanitize=address,undefined
 endif
 pc_cflags = $(shell pkg-config --cflags $(1))

@@ -401,13 +401,19 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     atomic_store(&cam->last_frame, now);
     atomic_store(&cam->deadline, now + backstop);
 
-    rconf.camera_id = cam->id;
-    rconf.root = vms_camreg.root;
-    rconf.path_template = cs->path_template;
-    rconf.segment_us = cs->segment_ms * 1000;
-    rconf.fragment_us = cs->fragment_ms * 1000;
-    rconf.on_segment_closed = segment_closed;
-    rconf.data = cam;
+    /* whole-struct assignment: every field not named is zero (clock NULL:
+     * the real wall clock), also fields the recorder gains later; set one
+     * by one, a new field was stack garbage (a reused thread stack made it
+     * a call through a wild pointer, pc 0x2b, after a SIGHUP reload) */
+    rconf = (vms_recorder_conf_t) {
+        .camera_id = cam->id,
+        .root = vms_camreg.root,
+        .path_template = cs->path_template,
+        .segment_us = cs->segment_ms * 1000,
+        .fragment_us = cs->fragment_ms * 1000,
+        .on_segment_closed = segment_closed,
+        .data = cam,
+    };
 
     for (;;) {
         int want, is_video, is_key;

@@ -271,13 +271,16 @@ main(int argc, char **argv)
 
     avformat_network_init();
 
-    ec.brokers = cfg->kafka_brokers;
-    ec.events_topic = cfg->events_topic;
-    ec.spool_dir = cfg->spool_dir;
-    ec.spool_max_bytes = cfg->spool_max_bytes;
-    ec.message_timeout_ms = cfg->kafka_message_timeout_ms;
-    ec.queue_max = cfg->kafka_queue_max;
-    ec.probe_interval_ms = cfg->kafka_probe_interval_ms;
+    /* built whole: a field added later is zero (its default), never stack garbage */
+    ec = (vms_events_conf_t) {
+        .brokers = cfg->kafka_brokers,
+        .events_topic = cfg->events_topic,
+        .spool_dir = cfg->spool_dir,
+        .spool_max_bytes = cfg->spool_max_bytes,
+        .message_timeout_ms = cfg->kafka_message_timeout_ms,
+        .queue_max = cfg->kafka_queue_max,
+        .probe_interval_ms = cfg->kafka_probe_interval_ms,
+    };
     if (vms_events_init(&ec, err, sizeof(err)) != 0) {
         vms_log_error(NULL, "%s", err);
         return 1;

@@ -34,6 +34,8 @@ typedef void (*vms_segment_closed_pt)(const vms_segment_info_t *seg, void *data)
 /* UTC now in microseconds; the recorder's only view of the wall clock. */
 typedef int64_t (*vms_recorder_clock_pt)(void *data);
 
+/* Build it whole (an initializer or a compound literal): fields not named are
+ * zero, which is every field's default, also of fields added later. */
 typedef struct {
     const char  *camera_id;
     const char  *root;             /* recordings root */

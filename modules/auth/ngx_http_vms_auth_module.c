@@ -21,6 +21,18 @@ static ngx_conf_num_bounds_t ngx_http_vms_auth_log_rate_bounds = {
     ngx_conf_check_num_bounds, 0, 100000
 };
 
+static ngx_conf_enum_t ngx_http_vms_auth_failure_enum[] = {
+    { ngx_string("vms"), NGX_HTTP_VMS_AUTH_FAILURE_VMS },
+    { ngx_string("mediamtx"), NGX_HTTP_VMS_AUTH_FAILURE_MEDIAMTX },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_enum_t ngx_http_vms_auth_exp_enum[] = {
+    { ngx_string("required"), NGX_HTTP_VMS_AUTH_EXP_REQUIRED },
+    { ngx_string("optional"), NGX_HTTP_VMS_AUTH_EXP_OPTIONAL },
+    { ngx_null_string, 0 }
+};
+
 static ngx_command_t ngx_http_vms_auth_commands[] = {
     { ngx_string("vms_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -132,6 +144,16 @@ static ngx_command_t ngx_http_vms_auth_commands[] = {
       ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_auth_loc_conf_t, stream_token_ttl), NULL },
 
+    { ngx_string("vms_auth_failure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_auth_loc_conf_t, failure), ngx_http_vms_auth_failure_enum },
+
+    { ngx_string("vms_auth_exp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_auth_loc_conf_t, exp), ngx_http_vms_auth_exp_enum },
+
     { ngx_string("vms_auth_stream_admit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -205,11 +227,48 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
     return NGX_OK;
 }
 
-/* Answers from the access phase: the JSON error is sent and the request finalized here. */
+/*
+ * Answers from the access phase: the JSON error is sent and the request finalized here.  With
+ * vms_auth_failure mediamtx, as MediaMTX's HTTP servers (playback, api) answer: every
+ * authentication or authorization failure is 401 {"status":"error","error":"authentication error"},
+ * with `WWW-Authenticate: Basic realm="mediamtx"` only when the request carried no credentials
+ * (MediaMTX's AskCredentials); other errors keep their status in MediaMTX's error shape.
+ */
 static ngx_int_t
 ngx_http_vms_auth_deny(ngx_http_request_t *r, ngx_int_t status, const char *why)
 {
-    ngx_http_finalize_request(r, ngx_http_vms_auth_send_error(r, status, why));
+    ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    ngx_int_t rc;
+
+    if (lcf->failure != NGX_HTTP_VMS_AUTH_FAILURE_MEDIAMTX) {
+        ngx_http_finalize_request(r, ngx_http_vms_auth_send_error(r, status, why));
+        return NGX_DONE;
+    }
+    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN
+        || status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE || status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        if (status == NGX_HTTP_FORBIDDEN && why) {
+            ngx_http_vms_auth_log_reject(r, why);   /* 401s were logged where they were decided */
+        }
+        if (status == NGX_HTTP_UNAUTHORIZED && why == NULL) {
+            ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+            if (h) {
+                h->hash = 1;
+                ngx_str_set(&h->key, "WWW-Authenticate");
+                ngx_str_set(&h->value, "Basic realm=\"mediamtx\"");
+                r->headers_out.www_authenticate = h;
+            }
+        }
+        status = NGX_HTTP_UNAUTHORIZED;
+        why = "authentication error";
+    } else if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR || why == NULL) {
+        why = "internal error";
+    } else {
+        ngx_http_vms_auth_log_reject(r, why);
+    }
+    json_t *body = json_pack("{s:s, s:s}", "status", "error", "error", why);
+    rc = body ? ngx_http_vms_auth_send_json(r, status, body) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    json_decref(body);
+    ngx_http_finalize_request(r, rc);
     return NGX_DONE;
 }
 
@@ -323,6 +382,8 @@ ngx_http_vms_auth_create_loc_conf(ngx_conf_t *cf)
     conf->audit = NGX_CONF_UNSET;
     conf->stream_token_ttl = NGX_CONF_UNSET;
     conf->max_token_size = NGX_CONF_UNSET_SIZE;
+    conf->failure = NGX_CONF_UNSET_UINT;
+    conf->exp = NGX_CONF_UNSET_UINT;
     return conf;
 }
 
@@ -337,6 +398,8 @@ ngx_http_vms_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->audit, prev->audit, 0);
     ngx_conf_merge_sec_value(conf->stream_token_ttl, prev->stream_token_ttl, 3600);
     ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size, 8192);
+    ngx_conf_merge_uint_value(conf->failure, prev->failure, NGX_HTTP_VMS_AUTH_FAILURE_VMS);
+    ngx_conf_merge_uint_value(conf->exp, prev->exp, NGX_HTTP_VMS_AUTH_EXP_REQUIRED);
     ngx_conf_merge_str_value(conf->stream_admit, prev->stream_admit, "off");
     if (conf->stream_admit.len == 3 && ngx_strncmp(conf->stream_admit.data, "off", 3) == 0) {
         conf->stream_admit.len = 0;

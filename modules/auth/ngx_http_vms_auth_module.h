@@ -31,6 +31,11 @@ enum {
     NGX_HTTP_VMS_AUTH_EP_WHOAMI,
 };
 
+/* vms_auth_failure: how the access phase answers a refusal */
+enum { NGX_HTTP_VMS_AUTH_FAILURE_VMS = 0, NGX_HTTP_VMS_AUTH_FAILURE_MEDIAMTX };
+/* vms_auth_exp */
+enum { NGX_HTTP_VMS_AUTH_EXP_REQUIRED = 0, NGX_HTTP_VMS_AUTH_EXP_OPTIONAL };
+
 typedef struct {
     ngx_uint_t   type;
     ngx_str_t    name;        /* query argument or cookie name */
@@ -72,6 +77,8 @@ typedef struct {
     time_t                     stream_token_ttl;
     size_t                     max_token_size;
     ngx_str_t                  stream_admit;    /* vms_limit admit location; empty = off */
+    ngx_uint_t                 failure;         /* NGX_HTTP_VMS_AUTH_FAILURE_* */
+    ngx_uint_t                 exp;             /* NGX_HTTP_VMS_AUTH_EXP_* */
 } ngx_http_vms_auth_loc_conf_t;
 
 typedef void (*ngx_http_vms_auth_resume_pt)(ngx_http_request_t *r);

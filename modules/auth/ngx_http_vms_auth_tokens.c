@@ -200,6 +200,12 @@ ngx_http_vms_auth_revoke(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ng
             goto done;
         }
         have_target = 1;
+        if (!target.has_exp) {
+            /* a MediaMTX token without exp (vms_auth_exp optional): no natural end for the entry */
+            rc = ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "token to revoke has no exp: revoke its jti with an exp");
+            goto done;
+        }
         if (target.jti == NULL) {
             rc = ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST, "token to revoke has no jti");
             goto done;
@@ -218,9 +224,12 @@ ngx_http_vms_auth_revoke(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ng
             rc = ngx_http_vms_auth_send_error(r, NGX_HTTP_FORBIDDEN, "revoking by jti needs manage_config");
             goto done;
         }
-        if (ngx_strlen(jti) == 0 || ngx_strlen(jti) > 128 || !json_is_integer(exp)) {
+        /* exp bounded like a token's own exp claim (vms_claims: 0 <= exp < 1e13): a larger one
+         * would overflow Redis's expire time and be answered 503 as if Redis were down */
+        if (ngx_strlen(jti) == 0 || ngx_strlen(jti) > 128 || !json_is_integer(exp)
+            || json_integer_value(exp) < 0 || json_integer_value(exp) >= 10000000000000LL) {
             rc = ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "jti must be 1..128 bytes and exp an integer");
+                                              "jti must be 1..128 bytes and exp a NumericDate (integer, 0 <= exp < 1e13)");
             goto done;
         }
         ngx_cpystrn((u_char *) rv->jti, (u_char *) jti, sizeof(rv->jti));

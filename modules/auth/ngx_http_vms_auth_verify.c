@@ -50,6 +50,60 @@ ngx_http_vms_auth_unescape(ngx_http_request_t *r, ngx_str_t *v)
     return NGX_OK;
 }
 
+/*
+ * The token in an Authorization header, read as MediaMTX reads credentials (internal/protocols/
+ * httpp/credentials.go) so that its clients work unchanged: `Bearer TOKEN`; `Bearer USER:TOKEN`
+ * (exactly one ':'; JWTs have none); `Basic base64(USER:TOKEN)` (any user, the token as the
+ * password, as browsers send it after MediaMTX's Basic challenge).  *v stays empty otherwise.
+ */
+static ngx_int_t
+ngx_http_vms_auth_header_token(ngx_http_request_t *r, ngx_str_t *h, ngx_str_t *v)
+{
+    ngx_str_t s = *h;
+    ngx_uint_t basic;
+
+    ngx_str_null(v);
+    if (s.len >= 7 && ngx_strncasecmp(s.data, (u_char *) "Bearer ", 7) == 0) {
+        basic = 0;
+        s.data += 7, s.len -= 7;
+    } else if (s.len >= 6 && ngx_strncasecmp(s.data, (u_char *) "Basic ", 6) == 0) {
+        basic = 1;
+        s.data += 6, s.len -= 6;
+    } else {
+        return NGX_OK;
+    }
+    while (s.len && s.data[0] == ' ') {
+        s.data++, s.len--;
+    }
+    while (s.len && s.data[s.len - 1] == ' ') {
+        s.len--;
+    }
+    if (basic) {
+        ngx_str_t dec;
+        dec.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(s.len) + 1);
+        if (dec.data == NULL) {
+            return NGX_ERROR;
+        }
+        if (ngx_decode_base64(&dec, &s) != NGX_OK) {
+            return NGX_OK;          /* not Basic credentials: no token here */
+        }
+        u_char *colon = ngx_strlchr(dec.data, dec.data + dec.len, ':');
+        if (colon == NULL) {
+            return NGX_OK;
+        }
+        v->data = colon + 1;
+        v->len = dec.data + dec.len - v->data;
+        return NGX_OK;
+    }
+    u_char *colon = ngx_strlchr(s.data, s.data + s.len, ':');
+    if (colon && ngx_strlchr(colon + 1, s.data + s.len, ':') == NULL) {
+        s.len -= colon + 1 - s.data;
+        s.data = colon + 1;
+    }
+    *v = s;
+    return NGX_OK;
+}
+
 ngx_int_t
 ngx_http_vms_auth_find_token(ngx_http_request_t *r, ngx_str_t *token)
 {
@@ -63,17 +117,8 @@ ngx_http_vms_auth_find_token(ngx_http_request_t *r, ngx_str_t *token)
             if (r->headers_in.authorization == NULL) {
                 continue;
             }
-            v = r->headers_in.authorization->value;
-            if (v.len < 7 || ngx_strncasecmp(v.data, (u_char *) "Bearer ", 7) != 0) {
-                continue;
-            }
-            v.data += 7;
-            v.len -= 7;
-            while (v.len && v.data[0] == ' ') {
-                v.data++, v.len--;
-            }
-            while (v.len && v.data[v.len - 1] == ' ') {
-                v.len--;
+            if (ngx_http_vms_auth_header_token(r, &r->headers_in.authorization->value, &v) != NGX_OK) {
+                return NGX_ERROR;
             }
             break;
         case NGX_HTTP_VMS_AUTH_SRC_QUERY:
@@ -167,6 +212,9 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         }
         if (mdctx == NULL || sha256 == NULL || EVP_DigestInit_ex(mdctx, sha256, NULL) != 1
             || EVP_DigestUpdate(mdctx, amcf->keys_fp, sizeof(amcf->keys_fp)) != 1
+            /* the verifier's rules version: a zone kept across a reload that loads stricter
+             * rules (v2: canonical base64url, #20) never serves what the old rules accepted */
+            || EVP_DigestUpdate(mdctx, "vms-auth-v2", 11) != 1
             || EVP_DigestUpdate(mdctx, token->data, token->len) != 1
             || EVP_DigestFinal_ex(mdctx, ctx->hash, NULL) != 1) {
             ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -209,7 +257,8 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         return ctx->status;
     }
     ctx->has_claims = 1;
-    vms_claims_policy_t pol = { .leeway = amcf->leeway, .issuer = amcf->issuer, .audience = amcf->audience };
+    vms_claims_policy_t pol = { .leeway = amcf->leeway, .issuer = amcf->issuer, .audience = amcf->audience,
+                                .exp_optional = lcf->exp == NGX_HTTP_VMS_AUTH_EXP_OPTIONAL };
     if (vms_claims_validate(&ctx->claims, now, &pol, &why) != 0) {
         ctx->why = why;
         ngx_http_vms_auth_log_reject(r, why);
@@ -320,7 +369,12 @@ ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char
             ngx_http_vms_auth_log_reject(r, why);
         }
         break;
-    case NGX_HTTP_BAD_REQUEST:             code = "bad_request"; break;
+    case NGX_HTTP_BAD_REQUEST:
+        code = "bad_request";
+        if (why) {
+            ngx_http_vms_auth_log_reject(r, why);   /* fixed strings: no body bytes */
+        }
+        break;
     case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE: code = "too_large"; break;
     case NGX_HTTP_NOT_ALLOWED:             code = "method_not_allowed"; break;
     case NGX_HTTP_SERVICE_UNAVAILABLE:     code = "unavailable"; break;
@@ -335,8 +389,48 @@ ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char
     return rc;
 }
 
-/* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error: the request's verified claims. */
-enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN };
+/* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error, _cameras: the request's verified
+ * claims. */
+enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN, VAR_CAMERAS };
+
+/*
+ * $vms_auth_cameras: the cameras the token may view, for scoping lists (X-VMS-Cameras of
+ * /api/cameras): "*" any camera, "-" none (no view_stream, or an empty camera list; MediaMTX
+ * permissions alone list nothing: fewer, never more), else the ids joined by commas (ids hold no
+ * comma: vms_camera_id_valid).
+ */
+static const char *
+ngx_http_vms_auth_cameras_scope(ngx_http_request_t *r, const vms_claims_t *c)
+{
+    size_t  len = 0;
+    u_char *buf, *p;
+
+    if (!(c->perms & VMS_PERM_VIEW_STREAM)) {
+        return "-";
+    }
+    if (c->cameras == NULL) {
+        return "*";
+    }
+    if (c->ncameras == 0) {
+        return "-";
+    }
+    for (size_t i = 0; i < c->ncameras; i++) {
+        len += ngx_strlen(c->cameras[i]) + 1;
+    }
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NULL;
+    }
+    p = buf;
+    for (size_t i = 0; i < c->ncameras; i++) {
+        if (i > 0) {
+            *p++ = ',';
+        }
+        p = ngx_cpymem(p, c->cameras[i], ngx_strlen(c->cameras[i]));
+    }
+    *p = '\0';
+    return (const char *) buf;
+}
 
 static ngx_int_t
 ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
@@ -368,6 +462,12 @@ ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, 
         case VAR_JTI:    s = ctx->claims.jti; break;
         case VAR_CAMERA: s = ctx->claims.ncameras ? ctx->claims.cameras[0] : NULL; break;
         case VAR_PLAN:   s = ctx->claims.plan; break;
+        case VAR_CAMERAS:
+            s = ngx_http_vms_auth_cameras_scope(r, &ctx->claims);
+            if (s == NULL) {
+                return NGX_ERROR;
+            }
+            break;
         }
     }
     if (s == NULL) {
@@ -386,7 +486,7 @@ ngx_http_vms_auth_add_variables(ngx_conf_t *cf)
 {
     static ngx_str_t names[] = { ngx_string("vms_auth_sub"), ngx_string("vms_auth_tenant"),
         ngx_string("vms_auth_role"), ngx_string("vms_auth_jti"), ngx_string("vms_auth_camera"),
-        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan") };
+        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan"), ngx_string("vms_auth_cameras") };
     for (ngx_uint_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         ngx_http_variable_t *var = ngx_http_add_variable(cf, &names[i], NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {

@@ -5,6 +5,7 @@
  *   ngx_http_vms_limit_conf.c     directive handlers
  *   ngx_http_vms_limit_http.c     request helpers (resume, keys, JSON answers)
  *   ngx_http_vms_limit_rate.c     per-consumer rate limit (GCRA)
+ *   ngx_http_vms_limit_fail.c     per-client budget of failed-auth answers
  *   ngx_http_vms_limit_streams.c  concurrent stream leases, release endpoint
  *   ngx_http_vms_limit_session.c  player sessions: ids, signed media parameter
  *   ngx_http_vms_limit_shm.c      shared memory zone: local GCRA/leases, counters
@@ -50,6 +51,8 @@ typedef struct {
     ngx_atomic_t           rate_allowed;
     ngx_atomic_t           rate_rejected;
     ngx_atomic_t           rate_dry_run;
+    ngx_atomic_t           fail_rejected;     /* failed-auth budget: 429 */
+    ngx_atomic_t           fail_charged;      /* 401/403 answers counted */
     ngx_atomic_t           streams_admitted;
     ngx_atomic_t           streams_renewed;
     ngx_atomic_t           streams_rejected;
@@ -118,6 +121,11 @@ typedef struct {
     ngx_array_t                   *rate_keys;    /* ngx_http_complex_value_t */
     ngx_flag_t                     dry_run;
 
+    /* failed-auth budget (fail.c) */
+    ngx_flag_t                     fail_on;
+    vms_gcra_t                     fail_gcra;
+    ngx_http_complex_value_t      *fail_key;
+
     /* concurrent streams */
     ngx_uint_t                     streams;
     ngx_http_complex_value_t      *stream_user;
@@ -151,7 +159,8 @@ enum {
     NGX_HTTP_VMS_LIMIT_R_NONE = 0,
     NGX_HTTP_VMS_LIMIT_R_WAITING,
     NGX_HTTP_VMS_LIMIT_R_REPLY,        /* Redis decided */
-    NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE   /* error/timeout: apply the policy */
+    NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE,  /* error/timeout: apply the policy */
+    NGX_HTTP_VMS_LIMIT_R_PASSED        /* failed-auth budget: checked, go on */
 };
 
 
@@ -169,6 +178,12 @@ typedef struct {
     ngx_str_t                      signed_param; /* $vms_limit_session */
     unsigned                       signable:1;   /* admitted: may be signed */
     int64_t                        base_limit;   /* plan or claim, before the admin override */
+
+    /* failed-auth budget, checked in the preaccess phase */
+    ngx_uint_t                     fail_result;
+    ngx_str_t                      fail_key;     /* empty: not checked */
+    const vms_gcra_t              *fail_gcra;    /* of the checking location */
+    vms_gcra_result_t              fail;
 } ngx_http_vms_limit_ctx_t;
 
 
@@ -181,7 +196,7 @@ ngx_int_t ngx_http_vms_limit_shm_add(ngx_conf_t *cf,
 ngx_http_vms_limit_counters_t *ngx_http_vms_limit_counters(
     ngx_http_vms_limit_main_conf_t *lmcf);
 ngx_int_t ngx_http_vms_limit_shm_rate(ngx_http_vms_limit_main_conf_t *lmcf,
-    ngx_str_t *key, const vms_gcra_t *g, int64_t now_us,
+    ngx_str_t *key, const vms_gcra_t *g, int64_t now_us, ngx_uint_t peek,
     vms_gcra_result_t *res);
 
 enum {
@@ -212,6 +227,12 @@ char *ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_vms_limit_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_vms_limit_fail_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* module.c: the request's ctx (kept across internal redirects) */
+ngx_http_vms_limit_ctx_t *ngx_http_vms_limit_ctx(ngx_http_request_t *r,
+    ngx_uint_t create);
 
 /* http.c: request helpers */
 ngx_int_t ngx_http_vms_limit_use_redis(ngx_http_vms_limit_main_conf_t *lmcf,
@@ -230,6 +251,10 @@ ngx_int_t ngx_http_vms_limit_set_header(ngx_http_request_t *r,
 /* rate.c */
 ngx_int_t ngx_http_vms_limit_rate(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx);
+
+/* fail.c: preaccess check and log-phase charge of the failed-auth budget */
+ngx_int_t ngx_http_vms_limit_fail_check(ngx_http_request_t *r);
+ngx_int_t ngx_http_vms_limit_fail_charge(ngx_http_request_t *r);
 
 /* streams.c */
 ngx_int_t ngx_http_vms_limit_streams(ngx_http_request_t *r,

@@ -340,3 +340,63 @@ ngx_http_vms_limit_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+/* vms_limit_fail_rate off | COUNT/PERIOD [burst=N] */
+char *
+ngx_http_vms_limit_fail_rate_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_vms_limit_loc_conf_t  *llcf = conf;
+
+    int64_t     limit, period, burst;
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (llcf->fail_on != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no parameters after \"off\"";
+        }
+        llcf->fail_on = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (vms_rate_parse((const char *) value[1].data, value[1].len,
+                       &limit, &period) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\" (expected COUNT/PERIOD, "
+                           "e.g. 20/m)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    burst = limit;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "burst=", 6) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" (expected burst=N)",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+        n = ngx_atoi(value[2].data + 6, value[2].len - 6);
+        if (n == NGX_ERROR || n < 1) {
+            return "has an invalid burst";
+        }
+        burst = n;
+    }
+
+    if (vms_gcra_init(&llcf->fail_gcra, limit, period, burst) != 0) {
+        return "has a value out of range";
+    }
+
+    llcf->fail_on = 1;
+
+    return NGX_CONF_OK;
+}

@@ -85,6 +85,20 @@ static ngx_command_t  ngx_http_vms_limit_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vms_limit_fail_rate"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE12,
+      ngx_http_vms_limit_fail_rate_cmd,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vms_limit_fail_key"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_limit_loc_conf_t, fail_key),
+      NULL },
+
     { ngx_string("vms_limit_dry_run"),
       VMS_LIMIT_LOC|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -262,14 +276,52 @@ ngx_http_vms_limit_get_ctx(ngx_http_request_t *r)
 }
 
 
+/*
+ * The request's ctx; with `create`, made (and the request counted) when the
+ * request has none.  NULL: none, or out of memory when creating.
+ */
+ngx_http_vms_limit_ctx_t *
+ngx_http_vms_limit_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_vms_limit_ctx_t        *ctx;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+
+    ctx = ngx_http_vms_limit_get_ctx(r);
+
+    if (ctx != NULL || !create) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vms_limit_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+    cln->handler = ngx_http_vms_limit_ctx_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->step = NGX_HTTP_VMS_LIMIT_STEP_RATE;
+    ngx_http_set_ctx(r, ctx, ngx_http_vms_limit_module);
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    (void) ngx_atomic_fetch_add(&ngx_http_vms_limit_counters(lmcf)->requests, 1);
+
+    return ctx;
+}
+
+
 static ngx_int_t
 ngx_http_vms_limit_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
-    ngx_pool_cleanup_t              *cln;
     ngx_http_vms_limit_ctx_t        *ctx;
     ngx_http_vms_limit_loc_conf_t   *llcf;
-    ngx_http_vms_limit_main_conf_t  *lmcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
 
@@ -287,27 +339,9 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_vms_limit_get_ctx(r);
-
+    ctx = ngx_http_vms_limit_ctx(r, 1);
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vms_limit_ctx_t));
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        cln->handler = ngx_http_vms_limit_ctx_cleanup;
-        cln->data = ctx;
-
-        ctx->request = r;
-        ctx->step = NGX_HTTP_VMS_LIMIT_STEP_RATE;
-        ngx_http_set_ctx(r, ctx, ngx_http_vms_limit_module);
-
-        lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
-        (void) ngx_atomic_fetch_add(&ngx_http_vms_limit_counters(lmcf)->requests, 1);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->result == NGX_HTTP_VMS_LIMIT_R_WAITING) {
@@ -424,11 +458,12 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
      * jti is itself the session, taken from where vms_auth looks for it by
      * default); without it, the client address.  Every one of them can be
      * set per location.
+     * No client-chosen header (X-Api-Key) by default: nothing here checks
+     * it, so a client could pick a fresh budget per request.
      */
     if (ngx_http_vms_limit_var_exists(cf, "vms_auth_sub")) {
         lmcf->default_keys[0] = "$vms_auth_sub";
-        lmcf->default_keys[1] = "$http_x_api_key";
-        lmcf->default_keys[2] = "$remote_addr";
+        lmcf->default_keys[1] = "$remote_addr";
         lmcf->default_user = "$vms_auth_sub";
         lmcf->default_plan_var = ngx_http_vms_limit_var_exists(cf, "vms_auth_plan")
                                  ? "$vms_auth_plan" : "";
@@ -446,8 +481,7 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
         }
 
     } else {
-        lmcf->default_keys[0] = "$http_x_api_key";
-        lmcf->default_keys[1] = "$remote_addr";
+        lmcf->default_keys[0] = "$remote_addr";
         lmcf->default_user = "$remote_addr";
         lmcf->default_plan_var = "";
         lmcf->default_max = "";
@@ -554,11 +588,14 @@ ngx_http_vms_limit_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->gcra = { 0 };
      *     conf->rate_scope = { 0, NULL };
+     *     conf->fail_gcra = { 0 };
      */
 
     conf->rate_on = NGX_CONF_UNSET;
     conf->rate_keys = NGX_CONF_UNSET_PTR;
     conf->dry_run = NGX_CONF_UNSET;
+    conf->fail_on = NGX_CONF_UNSET;
+    conf->fail_key = NGX_CONF_UNSET_PTR;
     conf->streams = NGX_CONF_UNSET_UINT;
     conf->stream_user = NGX_CONF_UNSET_PTR;
     conf->stream_session = NGX_CONF_UNSET_PTR;
@@ -647,6 +684,11 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
 
+    if (conf->fail_on == NGX_CONF_UNSET) {
+        conf->fail_on = prev->fail_on == NGX_CONF_UNSET ? 0 : prev->fail_on;
+        conf->fail_gcra = prev->fail_gcra;
+    }
+
     if (conf->streams == NGX_CONF_UNSET_UINT) {
         /* release is a content handler: never inherited */
         conf->streams = (prev->streams == NGX_CONF_UNSET_UINT
@@ -666,6 +708,7 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->field = prev->field;                                            \
     }
 
+    VMS_LIMIT_MERGE_CV(fail_key, "$remote_addr")
     VMS_LIMIT_MERGE_CV(stream_user, lmcf->default_user)
     VMS_LIMIT_MERGE_CV(stream_plan, lmcf->default_plan_var)
     VMS_LIMIT_MERGE_CV(stream_max, lmcf->default_max)
@@ -754,6 +797,23 @@ ngx_http_vms_limit_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_vms_limit_handler;
+
+    /* the failed-auth budget is looked at before the access phase (a
+     * client over it learns nothing about its token) and charged once the
+     * answer is known */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vms_limit_fail_check;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vms_limit_fail_charge;
 
     return NGX_OK;
 }

@@ -59,7 +59,7 @@ ngx_http_vms_limit_rate_local(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx)
 {
     if (ngx_http_vms_limit_shm_rate(lmcf, &ctx->key, &llcf->gcra,
-                                    ngx_http_vms_limit_now_us(), &ctx->rate)
+                                    ngx_http_vms_limit_now_us(), 0, &ctx->rate)
         != NGX_OK)
     {
         /* zone full even after eviction: stated policy is to allow */
@@ -159,6 +159,12 @@ ngx_http_vms_limit_rate(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
     u_char                           body[256];
+
+    /* a subrequest (an admit location's) is part of a main request that was
+     * counted already: one client request costs one unit of its budget */
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);

@@ -10,7 +10,9 @@
 #define NGX_HTTP_VMS_LIMIT_SCRIPTS_H
 
 /*
- * GCRA.  KEYS[1] rate key; ARGV[1] interval us, ARGV[2] burst.
+ * GCRA.  KEYS[1] rate key; ARGV[1] interval us, ARGV[2] burst; ARGV[3]
+ * "1" = peek: answer whether one more request would be allowed now, store
+ * nothing (the failed-auth budget is checked before it is charged).
  * Returns {allowed 0|1, remaining, retry_after_us, reset_us}.
  */
 #define NGX_HTTP_VMS_LIMIT_LUA_GCRA                                           \
@@ -24,6 +26,9 @@
 "local allow_at = new_tat - burst * T\n"                                      \
 "if now < allow_at then\n"                                                    \
 "  return {0, 0, allow_at - now, tat - now}\n"                                \
+"end\n"                                                                       \
+"if ARGV[3] == '1' then\n"                                                 \
+"  return {1, math.floor((now - allow_at) / T), 0, tat - now}\n"            \
 "end\n"                                                                       \
 "redis.call('SET', KEYS[1], string.format('%.0f', new_tat),\n"                \
 "           'PX', math.ceil((new_tat - now) / 1000) + 1)\n"                   \

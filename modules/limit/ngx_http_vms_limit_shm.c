@@ -318,7 +318,7 @@ ngx_http_vms_limit_get(ngx_http_vms_limit_main_conf_t *lmcf,
 
 ngx_int_t
 ngx_http_vms_limit_shm_rate(ngx_http_vms_limit_main_conf_t *lmcf,
-    ngx_str_t *key, const vms_gcra_t *g, int64_t now_us,
+    ngx_str_t *key, const vms_gcra_t *g, int64_t now_us, ngx_uint_t peek,
     vms_gcra_result_t *res)
 {
     ngx_http_vms_limit_shm_t   *ctx = lmcf->shm_zone->data;
@@ -333,7 +333,9 @@ ngx_http_vms_limit_shm_rate(ngx_http_vms_limit_main_conf_t *lmcf,
     }
 
     vms_gcra_check(g, ln->tat_us, now_us, res);
-    ln->tat_us = res->tat_us;
+    if (!peek) {
+        ln->tat_us = res->tat_us;
+    }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 

@@ -48,6 +48,11 @@ ngx_http_vms_limit_status_handler(ngx_http_request_t *r)
         "vms_limit_rejections_total{reason=\"rate\"} %uA\n"
         "vms_limit_rejections_total{reason=\"streams\"} %uA\n"
         "vms_limit_rejections_total{reason=\"unavailable\"} %uA\n"
+        "vms_limit_rejections_total{reason=\"auth_failures\"} %uA\n"
+        VMS_LIMIT_METRIC("vms_limit_auth_failures_total",
+                         "Answers 401/403 charged to the failed-auth budget.",
+                         "counter")
+        "vms_limit_auth_failures_total %uA\n"
         VMS_LIMIT_METRIC("vms_limit_rate_allowed_total",
                          "Requests allowed by the rate limit.", "counter")
         "vms_limit_rate_allowed_total %uA\n"
@@ -90,6 +95,7 @@ ngx_http_vms_limit_status_handler(ngx_http_request_t *r)
         "vms_limit_redis_disconnects_total %uA\n",
         c->requests,
         c->rate_rejected, c->streams_rejected, c->unavailable,
+        c->fail_rejected, c->fail_charged,
         c->rate_allowed, c->rate_dry_run,
         c->streams_admitted, c->streams_renewed, c->streams_released,
         c->fallback_local, c->fallback_open, c->shm_full,

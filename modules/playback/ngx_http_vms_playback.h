@@ -26,6 +26,8 @@ typedef struct {
     time_t      closed_max_age; /* Cache-Control max-age of closed segments */
     ngx_str_t   thread_pool_name;   /* vms_playback_thread_pool (ngx_http_vms_playback_mp4.c) */
     void       *thread_pool;        /* ngx_thread_pool_t *, NULL without thread support */
+    ngx_array_t *allow_origins; /* of char *: CORS origins (MediaMTX's playbackAllowOrigins) */
+    ngx_str_t   base_url;       /* scheme://host[:port] of /list's URLs ("" = from Host) */
 } ngx_http_vms_playback_loc_conf_t;
 
 extern ngx_module_t ngx_http_vms_playback_module;

@@ -10,19 +10,23 @@
  *       GET {prefix}{camera}/media/{segment path}           segment bytes
  *   location = /list { vms_playback list; }                 MediaMTX /list
  *   location = /get  { vms_playback get; }                  MediaMTX /get
+ *
+ * The query and the URI are parsed once per request (ngx_http_vms_playback_ctx);
+ * $vms_playback_camera is what vms_auth_require authorizes and what is served.
  */
 #include "ngx_http_vms_playback.h"
+#include "ngx_http_vms_playback_request.h"
 #include "pb_query.h"
 #include "pb_time.h"
 
 #include <stdlib.h>
 
-#define ARG_MAX_LEN 512
-#define ERR_LEN     1024
+#define ERR_LEN         1024
 
 static void *ngx_http_vms_playback_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *ngx_http_vms_playback_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_vms_playback_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_vms_playback_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vms_playback_exit_process(ngx_cycle_t *cycle);
 
@@ -71,6 +75,18 @@ static ngx_command_t ngx_http_vms_playback_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_playback_loc_conf_t, closed_max_age),
       NULL },
+    { ngx_string("vms_playback_allow_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_vms_playback_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+    { ngx_string("vms_playback_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_playback_loc_conf_t, base_url),
+      NULL },
     { ngx_string("vms_playback_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -81,7 +97,7 @@ static ngx_command_t ngx_http_vms_playback_commands[] = {
 };
 
 static ngx_http_module_t ngx_http_vms_playback_module_ctx = {
-    NULL, NULL,
+    ngx_http_vms_playback_add_variables, ngx_http_vms_playback_init,   /* _request.c */
     NULL, NULL, NULL, NULL,
     ngx_http_vms_playback_create_loc_conf, ngx_http_vms_playback_merge_loc_conf
 };
@@ -121,57 +137,88 @@ ngx_http_vms_playback_exit_process(ngx_cycle_t *cycle)
     reader = NULL;
 }
 
-/* ---- request parsing ---- */
+/* ---- the handlers: each validates, then answers once ---- */
 
 typedef struct {
     ngx_http_vms_playback_loc_conf_t *conf;
-    char        camera[300];
+    ngx_http_vms_playback_ctx_t      *ctx;
     char        camera_dir[4096];
     int64_t     from_us, to_us;
-    int         have_from, have_to;
+    ngx_uint_t  status;          /* a refusal decided by a helper (NGX_DECLINED returned) */
+    const char *msg;
+    char        msgbuf[200];
 } pb_req_t;
 
-/* 1 found and parsed, 0 absent, or an error response already decided (-1). */
-static int
-time_arg(ngx_http_request_t *r, const char *name, int64_t *us, const char **why)
+/* Records the refusal; the handler sends it, once, and stops. */
+static ngx_int_t
+fail(pb_req_t *q, ngx_uint_t status, const char *msg)
 {
-    char v[ARG_MAX_LEN];
-    int rc = pb_arg((const char *) r->args.data, r->args.len, name, v, sizeof(v));
-    if (rc == 0) {
+    q->status = status;
+    q->msg = msg;
+    return NGX_DECLINED;
+}
+
+static const char *
+arg(pb_req_t *q, int k)
+{
+    const char *v = q->ctx->args.v[k];
+    return v != NULL && v[0] != '\0' ? v : NULL;    /* empty means absent, as in MediaMTX */
+}
+
+/* 1 found and parsed, 0 absent, -1 refused (q->status set) */
+static int
+time_arg(pb_req_t *q, int k, int64_t *us)
+{
+    const char *v = arg(q, k);
+    if (v == NULL) {
         return 0;
     }
-    if (rc < 0 || pb_time_parse(v, ngx_strlen(v), us) < 0) {
-        *why = name;
+    if (pb_time_parse(v, ngx_strlen(v), us) < 0) {
+        snprintf(q->msgbuf, sizeof(q->msgbuf),
+                 "invalid %s: expected an RFC 3339 time such as 2026-11-24T01:02:03Z",
+                 pb_arg_names[k]);
+        fail(q, NGX_HTTP_BAD_REQUEST, q->msgbuf);
         return -1;
     }
     return 1;
 }
 
 static ngx_int_t
-bad_time(ngx_http_request_t *r, const char *name)
+range_limit(pb_req_t *q, int64_t from_us, int64_t to_us)
 {
-    char msg[200];
-    snprintf(msg, sizeof(msg), "invalid %s: expected an RFC 3339 time such as 2026-11-24T01:02:03Z",
-             name);
-    return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, msg);
+    if (to_us - from_us > (int64_t) q->conf->max_range * 1000000) {
+        snprintf(q->msgbuf, sizeof(q->msgbuf), "range too long: at most %lld seconds",
+                 (long long) q->conf->max_range);
+        return fail(q, NGX_HTTP_BAD_REQUEST, q->msgbuf);
+    }
+    return NGX_OK;
 }
 
-/* Camera directory and the index query for [from, to); on failure the
- * response status to send (and the message). */
+/* gaps=skip or nothing (empty/absent) */
 static ngx_int_t
-index_query(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, const char **msg)
+gaps_arg(pb_req_t *q, int *skip)
+{
+    const char *v = arg(q, PB_A_GAPS);
+    *skip = v != NULL;
+    if (v != NULL && ngx_strcmp(v, "skip") != 0) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "invalid gaps: expected skip");
+    }
+    return NGX_OK;
+}
+
+/* Camera directory and the index query for [from, to). */
+static ngx_int_t
+index_query(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res)
 {
     char err[ERR_LEN];
     if ((size_t) snprintf(q->camera_dir, sizeof(q->camera_dir), "%.*s/%s",
-                          (int) q->conf->root.len, q->conf->root.data, q->camera)
+                          (int) q->conf->root.len, q->conf->root.data, q->ctx->path)
         >= sizeof(q->camera_dir)) {
-        *msg = "camera path too long";
-        return NGX_HTTP_BAD_REQUEST;
+        return fail(q, NGX_HTTP_BAD_REQUEST, "camera path too long");
     }
     vms_index_reader_t *rd = ngx_http_vms_playback_reader();
     if (rd == NULL) {
-        *msg = "out of memory";
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     int rc = vms_index_query(rd, q->camera_dir, q->from_us, q->to_us, res, err, sizeof(err));
     if (rc == 0) {
@@ -180,40 +227,31 @@ index_query(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, const c
     if (rc == VMS_INDEX_ENOINDEX) {
         struct stat st;
         if (stat(q->camera_dir, &st) < 0) {
-            *msg = "no recording segments found";    /* unknown camera: nothing recorded */
-            return NGX_HTTP_NOT_FOUND;
+            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");  /* nothing recorded */
         }
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-        *msg = "recording index missing for this camera (rebuild it with vms-index rebuild)";
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+        return fail(q, NGX_HTTP_SERVICE_UNAVAILABLE,
+                    "recording index missing for this camera (rebuild it with vms-index rebuild)");
     }
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-    *msg = rc == VMS_INDEX_ECORRUPT ? "recording index is corrupt (see the error log)"
-                                    : "recording index unreadable (see the error log)";
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-}
-
-static int
-skip_gaps(ngx_http_request_t *r)
-{
-    char v[16];
-    return pb_arg((const char *) r->args.data, r->args.len, "gaps", v, sizeof(v)) == 1
-           && ngx_strcmp(v, "skip") == 0;
+    return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                rc == VMS_INDEX_ECORRUPT ? "recording index is corrupt (see the error log)"
+                                         : "recording index unreadable (see the error log)");
 }
 
 static ngx_int_t
-plan_or_error(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, int clip, pb_plan_t *plan)
+plan_build(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, int clip, int skip,
+    pb_plan_t *plan)
 {
     char err[ERR_LEN];
     pb_plan_conf_t c = {
         .from_us = q->from_us, .to_us = q->to_us, .gap_us = (int64_t) q->conf->gap * 1000,
-        .keyframe_start = 1, .clip = clip, .skip_gaps = clip && skip_gaps(r),
+        .keyframe_start = 1, .clip = clip, .skip_gaps = clip && skip,
     };
-    int rc = pb_plan_build(ngx_http_vms_playback_reader(), res, &c, plan, err, sizeof(err));
-    if (rc < 0) {
+    if (pb_plan_build(ngx_http_vms_playback_reader(), res, &c, plan, err, sizeof(err)) < 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "recording index is corrupt (see the error log)");
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                    "recording index is corrupt (see the error log)");
     }
     return NGX_OK;
 }
@@ -251,18 +289,17 @@ session_query(ngx_http_request_t *r, const char *query)
 
 /* media URI query carrying the caller's token, so segment requests pass the same auth */
 static const char *
-token_query(ngx_http_request_t *r)
+token_query(ngx_http_request_t *r, pb_req_t *q)
 {
-    static const char *names[] = { "jwt", "token" };
-    for (size_t i = 0; i < 2; i++) {
-        char v[ARG_MAX_LEN * 4];
-        if (pb_arg((const char *) r->args.data, r->args.len, names[i], v, sizeof(v)) == 1) {
+    for (int k = PB_A_JWT; k <= PB_A_TOKEN; k++) {
+        const char *v = arg(q, k);
+        if (v != NULL) {
             size_t len = ngx_strlen(v);
             char *out = ngx_pnalloc(r->pool, 3 * len + 8);
             if (out == NULL) {
-                return "";
+                return NULL;
             }
-            size_t n = (size_t) sprintf(out, "%s=", names[i]);
+            size_t n = (size_t) sprintf(out, "%s=", pb_arg_names[k]);
             pb_query_escape(out + n, v, len);
             return out;
         }
@@ -270,43 +307,66 @@ token_query(ngx_http_request_t *r)
     return "";
 }
 
+/* start/end of a playlist or timeline; required for playlists, the last 24 h by default. */
+static ngx_int_t
+range_args(pb_req_t *q, int required)
+{
+    int a = time_arg(q, PB_A_START, &q->from_us);
+    int b = a < 0 ? 0 : time_arg(q, PB_A_END, &q->to_us);
+    if (a < 0 || b < 0) {
+        return NGX_DECLINED;
+    }
+    if (required && (!a || !b)) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "start and end are required (RFC 3339 times)");
+    }
+    if (!b) {
+        q->to_us = (int64_t) ngx_time() * 1000000 + 1000000;
+    }
+    if (!a) {
+        q->from_us = q->to_us - 86400LL * 1000000;
+    }
+    if (q->to_us <= q->from_us) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "end must be after start");
+    }
+    return range_limit(q, q->from_us, q->to_us);
+}
+
 static ngx_int_t
 handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
 {
     vms_index_result_t res;
-    const char *msg = NULL;
-    char fmt[16] = "hls";
-    int frc = pb_arg((const char *) r->args.data, r->args.len, "format", fmt, sizeof(fmt));
-    if (frc < 0 || (ngx_strcmp(fmt, "hls") != 0 && ngx_strcmp(fmt, "mp4") != 0
-                    && ngx_strcmp(fmt, "fmp4") != 0)) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid format: expected hls, mp4 or fmp4");
+    const char *fmt = arg(q, PB_A_FORMAT);
+    int skip, clip = 0;
+    if (fmt != NULL && ngx_strcmp(fmt, "hls") != 0) {
+        if (ngx_strcmp(fmt, "mp4") != 0 && ngx_strcmp(fmt, "fmp4") != 0) {
+            return fail(q, NGX_HTTP_BAD_REQUEST, "invalid format: expected hls, mp4 or fmp4");
+        }
+        clip = 1;
     }
-    ngx_int_t st = index_query(r, q, &res, &msg);
-    if (st != NGX_OK) {
-        return ngx_http_vms_playback_error(r, st, msg);
+    if (range_args(q, !timeline) != NGX_OK || gaps_arg(q, &skip) != NGX_OK
+        || index_query(r, q, &res) != NGX_OK) {
+        return NGX_DECLINED;
     }
     pb_buf_t b = { 0 };
+    ngx_int_t st;
     if (timeline) {
         pb_span_t *s = ngx_palloc(r->pool, (res.n + 1) * sizeof(*s));
         if (s == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         }
         size_t n = pb_spans(&res, q->from_us, q->to_us, (int64_t) q->conf->gap * 1000, s);
-        pb_render_timeline(&b, q->camera, q->from_us, q->to_us, s, n);
+        pb_render_timeline(&b, q->ctx->camera, q->from_us, q->to_us, s, n);
         st = ngx_http_vms_playback_send_text(r, &b, "application/json", 0);
         pb_buf_free(&b);
         return st;
     }
     pb_plan_t plan;
-    int clip = fmt[0] != 'h';
-    if ((st = plan_or_error(r, q, &res, clip, &plan)) != NGX_OK) {
-        return st;
+    if (plan_build(r, q, &res, clip, skip, &plan) != NGX_OK) {
+        return NGX_DECLINED;
     }
     if (plan.n == 0) {
         pb_plan_free(&plan);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND,
-                                           "nothing recorded between start and end");
+        return fail(q, NGX_HTTP_NOT_FOUND, "nothing recorded between start and end");
     }
     if (clip) {
         st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
@@ -314,18 +374,14 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
         pb_plan_free(&plan);
         return st;
     }
-    char *prefix = ngx_pnalloc(r->pool, ngx_strlen(q->camera) + sizeof("/media/"));
-    if (prefix == NULL) {
+    const char *tq = session_query(r, token_query(r, q));
+    char *prefix = ngx_pnalloc(r->pool, ngx_strlen(q->ctx->camera) + sizeof("/media/"));
+    if (prefix == NULL || tq == NULL) {
         pb_plan_free(&plan);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     /* relative to the playlist's URI: {prefix}{camera} -> {prefix}{camera}/media/... */
-    sprintf(prefix, "%s/media/", q->camera);
-    const char *tq = session_query(r, token_query(r));
-    if (tq == NULL) {
-        pb_plan_free(&plan);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    sprintf(prefix, "%s/media/", q->ctx->camera);
     pb_render_playlist(&b, &plan, prefix, tq);
     pb_plan_free(&plan);
     st = ngx_http_vms_playback_send_text(r, &b, "application/vnd.apple.mpegurl", 0);
@@ -334,137 +390,62 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
 }
 
 static ngx_int_t
-range_args(ngx_http_request_t *r, pb_req_t *q, int required)
+handle_media(ngx_http_request_t *r, pb_req_t *q)
 {
-    const char *why = NULL;
-    int a = time_arg(r, "start", &q->from_us, &why);
-    int b = a < 0 ? 0 : time_arg(r, "end", &q->to_us, &why);
-    if (a < 0 || b < 0) {
-        return bad_time(r, why);
+    if ((size_t) snprintf(q->camera_dir, sizeof(q->camera_dir), "%.*s/%s",
+                          (int) q->conf->root.len, q->conf->root.data, q->ctx->camera)
+        >= sizeof(q->camera_dir)) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "camera path too long");
     }
-    if (required && (!a || !b)) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "start and end are required (RFC 3339 times)");
+    char *dirp = ngx_pnalloc(r->pool, ngx_strlen(q->camera_dir) + 1);
+    if (dirp == NULL) {
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    q->have_from = a;
-    q->have_to = b;
-    if (!b) {
-        q->to_us = (int64_t) ngx_time() * 1000000 + 1000000;
+    ngx_memcpy(dirp, q->camera_dir, ngx_strlen(q->camera_dir) + 1);
+    /* ?s=&t= from our playlists: rebase decode times onto the playlist's timeline */
+    const char *sv = arg(q, PB_A_S), *tv = arg(q, PB_A_T);
+    int64_t s_us = 0, t_us = 0;
+    if ((sv == NULL) != (tv == NULL)
+        || (sv != NULL && (pb_int_parse(sv, &s_us) < 0 || s_us <= 0 || pb_int_parse(tv, &t_us) < 0))) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "invalid s/t: expected integers (microseconds)");
     }
-    if (!a) {
-        q->from_us = q->to_us - 86400LL * 1000000;
-    }
-    if (q->to_us <= q->from_us) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "end must be after start");
-    }
-    if (q->to_us - q->from_us > (int64_t) q->conf->max_range * 1000000) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "range too long: at most %lld seconds",
-                 (long long) q->conf->max_range);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, msg);
-    }
-    return NGX_OK;
+    return ngx_http_vms_playback_send_media(r, q->conf, dirp, q->ctx->rel, s_us, t_us);
 }
 
+/* scheme://host[:port] of /list's URLs: vms_playback_base_url, else this request's Host when it
+ * is a plain host[:port] (it is copied into JSON and into URLs a client will follow). */
 static ngx_int_t
-handle_api(ngx_http_request_t *r, pb_req_t *q)
+list_base(ngx_http_request_t *r, pb_req_t *q, ngx_str_t *base)
 {
-    /* {prefix}{camera}[/...]: prefix from vms_playback_prefix, else the prefix location's name */
-    ngx_http_core_loc_conf_t *clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    ngx_str_t prefix = q->conf->prefix;
-#if (NGX_PCRE)
-    if (prefix.len == 0 && clcf->regex != NULL) {
-        ngx_str_set(&prefix, "/api/playback/");
+    if (q->conf->base_url.len) {
+        *base = q->conf->base_url;
+        return NGX_OK;
+    }
+    ngx_str_t host = r->headers_in.host ? r->headers_in.host->value : r->headers_in.server;
+    if (!pb_host_ok((const char *) host.data, host.len)) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "invalid Host header");
+    }
+    const char *scheme = "http";
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        scheme = "https";
     }
 #endif
-    if (prefix.len == 0) {
-        prefix = clcf->name;
+    base->data = ngx_pnalloc(r->pool, host.len + 16);
+    if (base->data == NULL) {
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    if (r->uri.len <= prefix.len || ngx_strncmp(r->uri.data, prefix.data, prefix.len) != 0) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no camera in the URL");
-    }
-    u_char *p = r->uri.data + prefix.len, *end = r->uri.data + r->uri.len;
-    if (prefix.data[prefix.len - 1] != '/') {
-        if (*p != '/') {
-            return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no camera in the URL");
-        }
-        p++;
-    }
-    u_char *slash = ngx_strlchr(p, end, '/');
-    size_t clen = (slash ? slash : end) - p;
-    if (!pb_camera_ok((const char *) p, clen, 0)) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid camera id: expected [A-Za-z0-9_-]{1,64}");
-    }
-    ngx_memcpy(q->camera, p, clen);
-    q->camera[clen] = '\0';
-    if (slash == NULL || (slash + 1 == end)) {
-        ngx_int_t rc = range_args(r, q, 1);
-        return rc != NGX_OK ? rc : handle_playlist(r, q, 0);
-    }
-    u_char *rest = slash + 1;
-    size_t rlen = end - rest;
-    if (rlen == 8 && ngx_strncmp(rest, "timeline", 8) == 0) {
-        ngx_int_t rc = range_args(r, q, 0);
-        return rc != NGX_OK ? rc : handle_playlist(r, q, 1);
-    }
-    if (rlen > 6 && ngx_strncmp(rest, "media/", 6) == 0) {
-        if (!pb_media_path_ok((const char *) rest + 6, rlen - 6)) {
-            return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "invalid segment path");
-        }
-        char rel[VMS_INDEX_PATH_MAX];
-        ngx_memcpy(rel, rest + 6, rlen - 6);
-        rel[rlen - 6] = '\0';
-        if ((size_t) snprintf(q->camera_dir, sizeof(q->camera_dir), "%.*s/%s",
-                              (int) q->conf->root.len, q->conf->root.data, q->camera)
-            >= sizeof(q->camera_dir)) {
-            return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "camera path too long");
-        }
-        char *relp = ngx_pnalloc(r->pool, sizeof(rel));
-        char *dirp = ngx_pnalloc(r->pool, ngx_strlen(q->camera_dir) + 1);
-        if (relp == NULL || dirp == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        ngx_memcpy(relp, rel, sizeof(rel));
-        ngx_memcpy(dirp, q->camera_dir, ngx_strlen(q->camera_dir) + 1);
-        /* ?s=&t= from our playlists: rebase decode times onto the playlist's timeline */
-        char sv[32], tv[32];
-        int64_t s_us = 0, t_us = 0;
-        int hs = pb_arg((const char *) r->args.data, r->args.len, "s", sv, sizeof(sv));
-        int ht = pb_arg((const char *) r->args.data, r->args.len, "t", tv, sizeof(tv));
-        if (hs < 0 || ht < 0 || hs != ht
-            || (hs == 1 && (pb_int_parse(sv, &s_us) < 0 || s_us <= 0 || pb_int_parse(tv, &t_us) < 0))) {
-            return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
-                                               "invalid s/t: expected integers (microseconds)");
-        }
-        return ngx_http_vms_playback_send_media(r, q->conf, dirp, relp, s_us, t_us);
-    }
-    return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "unknown playback resource");
-}
-
-/* MediaMTX ?path= : a camera id, or a MediaMTX path name of up to 4 such parts */
-static ngx_int_t
-path_arg(ngx_http_request_t *r, pb_req_t *q)
-{
-    int rc = pb_arg((const char *) r->args.data, r->args.len, "path", q->camera, sizeof(q->camera));
-    if (rc <= 0 || !pb_camera_ok(q->camera, ngx_strlen(q->camera), 1)) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "invalid path");
-    }
+    base->len = ngx_sprintf(base->data, "%s://%V", scheme, &host) - base->data;
     return NGX_OK;
 }
 
 static ngx_int_t
 handle_list(ngx_http_request_t *r, pb_req_t *q)
 {
-    ngx_int_t rc = path_arg(r, q);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-    const char *why = NULL;
-    int a = time_arg(r, "start", &q->from_us, &why);
-    int b = a < 0 ? 0 : time_arg(r, "end", &q->to_us, &why);
+    int a = time_arg(q, PB_A_START, &q->from_us);
+    int b = a < 0 ? 0 : time_arg(q, PB_A_END, &q->to_us);
     if (a < 0 || b < 0) {
-        return bad_time(r, why);
+        return NGX_DECLINED;
     }
     if (!a) {
         q->from_us = 1;
@@ -473,42 +454,34 @@ handle_list(ngx_http_request_t *r, pb_req_t *q)
         q->to_us = INT64_MAX;
     }
     if (q->to_us <= q->from_us) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "end must be after start");
+        return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");   /* as MediaMTX */
     }
     vms_index_result_t res;
-    const char *msg = NULL;
-    ngx_int_t st = index_query(r, q, &res, &msg);
-    if (st != NGX_OK) {
-        return ngx_http_vms_playback_error(r, st, msg);
+    ngx_str_t base;
+    if (list_base(r, q, &base) != NGX_OK || index_query(r, q, &res) != NGX_OK) {
+        return NGX_DECLINED;
     }
     pb_span_t *s = ngx_palloc(r->pool, (res.n + 1) * sizeof(*s));
     if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     size_t n = pb_spans(&res, q->from_us, q->to_us, (int64_t) q->conf->gap * 1000, s);
     if (n == 0) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no recording segments found");
+        return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
     }
-    /* MediaMTX: scheme://{Host}/get — here: this URI with its last part "list" -> "get" */
-    ngx_str_t host = r->headers_in.host ? r->headers_in.host->value : r->headers_in.server;
-    const char *scheme = "http";
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        scheme = "https";
-    }
-#endif
+    /* MediaMTX: {base}/get; here this URI with its last part "list" -> "get" */
     size_t ulen = r->uri.len;
     if (ulen >= 4 && ngx_strncmp(r->uri.data + ulen - 4, "list", 4) == 0) {
         ulen -= 4;
     }
-    char *get_url = ngx_pnalloc(r->pool, host.len + ulen + 32);
+    char *get_url = ngx_pnalloc(r->pool, base.len + ulen + 8);
     if (get_url == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    sprintf(get_url, "%s://%.*s%.*sget", scheme, (int) host.len, host.data, (int) ulen, r->uri.data);
+    sprintf(get_url, "%.*s%.*sget", (int) base.len, base.data, (int) ulen, r->uri.data);
     pb_buf_t b2 = { 0 };
-    pb_render_list(&b2, s, n, get_url, q->camera);
-    st = ngx_http_vms_playback_send_text(r, &b2, "application/json", 0);
+    pb_render_list(&b2, s, n, get_url, q->ctx->path);
+    ngx_int_t st = ngx_http_vms_playback_send_text(r, &b2, "application/json", 0);
     pb_buf_free(&b2);
     return st;
 }
@@ -516,77 +489,132 @@ handle_list(ngx_http_request_t *r, pb_req_t *q)
 static ngx_int_t
 handle_get(ngx_http_request_t *r, pb_req_t *q)
 {
-    ngx_int_t rc = path_arg(r, q);
-    if (rc != NGX_OK) {
-        return rc;
+    int a = time_arg(q, PB_A_START, &q->from_us);
+    if (a < 0) {
+        return NGX_DECLINED;
     }
-    const char *why = NULL;
-    int a = time_arg(r, "start", &q->from_us, &why);
-    if (a <= 0) {
-        return bad_time(r, "start");
+    if (a == 0) {
+        return fail(q, NGX_HTTP_BAD_REQUEST,
+                    "invalid start: expected an RFC 3339 time such as 2026-11-24T01:02:03Z");
     }
-    char v[ARG_MAX_LEN];
+    const char *v = arg(q, PB_A_DURATION);
     int64_t dur;
-    if (pb_arg((const char *) r->args.data, r->args.len, "duration", v, sizeof(v)) != 1
-        || pb_duration_parse(v, ngx_strlen(v), &dur) < 0) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid duration: expected seconds, e.g. 60 or 12.5");
+    if (v == NULL || pb_get_duration_parse(v, ngx_strlen(v), &dur) < 0) {
+        return fail(q, NGX_HTTP_BAD_REQUEST,
+                    "invalid duration: expected seconds (60, 12.5) or a Go duration (10s, 1m30s)");
     }
-    if (dur > (int64_t) q->conf->max_range * 1000000) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "duration too long");
+    if (range_limit(q, 0, dur) != NGX_OK) {
+        return NGX_DECLINED;
     }
     q->to_us = q->from_us + dur;
-    char fmt[16] = "fmp4";
-    int frc = pb_arg((const char *) r->args.data, r->args.len, "format", fmt, sizeof(fmt));
-    if (frc < 0 || (ngx_strcmp(fmt, "fmp4") != 0 && ngx_strcmp(fmt, "mp4") != 0)) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_BAD_REQUEST, "invalid format: expected fmp4 or mp4");
+    const char *fmt = arg(q, PB_A_FORMAT);
+    if (fmt != NULL && ngx_strcmp(fmt, "fmp4") != 0 && ngx_strcmp(fmt, "mp4") != 0) {
+        return fail(q, NGX_HTTP_BAD_REQUEST, "invalid format: expected fmp4 or mp4");
     }
+    int skip;
     vms_index_result_t res;
-    const char *msg = NULL;
-    ngx_int_t st = index_query(r, q, &res, &msg);
-    if (st != NGX_OK) {
-        return ngx_http_vms_playback_error(r, st, msg);
-    }
     pb_plan_t plan;
-    if ((st = plan_or_error(r, q, &res, 1, &plan)) != NGX_OK) {
-        return st;
+    if (gaps_arg(q, &skip) != NGX_OK || index_query(r, q, &res) != NGX_OK
+        || plan_build(r, q, &res, 1, skip, &plan) != NGX_OK) {
+        return NGX_DECLINED;
     }
-    if (plan.n == 0 || plan.v[0].start_us > q->from_us + (int64_t) q->conf->gap * 1000) {
-        /* MediaMTX: the recording must cover start */
+    if (plan.n == 0) {
         pb_plan_free(&plan);
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no recording segments found");
+        return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
     }
-    st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
-                                        fmt[0] != 'm');
+    if (plan.v[0].start_us > q->from_us + (int64_t) q->conf->gap * 1000) {
+        /* start is not recorded.  MediaMTX: before the path's first recording, the clip is what
+         * is recorded in the range; in a gap after some recording, nothing (404).  Rare, so the
+         * history before start is looked up only here (the index, as /list does). */
+        pb_plan_free(&plan);
+        int64_t from = q->from_us, to = q->to_us;
+        q->from_us = 1;
+        q->to_us = from;
+        ngx_int_t rc = index_query(r, q, &res);
+        q->from_us = from;
+        q->to_us = to;
+        if (rc != NGX_OK) {
+            return rc;
+        }
+        if (res.n > 0) {
+            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
+        }
+        if (index_query(r, q, &res) != NGX_OK || plan_build(r, q, &res, 1, skip, &plan) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+        if (plan.n == 0) {
+            pb_plan_free(&plan);
+            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
+        }
+    }
+    ngx_int_t st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us,
+                                                  q->to_us, fmt == NULL || fmt[0] != 'm');
     pb_plan_free(&plan);
     return st;
+}
+
+static const char *
+status_text(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "bad request";
+    case NGX_HTTP_NOT_FOUND:
+        return "not found";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "service unavailable (see the error log)";
+    default:
+        return "internal error (see the error log)";
+    }
 }
 
 static ngx_int_t
 ngx_http_vms_playback_handler(ngx_http_request_t *r)
 {
+    ngx_http_vms_playback_ctx_t *ctx = ngx_http_vms_playback_ctx(r);
+    pb_req_t *q = ngx_pcalloc(r->pool, sizeof(*q));
+    if (ctx == NULL || q == NULL) {
+        return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    q->conf = ngx_http_get_module_loc_conf(r, ngx_http_vms_playback_module);
+    q->ctx = ctx;
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        /* the early phase answered it already unless this location was reached internally */
+        if (ngx_http_vms_playback_add_header(r, "Allow", "GET, HEAD, OPTIONS") != NGX_OK) {
+            return ngx_http_vms_playback_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        }
+        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_ALLOWED, "method not allowed");
     }
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
-    pb_req_t *q = ngx_pcalloc(r->pool, sizeof(*q));
-    if (q == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ctx->status != 0) {
+        return ngx_http_vms_playback_error(r, ctx->status, ctx->why);
     }
-    q->conf = ngx_http_get_module_loc_conf(r, ngx_http_vms_playback_module);
     switch (q->conf->mode) {
     case NGX_HTTP_VMS_PLAYBACK_API:
-        return handle_api(r, q);
+        rc = ctx->resource == PB_RES_MEDIA ? handle_media(r, q)
+                                           : handle_playlist(r, q, ctx->resource == PB_RES_TIMELINE);
+        break;
     case NGX_HTTP_VMS_PLAYBACK_LIST:
-        return handle_list(r, q);
+        rc = handle_list(r, q);
+        break;
     case NGX_HTTP_VMS_PLAYBACK_GET:
-        return handle_get(r, q);
+        rc = handle_get(r, q);
+        break;
     default:
         return NGX_DECLINED;
     }
+    /* a helper refused: nothing was sent yet; answer once, and stop */
+    if (rc == NGX_DECLINED && q->status != 0) {
+        return ngx_http_vms_playback_error(r, q->status, q->msg);
+    }
+    /* a bare status from the senders (out of memory, a failed read): JSON too, if still possible */
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && !r->header_sent) {
+        return ngx_http_vms_playback_error(r, (ngx_uint_t) rc, status_text((ngx_uint_t) rc));
+    }
+    return rc;
 }
 
 static char *
@@ -615,6 +643,7 @@ ngx_http_vms_playback_create_loc_conf(ngx_conf_t *cf)
     conf->gap = NGX_CONF_UNSET_MSEC;
     conf->max_range = NGX_CONF_UNSET;
     conf->closed_max_age = NGX_CONF_UNSET;
+    conf->allow_origins = NGX_CONF_UNSET_PTR;
     return conf;
 }
 
@@ -628,8 +657,55 @@ ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->gap, prev->gap, 500);
     ngx_conf_merge_sec_value(conf->max_range, prev->max_range, 32 * 86400);
     ngx_conf_merge_sec_value(conf->closed_max_age, prev->closed_max_age, 7 * 86400);
+    ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
+    ngx_conf_merge_ptr_value(conf->allow_origins, prev->allow_origins, NGX_CONF_UNSET_PTR);
+    if (conf->allow_origins == NGX_CONF_UNSET_PTR) {
+        /* MediaMTX's playbackAllowOrigins default: "*" (never sent with credentials) */
+        conf->allow_origins = ngx_array_create(cf->pool, 1, sizeof(char *));
+        char **o = conf->allow_origins ? ngx_array_push(conf->allow_origins) : NULL;
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        *o = "*";
+    }
+    while (conf->base_url.len > 0 && conf->base_url.data[conf->base_url.len - 1] == '/') {
+        conf->base_url.len--;
+    }
     while (conf->root.len > 1 && conf->root.data[conf->root.len - 1] == '/') {
         conf->root.len--;
     }
     return ngx_http_vms_playback_thread_pool_merge(cf, prev, conf);
+}
+
+/* vms_playback_allow_origins off | ORIGIN ...; */
+static char *
+ngx_http_vms_playback_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vms_playback_loc_conf_t *pcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    if (pcf->allow_origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+    pcf->allow_origins = ngx_array_create(cf->pool, cf->args->nelts, sizeof(char *));
+    if (pcf->allow_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+    for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0 || value[i].len > 256 || ngx_strcmp(value[i].data, "off") == 0
+            || (ngx_strcmp(value[i].data, "*") != 0 && ngx_strstrn(value[i].data, "://", 2) == NULL)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid origin \"%V\" (\"*\", "
+                               "scheme://host[:port] with an optional * in host, or a single off)",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        char **o = ngx_array_push(pcf->allow_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        *o = (char *) value[i].data;     /* NUL-terminated by the configuration parser */
+    }
+    return NGX_CONF_OK;
 }

@@ -44,7 +44,11 @@ exercise_claims(json_t *payload)
     const char *why;
     if (vms_claims_parse(&c, payload, &why) == 0) {
         vms_claims_policy_t p = { .leeway = 30, .issuer = "vms", .audience = "vms-api" };
+        vms_claims_policy_t m = { .leeway = 0, .exp_optional = 1 };
         (void) vms_claims_validate(&c, 1700000000, &p, &why);
+        (void) vms_claims_validate(&c, 1700000000, &m, &why);
+        (void) vms_claims_allows_action(&c, VMS_ACT_PLAYBACK, "site/cam.1");
+        (void) vms_claims_allows_action(&c, VMS_ACT_PPROF, "cam1");
         (void) vms_claims_allows(&c, VMS_PERM_VIEW_STREAM, "cam1", NULL);
         (void) vms_claims_allows(&c, VMS_PERM_PLAYBACK, NULL, "camera/cam1");
         (void) vms_claims_allows_action(&c, VMS_ACT_READ, "camera/cam1");

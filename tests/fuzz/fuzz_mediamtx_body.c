@@ -20,10 +20,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vms_mtx_req_parse(&m, (const char *) data, size, &why) == 0) {
         (void) vms_mtx_req_token(&m, buf, sizeof(buf), &tok, &toklen);
         (void) vms_camera_from_path(m.path, cam, sizeof(cam));
+        (void) vms_mtx_path_valid(m.path, strlen(m.path));
         vms_mtx_req_free(&m);
     }
     vms_rtmp_req_t q;
     (void) vms_rtmp_req_parse(&q, (const char *) data, size, buf, sizeof(buf), &toklen, &why);
     (void) vms_form_get((const char *) data, size, "name", buf, 64);
+    (void) vms_mtx_path_valid((const char *) data, size);
     return 0;
 }

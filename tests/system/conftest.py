@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import vmsstack  # noqa: E402
+import logscan  # noqa: E402
 
 BUILD = os.environ.get("VMS_BUILD_DIR") or os.path.join(vmsstack.ROOT, "build")
 # Sanitizer builds: processes the tests start report memory errors and UB (and fail), but not
@@ -40,10 +41,15 @@ def stack(request):
             if hasattr(svc, "error_log"):
                 sys.stderr.write(vmsstack.tail(svc.error_log, 40))
     st.stop()
+    # No credential in any log of any stack (issue #20 item 3; tests/system/logscan.py).
+    # VMS_LOG_SCAN=0 turns the check off.
+    leaks = logscan.scan(work) if os.environ.get("VMS_LOG_SCAN", "1") != "0" else []
     if failed and os.environ.get("VMS_KEEP_WORK"):
         sys.stderr.write(f"work dir kept: {work}\n")
     else:
         shutil.rmtree(work, ignore_errors=True)
+    if leaks:
+        pytest.fail("credentials in the stack's logs:\n" + logscan.report(leaks), pytrace=False)
 
 
 @pytest.fixture

@@ -118,10 +118,11 @@ def iso(t):
     return s + ("." + frac if frac else "") + "Z"
 
 
-def start_nginx(stack):
+def start_nginx(stack, extra_vars=None):
     """nginx with vms_playback, vms_auth and vms_limit (leases in the shared zone: Redis and Kafka
-    point at a closed port, the modules' local fallbacks apply)."""
-    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"})
+    point at a closed port, the modules' local fallbacks apply); extra_vars adds template variables
+    (EXTRA_HTTP, ...)."""
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9", **(extra_vars or {})})
     with open(stack.secret_file()) as f:
         secret = f.read().strip()
 

@@ -19,9 +19,11 @@ def mtx(tmp_path_factory):
     try:
         keys = Keys(st)
         r = st.redis()
-        # many authorized reads by one user: stream leases are tested in test_stream_leases.py
+        # many authorized reads by one user: stream leases are tested in test_stream_leases.py;
+        # hundreds of calls and refusals from one address: rate limits in test_ratelimit.py
         ngx = st.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
-                             "AUTH_KEYS": keys.nginx_lines(), "AUTH_STREAM_ADMIT": "off"})
+                             "AUTH_KEYS": keys.nginx_lines(), "AUTH_STREAM_ADMIT": "off",
+                             "LIMIT_API_RATE": "off", "LIMIT_FAIL_RATE": "off"})
         ngx.keys = keys
         yield ngx
     finally:

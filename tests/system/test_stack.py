@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, Producer
 
 import vmsstack
 
-MODULES = ("auth", "limit", "playback")
+MODULES = ("auth", "limit", "log", "playback")
 
 
 def test_nginx_loads_all_three_modules(stack, build_dir):

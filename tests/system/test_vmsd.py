@@ -174,6 +174,14 @@ def test_snapshot_in_redis_refreshed_and_kept_while_offline(stack):
         vmsstack.time.sleep(0.2)
 
 
+def recorded_bytes(stack, cam):
+    """Bytes in the camera's MP4 segment files."""
+    total = 0
+    for d, _, files in os.walk(os.path.join(stack.work, "recordings", cam)):
+        total += sum(os.path.getsize(os.path.join(d, f)) for f in files if f.endswith(".mp4"))
+    return total
+
+
 def test_sighup_adds_and_removes_cameras_without_touching_others(stack):
     k = stack.kafka()
     r = stack.redis()
@@ -202,6 +210,8 @@ def test_sighup_adds_and_removes_cameras_without_touching_others(stack):
         assert camera(v, "cam2")["state"] == "online"
         assert any(l["msg"].startswith("reload done: 1 added, 1 removed, 0 restarted, 1 unchanged")
                    for l in log_lines(v))
+        # the added camera records (its thread may run on the removed camera's old stack)
+        wait("cam3 segment written", lambda: recorded_bytes(stack, "cam3") > 0, svc=v)
 
         # a changed camera is restarted with its new settings, the others still untouched
         with open(v.conf, "a") as f:

@@ -160,8 +160,8 @@ def test_api_cameras_lists_only_the_token_cameras(stack):
 
     def token(**claims):
         now = int(time.time())
-        return jwt.encode({"sub": "u1", "role": "viewer", "iat": now, "exp": now + 600, **claims}, key,
-                          algorithm="HS256")
+        body = {"sub": "u1", "role": "viewer", "iat": now, "exp": now + 600, **claims}
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="HS256")
 
     def listed(tok, **kw):
         r = requests.get(ngx.url("/api/cameras"), headers={"Authorization": f"Bearer {tok}", **kw.pop("h", {})},
@@ -174,6 +174,11 @@ def test_api_cameras_lists_only_the_token_cameras(stack):
     assert listed(token(camera_id="cam3"), h={"X-VMS-Cameras": "*"}) == ["cam3"]
     assert listed(token(camera_id="cam3"), params={"x": "1"}) == ["cam3"]
     assert listed(token()) == CAMS
+    # every camera claim counts, not only the first; an empty list is no camera
+    assert listed(token(cameras=["cam3", "cam1"])) == ["cam1", "cam3"]
+    assert listed(token(cameras=[])) == []
+    # a token without view_stream (MediaMTX permissions only) lists nothing
+    assert listed(token(role=None, mediamtx_permissions=[{"action": "read", "path": "cam1"}])) == []
     # a browser page on this origin reading the list still works (Origin on a GET)
     assert listed(token(cameras=["cam1"]), h={"Origin": ngx.url("").rstrip("/")}) == ["cam1"]
 

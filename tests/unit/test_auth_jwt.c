@@ -432,6 +432,95 @@ test_b64url(void **state)
     assert_int_equal(vms_b64url_decode("-_8", 3, out), 2);
     assert_int_equal(out[0], 0xfb);
     assert_int_equal(out[1], 0xff);
+    /* non-canonical: the unused low bits of the last character are not zero (#20) */
+    assert_int_equal(vms_b64url_decode("YR", 2, out), -1);     /* 'Q' is the only "a" */
+    assert_int_equal(vms_b64url_decode("YWJ", 3, out), -1);    /* 'I' is the only "ab" */
+    assert_int_equal(vms_b64url_decode("-_9", 3, out), -1);
+    assert_int_equal(vms_b64url_decode("YWJjYQ", 6, out), 4);
+    assert_int_equal(vms_b64url_decode("YWJjYR", 6, out), -1);
+    assert_int_equal(vms_b64url_decode("YW+j", 4, out), -1);   /* base64, not base64url */
+    assert_int_equal(vms_b64url_decode("", 0, out), 0);
+}
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* c with the low bit of its 6-bit value set */
+static char
+b64url_stray(char c)
+{
+    return b64url_alphabet[(strchr(b64url_alphabet, c) - b64url_alphabet) | 1];
+}
+
+/* "h.p" (the first len bytes of hp) signed with HS256 under secret: a malloc'd token. */
+static char *
+resign(const char *secret, const char *hp, size_t len)
+{
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    char *t = malloc(len + 64);
+    assert_non_null(t);
+    assert_non_null(HMAC(EVP_sha256(), secret, 32, (const unsigned char *) hp, len, mac, &ml));
+    memcpy(t, hp, len);
+    t[len] = '.';
+    vms_b64url_encode(mac, ml, t + len + 1);
+    return t;
+}
+
+/* #20: a signature, header or payload that differs only in a last character's unused bits. */
+static void
+test_noncanonical_token_parts(void **state)
+{
+    char err[128];
+    const char *why;
+    vms_jwt_t out;
+    vms_jwt_keyset_t *ks = vms_jwt_keyset_new();
+    static const char secret[] = "0123456789abcdef0123456789abcdef";
+    assert_int_equal(vms_jwt_keyset_add_secret(ks, secret, 32, 0, NULL, err, sizeof(err)), 0);
+    json_t *p = json_pack("{s:s, s:I}", "sub", "a", "exp", (json_int_t) 1800000000);
+    char *tok = vms_jwt_sign_hs(secret, 32, VMS_JWT_HS256, NULL, p);
+    json_decref(p);
+    assert_non_null(tok);
+    size_t n = strlen(tok);
+    assert_int_equal(vms_jwt_verify(ks, tok, n, &out, &why), 0);
+    json_decref(out.payload);
+    /* HS256: 32 bytes -> 43 characters, the last carrying 2 unused bits */
+    char last = tok[n - 1];
+    int v = (int) (strchr(b64url_alphabet, last) - b64url_alphabet);
+    for (int bits = 1; bits < 4; bits++) {
+        tok[n - 1] = b64url_alphabet[(v & ~3) | bits];
+        assert_int_equal(vms_jwt_verify(ks, tok, n, &out, &why), -1);
+        assert_string_equal(why, "malformed token signature encoding");
+    }
+    tok[n - 1] = last;
+    /* a payload with a stray bit, correctly signed as it stands: refused when decoded */
+    char *d1 = strchr(tok, '.'), *d2 = strchr(d1 + 1, '.');
+    size_t pl = (size_t) (d2 - d1 - 1);
+    assert_true(pl % 4 >= 2);
+    char pc = d2[-1];
+    d2[-1] = b64url_stray(pc);
+    char *bad = resign(secret, tok, (size_t) (d2 - tok));
+    assert_int_equal(vms_jwt_verify(ks, bad, strlen(bad), &out, &why), -1);
+    assert_string_equal(why, "malformed token payload encoding");
+    free(bad);
+    d2[-1] = pc;
+    /* {"alg":"HS256","x":"y"}: 23 bytes -> 31 characters, the last with 2 unused bits */
+    char two[512];
+    static const char hdr[] = "{\"alg\":\"HS256\",\"x\":\"y\"}";
+    size_t hn = vms_b64url_encode((const unsigned char *) hdr, strlen(hdr), two);
+    assert_true(hn % 4 >= 2);
+    snprintf(two + hn, sizeof(two) - hn, ".%.*s", (int) pl, d1 + 1);
+    bad = resign(secret, two, strlen(two));
+    assert_int_equal(vms_jwt_verify(ks, bad, strlen(bad), &out, &why), 0);    /* canonical: fine */
+    json_decref(out.payload);
+    free(bad);
+    two[hn - 1] = b64url_stray(two[hn - 1]);
+    bad = resign(secret, two, strlen(two));
+    assert_int_equal(vms_jwt_verify(ks, bad, strlen(bad), &out, &why), -1);
+    assert_string_equal(why, "malformed token header encoding");
+    free(bad);
+    free(tok);
+    vms_jwt_keyset_free(ks);
 }
 
 int
@@ -449,6 +538,7 @@ main(void)
         cmocka_unit_test(test_sign_roundtrip),
         cmocka_unit_test(test_ps256_and_eddsa),
         cmocka_unit_test(test_b64url),
+        cmocka_unit_test(test_noncanonical_token_parts),
     };
     return cmocka_run_group_tests_name("auth_jwt", tests, setup, teardown);
 }

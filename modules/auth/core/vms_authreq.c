@@ -74,25 +74,45 @@ vms_form_get(const char *s, size_t len, const char *name, char *out, size_t outl
     return -1;
 }
 
+/*
+ * The body MediaMTX posts to authHTTPAddress (internal/auth/manager.go, authenticateHTTP): a JSON
+ * object of exactly these members, every one a string except "id" (a UUID string, or null when the
+ * request has no session: HLS playlists, playback, api, metrics, pprof).  Older MediaMTX versions
+ * omit "token", "userAgent" or "id", so a missing member is "" (null for "id"); a member we do not
+ * know, a member of another type, a malformed id, an unknown action or protocol are refused (400):
+ * nothing ambiguous reaches the decision.
+ */
+enum { F_IP, F_USER, F_PASSWORD, F_TOKEN, F_ACTION, F_PATH, F_PROTOCOL, F_ID, F_QUERY, F_UA, F_N };
+static const char *vms_mtx_fields[F_N] = {
+    "ip", "user", "password", "token", "action", "path", "protocol", "id", "query", "userAgent"
+};
+static const char *vms_mtx_protocols[] = { "rtsp", "rtmp", "hls", "webrtc", "srt", "moq" };
+
 static int
-vms_mtx_field(json_t *doc, const char *name, const char **out)
+vms_uuid_valid(const char *s, size_t len)
 {
-    json_t *v = json_object_get(doc, name);
-    if (v == NULL || json_is_null(v)) {
-        *out = "";
+    if (len != 36) {
         return 0;
     }
-    if (!json_is_string(v)) {
-        return -1;
+    for (size_t i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return 0;
+            }
+        } else if (vms_hex(s[i]) < 0) {
+            return 0;
+        }
     }
-    *out = json_string_value(v);
-    return 0;
+    return 1;
 }
 
 int
 vms_mtx_req_parse(vms_mtx_req_t *m, const char *body, size_t len, const char **why)
 {
-    const char *action;
+    const char *f[F_N];
+    const char *key;
+    json_t *val;
+
     memset(m, 0, sizeof(*m));
     if (len > VMS_AUTHREQ_BODY_MAX) {
         *why = "request body too large";
@@ -103,19 +123,62 @@ vms_mtx_req_parse(vms_mtx_req_t *m, const char *body, size_t len, const char **w
         *why = "request body is not a JSON object";
         goto fail;
     }
-    if (vms_mtx_field(m->doc, "ip", &m->ip) || vms_mtx_field(m->doc, "user", &m->user)
-        || vms_mtx_field(m->doc, "password", &m->password)
-        || vms_mtx_field(m->doc, "token", &m->token) || vms_mtx_field(m->doc, "path", &m->path)
-        || vms_mtx_field(m->doc, "protocol", &m->protocol) || vms_mtx_field(m->doc, "id", &m->id)
-        || vms_mtx_field(m->doc, "query", &m->query)
-        || vms_mtx_field(m->doc, "userAgent", &m->user_agent)
-        || vms_mtx_field(m->doc, "action", &action)) {
-        *why = "request fields must be strings";
-        goto fail;
+    for (int i = 0; i < F_N; i++) {
+        f[i] = "";
     }
-    m->action = vms_action_from_name(action, strlen(action));
+    json_object_foreach(m->doc, key, val) {
+        int i = 0;
+        while (i < F_N && strcmp(key, vms_mtx_fields[i]) != 0) {
+            i++;
+        }
+        if (i == F_N) {
+            *why = "request body has an unknown field";
+            goto fail;
+        }
+        if (i == F_ID && json_is_null(val)) {
+            continue;
+        }
+        if (!json_is_string(val)) {
+            *why = i == F_ID ? "id must be a UUID or null" : "request fields must be strings";
+            goto fail;
+        }
+        f[i] = json_string_value(val);
+        if (i == F_ID && !vms_uuid_valid(f[i], json_string_length(val))) {
+            *why = "id must be a UUID or null";
+            goto fail;
+        }
+    }
+    m->ip = f[F_IP];
+    m->user = f[F_USER];
+    m->password = f[F_PASSWORD];
+    m->token = f[F_TOKEN];
+    m->path = f[F_PATH];
+    m->protocol = f[F_PROTOCOL];
+    m->id = f[F_ID];
+    m->query = f[F_QUERY];
+    m->user_agent = f[F_UA];
+    m->action = vms_action_from_name(f[F_ACTION], strlen(f[F_ACTION]));
     if (m->action == 0) {
         *why = "unknown action";
+        goto fail;
+    }
+    /* MediaMTX names the protocol for publish and read, and may leave it empty for the others */
+    int known = 0;
+    for (size_t i = 0; i < sizeof(vms_mtx_protocols) / sizeof(vms_mtx_protocols[0]); i++) {
+        known |= strcmp(m->protocol, vms_mtx_protocols[i]) == 0;
+    }
+    if (!known && (m->protocol[0] || m->action == VMS_ACT_PUBLISH || m->action == VMS_ACT_READ)) {
+        *why = "unknown protocol";
+        goto fail;
+    }
+    /* A media action names a path MediaMTX has validated (conf.IsValidPathName); anything else
+     * (traversal, NUL, empty) is refused before any permission is looked at.  api, metrics and
+     * pprof carry "" (their path is ignored, as MediaMTX does). */
+    int media = m->action == VMS_ACT_PUBLISH || m->action == VMS_ACT_READ
+                || m->action == VMS_ACT_PLAYBACK;
+    size_t pl = json_string_length(json_object_get(m->doc, "path"));
+    if ((media || pl) && (!vms_mtx_path_valid(m->path, pl) || strlen(m->path) != pl)) {
+        *why = "invalid path name";
         goto fail;
     }
     return 0;
@@ -182,6 +245,11 @@ vms_rtmp_req_parse(vms_rtmp_req_t *q, const char *body, size_t len, char *tokbuf
     }
     if (vms_form_get(body, len, "name", q->name, sizeof(q->name)) < 0) {
         *why = "missing or malformed name";
+        return -1;
+    }
+    /* the same class of name as MediaMTX's paths: no traversal reaches a permission check */
+    if (!vms_mtx_path_valid(q->name, strlen(q->name))) {
+        *why = "invalid stream name";
         return -1;
     }
     if (vms_form_get(body, len, "app", q->app, sizeof(q->app)) == -2

@@ -13,11 +13,17 @@
 
 typedef struct {
     json_t     *doc;        /* owned */
+    /* "" when absent (id: also when null); point into doc */
     const char *ip, *user, *password, *token, *path, *protocol, *id, *query, *user_agent;
     int         action;     /* VMS_ACT_* */
 } vms_mtx_req_t;
 
-/* 0 or -1 with *why (client-safe; a 400 answer). */
+/*
+ * Exactly MediaMTX's members (ip, user, password, token, action, path, protocol, id, query,
+ * userAgent), strings, id a UUID or null; action one of the six; protocol rtsp|rtmp|hls|webrtc|srt|moq
+ * (may be "" except for publish/read); path a valid MediaMTX path name for publish/read/playback
+ * (vms_mtx_path_valid), "" or valid for the others.  0 or -1 with *why (client-safe; a 400 answer).
+ */
 int  vms_mtx_req_parse(vms_mtx_req_t *m, const char *body, size_t len, const char **why);
 void vms_mtx_req_free(vms_mtx_req_t *m);
 

@@ -193,6 +193,52 @@ vms_claims_parse_cameras(vms_claims_t *c, const char **why)
     return 0;
 }
 
+/*
+ * One mediamtx_permissions entry, as MediaMTX decodes it into conf.AuthInternalUserPermission with
+ * its strict JSON wrapper: null decodes to the zero permission (no action: grants nothing); an
+ * object may hold only "action" and "path" (exact case); "action", when present, must be one of the
+ * six action strings; "path" a string, or null (= "", any path).  Everything else is an error that
+ * MediaMTX answers by refusing the token, so we do too: an unknown member like "paths" would
+ * otherwise leave "path" absent, i.e. any path.
+ */
+static int
+vms_claims_parse_mtx_entry(vms_mtx_perm_t *m, json_t *e, const char **why)
+{
+    const char *key;
+    json_t *val;
+
+    m->action = 0;
+    m->path = "";
+    if (json_is_null(e)) {
+        return 0;
+    }
+    if (!json_is_object(e)) {
+        *why = "mediamtx_permissions entries must be objects";
+        return -1;
+    }
+    json_object_foreach(e, key, val) {
+        if (strcmp(key, "action") == 0) {
+            if (!json_is_string(val)
+                || (m->action = vms_action_from_name(json_string_value(val), json_string_length(val)))
+                   == 0) {
+                *why = "mediamtx_permissions entry has an unknown action";
+                return -1;
+            }
+        } else if (strcmp(key, "path") == 0) {
+            if (json_is_string(val)) {
+                m->path = json_string_value(val);
+            } else if (!json_is_null(val)) {
+                *why = "mediamtx_permissions entry path must be a string";
+                return -1;
+            }
+        } else {
+            *why = "mediamtx_permissions entry has an unknown field";
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 vms_claims_parse_mtx(vms_claims_t *c, const char **why)
 {
@@ -200,8 +246,19 @@ vms_claims_parse_mtx(vms_claims_t *c, const char **why)
     if (v == NULL) {
         return 0;
     }
-    if (!json_is_array(v) || json_array_size(v) > VMS_CLAIMS_MAX_MTX) {
-        *why = "mediamtx_permissions must be an array of at most 64 entries";
+    if (json_is_string(v)) {
+        /* MediaMTX's second form: a string holding the JSON array (identity servers that can only
+         * emit string claims).  One level only, parsed as strictly as the payload itself. */
+        c->mtx_doc = json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES,
+                                NULL);
+        v = c->mtx_doc;
+    }
+    if (!json_is_array(v)) {
+        *why = "mediamtx_permissions must be an array or a string holding one";
+        return -1;
+    }
+    if (json_array_size(v) > VMS_CLAIMS_MAX_MTX) {
+        *why = "mediamtx_permissions has more than 256 entries";
         return -1;
     }
     c->mtx = calloc(json_array_size(v) + 1, sizeof(vms_mtx_perm_t));
@@ -210,20 +267,14 @@ vms_claims_parse_mtx(vms_claims_t *c, const char **why)
         return -1;
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
-        json_t *e = json_array_get(v, i);
-        json_t *a = json_object_get(e, "action"), *p = json_object_get(e, "path");
-        if (!json_is_object(e) || !json_is_string(a) || (p && !json_is_string(p))) {
-            *why = "mediamtx_permissions entries need a string action and path";
+        if (vms_claims_parse_mtx_entry(&c->mtx[c->nmtx], json_array_get(v, i), why) != 0) {
             return -1;
         }
-        int act = vms_action_from_name(json_string_value(a), json_string_length(a));
-        if (act == 0) {
-            continue;   /* actions we do not know grant nothing */
+        if (c->mtx[c->nmtx].action != 0) {
+            c->nmtx++;
         }
-        c->mtx[c->nmtx].action = act;
-        c->mtx[c->nmtx].path = p ? json_string_value(p) : "";
-        c->nmtx++;
     }
+    c->has_mtx = 1;
     return 0;
 }
 
@@ -242,15 +293,10 @@ vms_claims_parse(vms_claims_t *c, json_t *payload, const char **why)
         *why = "sub, tenant_id, role, jti, iss and plan must be strings";
         return -1;
     }
-    int has_exp = 0;
-    if (vms_claim_time(payload, "exp", &c->exp, &has_exp)
+    if (vms_claim_time(payload, "exp", &c->exp, &c->has_exp)
         || vms_claim_time(payload, "nbf", &c->nbf, &c->has_nbf)
         || vms_claim_time(payload, "iat", &c->iat, &c->has_iat)) {
         *why = "exp, nbf and iat must be NumericDate values";
-        return -1;
-    }
-    if (!has_exp) {
-        *why = "token has no exp";
         return -1;
     }
     if (c->jti && (strlen(c->jti) == 0 || strlen(c->jti) > 128)) {
@@ -266,6 +312,18 @@ vms_claims_parse(vms_claims_t *c, json_t *payload, const char **why)
     if (vms_claims_parse_cameras(c, why) != 0 || vms_claims_parse_mtx(c, why) != 0) {
         return -1;
     }
+    if (!c->has_exp && !c->has_mtx) {
+        *why = "token has no exp";
+        return -1;
+    }
+    if (!c->has_exp) {
+        /* Only a MediaMTX token may lack exp (vms_claims_validate decides whether it may here);
+         * it grants through its mediamtx_permissions alone. */
+        c->perms = 0;
+        free(c->cameras);
+        c->cameras = NULL;
+        c->ncameras = 0;
+    }
     return 0;
 }
 
@@ -274,6 +332,7 @@ vms_claims_free(vms_claims_t *c)
 {
     free(c->cameras);
     free(c->mtx);
+    json_decref(c->mtx_doc);
     json_decref(c->payload);
     memset(c, 0, sizeof(*c));
 }
@@ -297,7 +356,12 @@ int
 vms_claims_validate(const vms_claims_t *c, int64_t now, const vms_claims_policy_t *p,
                     const char **why)
 {
-    if (now > c->exp + p->leeway) {
+    if (!c->has_exp) {
+        if (!p->exp_optional) {
+            *why = "token has no exp";
+            return -1;
+        }
+    } else if (now > c->exp + p->leeway) {
         *why = "token expired";
         return -1;
     }
@@ -320,13 +384,76 @@ vms_claims_validate(const vms_claims_t *c, int64_t now, const vms_claims_policy_
     return 0;
 }
 
+/*
+ * MediaMTX compiles "~" paths with Go's regexp (RE2 syntax); a pattern Go refuses grants nothing
+ * there.  PCRE2 understands more (backreferences, lookaround, atomic groups, possessive
+ * quantifiers, recursion, verbs, \K \R \g \k ...), so such a pattern could grant here what it
+ * never grants in MediaMTX.  This conservative scan refuses every construct outside the RE2 subset
+ * (it may refuse an odd pattern Go accepts: that grants less, never more).
+ */
+int
+vms_regex_re2_subset(const char *p)
+{
+    static const char escapes[] = "afntrvdDsSwWbBAzpPQEx";
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            char e = p[++i];
+            if (e == '\0') {
+                return 0;
+            }
+            if (e == 'Q') {                 /* \Q...\E quotes literally, in both */
+                const char *end = strstr(p + i + 1, "\\E");
+                if (end == NULL) {
+                    return 1;               /* quoted to the end */
+                }
+                i = (size_t) (end - p) + 1;
+                continue;
+            }
+            if ((e >= '0' && e <= '9') || ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z'))) {
+                if (e == '0' || (e != '\0' && strchr(escapes, e) == NULL)) {
+                    /* digits: backreferences in PCRE, errors or octal in Go; letters: only
+                     * the escapes both know */
+                    return 0;
+                }
+            }
+            continue;
+        }
+        if (c == '(' && p[i + 1] == '*') {
+            return 0;                       /* PCRE verbs (*SKIP) ... */
+        }
+        if (c == '(' && p[i + 1] == '?') {
+            const char *g = p + i + 2;
+            if (*g == ':') {
+                continue;
+            }
+            if ((g[0] == 'P' && g[1] == '<') || (g[0] == '<' && g[1] != '=' && g[1] != '!')) {
+                continue;                   /* named group */
+            }
+            size_t n = strspn(g, "imsU-");
+            if (n > 0 && (g[n] == ')' || g[n] == ':')) {
+                continue;                   /* flags RE2 knows */
+            }
+            return 0;       /* lookaround, atomic, conditional, recursion, comments, other flags */
+        }
+        if ((c == '*' || c == '+' || c == '?' || c == '}') && p[i + 1] == '+') {
+            return 0;                       /* possessive (an error in Go) */
+        }
+    }
+    return 1;
+}
+
 static int
 vms_regex_match(const char *pattern, const char *subject)
 {
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                                   &errcode, &erroff, NULL);
+    if (!vms_regex_re2_subset(pattern)) {
+        return 0;
+    }
+    /* DOLLAR_ENDONLY: "$" is the end of the text, as in Go (not also before a final newline) */
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff, NULL);
     if (re == NULL) {
         return 0;   /* a pattern that does not compile grants nothing */
     }
@@ -387,6 +514,11 @@ vms_claims_mtx_allows(const vms_claims_t *c, int action, const char *path)
         if (m->action != action) {
             continue;
         }
+        /* MediaMTX matches paths for publish, read and playback only; api, metrics and pprof
+         * permissions hold whatever path they carry */
+        if (action != VMS_ACT_PUBLISH && action != VMS_ACT_READ && action != VMS_ACT_PLAYBACK) {
+            return 1;
+        }
         if (m->path[0] == '\0' || strcmp(m->path, path) == 0
             || (m->path[0] == '~' && vms_regex_match(m->path + 1, path))) {
             return 1;
@@ -432,6 +564,32 @@ vms_camera_from_path(const char *path, char *out, size_t outlen)
     memcpy(out, seg, n);
     out[n] = '\0';
     return 0;
+}
+
+int
+vms_mtx_path_valid(const char *path, size_t len)
+{
+    size_t seg = 0;     /* start of the current segment */
+
+    if (len == 0 || len > VMS_MTX_PATH_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i <= len; i++) {
+        char ch = i < len ? path[i] : '/';
+        if (ch == '/') {
+            size_t n = i - seg;
+            /* empty (also a leading or trailing '/'), "." and ".." segments */
+            if (n == 0 || (n == 1 && path[seg] == '.')
+                || (n == 2 && path[seg] == '.' && path[seg + 1] == '.')) {
+                return 0;
+            }
+            seg = i + 1;
+        } else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+                     || ch == '_' || ch == '-' || ch == '.')) {
+            return 0;   /* NUL, '\\', '%', spaces, controls, non-ASCII ... */
+        }
+    }
+    return 1;
 }
 
 int

@@ -18,47 +18,65 @@
 
 #define VMS_JWT_HEADER_MAX 2048   /* base64url bytes */
 
+static int
+vms_b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/*
+ * Strict (canonical) base64url without padding, RFC 7515 section 2: no '=', no whitespace, no
+ * other alphabet, and the unused low bits of the last character must be zero -- otherwise four
+ * different strings decode to the same signature, and a token could be altered without touching
+ * what is signed or verified.
+ */
 long
 vms_b64url_decode(const char *in, size_t len, unsigned char *out)
 {
+    size_t o = 0;
+    uint32_t acc = 0;
+
     if (len % 4 == 1) {
         return -1;
     }
-    size_t padded = (len + 3) / 4 * 4;
-    char stackbuf[1024];
-    char *tmp = padded < sizeof(stackbuf) ? stackbuf : malloc(padded + 1);
-    if (tmp == NULL) {
-        return -1;
-    }
     for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            tmp[i] = c;
-        } else if (c == '-') {
-            tmp[i] = '+';
-        } else if (c == '_') {
-            tmp[i] = '/';
-        } else {
-            if (tmp != stackbuf) {
-                free(tmp);
-            }
+        int v = vms_b64url_value((unsigned char) in[i]);
+        if (v < 0) {
             return -1;
         }
-    }
-    for (size_t i = len; i < padded; i++) {
-        tmp[i] = '=';
-    }
-    long n = 0;
-    if (padded > 0) {
-        n = EVP_DecodeBlock(out, (unsigned char *) tmp, (int) padded);
-        if (n >= 0) {
-            n -= (long) (padded - len);   /* EVP_DecodeBlock counts padding as zero bytes */
+        acc = (acc << 6) | (uint32_t) v;
+        if (i % 4 == 3) {
+            out[o++] = (unsigned char) (acc >> 16);
+            out[o++] = (unsigned char) (acc >> 8);
+            out[o++] = (unsigned char) acc;
+            acc = 0;
         }
     }
-    if (tmp != stackbuf) {
-        free(tmp);
+    switch (len % 4) {
+    case 2:                             /* 12 bits: one byte, 4 unused bits */
+        if (acc & 0xf) {
+            return -1;
+        }
+        out[o++] = (unsigned char) (acc >> 4);
+        break;
+    case 3:                             /* 18 bits: two bytes, 2 unused bits */
+        if (acc & 0x3) {
+            return -1;
+        }
+        out[o++] = (unsigned char) (acc >> 10);
+        out[o++] = (unsigned char) (acc >> 2);
+        break;
     }
-    return n < 0 ? -1 : n;
+    return (long) o;
 }
 
 size_t

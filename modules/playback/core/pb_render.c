@@ -162,8 +162,16 @@ void
 pb_render_list(pb_buf_t *b, const pb_span_t *s, size_t n, const char *get_url, const char *path)
 {
     char ep[3 * 256 + 1];
-    size_t plen = strlen(path);
+    size_t plen = strlen(path), ulen = strlen(get_url);
     pb_query_escape(ep, path, plen < 256 ? plen : 256);
+    /* the URL's base may come from a request header: never let it end the JSON string */
+    char *eu = malloc(6 * ulen + 1);
+    if (eu == NULL) {
+        b->oom = 1;
+        return;
+    }
+    pb_json_escape(eu, get_url, ulen);
+    get_url = eu;
     pb_buf_add(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         char t[40], et[3 * 40 + 1], d[40];
@@ -174,4 +182,5 @@ pb_render_list(pb_buf_t *b, const pb_span_t *s, size_t n, const char *get_url, c
                       i ? "," : "", t, d, get_url, d, ep, et);
     }
     pb_buf_add(b, "]\n", 2);
+    free(eu);
 }

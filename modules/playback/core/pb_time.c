@@ -184,3 +184,85 @@ pb_seconds_format(char *buf, int64_t us)
     }
     return (size_t) n;
 }
+
+/* One Go duration unit at s[*i]: its length in nanoseconds, 0 when unknown. */
+static int64_t
+go_unit(const char *s, size_t len, size_t *i)
+{
+    static const struct { const char *u; int64_t ns; } units[] = {
+        { "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
+        { "ms", 1000000 }, { "s", 1000000000 }, { "m", 60000000000LL }, { "h", 3600000000000LL },
+    };
+    size_t best = 0;
+    int64_t ns = 0;
+    for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+        size_t ul = strlen(units[k].u);
+        if (ul > best && *i + ul <= len && memcmp(s + *i, units[k].u, ul) == 0) {
+            best = ul;
+            ns = units[k].ns;
+        }
+    }
+    /* Go reads the unit up to the next digit or '.': "5sec" is not "5s" */
+    size_t e = *i + best;
+    if (best == 0 || (e < len && !(s[e] == '.' || (s[e] >= '0' && s[e] <= '9')))) {
+        return 0;
+    }
+    *i = e;
+    return ns;
+}
+
+int
+pb_go_duration_parse(const char *s, size_t len, int64_t *us)
+{
+    const int64_t max_ns = 10LL * 366 * 86400 * 1000000000LL;
+    size_t i = 0;
+    int64_t total = 0;
+    if (i < len && s[i] == '+') {
+        i++;
+    }
+    if (i == len) {
+        return -1;
+    }
+    if (len - i == 1 && s[i] == '0') {
+        return -1;                          /* Go's "0": valid, but not a positive duration */
+    }
+    while (i < len) {
+        int64_t whole = 0, frac = 0, scale = 1;
+        int digits = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            whole = whole * 10 + (s[i++] - '0');
+            digits = 1;
+            if (whole > max_ns) {
+                return -1;
+            }
+        }
+        if (i < len && s[i] == '.') {
+            i++;
+            while (i < len && s[i] >= '0' && s[i] <= '9') {
+                if (scale < 1000000000LL) {         /* beyond nanoseconds: ignored */
+                    frac = frac * 10 + (s[i] - '0');
+                    scale *= 10;
+                }
+                digits = 1;
+                i++;
+            }
+        }
+        int64_t unit = digits ? go_unit(s, len, &i) : 0;
+        if (unit == 0 || whole > max_ns / unit) {
+            return -1;
+        }
+        /* frac < scale <= 1e9: exact in int64 either way (units from 1 s up divide by scale) */
+        total += whole * unit + (unit >= 1000000000LL ? frac * (unit / scale) : frac * unit / scale);
+        if (total > max_ns) {
+            return -1;
+        }
+    }
+    *us = total / 1000;
+    return *us > 0 ? 0 : -1;
+}
+
+int
+pb_get_duration_parse(const char *s, size_t len, int64_t *us)
+{
+    return pb_duration_parse(s, len, us) == 0 || pb_go_duration_parse(s, len, us) == 0 ? 0 : -1;
+}

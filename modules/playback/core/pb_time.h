@@ -18,6 +18,14 @@ int pb_time_parse(const char *s, size_t len, int64_t *us);
  * 10 years.  0 or -1. */
 int pb_duration_parse(const char *s, size_t len, int64_t *us);
 
+/* Go's time.ParseDuration syntax ("10s", "1m30s", "1.5h", "500ms", "90us";
+ * units ns us µs μs ms s m h, a leading '+'), > 0 and at most 10 years
+ * (a negative or zero duration is refused).  0 or -1. */
+int pb_go_duration_parse(const char *s, size_t len, int64_t *us);
+
+/* /get's duration as MediaMTX reads it: decimal seconds, else Go syntax. */
+int pb_get_duration_parse(const char *s, size_t len, int64_t *us);
+
 /* "2026-11-24T01:02:03.456789Z" (trailing zeros of the fraction trimmed,
  * like Go's RFC3339Nano); returns the length written (buf >= 32 bytes). */
 size_t pb_time_format(char *buf, int64_t us);

@@ -1,0 +1,2 @@
+fuzz_log_redact_SRCS := modules/log/core/vms_redact.c
+fuzz_log_redact_CFLAGS := -I$(ROOT)/modules/log/core
