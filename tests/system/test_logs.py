@@ -9,6 +9,7 @@ fixture of the suite, tests/system/conftest.py)."""
 import datetime as dt
 import json
 import os
+import re
 import uuid
 import time
 import urllib.parse
@@ -76,10 +77,12 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
     wait("live HLS of cam1", lambda: hls_ready(ngx, "cam1"), svc=relay)
     playlist = get(f"/live/cam1/index.m3u8?jwt={stream}")
     assert playlist.status_code == 200
-    seg = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
-    assert get(f"/live/cam1/{seg}?jwt={stream}").status_code == 200
+    # segment URIs carry the playlist's signed player session (vms_limit, docs/limit.md)
+    seg = next(line for line in playlist.text.splitlines() if ".ts?vms_session=" in line)
+    sess = seg.split("?", 1)[1]
+    assert get(f"/live/cam1/{seg}&jwt={stream}").status_code == 200
     assert get(f"/live/cam1/{seg}", headers=bearer(stream)).status_code == 200
-    assert get(f"/live/cam1/999999.ts?jwt={stream}").status_code == 404      # error.log: open() failed
+    assert get(f"/live/cam1/999999.ts?{sess}&jwt={stream}").status_code == 404      # error.log: open() failed
     assert s.post(ngx.url(f"/live/cam1/release?jwt={stream}")).status_code == 200
     assert get(f"/api/cameras?jwt={user}").status_code == 200
     assert get(f"/api/cameras/cam1/snapshot.jpg?jwt={user}").status_code in (200, 404)
@@ -124,7 +127,7 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
     with open(ngx.error_log) as f:
         errors = f.read()
     assert "upstream:" in errors and "/api/analytics/ai-cost?jwt=***" in errors   # the context, redacted
-    assert 'request: "GET /live/cam1/999999.ts?jwt=*** HTTP/1.1"' in errors
+    assert 'request: "GET /live/cam1/999999.ts?vms_session=***&jwt=*** HTTP/1.1"' in errors
 
     # the access log has each request with a trace id and without credentials
     with open(os.path.join(ngx.prefix, "logs", "access.log")) as f:
@@ -137,7 +140,10 @@ def test_a_full_session_leaves_no_token_in_any_log(stack, build_dir):
 
     relay.stop()
     ngx.stop()
-    found = logscan.scan(stack.work)
+    # the signed player sessions (their MAC part) are credentials too: in no log
+    macs = [m.split(".")[1] for m in re.findall(r"vms_session=([^&\"\s]+)", playlist.text + pl.text)]
+    assert macs
+    found = logscan.scan(stack.work, extra_secrets=macs)
     assert found == [], logscan.report(found)
     # the scan would have seen them: the tokens are JWT-shaped and the secret is long
     assert all(logscan.JWT.search(t.encode()) for t in used)

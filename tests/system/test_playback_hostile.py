@@ -2,10 +2,14 @@
 served; an argument error is answered once and nothing else runs; /list never copies a Host header
 into its JSON; the media route serves recordings only.  nginx with vms_playback, vms_auth and
 vms_limit, fixture recordings indexed with `vms-index rebuild` (see test_playback.py)."""
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import os
 import socket
+import time
 
 import pytest
 
@@ -43,6 +47,18 @@ def two(stack):
     ngx.rec = rec
     ngx.cam1 = {"Authorization": f"Bearer {ngx.token(camera_id='cam1')}"}
     return ngx
+
+
+def session(ngx, camera="cam1", user="alice"):
+    """A media request needs its playlist's signed player session (vms_limit, docs/limit.md "Player
+    sessions"); made here with the stack's key as documented, so the media route's own checks run."""
+    with open(ngx.vars["LIMIT_SESSION_KEY_FILE"], "rb") as f:
+        key = f.read().rstrip(b"\r\n\t ")
+    exp, sid = int(time.time()) + 600, "hostile-test"
+    msg = b"vms-session-v1" + b"".join(len(p).to_bytes(8, "big") + p
+                                       for p in (camera.encode(), user.encode(), sid.encode(), str(exp).encode()))
+    mac = base64.urlsafe_b64encode(hmac.new(key, msg, hashlib.sha256).digest()[:16]).rstrip(b"=").decode()
+    return f"vms_session={exp}.{mac}.{sid}"
 
 
 def raw(port, target, headers=()):
@@ -133,7 +149,7 @@ def test_argument_error_answered_once_and_nothing_else_runs(two):
                    f"/api/playback/cam1?start={ts(10)}&end={ts(0)}",
                    f"/api/playback/cam1?start={ts(0)}&end={ts(10)}&format=avi",
                    f"/api/playback/cam1?start={ts(0)}&end={ts(10)}&gaps=maybe",
-                   "/api/playback/cam1/media/2026/x.mp4?s=1",
+                   f"/api/playback/cam1/media/2026/x.mp4?s=1&{session(two)}",
                    "/list?path=..%2Fcam1", "/list?path=cam1&start=soon",
                    f"/get?path=cam1&start={ts(0)}", f"/get?path=cam1&start={ts(0)}&duration=5&format=avi"]:
         st, h, body = raw(two.port, target, hdr)
@@ -177,11 +193,11 @@ def test_media_serves_recordings_only(two):
         f.write("operator notes")
     hdr = [("Host", "localhost")] + list(two.cam1.items())
     for name in ["latest.jpg", "notes.txt", "2026", ".index/2026-11-23.seg", "x.mp4.jpg"]:
-        st, h, body = raw(two.port, f"/api/playback/cam1/media/{name}", hdr)
+        st, h, body = raw(two.port, f"/api/playback/cam1/media/{name}?{session(two)}", hdr)
         assert st in (400, 404) and h["Content-Type"] == "application/json", (name, st)
         assert b"snapshot" not in body and b"operator" not in body
     seg = pf.seg_name(T0)
-    st, _, body = raw(two.port, f"/api/playback/cam1/media/{seg}", hdr)
+    st, _, body = raw(two.port, f"/api/playback/cam1/media/{seg}?{session(two)}", hdr)
     assert st == 200 and body[4:8] == b"ftyp"
 
 

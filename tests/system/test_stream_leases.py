@@ -14,6 +14,7 @@ import re
 import subprocess
 import time
 import urllib.parse
+import uuid
 
 import pytest
 import requests
@@ -59,14 +60,28 @@ def no_alerts(ngx):
     assert alerts == []
 
 
+# MediaMTX sends its reader/session ids as UUIDs (vms_auth refuses anything else): the tests name
+# them ("reader-1") and send a UUID made from the name; held() shows the names again.
+RIDS = {}
+
+
+def rid(name):
+    u = str(uuid.uuid5(uuid.NAMESPACE_OID, name))
+    RIDS[u] = name
+    return u
+
+
 def held(ngx, user):
-    return sorted(redis_cli(ngx.redis, "ZRANGE", f"vms:leases:{user}", "0", "-1").split())
+    members = redis_cli(ngx.redis, "ZRANGE", f"vms:leases:{user}", "0", "-1").split()
+    return sorted(RIDS.get(m, m) for m in members)
 
 
 def ask(ngx, **fields):
     body = {"ip": "127.0.0.1", "user": "", "password": "", "token": "", "action": "read", "path": "cam1",
             "protocol": "rtsp", "id": None, "query": ""}
     body.update(fields)
+    if body["id"] is not None:
+        body["id"] = rid(body["id"])
     return requests.post(ngx.url("/api/auth/validate-stream"), json=body, timeout=5)
 
 

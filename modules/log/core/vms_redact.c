@@ -7,7 +7,7 @@
 
 static const char *const  vms_redact_names[] = {
     "jwt", "token", "access_token", "id_token", "refresh_token", "sig",
-    "signature", "password", "secret", "api_key", NULL
+    "signature", "password", "secret", "api_key", "vms_session", NULL
 };
 
 
