@@ -18,6 +18,7 @@ import pytest
 import requests
 
 import logscan
+import vmsstack
 import playback_fixtures as pf
 from test_auth_helpers import bearer
 from test_vmsd_relay import hls_ready
@@ -168,6 +169,9 @@ def test_access_log_redacts_every_credential_argument(stack):
     ]
     for query, _ in cases:
         requests.get(ngx.url(f"/api/auth/check/cam1?{query}"), timeout=5)
-    with open(os.path.join(ngx.prefix, "logs", "access.log")) as f:
-        logged = [json.loads(line)["args"] for line in f if '"/api/auth/check/cam1"' in line]
-    assert logged == [want for _, want in cases]
+    def logged():
+        with open(os.path.join(ngx.prefix, "logs", "access.log")) as f:
+            return [json.loads(line)["args"] for line in f if '"/api/auth/check/cam1"' in line]
+    # nginx writes a request's line after the client has its answer: wait for all of them
+    vmsstack.wait_for("every request logged", lambda: len(logged()) >= len(cases), 10)
+    assert logged() == [want for _, want in cases]
