@@ -1,28 +1,8 @@
 /* Serve-time fMP4 helpers (see pb_fmp4.h). */
 #include "pb_fmp4.h"
+#include "vms_bytes.h"
 
 #include <string.h>
-
-static uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-be64(const unsigned char *p)
-{
-    return (uint64_t) be32(p) << 32 | be32(p + 4);
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char) (v >> 24);
-    p[1] = (unsigned char) (v >> 16);
-    p[2] = (unsigned char) (v >> 8);
-    p[3] = (unsigned char) v;
-}
 
 int
 pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe)
@@ -30,7 +10,7 @@ pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_
     if (*off > end || end - *off < 8) {
         return -1;
     }
-    uint64_t sz = be32(b + *off);
+    uint64_t sz = vms_be32(b + *off);
     size_t hdr = 8;
     memcpy(type, b + *off + 4, 4);
     type[4] = 0;
@@ -38,7 +18,7 @@ pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_
         if (end - *off < 16) {
             return -1;
         }
-        sz = be64(b + *off + 8);
+        sz = vms_be64(b + *off + 8);
         hdr = 16;
     } else if (sz == 0) {
         sz = end - *off;
@@ -77,12 +57,12 @@ pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
             size_t o2 = s1, s2, e2;
             while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                    id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+                    id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                 } else if (strcmp(type, "mdia") == 0) {
                     size_t o3 = s2, s3, e3;
                     while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                         if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                            ts = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                            ts = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                         }
                     }
                 }
@@ -127,7 +107,7 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
                 return -1;
             }
             if (strcmp(type, "tfhd") == 0 && e2 - s2 >= 8) {
-                uint32_t id = be32(b + s2 + 4);
+                uint32_t id = vms_be32(b + s2 + 4);
                 for (int i = 0; i < t->n; i++) {
                     if (t->id[i] == id) {
                         k = i;
@@ -145,7 +125,7 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
         if (tfdt_end - tfdt_at < (size_t) (v1 ? 12 : 8)) {
             return -1;
         }
-        int64_t v = v1 ? (int64_t) be64(b + tfdt_at + 4) : (int64_t) be32(b + tfdt_at + 4);
+        int64_t v = v1 ? (int64_t) vms_be64(b + tfdt_at + 4) : (int64_t) vms_be32(b + tfdt_at + 4);
         if (v < 0) {
             return -1;
         }
@@ -158,12 +138,12 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
                 nv = 0;
             }
             if (v1) {
-                put32(b + tfdt_at + 4, (uint32_t) ((uint64_t) nv >> 32));
-                put32(b + tfdt_at + 8, (uint32_t) nv);
+                vms_put_be32(b + tfdt_at + 4, (uint32_t) ((uint64_t) nv >> 32));
+                vms_put_be32(b + tfdt_at + 8, (uint32_t) nv);
             } else if (nv > (int64_t) UINT32_MAX) {
                 return -1;
             } else {
-                put32(b + tfdt_at + 4, (uint32_t) nv);
+                vms_put_be32(b + tfdt_at + 4, (uint32_t) nv);
             }
         }
     }

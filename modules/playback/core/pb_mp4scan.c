@@ -1,6 +1,7 @@
 /* Fragmented MP4 scanner (see pb_mp4scan.h). */
 #include "pb_mp4scan.h"
 #include "pb_fmp4.h"
+#include "vms_bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,18 +34,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-be64(const unsigned char *p)
-{
-    return (uint64_t) be32(p) << 32 | be32(p + 4);
-}
-
 static track_t *
 track_by_id(tracks_t *ts, uint32_t id)
 {
@@ -71,12 +60,12 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
             size_t o2 = ps, s2, e2;
             while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                    t->id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+                    t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                 } else if (strcmp(type, "mdia") == 0) {
                     size_t o3 = s2, s3, e3;
                     while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                         if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                            t->timescale = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                            t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                         } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
                             t->video = memcmp(b + s3 + 8, "vide", 4) == 0;
                         }
@@ -87,10 +76,10 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
             size_t o2 = ps, s2, e2;
             while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "trex") == 0 && e2 - s2 >= 24) {
-                    track_t *t = track_by_id(ts, be32(b + s2 + 4));
+                    track_t *t = track_by_id(ts, vms_be32(b + s2 + 4));
                     if (t != NULL) {
-                        t->def_dur = be32(b + s2 + 12);
-                        t->def_flags = be32(b + s2 + 20);
+                        t->def_dur = vms_be32(b + s2 + 12);
+                        t->def_flags = vms_be32(b + s2 + 20);
                     }
                 }
             }
@@ -140,24 +129,24 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
             const unsigned char *p = b + s2;
             size_t n = e2 - s2;
             if (strcmp(type, "tfhd") == 0 && n >= 8) {
-                uint32_t fl = be32(p) & 0xffffff;
+                uint32_t fl = vms_be32(p) & 0xffffff;
                 size_t q = 8;
-                id = be32(p + 4);
+                id = vms_be32(p + 4);
                 if (fl & 0x1) { q += 8; }
                 if (fl & 0x2) { q += 4; }
-                if (fl & 0x8) { if (q + 4 > n) { return -1; } def_dur = be32(p + q); q += 4; }
+                if (fl & 0x8) { if (q + 4 > n) { return -1; } def_dur = vms_be32(p + q); q += 4; }
                 if (fl & 0x10) { q += 4; }
-                if (fl & 0x20) { if (q + 4 > n) { return -1; } def_flags = be32(p + q); }
+                if (fl & 0x20) { if (q + 4 > n) { return -1; } def_flags = vms_be32(p + q); }
             } else if (strcmp(type, "tfdt") == 0 && n >= 8) {
-                t0 = p[0] == 1 ? (n >= 12 ? be64(p + 4) : 0) : be32(p + 4);
+                t0 = p[0] == 1 ? (n >= 12 ? vms_be64(p + 4) : 0) : vms_be32(p + 4);
                 have_tfdt = 1;
             } else if (strcmp(type, "trun") == 0 && n >= 8) {
-                uint32_t fl = be32(p) & 0xffffff, cnt = be32(p + 4);
+                uint32_t fl = vms_be32(p) & 0xffffff, cnt = vms_be32(p + 4);
                 size_t q = 8;
                 uint32_t first_flags = 0;
                 int have_first = 0;
                 if (fl & 0x1) { q += 4; }
-                if (fl & 0x4) { if (q + 4 > n) { return -1; } first_flags = be32(p + q); q += 4; have_first = 1; }
+                if (fl & 0x4) { if (q + 4 > n) { return -1; } first_flags = vms_be32(p + q); q += 4; have_first = 1; }
                 if (q > n) {
                     return -1;
                 }
@@ -168,9 +157,9 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
                 }
                 for (uint32_t i = 0; i < cnt; i++) {
                     uint32_t sd = def_dur, sf = def_flags;
-                    if (fl & 0x100) { sd = be32(p + q); q += 4; }
+                    if (fl & 0x100) { sd = vms_be32(p + q); q += 4; }
                     if (fl & 0x200) { q += 4; }
-                    if (fl & 0x400) { sf = be32(p + q); q += 4; }
+                    if (fl & 0x400) { sf = vms_be32(p + q); q += 4; }
                     if (fl & 0x800) { q += 4; }
                     if (i == 0 && have_first) {
                         sf = first_flags;
@@ -239,7 +228,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
             rc = fail(err, errlen, "read error at %llu", (unsigned long long) off);
             break;
         }
-        uint64_t sz = be32(h), hdr = 8;
+        uint64_t sz = vms_be32(h), hdr = 8;
         char type[5];
         memcpy(type, h + 4, 4);
         type[4] = 0;
@@ -247,7 +236,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
             if (off + 16 > size || read_at(fd, h + 8, 8, off + 8) < 0) {
                 break;
             }
-            sz = be64(h + 8);
+            sz = vms_be64(h + 8);
             hdr = 16;
         } else if (sz == 0) {
             sz = size - off;

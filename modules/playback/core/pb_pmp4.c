@@ -1,5 +1,6 @@
 /* Plain MP4 clips: fragment parsing and the cut (see pb_pmp4.h). */
 #include "pb_pmp4.h"
+#include "vms_bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,18 +21,6 @@
 #define TRUN_FLAGS          0x000400
 #define TRUN_CTS            0x000800
 #define SAMPLE_NON_SYNC     0x00010000
-
-static uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-be64(const unsigned char *p)
-{
-    return (uint64_t) be32(p) << 32 | be32(p + 4);
-}
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -91,12 +80,12 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
                 size_t o2 = s1, s2, e2;
                 while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                     if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                        t->id = be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+                        t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                     } else if (strcmp(type, "mdia") == 0) {
                         size_t o3 = s2, s3, e3;
                         while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                             if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                                t->timescale = be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                                t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                             }
                         }
                     }
@@ -116,12 +105,12 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
                     if (strcmp(type, "trex") != 0 || e2 - s2 < 24) {
                         continue;
                     }
-                    uint32_t id = be32(b + s2 + 4);
+                    uint32_t id = vms_be32(b + s2 + 4);
                     for (int i = 0; i < in->n; i++) {
                         if (in->t[i].id == id) {
-                            in->t[i].def_dur = be32(b + s2 + 12);
-                            in->t[i].def_size = be32(b + s2 + 16);
-                            in->t[i].def_flags = be32(b + s2 + 20);
+                            in->t[i].def_dur = vms_be32(b + s2 + 12);
+                            in->t[i].def_size = vms_be32(b + s2 + 16);
+                            in->t[i].def_flags = vms_be32(b + s2 + 20);
                         }
                     }
                 }
@@ -176,7 +165,7 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
             if (n < 8) {
                 return fail(err, errlen, "short tfhd");
             }
-            uint32_t fl = be32(p) & 0xffffff, id = be32(p + 4);
+            uint32_t fl = vms_be32(p) & 0xffffff, id = vms_be32(p + 4);
             size_t q = 8;
             for (int i = 0; i < in->n; i++) {
                 if (in->t[i].id == id) {
@@ -199,28 +188,28 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
              * default-base-is-moof, else where the previous traf's data ended */
             base = (first_traf || (fl & TFHD_BASE_IS_MOOF)) ? moof_off : *next_base;
             if (fl & TFHD_BASE_OFFSET) {
-                base = be64(p + q);
+                base = vms_be64(p + q);
                 q += 8;
             }
             if (fl & TFHD_DESC_INDEX) {
                 q += 4;
             }
             if (fl & TFHD_DEF_DURATION) {
-                def_dur = be32(p + q);
+                def_dur = vms_be32(p + q);
                 q += 4;
             }
             if (fl & TFHD_DEF_SIZE) {
-                def_size = be32(p + q);
+                def_size = vms_be32(p + q);
                 q += 4;
             }
             if (fl & TFHD_DEF_FLAGS) {
-                def_flags = be32(p + q);
+                def_flags = vms_be32(p + q);
             }
         } else if (strcmp(type, "tfdt") == 0) {
             if (n < 8 || (p[0] == 1 && n < 12)) {
                 return fail(err, errlen, "short tfdt");
             }
-            uint64_t v = p[0] == 1 ? be64(p + 4) : be32(p + 4);
+            uint64_t v = p[0] == 1 ? vms_be64(p + 4) : vms_be32(p + 4);
             if (v > (uint64_t) INT64_MAX / 2) {
                 return fail(err, errlen, "tfdt out of range");
             }
@@ -258,13 +247,13 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
             return fail(err, errlen, "short trun");
         }
         int v1 = p[0] == 1;
-        uint32_t fl = be32(p) & 0xffffff, cnt = be32(p + 4), first_flags = 0;
+        uint32_t fl = vms_be32(p) & 0xffffff, cnt = vms_be32(p + 4), first_flags = 0;
         size_t q = 8;
         if (fl & TRUN_DATA_OFFSET) {
             if (q + 4 > n) {
                 return fail(err, errlen, "short trun");
             }
-            int32_t d = (int32_t) be32(p + q);
+            int32_t d = (int32_t) vms_be32(p + q);
             if (d < 0 && (uint64_t) -(int64_t) d > base) {
                 return fail(err, errlen, "trun data offset before the file");
             }
@@ -275,7 +264,7 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
             if (q + 4 > n) {
                 return fail(err, errlen, "short trun");
             }
-            first_flags = be32(p + q);
+            first_flags = vms_be32(p + q);
             q += 4;
         }
         size_t per = ((fl & TRUN_DURATION) ? 4 : 0) + ((fl & TRUN_SIZE) ? 4 : 0)
@@ -291,22 +280,22 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
                                    .track = (uint8_t) k };
             uint32_t sf = (i == 0 && (fl & TRUN_FIRST_FLAGS)) ? first_flags : def_flags;
             if (fl & TRUN_DURATION) {
-                s.duration = be32(p + q);
+                s.duration = vms_be32(p + q);
                 q += 4;
             }
             if (fl & TRUN_SIZE) {
-                s.size = be32(p + q);
+                s.size = vms_be32(p + q);
                 q += 4;
             }
             if (fl & TRUN_FLAGS) {
-                uint32_t f = be32(p + q);
+                uint32_t f = vms_be32(p + q);
                 q += 4;
                 if (!(i == 0 && (fl & TRUN_FIRST_FLAGS))) {
                     sf = f;
                 }
             }
             if (fl & TRUN_CTS) {
-                uint32_t c = be32(p + q);
+                uint32_t c = vms_be32(p + q);
                 q += 4;
                 if (!v1 && c > INT32_MAX) {
                     return fail(err, errlen, "composition offset out of range");

@@ -8,17 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vms_bytes.h"
+
 typedef struct {
     unsigned char *p;
     size_t         len, cap;
     int            oom;
 } wbuf_t;
-
-static inline uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
 
 static inline int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -79,10 +75,7 @@ static inline void
 patch32(wbuf_t *b, size_t at, uint32_t v)
 {
     if (!b->oom) {
-        b->p[at] = (unsigned char) (v >> 24);
-        b->p[at + 1] = (unsigned char) (v >> 16);
-        b->p[at + 2] = (unsigned char) (v >> 8);
-        b->p[at + 3] = (unsigned char) v;
+        vms_put_be32(b->p + at, v);
     }
 }
 

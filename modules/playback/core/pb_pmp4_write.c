@@ -515,13 +515,13 @@ pb_pmp4_write(const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, pb_pmp4_out_
         unsigned char *p = b.p + chunk_at[i];
         for (uint32_t c = 0; c < nchunks[i]; c++) {
             if (co64) {
-                uint64_t v = ((uint64_t) be32(p) << 32 | be32(p + 4)) + head;
+                uint64_t v = vms_be64(p) + head;
                 for (int k = 0; k < 8; k++) {
                     p[k] = (unsigned char) (v >> (56 - 8 * k));
                 }
                 p += 8;
             } else {
-                uint32_t v = be32(p) + (uint32_t) head;
+                uint32_t v = vms_be32(p) + (uint32_t) head;
                 p[0] = (unsigned char) (v >> 24);
                 p[1] = (unsigned char) (v >> 16);
                 p[2] = (unsigned char) (v >> 8);
