@@ -5,20 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "vms_pct.h"
 
 static int
 path_char(int c)
@@ -53,8 +40,8 @@ decode(const char *s, const char *e, char *out)
         int c = (unsigned char) *s;
         if (c == '%') {
             int hi, lo;
-            if (e - s < 3 || (hi = hexval((unsigned char) s[1])) < 0
-                || (lo = hexval((unsigned char) s[2])) < 0)
+            if (e - s < 3 || (hi = vms_hexval((unsigned char) s[1])) < 0
+                || (lo = vms_hexval((unsigned char) s[2])) < 0)
             {
                 return -1;
             }

@@ -3,52 +3,7 @@
 
 #include "vms_authreq.h"
 #include "vms_claims.h"
-
-static int
-vms_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static long
-vms_pct_decode(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= len) {
-                return -2;
-            }
-            int hi = vms_hex(s[i + 1]), lo = vms_hex(s[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return -2;
-            }
-            c = (char) (hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= outlen) {
-            return -2;
-        }
-        out[o++] = c;
-    }
-    if (outlen == 0) {
-        return -2;
-    }
-    out[o] = '\0';
-    return (long) o;
-}
+#include "vms_pct.h"
 
 long
 vms_form_get(const char *s, size_t len, const char *name, char *out, size_t outlen)
@@ -60,7 +15,8 @@ vms_form_get(const char *s, size_t len, const char *name, char *out, size_t outl
             j++;
         }
         if (j - i > nl && memcmp(s + i, name, nl) == 0 && s[i + nl] == '=') {
-            return vms_pct_decode(s + i + nl + 1, j - i - nl - 1, out, outlen);
+            long n = vms_form_decode(s + i + nl + 1, j - i - nl - 1, out, outlen);
+            return n < 0 ? -2 : n;
         }
         if (j - i == nl && memcmp(s + i, name, nl) == 0) {
             if (outlen == 0) {
@@ -99,7 +55,7 @@ vms_uuid_valid(const char *s, size_t len)
             if (s[i] != '-') {
                 return 0;
             }
-        } else if (vms_hex(s[i]) < 0) {
+        } else if (vms_hexval((unsigned char) s[i]) < 0) {
             return 0;
         }
     }

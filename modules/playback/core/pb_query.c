@@ -3,20 +3,7 @@
 
 #include <string.h>
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "vms_pct.h"
 
 int
 pb_arg(const char *q, size_t qlen, const char *name, char *out, size_t outlen)
@@ -28,29 +15,9 @@ pb_arg(const char *q, size_t qlen, const char *name, char *out, size_t outlen)
             end++;
         }
         if (end - i > nlen && memcmp(q + i, name, nlen) == 0 && q[i + nlen] == '=') {
-            size_t o = 0;
-            for (size_t k = i + nlen + 1; k < end; k++) {
-                int c = (unsigned char) q[k];
-                if (c == '%') {
-                    int h = k + 2 < end ? hexval(q[k + 1]) : -1;
-                    int l = h >= 0 ? hexval(q[k + 2]) : -1;
-                    if (l < 0) {
-                        return -1;
-                    }
-                    c = h * 16 + l;
-                    k += 2;
-                } else if (c == '+') {
-                    c = ' ';
-                }
-                if (c == 0 || o + 1 >= outlen) {
-                    return -1;
-                }
-                out[o++] = (char) c;
-            }
-            if (outlen == 0) {
+            if (vms_form_decode(q + i + nlen + 1, end - i - nlen - 1, out, outlen) < 0) {
                 return -1;
             }
-            out[o] = '\0';
             return 1;
         }
         i = end + 1;
@@ -168,8 +135,8 @@ decode(const char *q, size_t from, size_t to, char *out)
     for (size_t k = from; k < to; k++) {
         int c = (unsigned char) q[k];
         if (c == '%') {
-            int h = k + 2 < to ? hexval(q[k + 1]) : -1;
-            int l = h >= 0 ? hexval(q[k + 2]) : -1;
+            int h = k + 2 < to ? vms_hexval((unsigned char) q[k + 1]) : -1;
+            int l = h >= 0 ? vms_hexval((unsigned char) q[k + 2]) : -1;
             if (l < 0) {
                 return -1;
             }
@@ -460,7 +427,7 @@ pb_host_ok(const char *s, size_t len)
     }
     if (s[0] == '[') {
         for (i = 1; i < len && s[i] != ']'; i++) {
-            if (hexval((unsigned char) s[i]) < 0 && s[i] != ':' && s[i] != '.') {
+            if (vms_hexval((unsigned char) s[i]) < 0 && s[i] != ':' && s[i] != '.') {
                 return 0;
             }
         }
