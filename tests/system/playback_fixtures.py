@@ -8,15 +8,18 @@ are then indexed with our CLI, `vms-index rebuild`.
 """
 import datetime as dt
 import os
+import socket
 import struct
 import subprocess
 import time
 import uuid
 
 import jwt
+import pytest
 import requests
 
 FPS = 25
+T0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)   # crosses midnight and an hour dir
 _SRC_CACHE = {}
 
 
@@ -116,6 +119,37 @@ def iso(t):
     s = t.strftime("%Y-%m-%dT%H:%M:%S")
     frac = f"{t.microsecond:06d}".rstrip("0")
     return s + ("." + frac if frac else "") + "Z"
+
+
+def ts(sec):
+    """T0 + sec seconds, as iso() writes it."""
+    return iso(T0 + dt.timedelta(seconds=sec))
+
+
+@pytest.fixture
+def no_sanitizer_reports(stack):
+    """On a sanitizer build (VMS_BUILD_DIR=build-asan) a memory error or UB in a worker is reported
+    in the service logs: none may appear.  A test module opts in with
+    `pytestmark = pytest.mark.usefixtures("no_sanitizer_reports")` after importing this fixture."""
+    yield
+    for dirpath, _, files in os.walk(stack.work):
+        for f in files:
+            if f.endswith(".log"):
+                with open(os.path.join(dirpath, f), errors="replace") as fh:
+                    text = fh.read()
+                assert "AddressSanitizer" not in text and "runtime error:" not in text, f
+
+
+def raw_exchange(port, data, timeout=5):
+    """Sends data as it is to 127.0.0.1:port and returns every byte the peer sends until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(data)
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
 
 
 def start_nginx(stack, extra_vars=None):

@@ -10,6 +10,7 @@ import socket
 import pytest
 import requests
 
+from playback_fixtures import raw_exchange
 from test_auth_helpers import Keys, bearer
 
 EXTRA = """
@@ -36,15 +37,7 @@ def err(stack):
 
 
 def raw(ngx, data):
-    with socket.create_connection(("127.0.0.1", ngx.port), timeout=5) as c:
-        c.sendall(data)
-        out = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    head, _, body = out.partition(b"\r\n\r\n")
+    head, _, body = raw_exchange(ngx.port, data).partition(b"\r\n\r\n")
     return int(head.split()[1]), head.decode("latin1"), body
 
 

@@ -15,12 +15,8 @@ import requests
 
 import playback_fixtures as pf
 
-T0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)   # crosses midnight and an hour dir
+from playback_fixtures import T0, ts  # T0 crosses midnight and an hour dir
 FPS = pf.FPS
-
-
-def ts(sec):
-    return pf.iso(T0 + dt.timedelta(seconds=sec))
 
 
 @pytest.fixture

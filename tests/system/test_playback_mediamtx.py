@@ -2,7 +2,6 @@
 MediaMTX's playback server (internal/playback/on_list.go, on_get.go, server.go, and
 internal/protocols/httpp/handler_origin.go) answers: empty arguments mean absent, Go durations,
 path names with dots, its error bodies and statuses, its CORS headers and preflight."""
-import datetime as dt
 import os
 import subprocess
 
@@ -11,24 +10,9 @@ import requests
 
 import playback_fixtures as pf
 
-T0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)
+from playback_fixtures import T0, no_sanitizer_reports, ts  # noqa: F401 (a fixture)
 
-
-@pytest.fixture(autouse=True)
-def no_sanitizer_reports(stack):
-    """On a sanitizer build (VMS_BUILD_DIR=build-asan) a memory error or UB in a worker is reported
-    in the service logs: none may appear."""
-    yield
-    for dirpath, _, files in os.walk(stack.work):
-        for f in files:
-            if f.endswith(".log"):
-                with open(os.path.join(dirpath, f), errors="replace") as fh:
-                    text = fh.read()
-                assert "AddressSanitizer" not in text and "runtime error:" not in text, f
-
-
-def ts(sec):
-    return pf.iso(T0 + dt.timedelta(seconds=sec))
+pytestmark = pytest.mark.usefixtures("no_sanitizer_reports")
 
 
 @pytest.fixture

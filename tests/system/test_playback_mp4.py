@@ -1,7 +1,6 @@
 """format=mp4: a plain MP4 (sample tables in moov, no moof), cut exactly like MediaMTX's /get: its
 timeline starts at `start` (the samples from the keyframe before it are hidden by an edit list) and
 lasts `duration`.  Read back with ffprobe / ffmpeg, as a user who downloads the clip would."""
-import datetime as dt
 import json
 import os
 import re
@@ -12,13 +11,9 @@ import requests
 
 import playback_fixtures as pf
 
-T0 = dt.datetime(2026, 11, 23, 23, 59, 0, tzinfo=dt.timezone.utc)   # crosses midnight and an hour dir
+from playback_fixtures import T0, ts  # T0 crosses midnight and an hour dir
 FPS = pf.FPS
 FRAME = 1.0 / FPS
-
-
-def ts(sec):
-    return pf.iso(T0 + dt.timedelta(seconds=sec))
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 cross-origin and foreign-Host requests refused, /api/cameras limited to the token's cameras, and a
 Kafka broker that does not answer reported in /health, /metrics and the log."""
 import json
-import socket
 import time
 
 import jwt
 import requests
 
 import vmsstack
+from playback_fixtures import raw_exchange
 from vmsdtest import camera, health, log_lines, metric, wait
 
 CAMS = ["cam1", "cam2", "cam3"]
@@ -35,15 +35,7 @@ def start(stack, text, name="vmsd"):
 
 def raw(port, request: bytes):
     """Sends request bytes as they are; returns (status, parsed JSON body or text)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, body = raw_exchange(port, request).partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     try:
         return status, json.loads(body)
