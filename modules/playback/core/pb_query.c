@@ -127,30 +127,13 @@ const char *const pb_arg_names[PB_A_N] = {
     "path", "start", "end", "duration", "format", "gaps", "s", "t", "jwt", "token"
 };
 
-/* Decodes q[from, to) (%XX, '+') into out; -1 on a bad escape or a NUL. */
+/* Decodes q[from, to) (%XX, '+') into out; -1 on a bad escape or a NUL.  out has room for the
+ * decoded bytes and a NUL (pb_args_parse's buf is at least qlen + PB_A_N bytes, and what is already
+ * stored in it was decoded from the query before from), so the decoder's bound never cuts. */
 static long
 decode(const char *q, size_t from, size_t to, char *out)
 {
-    size_t o = 0;
-    for (size_t k = from; k < to; k++) {
-        int c = (unsigned char) q[k];
-        if (c == '%') {
-            int h = k + 2 < to ? vms_hexval((unsigned char) q[k + 1]) : -1;
-            int l = h >= 0 ? vms_hexval((unsigned char) q[k + 2]) : -1;
-            if (l < 0) {
-                return -1;
-            }
-            c = h * 16 + l;
-            k += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == 0) {
-            return -1;
-        }
-        out[o++] = (char) c;
-    }
-    return (long) o;
+    return vms_form_decode(q + from, to - from, out, to - from + 1);
 }
 
 static int
