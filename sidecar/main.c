@@ -160,6 +160,7 @@ reload(const char *path, vms_config_t *old)
         return;
     }
     vms_log_set_level(cfg->log_level);
+    vms_log_set_format(cfg->log_format);
     vms_http_allow_origins(cfg->api_allowed_origins);
 
     if (strcmp(cfg->listen_host, old->listen_host) != 0
@@ -255,6 +256,7 @@ main(int argc, char **argv)
         return 2;
     }
     vms_log_set_level(cfg->log_level);
+    vms_log_set_format(cfg->log_format);
     if (check) {
         printf("%s: configuration ok (%d cameras)\n", path, cfg->ncameras);
         vms_config_free(cfg);
