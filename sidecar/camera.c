@@ -479,6 +479,15 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
             atomic_store(&cam->recording, 0);
             vms_log_info(cam->id, "recording stopped");
         }
+        if (vms_log_trace() != NULL && want == (rec != NULL)) {
+            /* carried out: a later reconnect's recorder is not this
+             * request's doing */
+            pthread_mutex_lock(&cam->lock);
+            if (strcmp(cam->record_trace, vms_log_trace()) == 0) {
+                cam->record_trace[0] = '\0';   /* not a newer request's */
+            }
+            pthread_mutex_unlock(&cam->lock);
+        }
         vms_log_trace_set(NULL);
         if (rec != NULL && vms_recorder_write(rec, pkt) < 0) {
             vms_recorder_close(rec);

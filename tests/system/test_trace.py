@@ -65,6 +65,16 @@ def test_record_stop_through_nginx_has_one_trace_id_in_nginx_vmsd_and_kafka(stac
         # lines no request caused carry no trace_id
         assert not any("trace_id" in x for x in log_lines(v) if x["message"].startswith("http: API on"))
         assert all(e["trace_id"] != trace for e in ev.of("camera.online"))
+
+        # a start is traced the same way: its own id, on the camera thread's "recording" line
+        r = requests.post(ngx.url("/api/cameras/cam1/record/start"), headers=op, timeout=5)
+        assert r.status_code == 200 and r.json()["record"] is True
+        start = wait("access-log line", lambda: [a for a in access_lines(ngx)
+                                                 if a["path"] == "/api/cameras/cam1/record/start"], 10)
+        t2 = start[0]["trace_id"]
+        assert t2 != trace
+        wait("recording again", lambda: any(x.get("trace_id") == t2 and x["message"] == "recording"
+                                            for x in log_lines(v)), 30, v)
     finally:
         ev.close()
 
