@@ -120,6 +120,22 @@ vms_camera_interrupt_cb(void *opaque)
     return dl != 0 && vms_mono_us() > dl;
 }
 
+/*
+ * A record start/stop asked through the API: this thread's lines and events
+ * (the closing segment's recording.segment) carry that request's trace id
+ * until the change is done (vms_log_trace_set(NULL) after it).
+ */
+static void
+record_trace(vms_camera_t *cam)
+{
+    char trace[VMS_TRACE_ID_MAX + 1];
+
+    pthread_mutex_lock(&cam->lock);
+    snprintf(trace, sizeof(trace), "%s", cam->record_trace);
+    pthread_mutex_unlock(&cam->lock);
+    vms_log_trace_set(trace[0] != '\0' ? trace : NULL);
+}
+
 /* ---- recorder callback ------------------------------------------------ */
 
 static void
@@ -449,6 +465,9 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
         vms_backoff_tick(&cam->backoff, &cam->conf->s.backoff, now / 1000);
 
         want = atomic_load(&cam->record_wanted);
+        if (want != (rec != NULL)) {
+            record_trace(cam);
+        }
         if (want && rec == NULL && is_key && now >= next_rec_try) {
             /* the recorder starts at a keyframe; its anchor is the wall
              * time of the first packet it receives */
@@ -466,6 +485,16 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
             atomic_store(&cam->recording, 0);
             vms_log_info(cam->id, "recording stopped");
         }
+        if (vms_log_trace() != NULL && want == (rec != NULL)) {
+            /* carried out: a later reconnect's recorder is not this
+             * request's doing */
+            pthread_mutex_lock(&cam->lock);
+            if (strcmp(cam->record_trace, vms_log_trace()) == 0) {
+                cam->record_trace[0] = '\0';   /* not a newer request's */
+            }
+            pthread_mutex_unlock(&cam->lock);
+        }
+        vms_log_trace_set(NULL);
         if (rec != NULL && vms_recorder_write(rec, pkt) < 0) {
             vms_recorder_close(rec);
             rec = NULL;

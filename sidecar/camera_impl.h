@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "backoff.h"
 #include "camera.h"
+#include "log.h"
 #include "metrics.h"
 
 enum { RESTART_NONE = 0, RESTART_NO_FRAMES };
@@ -42,8 +43,11 @@ struct vms_camera_s {
     int                  frozen_reported;
     int                  still_reported;
 
-    pthread_mutex_t      lock;               /* last_error, jpeg */
+    pthread_mutex_t      lock;               /* last_error, jpeg, record_trace */
     char                 last_error[256];
+    char                 record_trace[VMS_TRACE_ID_MAX + 1]; /* of the API
+                                               request that last changed
+                                               record_wanted; "" none */
     uint8_t             *jpeg;
     size_t               jpeg_len;
 

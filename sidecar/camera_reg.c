@@ -284,6 +284,13 @@ vms_camera_set_record(const char *id, int on, vms_camera_status_t *st)
     pthread_mutex_lock(&vms_camreg.lock);
     for (cam = vms_camreg.list; cam != NULL; cam = cam->next) {
         if (strcmp(cam->id, id) == 0) {
+            const char *trace = vms_log_trace();
+            /* the camera thread acts on it: it takes the request's trace id
+             * along (camera.c) for the lines and events of that change */
+            pthread_mutex_lock(&cam->lock);
+            snprintf(cam->record_trace, sizeof(cam->record_trace), "%s",
+                     trace ? trace : "");
+            pthread_mutex_unlock(&cam->lock);
             if (atomic_exchange(&cam->record_wanted, on) != on) {
                 vms_log_info(cam->id, "recording %s requested through the"
                              " API", on ? "start" : "stop");

@@ -67,6 +67,7 @@ static const key_t_ global_keys[] = {
     { "postgres_queue_max", K_INT, GLB(pg_queue_max), 1, 10000000,
       "expected a positive integer" },
     { "log_level", K_LOGLEVEL, GLB(log_level), 0, 0, NULL },
+    { "log_format", K_LOGFORMAT, GLB(log_format), 0, 0, NULL },
     { "disk_max_used_percent", K_INT, GLB(disk_max_used_pct), 1, 100,
       "expected a percentage 1-100" },
     { "disk_min_free", K_SIZE, GLB(disk_min_free_bytes), 0, 0, NULL },
@@ -152,6 +153,7 @@ defaults(vms_config_t *cfg)
     cfg->redis_queue_max = 10000;
     cfg->pg_queue_max = 100000;
     cfg->log_level = VMS_LOG_INFO;
+    cfg->log_format = VMS_LOG_JSON;
     cfg->disk_max_used_pct = 90;
     cfg->retention_interval_ms = 60000;
     snprintf(cfg->retention_daily_at, sizeof(cfg->retention_daily_at), "02:00");

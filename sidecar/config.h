@@ -82,6 +82,7 @@ typedef struct {
                                               publish tokens */
     int64_t    pg_queue_max;
     int        log_level;
+    int        log_format;                 /* VMS_LOG_JSON or VMS_LOG_TEXT */
     int64_t    disk_max_used_pct;
     int64_t    disk_min_free_bytes;
     int64_t    retention_interval_ms;

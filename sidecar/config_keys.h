@@ -19,6 +19,7 @@ typedef enum {
     K_SIZE,          /* int64_t bytes */
     K_LISTEN,        /* host:port, loopback only (global only) */
     K_LOGLEVEL,      /* global only */
+    K_LOGFORMAT,     /* json|text (global only) */
     K_TIMEOFDAY,     /* "HH:MM" (global only) */
     K_SECRET_FILE,   /* char *, read from a file (global only) */
     K_RELAY,         /* char[VMS_PATH_TEMPLATE_MAX], rtmp(s):// or "off" */

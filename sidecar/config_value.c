@@ -153,6 +153,13 @@ vms_config_set_key(const key_t_ *k, void *base, const char *value, char *why,
         }
         *(int *) field = b;
         return 0;
+    case K_LOGFORMAT:
+        if (vms_log_format_parse(value, &b) != 0) {
+            snprintf(why, whylen, "expected json or text");
+            return -1;
+        }
+        *(int *) field = b;
+        return 0;
     case K_TIMEOFDAY: {
         int h, m;
         char extra;

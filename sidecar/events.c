@@ -663,6 +663,10 @@ vms_event_emit(const char *topic, const char *type, const char *camera_id,
     int        rc;
 
     if (trace_id == NULL) {
+        /* what this thread works on now (an API request: log.h) */
+        trace_id = vms_log_trace();
+    }
+    if (trace_id == NULL) {
         vms_trace_id(tid);
         trace_id = tid;
     }

@@ -61,7 +61,8 @@ int vms_events_produce(const char *topic, const char *key, const void *value,
  * producing extra JSON members without leading comma (or NULL):
  *   vms_event_emit(vms_events_topic(), "stream.frozen", id, NULL,
  *                  "\"reason\":\"%s\"", "still");
- * trace_id NULL: a new one.  Returns as vms_events_produce().
+ * trace_id NULL: the thread's trace id (vms_log_trace(): the API request
+ * being handled, or the one that caused this work), else a new one.  Returns as vms_events_produce().
  */
 int vms_event_emit(const char *topic, const char *type, const char *camera_id,
     const char *trace_id, const char *fields_fmt, ...)

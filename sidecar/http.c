@@ -222,7 +222,7 @@ refuse(struct MHD_Connection *conn, const char *method, const char *target,
 }
 
 typedef struct {
-    int host, origin, clen, cameras;
+    int host, origin, clen, cameras, request_id;
 } hdr_count_t;
 
 static enum MHD_Result
@@ -235,6 +235,7 @@ count_header(void *cls, enum MHD_ValueKind kind, const char *key,
     c->origin += strcasecmp(key, "Origin") == 0;
     c->clen += strcasecmp(key, "Content-Length") == 0;
     c->cameras += strcasecmp(key, VMS_HTTP_CAMERAS_HEADER) == 0;
+    c->request_id += strcasecmp(key, VMS_HTTP_REQUEST_ID_HEADER) == 0;
     return MHD_YES;
 }
 
@@ -279,12 +280,23 @@ check_headers(struct MHD_Connection *conn, const char *method,
     const char *version, const char **why)
 {
     hdr_count_t  c = {0};
-    const char  *host, *origin, *clen;
+    const char  *host, *origin, *clen, *rid;
     char        *end;
 
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
-    if (c.host > 1 || c.origin > 1 || c.clen > 1 || c.cameras > 1) {
+    if (c.host > 1 || c.origin > 1 || c.clen > 1 || c.cameras > 1
+        || c.request_id > 1)
+    {
         *why = "a header that must appear once is repeated";
+        return 400;
+    }
+    /* the id ends up in log lines and Kafka events: refused rather than
+     * escaped or cut, so one request has one id everywhere */
+    rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                      VMS_HTTP_REQUEST_ID_HEADER);
+    if (rid != NULL && !vms_trace_id_valid(rid)) {
+        *why = "malformed " VMS_HTTP_REQUEST_ID_HEADER
+               " (expected 1-64 characters of [A-Za-z0-9_-])";
         return 400;
     }
     host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
@@ -350,7 +362,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url,
+handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
@@ -444,6 +456,26 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     vms_series_add(vms_metric_series(m_requests, labels), 1);
     vms_httpq_free(&q);
     return reply(conn, &w, !found && path_known ? allow : NULL);
+}
+
+/*
+ * The caller's X-Request-ID (nginx's $request_id) is this thread's trace
+ * id while the request is handled: every log line and event it causes
+ * carries it (log.h).  An invalid one is not set (and refused: above).
+ */
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+    enum MHD_Result ret;
+
+    vms_log_trace_set(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  VMS_HTTP_REQUEST_ID_HEADER));
+    ret = handle(cls, conn, url, method, version, upload_data,
+                 upload_data_size, con_cls);
+    vms_log_trace_set(NULL);
+    return ret;
 }
 
 static void

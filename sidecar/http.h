@@ -14,7 +14,8 @@
  * parsed strictly (httpq.h: 400, 414); Host must name this socket (421:
  * DNS rebinding); a request other than GET/HEAD with an Origin not in
  * api_allowed_origins is refused (403: a web page posting cross-site); a
- * body over 4 KB is refused (413).  Refusals are logged at a bounded rate.
+ * body over 4 KB is refused (413); a malformed or repeated X-Request-ID is
+ * refused (400).  Refusals are logged at a bounded rate.
  */
 
 #ifndef VMS_HTTP_H
@@ -48,11 +49,17 @@ void vms_http_allow_origins(const char *list);
 /* nginx's camera scope of the caller's token (httpq.h: scope grammar). */
 #define VMS_HTTP_CAMERAS_HEADER  "X-VMS-Cameras"
 
+/* The caller's trace id (nginx sends its $request_id): 1-64 characters of
+ * [A-Za-z0-9_-], at most once, else 400.  While the request is handled it
+ * is the thread's trace id (log.h): its log lines and the events it emits
+ * carry it. */
+#define VMS_HTTP_REQUEST_ID_HEADER  "X-Request-ID"
+
 /* Decoded query argument by name, NULL when absent.  The whole target was
  * validated before the handler runs (httpq.h): no NUL or control byte, no
  * repeated name, no bad escape. */
 const char *vms_http_arg(const vms_http_req_t *req, const char *name);
-/* Request header (each of Host, Origin, Content-Length and
+/* Request header (each of Host, Origin, Content-Length, X-Request-ID and
  * X-VMS-Cameras is known to appear at most once). */
 const char *vms_http_header(const vms_http_req_t *req, const char *name);
 const char *vms_http_method(const vms_http_req_t *req);

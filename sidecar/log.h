@@ -1,6 +1,10 @@
 /*
- * JSON log lines on stderr, one write(2) per line so threads never
- * interleave: {"ts":"…","level":"info","camera_id":"cam1","msg":"…",…}.
+ * Log lines on stderr, one write(2) per line so threads never interleave.
+ * JSON (default; docs/operations.md, "Logs"):
+ *   {"ts":"…","service":"vmsd","level":"info","camera_id":"cam1",
+ *    "trace_id":"…","message":"…",…}
+ * camera_id and trace_id only when known; or text (log_format = text) for a
+ * terminal: "ts level [cam1] trace=… message {fields}".
  * Never pass secrets (passwords, conninfo, URLs with credentials: use
  * vms_url_redact()).
  */
@@ -15,7 +19,22 @@ enum {
     VMS_LOG_ERROR,
 };
 
+enum {
+    VMS_LOG_JSON = 0,
+    VMS_LOG_TEXT,
+};
+
+/* A trace id: 1-64 bytes of [A-Za-z0-9_-] (nginx's $request_id is 32 hex). */
+#define VMS_TRACE_ID_MAX  64
+
 void vms_log_set_level(int level);
+void vms_log_set_format(int format);
+int  vms_log_format_parse(const char *name, int *format);
+int  vms_trace_id_valid(const char *s);
+/* The trace id this thread's following lines (and events: events.h) carry;
+ * NULL or an invalid id clears it.  vms_log_trace(): NULL when none. */
+void vms_log_trace_set(const char *trace_id);
+const char *vms_log_trace(void);
 int  vms_log_level_parse(const char *name, int *level);
 /* Route FFmpeg's own messages (warnings and errors only) through vms_log.
  * camera_of maps FFmpeg's logging context to a camera id (or NULL). */

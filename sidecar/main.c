@@ -9,6 +9,9 @@
  * spooled); SIGHUP reloads the configuration (cameras added, removed or
  * restarted when their settings changed; the others are not touched; a bad
  * file is reported and the running configuration kept).
+ *
+ * Under systemd (Type=notify): READY=1 once the API serves and the cameras
+ * are started, WATCHDOG=1 from the main loop while healthy, STOPPING=1.
  */
 
 #include "analysis.h"
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #define ERR_MAX  8192
@@ -160,6 +164,7 @@ reload(const char *path, vms_config_t *old)
         return;
     }
     vms_log_set_level(cfg->log_level);
+    vms_log_set_format(cfg->log_format);
     vms_http_allow_origins(cfg->api_allowed_origins);
 
     if (strcmp(cfg->listen_host, old->listen_host) != 0
@@ -219,6 +224,36 @@ usage(FILE *f)
                "  -t       check the configuration and exit\n");
 }
 
+/*
+ * systemd's watchdog (WatchdogSec= in docker/systemd/vmsd.service): pinged
+ * from this loop (at least once a second) only while vmsd is healthy, so
+ * systemd restarts a vmsd whose main loop or camera watchdog is stuck.
+ * Healthy: the camera watchdog thread made a pass over every camera within
+ * WATCHDOG_STALE_US (it wakes every 100 ms at most).  Without NOTIFY_SOCKET
+ * (not under systemd) sd_notify() does nothing.
+ */
+#define WATCHDOG_STALE_US  (5 * 1000000)
+
+static void
+notify_watchdog(void)
+{
+    static int  unhealthy;
+    int64_t     last = vms_watchdog_last_pass_us();
+    int         ok = last != 0 && vms_mono_us() - last < WATCHDOG_STALE_US;
+
+    if (ok) {
+        sd_notify(0, "WATCHDOG=1");
+        if (unhealthy) {
+            vms_log_info(NULL, "systemd watchdog: healthy again, pinging");
+        }
+    } else if (!unhealthy && last != 0) {
+        vms_log_error(NULL, "systemd watchdog: camera watchdog thread stuck"
+                      " for %lld ms; no longer pinging systemd",
+                      (long long) ((vms_mono_us() - last) / 1000));
+    }
+    unhealthy = !ok && last != 0;   /* 0: its first pass is still due */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,6 +290,7 @@ main(int argc, char **argv)
         return 2;
     }
     vms_log_set_level(cfg->log_level);
+    vms_log_set_format(cfg->log_format);
     if (check) {
         printf("%s: configuration ok (%d cameras)\n", path, cfg->ncameras);
         vms_config_free(cfg);
@@ -319,13 +355,17 @@ main(int argc, char **argv)
     vms_watchdog_start();
     start_cameras(&running, cfg);
     vms_log_info(NULL, "vmsd running: %d cameras", running.n);
+    /* systemd (Type=notify): serving from here on */
+    sd_notifyf(0, "READY=1\nSTATUS=running: %d cameras", running.n);
 
     for (;;) {
+        notify_watchdog();
         sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
             reload(path, cfg);
         } else if (sig == SIGTERM || sig == SIGINT) {
             vms_log_info(NULL, "%s: stopping", strsignal(sig));
+            sd_notify(0, "STOPPING=1");
             break;
         }
     }

@@ -10,6 +10,7 @@
 static pthread_t   thread;
 static int         started;
 static atomic_int  stop;
+static _Atomic int64_t  last_pass;   /* mono us of the last full pass */
 
 typedef struct {
     int64_t  now;
@@ -35,6 +36,7 @@ watchdog_thread(void *arg)
         struct timespec  ts;
 
         vms_cameras_foreach(check, &t);
+        atomic_store(&last_pass, vms_mono_us());
         /* wake at the earliest due check; at least every 1 s for cameras
          * added by a reload, and every 100 ms for stop */
         if (t.next_ms < 10) {
@@ -59,6 +61,12 @@ vms_watchdog_start(void)
     }
     started = 1;
     return 0;
+}
+
+int64_t
+vms_watchdog_last_pass_us(void)
+{
+    return atomic_load(&last_pass);
 }
 
 void

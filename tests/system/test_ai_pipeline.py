@@ -177,9 +177,9 @@ def test_roi_outside_the_frame_is_a_clear_error_and_recording_goes_on(stack):
     v = stack.vmsd(text=conf_text(cams, ["walk"], camera_extra={"walk": conf}))
     wait("roi error", lambda: metric(v, "vms_ai_frames_skipped_total", camera_id="walk",
                                      reason="roi_invalid") >= 2, 120, v)
-    errs = [line for line in log_lines(v) if line.get("level") == "error" and "roi_areas" in line.get("msg", "")]
+    errs = [line for line in log_lines(v) if line.get("level") == "error" and "roi_areas" in line.get("message", "")]
     assert len(errs) == 1, errs        # once, not once per frame
-    assert "roi_areas[0]" in errs[0]["msg"] and "768x576" in errs[0]["msg"]
+    assert "roi_areas[0]" in errs[0]["message"] and "768x576" in errs[0]["message"]
     assert metric(v, "vms_ai_frames_analysed_total", camera_id="walk") == 0
 
 

@@ -82,7 +82,7 @@ def test_freeze_restarts_pipeline_and_reports_frozen(stack):
         fr = ev.wait("stream.frozen", "cam1", svc=v, reason="no_frames")[0]
         assert fr["seconds"] >= 1.5
         assert metric(v, "vms_stream_frozen_total", camera_id="cam1", reason="no_frames") >= 1
-        wait("restart logged", lambda: any("restarting the pipeline" in l["msg"] for l in log_lines(v)
+        wait("restart logged", lambda: any("restarting the pipeline" in l["message"] for l in log_lines(v)
                                            if l.get("camera_id") == "cam1"), svc=v)
         assert not ev.of("stream.frozen", "cam2")
         cams.fault("cam1", "resume")
@@ -204,11 +204,11 @@ def test_sighup_adds_and_removes_cameras_without_touching_others(stack):
         wait("cam1 gone", lambda: camera(v, "cam1") is None, svc=v)
         assert rc.get("vms:camera:cam1:status") == b"removed"
         cam2_starts = [l for l in log_lines(v) if l.get("camera_id") == "cam2" and
-                       (l["msg"].startswith("started") or l["msg"] == "stopped")]
+                       (l["message"].startswith("started") or l["message"] == "stopped")]
         assert len(cam2_starts) == 1, "cam2 was restarted by the reload"
         assert len(ev.of("camera.online", "cam2")) == 1
         assert camera(v, "cam2")["state"] == "online"
-        assert any(l["msg"].startswith("reload done: 1 added, 1 removed, 0 restarted, 1 unchanged")
+        assert any(l["message"].startswith("reload done: 1 added, 1 removed, 0 restarted, 1 unchanged")
                    for l in log_lines(v))
         # the added camera records (its thread may run on the removed camera's old stack)
         wait("cam3 segment written", lambda: recorded_bytes(stack, "cam3") > 0, svc=v)
@@ -217,12 +217,12 @@ def test_sighup_adds_and_removes_cameras_without_touching_others(stack):
         with open(v.conf, "a") as f:
             f.write("record = no\n")          # appended to the last section: cam3
         v.signal(signal.SIGHUP)
-        wait("cam3 restarted", lambda: any(l["msg"].startswith("reload done: 0 added, 0 removed, 1 restarted")
+        wait("cam3 restarted", lambda: any(l["message"].startswith("reload done: 0 added, 0 removed, 1 restarted")
                                            for l in log_lines(v)), svc=v)
         wait("cam3 back, not recording", lambda: camera(v, "cam3") is not None
              and camera(v, "cam3")["state"] == "online" and camera(v, "cam3")["record"] is False, svc=v)
         assert camera(v, "cam2")["record"] is True
-        assert len([l for l in log_lines(v) if l.get("camera_id") == "cam2" and l["msg"] == "stopped"]) == 0
+        assert len([l for l in log_lines(v) if l.get("camera_id") == "cam2" and l["message"] == "stopped"]) == 0
     finally:
         ev.close()
 
@@ -249,7 +249,7 @@ def test_bad_config_names_file_line_and_key(stack, build_dir, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2
     line = json.loads(p.stderr.splitlines()[0])
-    assert line["level"] == "error" and line["msg"].startswith(f'{bad}:7: camera cam3: key "retention_days"')
+    assert line["level"] == "error" and line["message"].startswith(f'{bad}:7: camera cam3: key "retention_days"')
 
 
 def test_bad_config_on_reload_keeps_running(stack):
@@ -259,8 +259,8 @@ def test_bad_config_on_reload_keeps_running(stack):
     with open(v.conf, "a") as f:
         f.write("frozen_timeout = soon\n")
     v.signal(signal.SIGHUP)
-    wait("refused", lambda: any("reload refused" in l["msg"] for l in log_lines(v)), svc=v)
-    msg = next(l["msg"] for l in log_lines(v) if "reload refused" in l["msg"])
+    wait("refused", lambda: any("reload refused" in l["message"] for l in log_lines(v)), svc=v)
+    msg = next(l["message"] for l in log_lines(v) if "reload refused" in l["message"])
     assert f'{v.conf}:' in msg and 'camera cam1: key "frozen_timeout"' in msg
     before = metric(v, "vms_camera_frames_received_total", camera_id="cam1")
     wait("still streaming", lambda: metric(v, "vms_camera_frames_received_total", camera_id="cam1") > before,

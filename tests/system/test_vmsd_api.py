@@ -98,8 +98,8 @@ def test_every_parameter_is_validated_whole(stack):
     assert camera(v, "cam1")["record"] is False
     assert req(v.port, "POST", "/record/start?camera=cam%31")[0] == 200    # escapes of valid bytes are fine
     assert camera(v, "cam1")["record"] is True
-    refused = [line for line in log_lines(v) if line["msg"].startswith("http: 400 POST /record/stop")]
-    assert refused and not any("etc" in line["msg"] for line in refused)   # values never logged
+    refused = [line for line in log_lines(v) if line["message"].startswith("http: 400 POST /record/stop")]
+    assert refused and not any("etc" in line["message"] for line in refused)   # values never logged
     # refused by the parser (vms_api_rejected_total) or by the route (vms_api_requests 4xx)
     assert (metric(v, "vms_api_rejected_total", code="400")
             + metric(v, "vms_api_requests", path="/record/stop", code="4xx")) >= len(hostile)
@@ -184,7 +184,7 @@ def test_unreachable_broker_is_reported(stack):
     assert h["status"] == "degraded" and h["degraded"] == ["kafka"]
     assert h["kafka"]["enabled"] is True and h["kafka"]["connected"] is False
     assert metric(v, "vms_kafka_connected") == 0
-    warned = [line for line in log_lines(v) if line["msg"].startswith("kafka: no broker reachable")]
+    warned = [line for line in log_lines(v) if line["message"].startswith("kafka: no broker reachable")]
     assert len(warned) == 1 and warned[0]["level"] == "warn"     # once, not once per probe
 
     # a live broker: connected; taken down: degraded again with the reason; back: connected
@@ -200,4 +200,4 @@ def test_unreachable_broker_is_reported(stack):
     k.up()
     wait("connected again", lambda: health(v2)["kafka"]["connected"], 30, svc=v2)
     assert metric(v2, "vms_kafka_connected") == 1
-    assert any(line["msg"].startswith("kafka: broker reachable again") for line in log_lines(v2))
+    assert any(line["message"].startswith("kafka: broker reachable again") for line in log_lines(v2))

@@ -47,10 +47,10 @@ def test_segments_reach_kafka_and_postgres_through_an_outage_and_sigterm(stack):
         assert camera(v, "cam1")["recording"]
         v.stop()
         assert v.proc.returncode == 0
-        last = [re.search(r"segment (\S+) closed \(stop\)", line["msg"]) for line in log_lines(v)]
+        last = [re.search(r"segment (\S+) closed \(stop\)", line["message"]) for line in log_lines(v)]
         last = [m.group(1) for m in last if m]
         assert len(last) == 1
-        assert log_lines(v)[-1]["msg"] == "vmsd stopped"
+        assert log_lines(v)[-1]["message"] == "vmsd stopped"
         events = ev.wait("recording.segment", "cam1", n=len(rows(pg)), svc=None)
         paths = [e["path"] for e in events]
         assert len(paths) == len(set(paths))

@@ -49,7 +49,7 @@ def test_relay_publishes_to_nginx_rtmp_with_a_token(stack, build_dir):
 
     # the wrong key: nginx-rtmp refuses the publish; recording is unaffected
     wait("cam2 recording", lambda: camera(bad, "cam2")["recording"], svc=bad)
-    wait("refused publish logged", lambda: any("relay:" in l["msg"] for l in log_lines(bad)
+    wait("refused publish logged", lambda: any("relay:" in l["message"] for l in log_lines(bad)
                                                if l.get("camera_id") == "cam2"), svc=bad)
     wait("nginx refused it", lambda: "token signature mismatch" in open(ngx.error_log).read(), svc=bad)
     assert metric(bad, "vms_relay_up", camera_id="cam2") == 0

@@ -13,6 +13,7 @@
 
 #include "analysis.h"
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 /* Test double of the analysis configuration (analysis.c is another
@@ -204,6 +205,50 @@ test_api_and_kafka_probe_keys(void **state)
 }
 
 static void
+test_log_format_and_trace_ids(void **state)
+{
+    vms_config_t *cfg;
+    char          id[80];
+
+    cfg = load(HEAD);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->log_format, VMS_LOG_JSON);
+    vms_config_free(cfg);
+    cfg = load(HEAD "log_format = text\n");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->log_format, VMS_LOG_TEXT);
+    vms_config_free(cfg);
+    expect_error(HEAD "log_format = xml\n", 3,
+                 "key \"log_format\": expected json or text");
+
+    /* X-Request-ID / trace ids: 1-64 of [A-Za-z0-9_-] */
+    assert_true(vms_trace_id_valid("0123456789abcdef0123456789abcdef"));
+    assert_true(vms_trace_id_valid("A-z_9"));
+    memset(id, 'a', 64);
+    id[64] = '\0';
+    assert_true(vms_trace_id_valid(id));
+    id[64] = 'a';
+    id[65] = '\0';
+    assert_false(vms_trace_id_valid(id));
+    assert_false(vms_trace_id_valid(""));
+    assert_false(vms_trace_id_valid(NULL));
+    assert_false(vms_trace_id_valid("a b"));
+    assert_false(vms_trace_id_valid("a\"b"));
+    assert_false(vms_trace_id_valid("a\nb"));
+    assert_false(vms_trace_id_valid("a.b"));
+    assert_false(vms_trace_id_valid("\xc3\xa9"));
+
+    /* the thread's trace id: an invalid one is never set */
+    vms_log_trace_set("abc");
+    assert_string_equal(vms_log_trace(), "abc");
+    vms_log_trace_set("bad id");
+    assert_null(vms_log_trace());
+    vms_log_trace_set("abc");
+    vms_log_trace_set(NULL);
+    assert_null(vms_log_trace());
+}
+
+static void
 test_relay(void **state)
 {
     vms_config_t *cfg;
@@ -331,6 +376,7 @@ main(void)
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_relay),
         cmocka_unit_test(test_api_and_kafka_probe_keys),
+        cmocka_unit_test(test_log_format_and_trace_ids),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
