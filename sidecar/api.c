@@ -8,6 +8,7 @@
 #include "rstore.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -162,13 +163,65 @@ record(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     return 0;
 }
 
+/*
+ * The player's WebRTC latency, relayed by nginx's /api/metrics/client after
+ * checking the viewer's token (docs/live.md).  Only configured cameras get a
+ * series, so a client cannot grow the label set; the value is bounded so one
+ * absurd report cannot move every bucket's sum by hours.
+ */
+#define VMS_WEBRTC_LATENCY_MAX_MS  60000
+
+static vms_metric_t  *m_webrtc_latency;
+
+static int
+webrtc_latency(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
+{
+    const char           *id = vms_http_arg(req, "camera");
+    const char           *ms = vms_http_arg(req, "latency_ms");
+    char                  labels[128], *end;
+    long                  v;
+
+    if (id == NULL || !vms_camera_id_valid(id)) {
+        vms_http_error(w, 400, "missing or invalid camera=ID (expected"
+                       " [A-Za-z0-9_-]{1,64})");
+        return 0;
+    }
+    if (ms == NULL || ms[0] < '0' || ms[0] > '9') {
+        vms_http_error(w, 400, "missing or invalid latency_ms (expected an"
+                       " integer 0-60000)");
+        return 0;
+    }
+    v = strtol(ms, &end, 10);
+    if (*end != '\0' || v < 0 || v > VMS_WEBRTC_LATENCY_MAX_MS) {
+        vms_http_error(w, 400, "missing or invalid latency_ms (expected an"
+                       " integer 0-60000)");
+        return 0;
+    }
+    if (!vms_camera_known(id)) {
+        vms_http_error(w, 404, "unknown camera");
+        return 0;
+    }
+    vms_metric_labels(labels, sizeof(labels), "camera_id", id, NULL);
+    vms_series_observe(vms_metric_series(m_webrtc_latency, labels), (double) v);
+    w->status = 204;
+    return 0;
+}
+
 void
 vms_api_register(void)
 {
-    static int on = 1;
+    static int           on = 1;
+    static const double  buckets[] = { 50, 100, 200, 300, 500, 750, 1000,
+                                       1500, 2000, 3000, 5000, 10000 };
+
+    m_webrtc_latency = vms_metric_new("vms_webrtc_latency_ms",
+        "WebRTC playback latency reported by players (ms)", VMS_HISTOGRAM,
+        buckets, (int) (sizeof(buckets) / sizeof(buckets[0])));
 
     vms_http_route_args("GET", "/health", "", health, NULL);
     vms_http_route_args("GET", "/metrics", "", metrics, NULL);
     vms_http_route_args("POST", "/record/start", "camera", record, &on);
     vms_http_route_args("POST", "/record/stop", "camera", record, NULL);
+    vms_http_route_args("POST", "/metrics/webrtc", "camera latency_ms",
+                        webrtc_latency, NULL);
 }

@@ -157,6 +157,16 @@ segment_closed(const vms_segment_info_t *seg, void *data)
                    bytes, seg->discontinuity ? "true" : "false");
     vms_buf_free(&path);
 
+    /* only the camera's recorder thread closes its segments */
+    if (cam->s_segment_end == NULL) {
+        char l[128];
+
+        vms_metric_labels(l, sizeof(l), "camera_id", cam->id, NULL);
+        cam->s_segment_end = vms_metric_series(vms_camreg.m_segment_end, l);
+    }
+    vms_series_set(cam->s_segment_end,
+                   (double) (seg->start_us + seg->duration_us) / 1e6);
+
     p[0] = cam->id;
     p[1] = start;
     p[2] = end;

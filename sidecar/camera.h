@@ -64,6 +64,9 @@ void vms_camera_status(vms_camera_t *cam, vms_camera_status_t *st);
  * lasts until the camera's configuration is reloaded). */
 int vms_camera_set_record(const char *id, int on, vms_camera_status_t *st);
 
+/* 1 when a camera with this id runs, else 0. */
+int vms_camera_known(const char *id);
+
 /* Watchdog: checks frames and still content; returns the ms until this
  * camera's next check is due. */
 int64_t vms_camera_watchdog(vms_camera_t *cam, int64_t now_us);

@@ -61,6 +61,9 @@ struct vms_camera_s {
     vms_series_t        *s_reconnect_ok, *s_reconnect_fail, *s_duration,
                         *s_errors, *s_frozen_nf, *s_frozen_still,
                         *s_snapshots;
+    /* end of the last closed segment; made at the first one, so a camera
+     * that never recorded shows no lag */
+    vms_series_t        *s_segment_end;
     vms_camera_t        *next;
 };
 
@@ -71,7 +74,7 @@ typedef struct {
     unsigned char   *relay_key;
     size_t           relay_keylen;
     vms_metric_t    *m_reconnect, *m_duration, *m_errors, *m_frozen,
-                    *m_snapshots;
+                    *m_snapshots, *m_segment_end;
 } vms_camera_registry_t;
 
 extern vms_camera_registry_t   vms_camreg;

@@ -136,6 +136,10 @@ vms_cameras_init(const char *recordings_root, const char *relay_secret)
         "Frozen streams detected by the watchdog", VMS_COUNTER, NULL, 0);
     vms_camreg.m_snapshots = vms_metric_new("vms_snapshots_total",
         "Snapshots taken", VMS_COUNTER, NULL, 0);
+    vms_camreg.m_segment_end = vms_metric_new(
+        "vms_recording_segment_end_timestamp_seconds",
+        "UTC end time of the last recorded segment closed", VMS_GAUGE,
+        NULL, 0);
     vms_metrics_register_collector(collect, NULL);
 }
 
@@ -302,6 +306,20 @@ vms_camera_set_record(const char *id, int on, vms_camera_status_t *st)
     }
     pthread_mutex_unlock(&vms_camreg.lock);
     return rc;
+}
+
+int
+vms_camera_known(const char *id)
+{
+    vms_camera_t *cam;
+    int           found = 0;
+
+    pthread_mutex_lock(&vms_camreg.lock);
+    for (cam = vms_camreg.list; cam != NULL && !found; cam = cam->next) {
+        found = strcmp(cam->id, id) == 0;
+    }
+    pthread_mutex_unlock(&vms_camreg.lock);
+    return found;
 }
 
 int64_t

@@ -199,10 +199,12 @@ vms_metrics_register_collector(vms_metrics_collect_pt fn, void *data)
 static void
 fmt_value(char *buf, size_t len, double v)
 {
+    /* 15 digits: a UTC timestamp in seconds keeps its milliseconds (%.6g
+     * rounded it to hours) and a double prints without binary noise */
     if (v == (double) (int64_t) v && v < 9e15 && v > -9e15) {
         snprintf(buf, len, "%lld", (long long) v);
     } else {
-        snprintf(buf, len, "%.6g", v);
+        snprintf(buf, len, "%.15g", v);
     }
 }
 

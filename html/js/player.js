@@ -12,7 +12,7 @@ import {
 } from './api.js';
 import { HlsSource } from './hls-source.js';
 import { t } from './i18n.js';
-import { reportProtocolSwitch } from './metrics.js';
+import { reportProtocolSwitch, reportWebrtcLatency } from './metrics.js';
 import { prefs } from './prefs.js';
 import { SnapshotView } from './snapshot.js';
 import { WhepSession } from './whep.js';
@@ -335,6 +335,7 @@ export class VmsPlayer extends EventTarget {
             this.upkeepTimer = setTimeout(async () => {
                 if (gen !== this.gen || this.protocol !== 'webrtc') return;
                 await keepStream(this.cameraId, this.token).catch(() => {});
+                if (this.webrtcLatencyMs !== undefined) reportWebrtcLatency(this.cameraId, this.webrtcLatencyMs);
                 this.scheduleUpkeep(gen);
             }, this.opt.keepaliveMs);
         } else if (this.protocol === 'hls') {
@@ -385,9 +386,19 @@ export class VmsPlayer extends EventTarget {
             if (pc && !this.statsPending) {
                 this.statsPending = true;
                 pc.getStats().then((stats) => {
+                    let buffer = null;
+                    let rtt = null;
                     stats.forEach((r) => {
-                        if (r.type === 'inbound-rtp' && r.kind === 'video') this.webrtcFrames = r.framesDecoded;
+                        if (r.type === 'inbound-rtp' && r.kind === 'video') {
+                            this.webrtcFrames = r.framesDecoded;
+                            if (r.jitterBufferEmittedCount > 0) buffer = r.jitterBufferDelay / r.jitterBufferEmittedCount;
+                        }
+                        if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) rtt = r.currentRoundTripTime;
                     });
+                    // Latency estimate: one-way network delay (half the round trip) plus the
+                    // average time a frame waited in the jitter buffer; capture and decode are
+                    // not visible to the page.
+                    if (buffer !== null) this.webrtcLatencyMs = Math.round(1000 * (buffer + (rtt ?? 0) / 2));
                 }, () => {}).finally(() => {
                     this.statsPending = false;
                 });

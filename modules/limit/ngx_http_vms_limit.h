@@ -10,6 +10,7 @@
  *   ngx_http_vms_limit_session.c  player sessions: ids, signed media parameter
  *   ngx_http_vms_limit_shm.c      shared memory zone: local GCRA/leases, counters
  *   ngx_http_vms_limit_status.c   Prometheus counters location
+ *   ngx_http_vms_limit_routes.c   requests per route and status (log phase)
  *   ngx_http_vms_limit_scripts.h  the Redis Lua scripts
  *   core/                         nginx-free arithmetic (unit-tested)
  */
@@ -42,6 +43,12 @@
 #define NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT    4   /* open, answered 204 by itself */
 #define NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA    5   /* signed session parameter */
 
+/* vms_limit_route: names (Prometheus label values) and answers counted per
+ * name; the table lives in the shared zone, sized once */
+#define NGX_HTTP_VMS_LIMIT_ROUTES         64
+#define NGX_HTTP_VMS_LIMIT_ROUTE_LEN      48
+#define NGX_HTTP_VMS_LIMIT_STATUSES       600   /* 0 = none / out of range */
+
 /* keys longer than this are replaced by a hash of themselves */
 #define NGX_HTTP_VMS_LIMIT_KEY_MAX        200
 
@@ -65,11 +72,21 @@ typedef struct {
 } ngx_http_vms_limit_counters_t;
 
 
+/* one route's answers by status; name written once, before len (readers
+ * take len > 0 as "name complete") */
+typedef struct {
+    ngx_atomic_t           len;
+    u_char                 name[NGX_HTTP_VMS_LIMIT_ROUTE_LEN];
+    ngx_atomic_t           status[NGX_HTTP_VMS_LIMIT_STATUSES];
+} ngx_http_vms_limit_route_t;
+
+
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    lru;
     ngx_http_vms_limit_counters_t  counters;
+    ngx_http_vms_limit_route_t     routes[NGX_HTTP_VMS_LIMIT_ROUTES];
 } ngx_http_vms_limit_shctx_t;
 
 
@@ -145,6 +162,11 @@ typedef struct {
     ngx_uint_t                     on_error;
 
     ngx_flag_t                     status;
+
+    /* vms_limit_route: empty = not counted; route_slot is this worker's
+     * cache of the zone's slot (-1 not looked up, -2 table full) */
+    ngx_str_t                      route;
+    ngx_int_t                      route_slot;
 } ngx_http_vms_limit_loc_conf_t;
 
 
@@ -272,6 +294,14 @@ ngx_int_t ngx_http_vms_limit_session_check(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx);
 ngx_int_t ngx_http_vms_limit_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error, const char *message);
+
+/* routes.c */
+char *ngx_http_vms_limit_route_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vms_limit_route_mark(ngx_http_request_t *r);
+ngx_int_t ngx_http_vms_limit_route_count(ngx_http_request_t *r);
+ngx_http_vms_limit_route_t *ngx_http_vms_limit_routes(
+    ngx_http_vms_limit_main_conf_t *lmcf);
 
 /* status.c */
 ngx_int_t ngx_http_vms_limit_status_handler(ngx_http_request_t *r);

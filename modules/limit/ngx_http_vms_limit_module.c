@@ -197,6 +197,13 @@ static ngx_command_t  ngx_http_vms_limit_commands[] = {
       offsetof(ngx_http_vms_limit_loc_conf_t, on_error),
       &ngx_http_vms_limit_policy_enum },
 
+    { ngx_string("vms_limit_route"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_http_vms_limit_route_cmd,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("vms_limit_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_vms_limit_status,
@@ -488,7 +495,7 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
         lmcf->default_session[0] = "$uri";
     }
 
-    if (lmcf->zone_size < 8 * ngx_pagesize) {
+    if (lmcf->zone_size < sizeof(ngx_http_vms_limit_shctx_t) + 8 * ngx_pagesize) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "vms_limit_zone_size %uz is too small", lmcf->zone_size);
         return NGX_CONF_ERROR;
@@ -608,6 +615,7 @@ ngx_http_vms_limit_create_loc_conf(ngx_conf_t *cf)
     conf->store = NGX_CONF_UNSET_UINT;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->on_error = NGX_CONF_UNSET_UINT;
+    conf->route_slot = -1;
 
     return conf;
 }
@@ -744,6 +752,7 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 50);
     ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
                               NGX_HTTP_VMS_LIMIT_POLICY_LOCAL);
+    ngx_conf_merge_str_value(conf->route, prev->route, "");
 
     if (conf->stream_ttl < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -814,6 +823,20 @@ ngx_http_vms_limit_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_vms_limit_fail_charge;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vms_limit_route_count;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vms_limit_route_mark;
 
     return NGX_OK;
 }

@@ -10,11 +10,28 @@
     "# HELP " name " " help "\n# TYPE " name " " type "\n"
 
 
+/* one non-zero route counter, copied before printing so the buffer's size
+ * holds even while workers go on counting */
+typedef struct {
+    ngx_uint_t         route;
+    ngx_uint_t         status;
+    ngx_atomic_uint_t  value;
+} ngx_http_vms_limit_sample_t;
+
+#define VMS_LIMIT_ROUTE_LINE_MAX                                              \
+    (sizeof("vms_api_requests_total{route=\"\",status=\"\"} \n")              \
+     + NGX_HTTP_VMS_LIMIT_ROUTE_LEN + NGX_INT_T_LEN + NGX_ATOMIC_T_LEN)
+
+
 ngx_int_t
 ngx_http_vms_limit_status_handler(ngx_http_request_t *r)
 {
     size_t                           size;
     ngx_int_t                        rc;
+    ngx_uint_t                       i, k, n, max;
+    ngx_atomic_uint_t                v;
+    ngx_http_vms_limit_route_t      *routes;
+    ngx_http_vms_limit_sample_t     *samples;
     ngx_buf_t                       *b;
     ngx_chain_t                      out;
     ngx_http_vms_limit_counters_t   *c;
@@ -32,7 +49,37 @@ ngx_http_vms_limit_status_handler(ngx_http_request_t *r)
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
     c = ngx_http_vms_limit_counters(lmcf);
 
-    size = 4096;
+    routes = ngx_http_vms_limit_routes(lmcf);
+
+    n = 0;
+    for (i = 0; i < NGX_HTTP_VMS_LIMIT_ROUTES && routes[i].len; i++) {
+        for (k = 0; k < NGX_HTTP_VMS_LIMIT_STATUSES; k++) {
+            n += routes[i].status[k] != 0;
+        }
+    }
+
+    max = n;
+    samples = ngx_palloc(r->pool, (max + 1) * sizeof(ngx_http_vms_limit_sample_t));
+    if (samples == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a counter (or route) that turned non-zero since the count waits for
+     * the next scrape */
+    n = 0;
+    for (i = 0; i < NGX_HTTP_VMS_LIMIT_ROUTES && routes[i].len; i++) {
+        for (k = 0; k < NGX_HTTP_VMS_LIMIT_STATUSES && n < max; k++) {
+            v = routes[i].status[k];
+            if (v != 0) {
+                samples[n].route = i;
+                samples[n].status = k;
+                samples[n].value = v;
+                n++;
+            }
+        }
+    }
+
+    size = 4096 + 256 + n * VMS_LIMIT_ROUTE_LINE_MAX;
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -101,6 +148,19 @@ ngx_http_vms_limit_status_handler(ngx_http_request_t *r)
         c->fallback_local, c->fallback_open, c->shm_full,
         c->redis.calls, c->redis.errors, c->redis.timeouts, c->redis.declined,
         c->redis.connects, c->redis.disconnects);
+
+    b->last = ngx_slprintf(b->last, b->end,
+        VMS_LIMIT_METRIC("vms_api_requests_total",
+                         "Answers of locations with a vms_limit_route, by "
+                         "route and status.", "counter"));
+
+    for (i = 0; i < n; i++) {
+        b->last = ngx_slprintf(b->last, b->end,
+                       "vms_api_requests_total{route=\"%*s\",status=\"%ui\"} %uA\n",
+                       (size_t) routes[samples[i].route].len,
+                       routes[samples[i].route].name,
+                       samples[i].status, samples[i].value);
+    }
 
     b->last_buf = 1;
     b->last_in_chain = 1;
