@@ -140,10 +140,14 @@ def test_media_of_a_playing_stream_does_not_use_the_api_budget(rl):
                                  permissions=["view_stream"], token_use="stream")
               for cam in ("cam1", "cam2", "cam3", "cam4")}
     s = requests.Session()
+    seg = {}
     for _ in range(30):
         for cam, tok in tokens.items():
-            assert s.get(rl.url(f"/live/{cam}/index.m3u8"), headers=bearer(tok), timeout=5).status_code == 200
-            resp = s.get(rl.url(f"/live/{cam}/1.ts"), headers=bearer(tok), timeout=5)
+            pl = s.get(rl.url(f"/live/{cam}/index.m3u8"), headers=bearer(tok), timeout=5)
+            assert pl.status_code == 200
+            # segments carry the playlist's signed player session (docs/limit.md)
+            seg[cam] = [ln for ln in pl.text.splitlines() if ln.startswith("1.ts")][0]
+            resp = s.get(rl.url(f"/live/{cam}/{seg[cam]}"), headers=bearer(tok), timeout=5)
             assert resp.status_code == 200
     assert resp.headers["RateLimit-Limit"] == "600"
     assert resp.headers["RateLimit-Remaining"] == str(600 - 60)   # this session: 30 + 30
@@ -153,7 +157,7 @@ def test_media_of_a_playing_stream_does_not_use_the_api_budget(rl):
     assert resp.status_code == 200 and resp.headers["RateLimit-Remaining"] == "99"
     # a runaway session is still bounded
     cam1 = tokens["cam1"]
-    statuses = [s.get(rl.url("/live/cam1/1.ts"), headers=bearer(cam1), timeout=5).status_code
+    statuses = [s.get(rl.url(f"/live/cam1/{seg['cam1']}"), headers=bearer(cam1), timeout=5).status_code
                 for _ in range(541)]
     assert statuses == [200] * 540 + [429]
     assert_refused(s.get(rl.url("/live/cam1/1.ts"), headers=bearer(cam1), timeout=5), 600)
