@@ -102,9 +102,19 @@ ngx_http_vms_auth_ep_verify(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
 /*
  * Stream leases (vms_auth_stream_admit): a MediaMTX `read` or an nginx-rtmp `play` opens a stream,
  * so once it is authorized a subrequest to vms_limit's `admit` location takes the user's lease
- * (arguments user, session, plan, max).  The subrequest never blocks: its answer is kept in ctx
- * and the endpoint runs again (ep_run) to answer 200, or the limit's 429 with its JSON body.
+ * (arguments user, session, plan, max; reader: the MediaMTX reader id its hooks renew and release
+ * the lease by; handover: the opener of an RTSP read, whose DESCRIBE and SETUP come with two ids
+ * and hold one lease).  nginx-rtmp's play_done releases the lease through vms_auth_stream_release.
+ * The subrequest never blocks: its answer is kept in ctx and the endpoint runs again (ep_run) to
+ * answer 200, or the limit's 429 with its JSON body.
  */
+typedef struct {
+    const char  *session;     /* the media server's session id, or NULL: the token's */
+    const char  *reader;      /* MediaMTX reader id, or NULL */
+    const char  *handover;    /* opener identity, or NULL */
+    ngx_uint_t   release;     /* release the session's lease (nginx-rtmp play_done) */
+} ngx_http_vms_auth_lease_t;
+
 static void
 ngx_http_vms_auth_ep_resume(ngx_http_request_t *r)
 {
@@ -164,8 +174,10 @@ ngx_http_vms_auth_admit_arg(u_char *start, u_char *p, const char *name, const ch
 }
 
 static ngx_int_t
-ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, const char *session)
+ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
+    const ngx_http_vms_auth_lease_t *lease)
 {
+    const char *session = lease->session;
     ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
     vms_claims_t *c = &ctx->claims;
     u_char hex[2 * NGX_HTTP_VMS_AUTH_HASH_LEN + 1], maxbuf[NGX_INT64_LEN + 1];
@@ -184,8 +196,11 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
         max = (const char *) maxbuf;
     }
     const char *user = c->sub ? c->sub : "";
-    size_t len = sizeof("user=&session=&plan=&max=") + 3 * (ngx_strlen(user) + ngx_strlen(session))
-                 + (c->plan ? 3 * ngx_strlen(c->plan) : 0) + sizeof(maxbuf);
+    size_t len = sizeof("user=&session=&plan=&max=&reader=&handover=")
+                 + 3 * (ngx_strlen(user) + ngx_strlen(session))
+                 + (c->plan ? 3 * ngx_strlen(c->plan) : 0) + sizeof(maxbuf)
+                 + (lease->reader ? 3 * ngx_strlen(lease->reader) : 0)
+                 + (lease->handover ? 3 * ngx_strlen(lease->handover) : 0);
     ngx_str_t args;
     args.data = ngx_pnalloc(r->pool, len);
     if (args.data == NULL) {
@@ -195,6 +210,8 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
     p = ngx_http_vms_auth_admit_arg(args.data, p, "session", session);
     p = ngx_http_vms_auth_admit_arg(args.data, p, "plan", c->plan);
     p = ngx_http_vms_auth_admit_arg(args.data, p, "max", max);
+    p = ngx_http_vms_auth_admit_arg(args.data, p, "reader", lease->reader);
+    p = ngx_http_vms_auth_admit_arg(args.data, p, "handover", lease->handover);
     args.len = p - args.data;
 
     ngx_http_post_subrequest_t *ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -205,7 +222,7 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
     ps->data = ctx;
     ngx_http_request_t *sr;
     ctx->admit = 1;
-    if (ngx_http_subrequest(r, &lcf->stream_admit, &args, &sr, ps,
+    if (ngx_http_subrequest(r, lease->release ? &lcf->stream_release : &lcf->stream_admit, &args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) != NGX_OK) {
         ctx->admit = 0;
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -216,10 +233,11 @@ ngx_http_vms_auth_admit_start(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ct
 /* The admission's outcome: NGX_DECLINED admitted (answer 200), NGX_AGAIN waiting, else the output rc
  * of the refusal this function has answered (NGX_OK included) or an HTTP status to finalize with. */
 static ngx_int_t
-ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, const char *session)
+ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
+    const ngx_http_vms_auth_lease_t *lease)
 {
     if (ctx->admit == 0) {
-        return ngx_http_vms_auth_admit_start(r, ctx, session);
+        return ngx_http_vms_auth_admit_start(r, ctx, lease);
     }
     if (ctx->admit == 1) {
         return NGX_AGAIN;
@@ -259,13 +277,15 @@ ngx_http_vms_auth_admit(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, con
 
 /*
  * Authorizes the action; a stream-opening action (MediaMTX `read`, RTMP `play`) then takes a lease
- * when vms_auth_stream_admit is set and the token names a user.  `session`: the media server's own session id, or NULL.
+ * when vms_auth_stream_admit is set and the token names a user (or, lease->release, gives it back
+ * through vms_auth_stream_release).
  */
 static ngx_int_t
 ngx_http_vms_auth_ep_decide(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, int action,
-    const char *path, const char *session)
+    const char *path, const ngx_http_vms_auth_lease_t *lease)
 {
     ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
+    ngx_str_t *loc = lease->release ? &lcf->stream_release : &lcf->stream_admit;
 
     if (!vms_claims_allows_action(&ctx->claims, action, path)) {
         ctx->ep_status = NGX_HTTP_FORBIDDEN;
@@ -273,8 +293,8 @@ ngx_http_vms_auth_ep_decide(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
                                             "token does not grant this action on this path");
     }
     /* a token without sub (a service's) is no user's: no per-user lease */
-    if (action == VMS_ACT_READ && lcf->stream_admit.len && ctx->claims.sub && ctx->claims.sub[0]) {
-        ngx_int_t rc = ngx_http_vms_auth_admit(r, ctx, session);
+    if (action == VMS_ACT_READ && loc->len && ctx->claims.sub && ctx->claims.sub[0]) {
+        ngx_int_t rc = ngx_http_vms_auth_admit(r, ctx, lease);
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -308,7 +328,27 @@ ngx_http_vms_auth_mediamtx(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, 
     ngx_str_t token = { toklen, (u_char *) tok };
     rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
     if (rc == NGX_OK) {
-        rc = ngx_http_vms_auth_ep_decide(r, ctx, m.action, m.path, m.id);
+        /* MediaMTX names the reader (runOnRead's MTX_READER_ID) by the id of its read; an RTSP
+         * reader's DESCRIBE (connection id) and SETUP (session id) are one opener: the token, the
+         * client's address and the path */
+        ngx_http_vms_auth_lease_t lease = { NULL, NULL, NULL, 0 };
+        u_char hex[2 * NGX_HTTP_VMS_AUTH_HASH_LEN + 1];
+        char *opener = NULL;
+        if (m.id[0]) {
+            lease.session = lease.reader = m.id;
+        }
+        if (m.id[0] && ngx_strcmp(m.protocol, "rtsp") == 0) {
+            *ngx_hex_dump(hex, ctx->hash, NGX_HTTP_VMS_AUTH_HASH_LEN) = '\0';
+            size_t olen = sizeof(hex) + ngx_strlen(m.ip) + ngx_strlen(m.path) + 3;
+            opener = ngx_pnalloc(r->pool, olen);
+            if (opener == NULL) {
+                vms_mtx_req_free(&m);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            ngx_snprintf((u_char *) opener, olen, "%s %s %s%Z", hex, m.ip, m.path);
+            lease.handover = opener;
+        }
+        rc = ngx_http_vms_auth_ep_decide(r, ctx, m.action, m.path, &lease);
     } else if (rc != NGX_AGAIN) {
         rc = ngx_http_vms_auth_send_error(r, rc, ctx->why);
     }
@@ -338,15 +378,20 @@ ngx_http_vms_auth_rtmp(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_
     ngx_str_t token = { toklen, (u_char *) buf };
     ngx_int_t rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
     if (rc == NGX_OK) {
-        /* one RTMP connection is one session: the client's address and nginx-rtmp's client id */
+        /* one RTMP connection is one session: the client's address and nginx-rtmp's client id;
+         * update_play renews its lease (admission of a session that holds one), play_done
+         * releases it */
         char cid[32], sess[sizeof(q.addr) + sizeof(cid) + 8];
-        const char *session = NULL;
+        ngx_http_vms_auth_lease_t lease = { NULL, NULL, NULL, q.phase == VMS_RTMP_DONE };
         if (vms_form_get((char *) body->data, body->len, "clientid", cid, sizeof(cid)) > 0) {
             ngx_snprintf((u_char *) sess, sizeof(sess) - 1, "rtmp:%s:%s%Z", q.addr, cid);
             sess[sizeof(sess) - 1] = '\0';
-            session = sess;
+            lease.session = sess;
         }
-        return ngx_http_vms_auth_ep_decide(r, ctx, q.action, q.name, session);
+        if (lease.release && lease.session == NULL) {
+            return ngx_http_vms_auth_send_error(r, NGX_HTTP_BAD_REQUEST, "missing clientid");
+        }
+        return ngx_http_vms_auth_ep_decide(r, ctx, q.action, q.name, &lease);
     }
     return rc == NGX_AGAIN ? rc : ngx_http_vms_auth_send_error(r, rc, ctx->why);
 }

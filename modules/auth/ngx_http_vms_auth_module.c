@@ -159,6 +159,11 @@ static ngx_command_t ngx_http_vms_auth_commands[] = {
       ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vms_auth_loc_conf_t, stream_admit), NULL },
 
+    { ngx_string("vms_auth_stream_release"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_auth_loc_conf_t, stream_release), NULL },
+
     ngx_null_command
 };
 
@@ -401,14 +406,17 @@ ngx_http_vms_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->failure, prev->failure, NGX_HTTP_VMS_AUTH_FAILURE_VMS);
     ngx_conf_merge_uint_value(conf->exp, prev->exp, NGX_HTTP_VMS_AUTH_EXP_REQUIRED);
     ngx_conf_merge_str_value(conf->stream_admit, prev->stream_admit, "off");
-    if (conf->stream_admit.len == 3 && ngx_strncmp(conf->stream_admit.data, "off", 3) == 0) {
-        conf->stream_admit.len = 0;
-    } else if (conf->stream_admit.len > 0 && (conf->stream_admit.data[0] != '/'
-               || ngx_strlchr(conf->stream_admit.data, conf->stream_admit.data + conf->stream_admit.len,
-                              '?') != NULL)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "vms_auth_stream_admit takes \"off\" or a location URI without arguments");
-        return NGX_CONF_ERROR;
+    ngx_conf_merge_str_value(conf->stream_release, prev->stream_release, "off");
+    ngx_str_t *locs[] = { &conf->stream_admit, &conf->stream_release };
+    for (ngx_uint_t i = 0; i < 2; i++) {
+        ngx_str_t *u = locs[i];
+        if (u->len == 3 && ngx_strncmp(u->data, "off", 3) == 0) {
+            u->len = 0;
+        } else if (u->len > 0 && (u->data[0] != '/' || ngx_strlchr(u->data, u->data + u->len, '?') != NULL)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s takes \"off\" or a location URI without arguments",
+                               i == 0 ? "vms_auth_stream_admit" : "vms_auth_stream_release");
+            return NGX_CONF_ERROR;
+        }
     }
     ngx_conf_merge_ptr_value(conf->sources, prev->sources, NULL);
     if (conf->sources == NULL) {

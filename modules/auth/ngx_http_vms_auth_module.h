@@ -77,6 +77,7 @@ typedef struct {
     time_t                     stream_token_ttl;
     size_t                     max_token_size;
     ngx_str_t                  stream_admit;    /* vms_limit admit location; empty = off */
+    ngx_str_t                  stream_release;  /* vms_limit release location; empty = off */
     ngx_uint_t                 failure;         /* NGX_HTTP_VMS_AUTH_FAILURE_* */
     ngx_uint_t                 exp;             /* NGX_HTTP_VMS_AUTH_EXP_* */
 } ngx_http_vms_auth_loc_conf_t;

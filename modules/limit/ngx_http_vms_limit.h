@@ -42,6 +42,12 @@
 #define NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE  3
 #define NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT    4   /* open, answered 204 by itself */
 #define NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA    5   /* signed session parameter */
+#define NGX_HTTP_VMS_LIMIT_STREAMS_READER_RENEW    6   /* by media server reader id */
+#define NGX_HTTP_VMS_LIMIT_STREAMS_READER_RELEASE  7
+
+/* how long an admitted lease may be handed over to its opener's next
+ * session id (an RTSP reader's SETUP after its DESCRIBE) */
+#define NGX_HTTP_VMS_LIMIT_HANDOVER_WINDOW  10000
 
 /* vms_limit_route: names (Prometheus label values) and answers counted per
  * name; the table lives in the shared zone, sized once */
@@ -109,6 +115,7 @@ typedef struct {
     ngx_vms_redis_script_t        *acquire_script;
     ngx_vms_redis_script_t        *renew_script;
     ngx_vms_redis_script_t        *release_script;
+    ngx_vms_redis_script_t        *reader_script;
 
     ngx_array_t                   *plans;        /* ngx_http_vms_limit_plan_t */
     vms_plan_t                    *plan_table;   /* same, for core/ */
@@ -149,6 +156,8 @@ typedef struct {
     ngx_array_t                   *stream_session;  /* complex values */
     ngx_http_complex_value_t      *stream_plan;
     ngx_http_complex_value_t      *stream_max;
+    ngx_http_complex_value_t      *stream_handover;  /* opener identity */
+    ngx_http_complex_value_t      *stream_reader;    /* media server reader id */
     ngx_msec_t                     stream_ttl;
 
     /* player sessions */
@@ -197,6 +206,9 @@ typedef struct {
 
     ngx_str_t                      user;
     ngx_str_t                      session;      /* canonical session id */
+    ngx_str_t                      handover;     /* opener identity or empty */
+    ngx_str_t                      reader;       /* reader id or empty */
+    ngx_str_t                      handed_from;  /* session this one took over */
     ngx_str_t                      signed_param; /* $vms_limit_session */
     unsigned                       signable:1;   /* admitted: may be signed */
     int64_t                        base_limit;   /* plan or claim, before the admin override */
@@ -235,6 +247,12 @@ enum {
 ngx_int_t ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_uint_t op, ngx_str_t *user, uint64_t session, int64_t now_us,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res);
+/* ACQUIRE with an opener identity (core/vms_lease.h handover); *from: the
+ * session hash taken over, or 0 */
+ngx_int_t ngx_http_vms_limit_shm_acquire_handover(
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_str_t *user, uint64_t session,
+    uint64_t handover, int64_t now_us, int64_t ttl_us, int64_t limit,
+    vms_lease_result_t *res, uint64_t *from);
 
 /* conf.c: directive handlers */
 char *ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -283,6 +301,7 @@ ngx_int_t ngx_http_vms_limit_streams(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx);
 ngx_int_t ngx_http_vms_limit_release_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_vms_limit_admit_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_vms_limit_reader_handler(ngx_http_request_t *r);
 
 /* session.c */
 char *ngx_http_vms_limit_session_key(ngx_conf_t *cf, ngx_command_t *cmd,

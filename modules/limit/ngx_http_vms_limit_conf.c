@@ -319,10 +319,24 @@ ngx_http_vms_limit_streams_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_vms_limit_admit_handler;
 
+    } else if (ngx_strcmp(value[1].data, "reader_renew") == 0
+               || ngx_strcmp(value[1].data, "reader_release") == 0)
+    {
+        if (cf->cmd_type != NGX_HTTP_LOC_CONF) {
+            return "reader_renew and reader_release are allowed in a "
+                   "location only";
+        }
+        llcf->streams = ngx_strcmp(value[1].data, "reader_renew") == 0
+                        ? NGX_HTTP_VMS_LIMIT_STREAMS_READER_RENEW
+                        : NGX_HTTP_VMS_LIMIT_STREAMS_READER_RELEASE;
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_vms_limit_reader_handler;
+
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" (expected off, open, renew, "
-                           "media, release or admit)", &value[1]);
+                           "media, release, admit, reader_renew or "
+                           "reader_release)", &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -127,6 +127,20 @@ static ngx_command_t  ngx_http_vms_limit_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vms_limit_streams_handover"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_limit_loc_conf_t, stream_handover),
+      NULL },
+
+    { ngx_string("vms_limit_streams_reader"),
+      VMS_LIMIT_LOC|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vms_limit_loc_conf_t, stream_reader),
+      NULL },
+
     { ngx_string("vms_limit_session_key"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_vms_limit_session_key,
@@ -565,8 +579,11 @@ ngx_http_vms_limit_init_main_conf(ngx_conf_t *cf, void *conf)
                                                  NGX_HTTP_VMS_LIMIT_LUA_RENEW);
         lmcf->release_script = ngx_vms_redis_script(cf, lmcf->redis,
                                                  NGX_HTTP_VMS_LIMIT_LUA_RELEASE);
+        lmcf->reader_script = ngx_vms_redis_script(cf, lmcf->redis,
+                                                 NGX_HTTP_VMS_LIMIT_LUA_READER);
         if (lmcf->gcra_script == NULL || lmcf->acquire_script == NULL
-            || lmcf->renew_script == NULL || lmcf->release_script == NULL)
+            || lmcf->renew_script == NULL || lmcf->release_script == NULL
+            || lmcf->reader_script == NULL)
         {
             return NGX_CONF_ERROR;
         }
@@ -606,6 +623,8 @@ ngx_http_vms_limit_create_loc_conf(ngx_conf_t *cf)
     conf->streams = NGX_CONF_UNSET_UINT;
     conf->stream_user = NGX_CONF_UNSET_PTR;
     conf->stream_session = NGX_CONF_UNSET_PTR;
+    conf->stream_handover = NGX_CONF_UNSET_PTR;
+    conf->stream_reader = NGX_CONF_UNSET_PTR;
     conf->stream_plan = NGX_CONF_UNSET_PTR;
     conf->stream_max = NGX_CONF_UNSET_PTR;
     conf->stream_ttl = NGX_CONF_UNSET_MSEC;
@@ -701,7 +720,11 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         /* release is a content handler: never inherited */
         conf->streams = (prev->streams == NGX_CONF_UNSET_UINT
                          || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_RELEASE
-                         || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT)
+                         || prev->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT
+                         || prev->streams
+                            == NGX_HTTP_VMS_LIMIT_STREAMS_READER_RENEW
+                         || prev->streams
+                            == NGX_HTTP_VMS_LIMIT_STREAMS_READER_RELEASE)
                         ? NGX_HTTP_VMS_LIMIT_STREAMS_OFF : prev->streams;
     }
 
@@ -722,6 +745,10 @@ ngx_http_vms_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     VMS_LIMIT_MERGE_CV(stream_max, lmcf->default_max)
 
 #undef VMS_LIMIT_MERGE_CV
+
+    ngx_conf_merge_ptr_value(conf->stream_handover, prev->stream_handover,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->stream_reader, prev->stream_reader, NULL);
 
     if (conf->stream_session == NGX_CONF_UNSET_PTR) {
         if (prev->stream_session == NGX_CONF_UNSET_PTR) {

@@ -399,3 +399,31 @@ ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_vms_limit_shm_acquire_handover(ngx_http_vms_limit_main_conf_t *lmcf,
+    ngx_str_t *user, uint64_t session, uint64_t handover, int64_t now_us,
+    int64_t ttl_us, int64_t limit, vms_lease_result_t *res, uint64_t *from)
+{
+    ngx_http_vms_limit_shm_t   *ctx = lmcf->shm_zone->data;
+    ngx_http_vms_limit_node_t  *ln;
+
+    *from = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_vms_limit_get(lmcf, ctx, VMS_LIMIT_KIND_LEASES, user, now_us);
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    vms_lease_acquire_handover(ln->leases, session, handover,
+                               NGX_HTTP_VMS_LIMIT_HANDOVER_WINDOW * 1000,
+                               now_us, ttl_us, limit, res, from);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}

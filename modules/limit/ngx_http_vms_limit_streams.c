@@ -6,6 +6,12 @@
  *            renewed without waiting (fire-and-forget EVAL).
  *   renew    activity (segments, later playlists): renew without waiting.
  *   release  content handler: ZREM, answers {"released":true|false}.
+ *   admit    an auth endpoint's subrequest (MediaMTX `read`, RTMP `play`):
+ *            open, with the opener's handover identity (one RTSP reader's
+ *            DESCRIBE and SETUP hold one lease) and the reader id by which
+ *            the media server's hooks renew and release the lease later.
+ *   reader_renew, reader_release
+ *            content handlers: renew or release a reader's lease by its id.
  *
  * Redis mode keeps a node-local mirror of the sessions this node admitted
  * (shared zone); it is the fast path for renewals and the lease set used by
@@ -96,7 +102,8 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
     r = ctx->request;
 
     if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 4)
+        && reply->elements == 5
+        && reply->element[4]->type == REDIS_REPLY_STRING)
     {
         for (i = 0; i < 4; i++) {
             if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
@@ -107,6 +114,16 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
         if (i == 4 && reply->element[0]->integer >= VMS_LEASE_ADMITTED
             && reply->element[0]->integer <= VMS_LEASE_ENDED)
         {
+            ctx->handed_from.len = 0;
+            if (reply->element[4]->len) {
+                ctx->handed_from.data = ngx_pnalloc(r->pool,
+                                                    reply->element[4]->len);
+                if (ctx->handed_from.data) {
+                    ngx_memcpy(ctx->handed_from.data, reply->element[4]->str,
+                               reply->element[4]->len);
+                    ctx->handed_from.len = reply->element[4]->len;
+                }
+            }
             ctx->lease.outcome = (int) reply->element[0]->integer;
             ctx->lease.active = (uint32_t) reply->element[1]->integer;
             ctx->lease.limit = reply->element[2]->integer;
@@ -212,7 +229,8 @@ ngx_http_vms_limit_identify(ngx_http_request_t *r,
     ngx_http_complex_value_t  *cv;
     ngx_str_t                  prefix = ngx_string("vms:leases:");
 
-    admit = llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT;
+    /* values that come from an auth endpoint's subrequest arguments */
+    admit = llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_ADMIT || r != r->main;
 
     if (ngx_http_complex_value(r, llcf->stream_user, user) != NGX_OK
         || ngx_http_complex_value(r, llcf->stream_plan, &plan) != NGX_OK
@@ -266,6 +284,24 @@ ngx_http_vms_limit_identify(ngx_http_request_t *r,
     }
 
     ctx->user = *user;
+
+    ngx_str_null(&ctx->handover);
+    ngx_str_null(&ctx->reader);
+
+    if ((llcf->stream_handover
+         && (ngx_http_complex_value(r, llcf->stream_handover, &ctx->handover)
+             != NGX_OK
+             || (admit && ngx_http_vms_limit_unescape(r, &ctx->handover)
+                          != NGX_OK)))
+        || (llcf->stream_reader
+            && (ngx_http_complex_value(r, llcf->stream_reader, &ctx->reader)
+                != NGX_OK
+                || (admit && ngx_http_vms_limit_unescape(r, &ctx->reader)
+                             != NGX_OK))))
+    {
+        return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal", "internal error");
+    }
 
     if (ngx_http_vms_limit_key(r, &prefix, user, 0, &ctx->key) != NGX_OK) {
         return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -412,21 +448,78 @@ ngx_http_vms_limit_media(ngx_http_request_t *r,
 }
 
 
+/*
+ * The Redis keys of an admission's opener (handover) and reader: the
+ * handover key names the user and the opener ("vms:handover:" and a digest of
+ * both), the reader key the media server's reader id ("vms:reader:{id}").
+ * Empty when the admission names none.
+ */
+static ngx_int_t
+ngx_http_vms_limit_reader_keys(ngx_http_request_t *r,
+    ngx_http_vms_limit_ctx_t *ctx, ngx_str_t *okey, ngx_str_t *rkey)
+{
+    u_char     *p;
+    ngx_str_t   v;
+    ngx_str_t   oprefix = ngx_string("vms:handover:");
+    ngx_str_t   rprefix = ngx_string("vms:reader:");
+
+    if (ctx->handover.len) {
+        v.len = ctx->user.len + 1 + ctx->handover.len;
+        v.data = ngx_pnalloc(r->pool, v.len);
+        if (v.data == NULL) {
+            return NGX_ERROR;
+        }
+        p = ngx_cpymem(v.data, ctx->user.data, ctx->user.len);
+        *p++ = '\n';
+        ngx_memcpy(p, ctx->handover.data, ctx->handover.len);
+
+        if (ngx_http_vms_limit_key(r, &oprefix, &v, 1, okey) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->reader.len
+        && ngx_http_vms_limit_key(r, &rprefix, &ctx->reader, 0, rkey) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A decision in the node's zone (local mode, or the `local` policy while
+ * Redis is unreachable), with the opener's handover. */
+static ngx_int_t
+ngx_http_vms_limit_local_acquire(ngx_http_vms_limit_main_conf_t *lmcf,
+    ngx_http_vms_limit_ctx_t *ctx, uint64_t session, int64_t now, int64_t ttl)
+{
+    uint64_t  from;
+
+    return ngx_http_vms_limit_shm_acquire_handover(lmcf, &ctx->key, session,
+               ctx->handover.len ? vms_lease_hash((const char *)
+                                                  ctx->handover.data,
+                                                  ctx->handover.len)
+                                 : 0,
+               now, ttl, ctx->base_limit, &ctx->lease, &from);
+}
+
+
 /* Same return convention as ngx_http_vms_limit_rate(). */
 ngx_int_t
 ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 {
-    int                              nkeys;
-    size_t                           lens[6];
+    size_t                           lens[9];
     int64_t                          now, ttl;
     uint64_t                         session;
     ngx_int_t                        rc;
-    ngx_str_t                        user, hkey, mark;
-    const char                      *argv[6];
+    ngx_str_t                        user, hkey, mark, okey, rkey;
+    const char                      *argv[9];
     ngx_http_vms_limit_counters_t   *cnt;
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
     u_char                           ttl_s[NGX_INT64_LEN], lim_s[NGX_INT64_LEN];
+    u_char                           win_s[NGX_INT64_LEN];
     ngx_str_t                        hprefix = ngx_string("vms:user:");
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
@@ -476,9 +569,8 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
         }
 
         if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
-            if (ngx_http_vms_limit_shm_lease(lmcf,
-                    NGX_HTTP_VMS_LIMIT_LEASE_ACQUIRE, &ctx->key, session, now,
-                    ttl, ctx->base_limit, &ctx->lease) != NGX_OK)
+            if (ngx_http_vms_limit_local_acquire(lmcf, ctx, session, now, ttl)
+                != NGX_OK)
             {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                               "vms_limit: shared zone full, stream allowed");
@@ -493,36 +585,50 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
                                             "internal", "internal error");
         }
 
-        /* KEYS: leases, override hash[, release mark]; ARGV: session, ttl,
-         * limit.  A media request's admission must not take a session its
-         * player has just released (see ngx_http_vms_limit_media()). */
-        nkeys = 2;
+        /* KEYS: leases, override hash, release mark, handover, reader ("":
+         * none); ARGV: session, ttl, limit, handover window.  A media
+         * request's admission must not take a session its player has just
+         * released (see ngx_http_vms_limit_media()). */
+        ngx_str_null(&mark);
+        ngx_str_null(&okey);
+        ngx_str_null(&rkey);
+
+        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA
+            && ngx_http_vms_limit_release_mark(r, ctx, &mark) != NGX_OK)
+        {
+            return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "internal", "internal error");
+        }
+
+        if (ngx_http_vms_limit_reader_keys(r, ctx, &okey, &rkey) != NGX_OK) {
+            return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "internal", "internal error");
+        }
+
         argv[0] = (const char *) ctx->key.data;
         lens[0] = ctx->key.len;
         argv[1] = (const char *) hkey.data;
         lens[1] = hkey.len;
-
-        if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_MEDIA) {
-            if (ngx_http_vms_limit_release_mark(r, ctx, &mark) != NGX_OK) {
-                return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                                "internal", "internal error");
-            }
-            argv[2] = (const char *) mark.data;
-            lens[2] = mark.len;
-            nkeys = 3;
-        }
-
-        argv[nkeys] = (const char *) ctx->session.data;
-        lens[nkeys] = ctx->session.len;
-        argv[nkeys + 1] = (const char *) ttl_s;
-        lens[nkeys + 1] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
-        argv[nkeys + 2] = (const char *) lim_s;
-        lens[nkeys + 2] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
+        argv[2] = (const char *) (mark.len ? mark.data : (u_char *) "");
+        lens[2] = mark.len;
+        argv[3] = (const char *) (okey.len ? okey.data : (u_char *) "");
+        lens[3] = okey.len;
+        argv[4] = (const char *) (rkey.len ? rkey.data : (u_char *) "");
+        lens[4] = rkey.len;
+        argv[5] = (const char *) ctx->session.data;
+        lens[5] = ctx->session.len;
+        argv[6] = (const char *) ttl_s;
+        lens[6] = ngx_sprintf(ttl_s, "%L", ttl) - ttl_s;
+        argv[7] = (const char *) lim_s;
+        lens[7] = ngx_sprintf(lim_s, "%L", ctx->base_limit) - lim_s;
+        argv[8] = (const char *) win_s;
+        lens[8] = ngx_sprintf(win_s, "%d", NGX_HTTP_VMS_LIMIT_HANDOVER_WINDOW)
+                  - win_s;
 
         rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
                                 lmcf->acquire_script,
                                 ngx_http_vms_limit_acquire_reply, ctx,
-                                nkeys, nkeys + 3, argv, lens, NULL);
+                                5, 9, argv, lens, NULL);
 
         if (rc == NGX_OK) {
             ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
@@ -551,10 +657,8 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
 
         default:
             (void) ngx_atomic_fetch_add(&cnt->fallback_local, 1);
-            if (ngx_http_vms_limit_shm_lease(lmcf,
-                    NGX_HTTP_VMS_LIMIT_LEASE_ACQUIRE, &ctx->key, session,
-                    ngx_http_vms_limit_now_us(), ttl, ctx->base_limit,
-                    &ctx->lease) != NGX_OK)
+            if (ngx_http_vms_limit_local_acquire(lmcf, ctx, session,
+                    ngx_http_vms_limit_now_us(), ttl) != NGX_OK)
             {
                 return ngx_http_vms_limit_streams_pass(r, llcf, ctx);
             }
@@ -563,6 +667,13 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
     }
 
     /* Redis decided: mirror the admission on this node */
+    if (ctx->handed_from.len) {
+        (void) ngx_http_vms_limit_shm_lease(lmcf, NGX_HTTP_VMS_LIMIT_LEASE_FORGET,
+                   &ctx->key, vms_lease_hash((const char *) ctx->handed_from.data,
+                                             ctx->handed_from.len),
+                   0, 0, 0, NULL);
+    }
+
     if (ctx->lease.outcome == VMS_LEASE_ADMITTED
         || ctx->lease.outcome == VMS_LEASE_RENEWED)
     {
@@ -662,7 +773,8 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
 
-    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
+    /* a subrequest (an auth endpoint's: nginx-rtmp's play_done) is a GET */
+    if (r == r->main && !(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
         r->main->count++;
         (void) ngx_http_vms_limit_error(r, NGX_HTTP_NOT_ALLOWED,
                                         "method_not_allowed",
@@ -758,4 +870,201 @@ ngx_http_vms_limit_admit_handler(ngx_http_request_t *r)
     r->header_only = 1;
 
     return ngx_http_send_header(r);
+}
+
+
+/* ---- a media server's reader, by its id -------------------------------- */
+
+/*
+ * `vms_limit_streams reader_renew | reader_release`: MediaMTX's runOnRead and
+ * runOnUnread hooks know a reader by its id (MTX_READER_ID), the id its
+ * `read` was admitted under (`vms_limit_streams_reader`).  Renewal answers
+ * 200 {"renewed":true}, or 404 {"error":"no_lease"} when the reader holds no
+ * live lease (expired, released, never admitted: the hook may stop); release
+ * answers 200 {"released":true|false}.  The reader's key in Redis maps the id
+ * to its user's lease set, so both need Redis: 503 while it is unreachable
+ * (the lease then lapses after vms_limit_streams_ttl, as an idle one does).
+ */
+static void
+ngx_http_vms_limit_reader_reply(ngx_vms_redis_status_e status,
+    redisReply *reply, void *data)
+{
+    uint64_t                         session;
+    ngx_str_t                        set;
+    ngx_uint_t                       renew, done;
+    ngx_connection_t                *c;
+    ngx_http_request_t              *r = data;
+    ngx_http_vms_limit_ctx_t        *ctx;
+    ngx_http_vms_limit_loc_conf_t   *llcf;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+    static u_char  renewed[] = "{\"renewed\":true}\n";
+    static u_char  released[] = "{\"released\":true}\n";
+    static u_char  not_released[] = "{\"released\":false}\n";
+
+    c = r->connection;
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+    ctx = ngx_http_vms_limit_ctx(r, 0);
+    renew = llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_READER_RENEW;
+
+    if (status != NGX_VMS_REDIS_OK || ctx == NULL
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "vms_limit: reader lease %s %s in Redis",
+                      renew ? "renewal" : "release",
+                      status == NGX_VMS_REDIS_TIMEOUT ? "timed out" : "failed");
+        (void) ngx_http_vms_limit_unavailable(r, lmcf);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    done = reply->element[0]->integer == 1;
+    set.data = (u_char *) reply->element[1]->str;
+    set.len = reply->element[1]->len;
+    session = vms_lease_hash((const char *) ctx->session.data,
+                             ctx->session.len);
+
+    /* the node's mirror follows Redis */
+    if (set.len) {
+        if (renew && done) {
+            (void) ngx_http_vms_limit_shm_lease(lmcf,
+                       NGX_HTTP_VMS_LIMIT_LEASE_RENEW, &set, session,
+                       ngx_http_vms_limit_now_us(),
+                       (int64_t) llcf->stream_ttl * 1000, 0, NULL);
+        } else {
+            (void) ngx_http_vms_limit_shm_lease(lmcf,
+                       NGX_HTTP_VMS_LIMIT_LEASE_FORGET, &set, session,
+                       0, 0, 0, NULL);
+        }
+    }
+
+    if (renew) {
+        if (done) {
+            (void) ngx_atomic_fetch_add(
+                       &ngx_http_vms_limit_counters(lmcf)->streams_renewed, 1);
+            (void) ngx_http_vms_limit_send_json(r, NGX_HTTP_OK, renewed,
+                                                sizeof(renewed) - 1);
+        } else {
+            (void) ngx_http_vms_limit_error(r, NGX_HTTP_NOT_FOUND, "no_lease",
+                       "this reader holds no stream lease");
+        }
+
+    } else {
+        if (done) {
+            (void) ngx_atomic_fetch_add(
+                       &ngx_http_vms_limit_counters(lmcf)->streams_released, 1);
+        }
+        (void) ngx_http_vms_limit_send_json(r, NGX_HTTP_OK,
+                   done ? released : not_released,
+                   done ? sizeof(released) - 1 : sizeof(not_released) - 1);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_vms_limit_reader_handler(ngx_http_request_t *r)
+{
+    size_t                           n, lens[4];
+    ngx_int_t                        rc;
+    ngx_str_t                        id, rkey;
+    const char                      *argv[4];
+    u_char                           ttl_s[NGX_INT64_LEN];
+    ngx_http_vms_limit_ctx_t        *ctx;
+    ngx_http_vms_limit_loc_conf_t   *llcf;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+    ngx_str_t                        rprefix = ngx_string("vms:reader:");
+
+    /* every answer below finalizes the request itself; the content phase
+     * then finalizes with NGX_DONE, which drops this extra reference */
+    r->main->count++;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        (void) ngx_http_vms_limit_error(r, NGX_HTTP_NOT_ALLOWED,
+                                        "method_not_allowed", "use POST");
+        return NGX_DONE;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+
+    ctx = ngx_http_vms_limit_ctx(r, 1);
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    ngx_str_null(&id);
+    if (llcf->stream_reader
+        && ngx_http_complex_value(r, llcf->stream_reader, &id) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    /* the lease's session is the reader id in canonical form */
+    ctx->session.data = ngx_pnalloc(r->pool, VMS_SESSION_ID_MAX + 1);
+    if (ctx->session.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+    n = id.len ? vms_session_id((const char *) id.data, id.len,
+                                (char *) ctx->session.data)
+               : 0;
+    ctx->session.len = n;
+
+    if (n == 0) {
+        (void) ngx_http_vms_limit_error(r, NGX_HTTP_BAD_REQUEST, "bad_reader",
+                                        "a reader id is needed");
+        return NGX_DONE;
+    }
+
+    if (!ngx_http_vms_limit_use_redis(lmcf, llcf)) {
+        (void) ngx_http_vms_limit_unavailable(r, lmcf);
+        return NGX_DONE;
+    }
+
+    if (ngx_http_vms_limit_key(r, &rprefix, &ctx->session, 0, &rkey)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    /* KEYS: reader; ARGV: reader id, renew|release, ttl */
+    argv[0] = (const char *) rkey.data;
+    lens[0] = rkey.len;
+    argv[1] = (const char *) ctx->session.data;
+    lens[1] = ctx->session.len;
+    if (llcf->streams == NGX_HTTP_VMS_LIMIT_STREAMS_READER_RENEW) {
+        argv[2] = "renew";
+        lens[2] = sizeof("renew") - 1;
+    } else {
+        argv[2] = "release";
+        lens[2] = sizeof("release") - 1;
+    }
+    argv[3] = (const char *) ttl_s;
+    lens[3] = ngx_sprintf(ttl_s, "%L", (int64_t) llcf->stream_ttl * 1000)
+              - ttl_s;
+
+    rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
+                            lmcf->reader_script,
+                            ngx_http_vms_limit_reader_reply, r,
+                            1, 4, argv, lens, NULL);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        (void) ngx_http_vms_limit_unavailable(r, lmcf);
+        return NGX_DONE;
+    }
+
+    return NGX_DONE;
 }

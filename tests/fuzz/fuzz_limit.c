@@ -79,13 +79,17 @@ leases(const uint8_t *d, size_t n)
     limit = d[0] % 80;
 
     for (k = 1; k + 1 < n; k += 2) {
-        uint64_t  session = d[k + 1] % 100;
+        uint64_t  session = d[k + 1] % 100, from;
 
         now += (int64_t) (d[k] >> 2) * 100000;
         switch (d[k] & 3) {
         case 0:
         case 1:
-            vms_lease_acquire(&s, session, now, 3000000, limit, &r);
+            /* case 1: with an opener's handover (one of two openers) */
+            vms_lease_acquire_handover(&s, session,
+                                       (d[k] & 3) == 1 ? 1 + d[k + 1] / 128 : 0,
+                                       1000000, now, 3000000, limit, &r, &from);
+            CHECK(from == 0 || r.outcome == VMS_LEASE_RENEWED);
             CHECK(r.active == s.n);
             if (r.outcome == VMS_LEASE_REFUSED) {
                 CHECK((int64_t) s.n >= (limit < VMS_LEASE_MAX ? limit : VMS_LEASE_MAX));

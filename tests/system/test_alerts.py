@@ -121,6 +121,8 @@ def test_compose_file_has_restart_and_healthchecks_everywhere(tmp_path):
         assert hc and hc.get("test") and hc["test"][0] in ("CMD", "CMD-SHELL"), name
     # Prometheus reads the shipped rules file
     assert any(str(vol).startswith(RULES + ":") for vol in services["prometheus"]["volumes"])
+    # MediaMTX reaches vms at conf/mediamtx.yml's 127.0.0.1:8080 (auth, lease hooks): one netns
+    assert services["mediamtx"]["network_mode"] == "service:vms"
 
 
 # -- vmsd's metrics the alerts read -------------------------------------------------------------------

@@ -70,3 +70,59 @@ def test_play_needs_view_permission(rtmp, stack):
         assert play(None).returncode != 0
     finally:
         publisher.stop()
+
+
+def test_a_playing_client_keeps_its_lease_and_gives_it_back_when_it_stops(stack):
+    """nginx-rtmp's on_update renews a viewer's stream lease while ffmpeg plays (past several lease
+    TTLs) and on_play_done releases it when ffmpeg stops (#11)."""
+    import redis as redislib
+    keys = Keys(stack)
+    r = stack.redis()
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
+                            "LIMIT_STREAM_TTL": "3s", "RTMP_UPDATE_INTERVAL": "1s"})
+    url = lambda tok: f"rtmp://127.0.0.1:{ngx.rtmp_port}/live/cam1?token={tok}"
+    db = redislib.Redis(port=r.port)
+
+    def live():
+        sec, usec = db.time()
+        return db.zcount("vms:leases:u-rt", f"({sec * 1000000 + usec}", "+inf")
+    pub = compact(keys, permissions=["publish"], camera_id="cam1")
+    viewer = compact(keys, sub="u-rt", plan="free", role="viewer", camera_id="cam1")
+    publisher = stack._start("publisher", publish(url(pub), 90))
+    players = []
+
+    def player(name):
+        p = stack._start(name, ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", url(viewer),
+                                "-f", "null", "-"])
+        players.append(p)
+        return p
+    try:
+        vmsstack.wait_for("stream published", lambda: subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", url(compact(keys, role="viewer", camera_id="cam1")),
+             "-frames:v", "2", "-f", "null", "-"], capture_output=True, timeout=60).returncode == 0, 30)
+        a = player("player-a")
+        vmsstack.wait_for("player a leased", lambda: live() == 1, 20)
+        deadline = time.monotonic() + 3 * 3
+        while time.monotonic() < deadline:          # three TTLs: still one lease, renewed
+            assert live() == 1 and a.proc.poll() is None
+            time.sleep(0.5)
+        player("player-b")
+        vmsstack.wait_for("player b leased", lambda: live() == 2, 20)
+        # the free plan's 2 streams are taken: a third player is refused
+        third = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", url(viewer),
+                                "-frames:v", "2", "-f", "null", "-"], capture_output=True, timeout=60)
+        assert third.returncode != 0
+        # released by play_done, not lapsed: vms_limit counts the release
+        def released():
+            import re
+            import requests
+            m = re.search(r'^vms_limit_streams_total\{outcome="released"\} (\d+)',
+                          requests.get(f"http://127.0.0.1:{ngx.port}/metrics/limit", timeout=5).text, re.M)
+            return int(m.group(1))
+        assert released() == 0
+        a.stop()
+        vmsstack.wait_for("player a's lease released", lambda: released() == 1 and live() == 1, 20)
+    finally:
+        for p in players:
+            p.stop()
+        publisher.stop()

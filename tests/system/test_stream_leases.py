@@ -9,6 +9,7 @@ and playback HLS end to end; one lease set per user whatever the `sub`; tokens w
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 import subprocess
@@ -72,7 +73,10 @@ def rid(name):
 
 
 def held(ngx, user):
-    members = redis_cli(ngx.redis, "ZRANGE", f"vms:leases:{user}", "0", "-1").split()
+    """The user's live leases (an expired one stays in the set until the next admission drops it)."""
+    sec, usec = redis_cli(ngx.redis, "TIME").split()
+    now_us = int(sec) * 1000000 + int(usec)
+    members = redis_cli(ngx.redis, "ZRANGEBYSCORE", f"vms:leases:{user}", f"({now_us}", "+inf").split()
     return sorted(RIDS.get(m, m) for m in members)
 
 
@@ -118,10 +122,13 @@ def test_mediamtx_session_defaults_to_jti_and_claims_raise_the_limit(leases):
     assert [ask(leases, token=t).status_code for t in (a, a, b, c)] == [200, 200, 200, 429]
     assert held(leases, "u-jti") == ["tok-a", "tok-b"]
     pro = leases.keys.token("HS256", sub="u-pro", plan="pro", role="viewer", camera_id="cam1")
-    assert [ask(leases, token=pro, id=f"s{i}").status_code for i in range(9)] == [200] * 8 + [429]
+    # one call per reader (WebRTC; an RTSP reader's two calls share one lease, see below)
+    assert [ask(leases, token=pro, id=f"s{i}", protocol="webrtc").status_code
+            for i in range(9)] == [200] * 8 + [429]
     big = leases.keys.token("HS256", sub="u-max", plan="free", role="viewer", camera_id="cam1",
                             max_concurrent_streams=3)
-    assert [ask(leases, token=big, id=f"s{i}").status_code for i in range(4)] == [200, 200, 200, 429]
+    assert [ask(leases, token=big, id=f"s{i}", protocol="webrtc").status_code
+            for i in range(4)] == [200, 200, 200, 429]
     assert len(held(leases, "u-max")) == 3
     no_alerts(leases)
 
@@ -173,6 +180,167 @@ def test_directive_off_takes_no_lease(stack):
     tok = keys.token("HS256", sub="u-off", plan="free", role="viewer", camera_id="cam1")
     assert [ask(ngx, token=tok, id=f"s{i}").status_code for i in range(4)] == [200] * 4
     assert held(ngx, "u-off") == []
+
+
+# ---- one reader, one lease; renewal and release while it plays (#11) -----------------------------
+
+def rtsp_reader(ngx, tok, name, ip="127.0.0.1", path="cam1"):
+    """One RTSP reader as MediaMTX asks for it: DESCRIBE with the connection id (no userAgent),
+    then SETUP with the session id.  Returns both answers' statuses."""
+    describe = ask(ngx, token=tok, id=f"{name}-conn", ip=ip, path=path)
+    if describe.status_code != 200:
+        return describe.status_code, None
+    setup = ask(ngx, token=tok, id=f"{name}-session", ip=ip, path=path, userAgent="LIBVLC/3.0.18")
+    return describe.status_code, setup.status_code
+
+
+def test_rtsp_reader_describe_and_setup_hold_one_lease(leases):
+    tok = leases.keys.token("HS256", sub="u-rtsp", plan="free", role="viewer", camera_id="cam1")
+    # the free plan allows 2: two RTSP readers (four auth calls) both play
+    assert rtsp_reader(leases, tok, "A") == (200, 200)
+    assert rtsp_reader(leases, tok, "B") == (200, 200)
+    assert held(leases, "u-rtsp") == ["B-session", "A-session"] or \
+        held(leases, "u-rtsp") == ["A-session", "B-session"]
+    # a repeated SETUP of one session (audio after video) renews its lease
+    assert ask(leases, token=tok, id="A-session").status_code == 200
+    # the third reader is refused at its DESCRIBE, with the limit's body
+    resp = ask(leases, token=tok, id="C-conn")
+    assert resp.status_code == 429 and resp.json()["active"] == 2
+    assert sorted(held(leases, "u-rtsp")) == ["A-session", "B-session"]
+    # another client address is another reader: its DESCRIBE lease is not handed to A's SETUP
+    other = leases.keys.token("HS256", sub="u-rtsp2", plan="free", role="viewer", camera_id="cam1")
+    assert ask(leases, token=other, id="X-conn", ip="192.0.2.7").status_code == 200
+    assert ask(leases, token=other, id="Y-session", ip="192.0.2.8").status_code == 200
+    assert sorted(held(leases, "u-rtsp2")) == ["X-conn", "Y-session"]
+    # WebRTC readers make one call each: nothing changes for them
+    web = leases.keys.token("HS256", sub="u-web", plan="free", role="viewer", camera_id="cam1")
+    for i in range(2):
+        assert ask(leases, token=web, id=f"w{i}", protocol="webrtc").status_code == 200
+    assert ask(leases, token=web, id="w2", protocol="webrtc").status_code == 429
+    no_alerts(leases)
+
+
+def mediamtx_hooks(ngx):
+    """conf/mediamtx.yml's runOnRead / runOnUnread as MediaMTX runs them: split like a shell
+    command line, $MTX_READER_ID expanded by MediaMTX, vms at this test's nginx; the renewal
+    interval (10 s against a 30 s TTL) scaled down to the 3 s TTL of this test."""
+    import shlex
+    import yaml
+    with open(os.path.join(os.environ.get("VMS_ROOT", "."), "conf/mediamtx.yml")) as f:
+        d = yaml.safe_load(f)["pathDefaults"]
+    assert d["runOnReadRestart"] is False
+
+    def cmd(text, reader):
+        text = text.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{ngx.port}")
+        return [p.replace("$MTX_READER_ID", reader) for p in shlex.split(text)]
+    read = lambda reader: cmd(d["runOnRead"].replace("sleep 10", "sleep 1"), reader)
+    unread = lambda reader: cmd(d["runOnUnread"], reader)
+    assert "sleep 10" in d["runOnRead"]
+    return read, unread
+
+
+@pytest.fixture
+def short_leases(stack):
+    keys = Keys(stack)
+    r = stack.redis()
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
+                            "AUTH_KEYS": keys.nginx_lines(), "LIMIT_STREAM_TTL": "3s"})
+    ngx.keys, ngx.redis = keys, r
+    redis_connected(ngx)
+    return ngx
+
+
+def reader_call(ngx, reader, what, source="127.0.0.1"):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=5, source_address=(source, 0))
+    c.request("POST", f"/api/auth/readers/{reader}/{what}", body=b"")
+    resp = c.getresponse()
+    body = resp.read()
+    c.close()
+    return resp.status, json.loads(body) if body else None
+
+
+def test_mediamtx_hooks_renew_a_playing_reader_and_release_a_stopped_one(short_leases):
+    import signal
+    ngx = short_leases
+    read, unread = mediamtx_hooks(ngx)
+    tok = ngx.keys.token("HS256", sub="u-hook", plan="free", role="viewer", camera_id="cam1")
+    assert rtsp_reader(ngx, tok, "A") == (200, 200)
+    assert rtsp_reader(ngx, tok, "B") == (200, 200)
+    # A plays with MediaMTX's runOnRead running; B's reader has no hook: its lease lapses
+    hook = subprocess.Popen(read(rid("A-session")), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 3 * 3 + 1
+        while time.monotonic() < deadline:       # three TTLs: renewed, not re-admitted
+            assert "A-session" in held(ngx, "u-hook")
+            time.sleep(0.5)
+        assert held(ngx, "u-hook") == ["A-session"]
+        assert hook.poll() is None
+        assert rtsp_reader(ngx, tok, "C") == (200, 200)
+        assert ask(ngx, token=tok, id="D-conn").status_code == 429
+        # the reader stops: MediaMTX interrupts runOnRead and runs runOnUnread
+        os.killpg(hook.pid, signal.SIGINT)
+        hook.wait(timeout=5)
+    finally:
+        if hook.poll() is None:
+            os.killpg(hook.pid, signal.SIGKILL)
+    subprocess.run(unread(rid("A-session")), check=True, timeout=10)
+    assert held(ngx, "u-hook") == ["C-session"]
+    assert rtsp_reader(ngx, tok, "D") == (200, 200)
+    # a renewal hook whose reader holds no lease stops by itself (vms answers 404; run() would
+    # raise TimeoutExpired if it went on)
+    subprocess.run(read(rid("nobody")), timeout=10, capture_output=True)
+    assert reader_call(ngx, rid("nobody"), "renew") == (404, {"error": "no_lease",
+                                                             "message": "this reader holds no stream lease"})
+    assert reader_call(ngx, rid("C-session"), "release") == (200, {"released": True})
+    assert reader_call(ngx, rid("C-session"), "release") == (200, {"released": False})
+    assert held(ngx, "u-hook") == ["D-session"]
+    no_alerts(ngx)
+
+
+def test_reader_hooks_only_from_allowed_hosts(short_leases):
+    ngx = short_leases
+    tok = ngx.keys.token("HS256", sub="u-far", plan="free", role="viewer", camera_id="cam1")
+    assert rtsp_reader(ngx, tok, "A") == (200, 200)
+    # another address (127.0.0.2 is loopback too, but not the allowed media server's)
+    status, body = reader_call(ngx, rid("A-session"), "release", source="127.0.0.2")
+    assert status == 403 and "error" in body
+    assert held(ngx, "u-far") == ["A-session"]
+    # ids are UUIDs: anything else is no reader route
+    assert requests.post(ngx.url("/api/auth/readers/..%2f..%2fetc/renew"), timeout=5).status_code == 404
+    assert requests.get(ngx.url(f"/api/auth/readers/{rid('A-session')}/renew"), timeout=5).status_code == 405
+
+
+def test_rtmp_update_renews_and_play_done_releases(short_leases):
+    ngx = short_leases
+    viewer = ngx.keys.token("HS256", sub="u-rtmpu", plan="free", role="viewer", camera_id="cam1")
+    play = dict(BASE_RTMP, name="cam1", args=f"token={viewer}")
+    assert rtmp(ngx, **play, call="play", clientid="7", start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp(ngx, **play, call="play", clientid="8", start="-2000", duration="0", reset="0").status_code == 200
+    # nginx-rtmp's on_update for client 7 every second (10 s in the stack) keeps its lease
+    deadline = time.monotonic() + 3 * 3 + 1
+    while time.monotonic() < deadline:
+        assert rtmp(ngx, **play, call="update_play", clientid="7", time="5", timestamp="5000").status_code == 200
+        time.sleep(1)
+    assert held(ngx, "u-rtmpu") == ["rtmp:127.0.0.1:7"]
+    # on_play_done gives it back at once
+    assert rtmp(ngx, **play, call="play_done", clientid="7").status_code == 200
+    assert held(ngx, "u-rtmpu") == []
+    # an update of a client whose user is over the limit ends that client (nginx-rtmp drops it)
+    for cid in ("1", "2"):
+        assert rtmp(ngx, **play, call="play", clientid=cid, start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp(ngx, **play, call="update_play", clientid="3", time="5", timestamp="5000").status_code == 429
+    # a revoked token ends its session at the next update
+    revoked = ngx.keys.token("HS256", sub="u-rtmpv", plan="free", role="viewer", camera_id="cam1", jti="gone-1")
+    rplay = dict(BASE_RTMP, name="cam1", args=f"token={revoked}", clientid="9")
+    assert rtmp(ngx, **rplay, call="play", start="-2000", duration="0", reset="0").status_code == 200
+    redis_cli(ngx.redis, "SET", "vms:revoked:gone-1", "1", "EX", "60")
+    import vmsstack     # revocation answers are cached for vms_auth_revocation_cache (5 s)
+    vmsstack.wait_for("the revoked token's update refused", lambda: rtmp(
+        ngx, **rplay, call="update_play", time="5", timestamp="5000").status_code in (401, 403), 15)
+    assert rtmp(ngx, **dict(rplay, args=""), call="play_done").status_code == 401
+    no_alerts(ngx)
 
 
 # ---- player sessions: media requests belong to a leased session (#20 items 4-5, #11) -------------
@@ -396,12 +564,12 @@ def test_one_user_one_lease_set_whatever_the_sub(leases):
     hls = [leases.keys.token("HS256", sub=sub, plan="free", role="viewer", camera_id="cam1", jti=f"h{i}")
            for i in range(2)]
     mtx = leases.keys.token("HS256", sub=sub, plan="free", role="viewer", camera_id="cam1")
-    assert ask(leases, token=mtx, id="reader-1").status_code == 200
+    assert rtsp_reader(leases, mtx, "reader-1") == (200, 200)
     assert get(leases, "/live/cam1/index.m3u8", hls[0]).status_code == 200
     # the plan's 2 streams are reached, whichever path asks next
     assert get(leases, "/live/cam1/index.m3u8", hls[1]).status_code == 429
-    assert ask(leases, token=mtx, id="reader-2").status_code == 429
-    assert held(leases, sub) == ["h0", "reader-1"]
+    assert ask(leases, token=mtx, id="reader-2-conn").status_code == 429
+    assert held(leases, sub) == ["h0", "reader-1-session"]
     assert redis_cli(leases.redis, "KEYS", "vms:leases:*").splitlines() == [f"vms:leases:{sub}"]
     no_alerts(leases)
 

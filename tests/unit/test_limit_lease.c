@@ -184,6 +184,69 @@ test_exceeded_json(void **state)
     assert_int_equal(strlen(small), n);
 }
 
+/* an RTSP reader: DESCRIBE (connection id) then SETUP (session id) hold one lease */
+static void
+test_handover_one_opener_one_lease(void **state)
+{
+    vms_lease_set_t     s = { 0 };
+    vms_lease_result_t  r;
+    uint64_t            from;
+    const int64_t       W = 10 * SEC;
+
+    (void) state;
+    /* reader A: DESCRIBE 11, SETUP 12 (same opener 7) */
+    vms_lease_acquire_handover(&s, 11, 7, W, T0, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_ADMITTED);
+    assert_int_equal(from, 0);
+    vms_lease_acquire_handover(&s, 12, 7, W, T0 + SEC, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_RENEWED);
+    assert_int_equal(from, 11);
+    assert_int_equal(r.active, 1);
+    assert_int_equal(s.v[0].session, 12);
+    assert_int_equal(s.v[0].expires_us, T0 + SEC + TTL);
+    /* a second SETUP of the same session renews; a lease is handed over once */
+    vms_lease_acquire_handover(&s, 12, 7, W, T0 + 2 * SEC, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_RENEWED);
+    assert_int_equal(from, 0);
+
+    /* reader B of the same opener: its own lease, handed over to its SETUP */
+    vms_lease_acquire_handover(&s, 21, 7, W, T0 + 3 * SEC, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_ADMITTED);
+    assert_int_equal(r.active, 2);
+    vms_lease_acquire_handover(&s, 22, 7, W, T0 + 4 * SEC, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_RENEWED);
+    assert_int_equal(from, 21);
+    assert_int_equal(r.active, 2);
+
+    /* reader C: refused at the limit, as ever */
+    vms_lease_acquire_handover(&s, 31, 7, W, T0 + 5 * SEC, TTL, 2, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_REFUSED);
+    assert_int_equal(s.n, 2);
+}
+
+
+/* another opener never takes a lease over, nor does anyone after the window */
+static void
+test_handover_only_same_opener_within_window(void **state)
+{
+    vms_lease_set_t     s = { 0 };
+    vms_lease_result_t  r;
+    uint64_t            from;
+    const int64_t       W = 10 * SEC;
+
+    (void) state;
+    vms_lease_acquire_handover(&s, 11, 7, W, T0, TTL, 3, &r, &from);
+    vms_lease_acquire_handover(&s, 12, 8, W, T0 + SEC, TTL, 3, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_ADMITTED);
+    assert_int_equal(from, 0);
+    vms_lease_acquire_handover(&s, 13, 7, W, T0 + W, TTL, 3, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_ADMITTED);
+    assert_int_equal(r.active, 3);
+    /* without an opener, plain acquisition */
+    vms_lease_acquire_handover(&s, 14, 0, W, T0 + W, TTL, 3, &r, &from);
+    assert_int_equal(r.outcome, VMS_LEASE_REFUSED);
+}
+
 
 int
 main(void)
@@ -198,6 +261,8 @@ main(void)
         cmocka_unit_test(test_plan_table),
         cmocka_unit_test(test_exceeded_json),
         cmocka_unit_test(test_touch_renews_at_most_every_interval),
+        cmocka_unit_test(test_handover_one_opener_one_lease),
+        cmocka_unit_test(test_handover_only_same_opener_within_window),
     };
 
     return cmocka_run_group_tests_name("limit_lease", tests, NULL, NULL);

@@ -191,12 +191,24 @@ vms_rtmp_req_parse(vms_rtmp_req_t *q, const char *body, size_t len, char *tokbuf
         *why = "missing call";
         return -1;
     }
-    if (strcmp(call, "play") == 0) {
-        q->action = VMS_ACT_READ;
-    } else if (strcmp(call, "publish") == 0) {
-        q->action = VMS_ACT_PUBLISH;
-    } else {
-        *why = "call must be play or publish";
+    static const struct { const char *call; int action, phase; } calls[] = {
+        { "play", VMS_ACT_READ, VMS_RTMP_START },
+        { "publish", VMS_ACT_PUBLISH, VMS_RTMP_START },
+        { "update_play", VMS_ACT_READ, VMS_RTMP_UPDATE },
+        { "update_publish", VMS_ACT_PUBLISH, VMS_RTMP_UPDATE },
+        { "play_done", VMS_ACT_READ, VMS_RTMP_DONE },
+        { "publish_done", VMS_ACT_PUBLISH, VMS_RTMP_DONE },
+    };
+    size_t c;
+    for (c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
+        if (strcmp(call, calls[c].call) == 0) {
+            q->action = calls[c].action;
+            q->phase = calls[c].phase;
+            break;
+        }
+    }
+    if (c == sizeof(calls) / sizeof(calls[0])) {
+        *why = "call must be play, publish, update_play, update_publish, play_done or publish_done";
         return -1;
     }
     if (vms_form_get(body, len, "name", q->name, sizeof(q->name)) < 0) {

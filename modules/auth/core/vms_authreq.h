@@ -41,15 +41,20 @@ int  vms_mtx_req_token(const vms_mtx_req_t *m, char *buf, size_t buflen, const c
  */
 long vms_form_get(const char *s, size_t len, const char *name, char *out, size_t outlen);
 
+enum { VMS_RTMP_START = 0, VMS_RTMP_UPDATE, VMS_RTMP_DONE };
+
 typedef struct {
     int   action;                       /* VMS_ACT_READ for play, VMS_ACT_PUBLISH for publish */
+    int   phase;                        /* VMS_RTMP_START play|publish, _UPDATE update_play|
+                                           update_publish (on_update), _DONE play_done|publish_done */
     char  name[256];                    /* stream name (the camera id in our stack) */
     char  app[128];
     char  addr[64];
 } vms_rtmp_req_t;
 
 /*
- * nginx-rtmp on_play/on_publish body.  The token is taken from a form field token=/jwt=, else from
+ * nginx-rtmp on_play/on_publish body (and on_update's update_play/update_publish, on_play_done's
+ * play_done, on_publish_done's publish_done: the same fields).  The token is taken from a form field token=/jwt=, else from
  * "args" (the stream's query string), else from tcUrl's query.  Returns 0 (token may be absent:
  * *toklen = 0) or -1 with *why.
  */

@@ -41,6 +41,18 @@ void
 vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res)
 {
+    uint64_t  from;
+
+    vms_lease_acquire_handover(s, session, 0, 0, now_us, ttl_us, limit, res,
+                               &from);
+}
+
+
+void
+vms_lease_acquire_handover(vms_lease_set_t *s, uint64_t session,
+    uint64_t handover, int64_t window_us, int64_t now_us, int64_t ttl_us,
+    int64_t limit, vms_lease_result_t *res, uint64_t *from)
+{
     int       i;
     uint32_t  k;
     int64_t   cap, earliest;
@@ -49,6 +61,7 @@ vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
 
     res->limit = limit;
     res->retry_after_us = 0;
+    *from = 0;
 
     i = vms_lease_find(s, session);
     if (i >= 0) {
@@ -56,6 +69,22 @@ vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
         res->outcome = VMS_LEASE_RENEWED;
         res->active = s->n;
         return;
+    }
+
+    if (handover != 0) {
+        for (k = 0; k < s->n; k++) {
+            if (s->v[k].handover == handover
+                && s->v[k].handover_until_us > now_us)
+            {
+                *from = s->v[k].session;
+                s->v[k].session = session;
+                s->v[k].expires_us = now_us + ttl_us;
+                s->v[k].handover = 0;
+                res->outcome = VMS_LEASE_RENEWED;
+                res->active = s->n;
+                return;
+            }
+        }
     }
 
     cap = limit < VMS_LEASE_MAX ? limit : VMS_LEASE_MAX;
@@ -75,6 +104,8 @@ vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
 
     s->v[s->n].session = session;
     s->v[s->n].expires_us = now_us + ttl_us;
+    s->v[s->n].handover = handover;
+    s->v[s->n].handover_until_us = handover ? now_us + window_us : 0;
     s->n++;
 
     res->outcome = VMS_LEASE_ADMITTED;

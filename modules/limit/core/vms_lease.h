@@ -23,6 +23,8 @@
 typedef struct {
     uint64_t  session;      /* hash of the session id */
     int64_t   expires_us;
+    uint64_t  handover;     /* open for handover to this identity (0: none) */
+    int64_t   handover_until_us;
 } vms_lease_t;
 
 typedef struct {
@@ -49,6 +51,20 @@ uint32_t vms_lease_expire(vms_lease_set_t *s, int64_t now_us);
 
 void vms_lease_acquire(vms_lease_set_t *s, uint64_t session, int64_t now_us,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res);
+
+/*
+ * Handover: one stream whose opening is authorized twice under two session
+ * ids (an RTSP reader: DESCRIBE names the connection, SETUP the session) holds
+ * one lease.  `handover` names the opener (a hash of user, token, address and
+ * path; 0: none).  A session without a lease takes over a lease that another
+ * session of the same opener admitted less than `window_us` ago and that has
+ * not been handed over yet (outcome RENEWED, *from = that session's hash);
+ * otherwise it is admitted as by vms_lease_acquire() and, when admitted, its
+ * lease is open for handover for `window_us`.  A lease is handed over once.
+ */
+void vms_lease_acquire_handover(vms_lease_set_t *s, uint64_t session,
+    uint64_t handover, int64_t window_us, int64_t now_us, int64_t ttl_us,
+    int64_t limit, vms_lease_result_t *res, uint64_t *from);
 
 /* Extends an existing lease only; returns 1 when found, 0 otherwise. */
 int vms_lease_renew(vms_lease_set_t *s, uint64_t session, int64_t now_us,
