@@ -255,19 +255,37 @@ ngx_http_vms_auth_conf_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
     req->camera = NULL;
-    if (cf->args->nelts == 3) {
+    req->path = NULL;
+    for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
+        ngx_str_t v = value[i];
+        ngx_http_complex_value_t **cv = &req->camera;
+        if (v.len > 5 && ngx_strncmp(v.data, "path=", 5) == 0) {
+            cv = &req->path;
+            v.data += 5;
+            v.len -= 5;
+        } else if (i == 3) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_require PERMISSION [CAMERA] [path=PATH]");
+            return NGX_CONF_ERROR;
+        }
+        if (*cv != NULL) {
+            return "is duplicate";
+        }
         ngx_http_compile_complex_value_t ccv;
-        req->camera = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-        if (req->camera == NULL) {
+        *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (*cv == NULL) {
             return NGX_CONF_ERROR;
         }
         ngx_memzero(&ccv, sizeof(ccv));
         ccv.cf = cf;
-        ccv.value = &value[2];
-        ccv.complex_value = req->camera;
+        ccv.value = &v;
+        ccv.complex_value = *cv;
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+    if (req->path != NULL && req->camera == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_require: path= needs a CAMERA");
+        return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;
 }

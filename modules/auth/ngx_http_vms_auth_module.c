@@ -122,7 +122,7 @@ static ngx_command_t ngx_http_vms_auth_commands[] = {
       offsetof(ngx_http_vms_auth_loc_conf_t, max_token_size), NULL },
 
     { ngx_string("vms_auth_require"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
       ngx_http_vms_auth_conf_require, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
 
     { ngx_string("vms_auth_tenant"),
@@ -210,7 +210,36 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
     }
     ngx_http_vms_auth_require_t *req = lcf->requires->elts;
     for (ngx_uint_t i = 0; i < lcf->requires->nelts; i++) {
-        const char *cam = NULL;
+        const char *cam = NULL, *path = NULL;
+        if (req[i].path) {
+            /* a MediaMTX path: its last part is the camera when it is a camera id; else (dots are
+             * allowed in path names) the path itself is checked; mediamtx_permissions see it whole */
+            ngx_str_t pv;
+            if (ngx_http_complex_value(r, req[i].path, &pv) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            if (pv.len > VMS_MTX_PATH_MAX || !vms_mtx_path_valid((char *) pv.data, pv.len)) {
+                ctx->why = "invalid path name";
+                return NGX_HTTP_BAD_REQUEST;
+            }
+            char *pz = ngx_pnalloc(r->pool, pv.len + 1);
+            if (pz == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            ngx_memcpy(pz, pv.data, pv.len);
+            pz[pv.len] = '\0';
+            path = pz;
+            if (ngx_http_complex_value(r, req[i].camera, &v) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            if (!vms_camera_id_valid((char *) v.data, v.len)) {
+                if (!vms_claims_allows_path(&ctx->claims, req[i].perm, path)) {
+                    ctx->why = "token does not grant this permission on this path";
+                    return NGX_HTTP_FORBIDDEN;
+                }
+                continue;
+            }
+        }
         if (req[i].camera) {
             if (ngx_http_complex_value(r, req[i].camera, &v) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -223,7 +252,7 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
             camera[v.len] = '\0';
             cam = camera;
         }
-        if (!vms_claims_allows(&ctx->claims, req[i].perm, cam, NULL)) {
+        if (!vms_claims_allows(&ctx->claims, req[i].perm, cam, path)) {
             ctx->why = cam ? "token does not grant this permission on this camera"
                            : "token does not grant this permission";
             return NGX_HTTP_FORBIDDEN;

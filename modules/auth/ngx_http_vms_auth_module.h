@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
     unsigned                   perm;
     ngx_http_complex_value_t  *camera;   /* NULL: no camera involved */
+    ngx_http_complex_value_t  *path;     /* path=: the MediaMTX path the camera comes from, or NULL */
 } ngx_http_vms_auth_require_t;
 
 typedef struct {

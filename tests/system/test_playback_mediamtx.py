@@ -183,3 +183,31 @@ def test_cors_origin_list(stack):
         assert r.headers.get("Access-Control-Allow-Origin") == want, origin
         if want:
             assert "Origin" in r.headers.get("Vary", "")
+
+
+def test_a_path_whose_last_part_is_no_camera_id_is_just_unrecorded(mtx):
+    """MediaMTX path names allow dots in every part; vms records cameras whose ids have none, so
+    such a path (all of it allowed to an admin) has no recordings: MediaMTX's 404, not an auth error."""
+    admin = {"Authorization": f"Bearer {mtx.token(role='admin', permissions=None)}"}
+    for p in ["cam.1", "site.a/cam.7", "v1.2"]:
+        r = mtx.get("/list", params={"path": p}, headers=admin)
+        assert r.status_code == 404 and error_body(r) == "no recording segments found", (p, r.text)
+        r = mtx.get("/get", params={"path": p, "start": ts(0), "duration": "5s"}, headers=admin)
+        assert r.status_code == 404, (p, r.status_code, r.text)
+    # a camera-scoped token is refused on it, with MediaMTX's 401; a MediaMTX token whose
+    # permission names the whole path is not
+    scoped = {"Authorization": f"Bearer {mtx.token(camera_id='cam1')}"}
+    r = mtx.get("/list", params={"path": "cam.1"}, headers=scoped)
+    assert r.status_code == 401 and r.json() == {"status": "error", "error": "authentication error"}
+    mtx_tok = mtx.token(role=None, permissions=None,
+                        mediamtx_permissions=[{"action": "playback", "path": "site.a/cam.7"}])
+    r = mtx.get("/list", params={"path": "site.a/cam.7"}, headers={"Authorization": f"Bearer {mtx_tok}"})
+    assert r.status_code == 404 and error_body(r) == "no recording segments found"
+    r = mtx.get("/list", params={"path": "site.a/cam.8"}, headers={"Authorization": f"Bearer {mtx_tok}"})
+    assert r.status_code == 401
+    # mediamtx_permissions are matched against the whole path, as MediaMTX does, also when its last
+    # part is a camera id
+    whole = mtx.token(role=None, permissions=None,
+                      mediamtx_permissions=[{"action": "playback", "path": "site.a/cam7"}])
+    r = mtx.get("/list", params={"path": "site.a/cam7"}, headers={"Authorization": f"Bearer {whole}"})
+    assert r.status_code == 200 and len(r.json()) == 1

@@ -32,6 +32,10 @@ def test_record_stop_through_nginx_has_one_trace_id_in_nginx_vmsd_and_kafka(stac
     ev = Events(k.bootstrap)
     try:
         wait("cam1 recording", lambda: (camera(v, "cam1") or {}).get("recording"), 60, v)
+        # a stop before the first 1 s fragment is written closes no segment (nothing was recorded,
+        # no recording.segment event): let two seconds of packets reach the recorder first
+        p0 = camera(v, "cam1")["packets"]
+        wait("2 s recorded", lambda: camera(v, "cam1")["packets"] >= p0 + 50, 60, v)
         url = ngx.url("/api/cameras/cam1/record/stop")
 
         # control_camera is needed: a viewer is refused before vmsd is asked

@@ -127,6 +127,23 @@ test_times(void **state)
     vms_claims_free(&c);
 }
 
+/* a MediaMTX path whose last part is no camera id (cam.1): every camera, or MediaMTX's own grant */
+static void
+test_path_without_camera(void **state)
+{
+    vms_claims_t all = claims("{\"exp\":1800000000,\"role\":\"admin\"}");
+    vms_claims_t one = claims("{\"exp\":1800000000,\"camera_id\":\"cam1\",\"permissions\":[\"playback\"]}");
+    vms_claims_t mtx = claims("{\"exp\":1800000000,\"mediamtx_permissions\":["
+                              "{\"action\":\"playback\",\"path\":\"site.a/cam.7\"}]}");
+    assert_true(vms_claims_allows_path(&all, VMS_PERM_PLAYBACK, "cam.1"));
+    assert_false(vms_claims_allows_path(&one, VMS_PERM_PLAYBACK, "cam.1"));
+    assert_false(vms_claims_allows_path(&one, VMS_PERM_VIEW_STREAM, "cam.1"));
+    assert_true(vms_claims_allows_path(&mtx, VMS_PERM_PLAYBACK, "site.a/cam.7"));
+    assert_false(vms_claims_allows_path(&mtx, VMS_PERM_PLAYBACK, "site.a/cam.8"));
+    assert_false(vms_claims_allows_path(&mtx, VMS_PERM_VIEW_STREAM, "site.a/cam.7"));
+    vms_claims_free(&all); vms_claims_free(&one); vms_claims_free(&mtx);
+}
+
 static void
 test_mediamtx_permissions(void **state)
 {
@@ -469,6 +486,7 @@ main(void)
         cmocka_unit_test(test_permissions_and_cameras),
         cmocka_unit_test(test_tenant),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_path_without_camera),
         cmocka_unit_test(test_mediamtx_permissions),
         cmocka_unit_test(test_mediamtx_permissions_strict),
         cmocka_unit_test(test_mediamtx_permissions_forms),

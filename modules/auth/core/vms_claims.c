@@ -543,6 +543,15 @@ vms_claims_allows(const vms_claims_t *c, unsigned perm, const char *camera, cons
 }
 
 int
+vms_claims_allows_path(const vms_claims_t *c, unsigned perm, const char *path)
+{
+    if ((c->perms & perm) && c->cameras == NULL) {
+        return 1;
+    }
+    return c->nmtx > 0 && vms_claims_mtx_allows(c, vms_perm_to_action(perm), path);
+}
+
+int
 vms_camera_from_path(const char *path, char *out, size_t outlen)
 {
     const char *seg = path, *p = path;

@@ -88,6 +88,12 @@ int         vms_camera_id_valid(const char *id, size_t len);
 int vms_claims_allows(const vms_claims_t *c, unsigned perm, const char *camera, const char *path);
 /* MediaMTX-style check: action on path (camera = the path's last segment). */
 int vms_claims_allows_action(const vms_claims_t *c, int action, const char *path);
+/*
+ * A MediaMTX path whose last part is no camera id (dots are allowed in path names): granted by a
+ * token whose permission is on every camera (no camera claim), or by its mediamtx_permissions on
+ * the whole path.
+ */
+int vms_claims_allows_path(const vms_claims_t *c, unsigned perm, const char *path);
 /* Camera id from a MediaMTX path: its last '/' segment when every segment is a valid id. */
 int vms_camera_from_path(const char *path, char *out, size_t outlen);
 /*
