@@ -898,8 +898,6 @@ ngx_http_vms_limit_reader_reply(ngx_vms_redis_status_e status,
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
     static u_char  renewed[] = "{\"renewed\":true}\n";
-    static u_char  released[] = "{\"released\":true}\n";
-    static u_char  not_released[] = "{\"released\":false}\n";
 
     c = r->connection;
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
@@ -957,9 +955,7 @@ ngx_http_vms_limit_reader_reply(ngx_vms_redis_status_e status,
             (void) ngx_atomic_fetch_add(
                        &ngx_http_vms_limit_counters(lmcf)->streams_released, 1);
         }
-        (void) ngx_http_vms_limit_send_json(r, NGX_HTTP_OK,
-                   done ? released : not_released,
-                   done ? sizeof(released) - 1 : sizeof(not_released) - 1);
+        (void) ngx_http_vms_limit_release_send(r, done);
     }
 
     ngx_http_run_posted_requests(c);

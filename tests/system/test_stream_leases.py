@@ -26,15 +26,20 @@ BASE_RTMP = {"app": "live", "flashver": "LNX 9,0,124,2", "swfurl": "", "tcurl": 
              "pageurl": "", "addr": "127.0.0.1"}
 
 
-@pytest.fixture
-def leases(stack):
+def leased_nginx(stack, **extra):
+    """nginx with vms_auth + vms_limit on a fresh Redis, connected to it."""
     keys = Keys(stack)
     r = stack.redis()
     ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
-                            "AUTH_KEYS": keys.nginx_lines()})
+                            "AUTH_KEYS": keys.nginx_lines(), **extra})
     ngx.keys, ngx.redis = keys, r
     redis_connected(ngx)
     return ngx
+
+
+@pytest.fixture
+def leases(stack):
+    return leased_nginx(stack)
 
 
 def redis_connected(ngx):
@@ -241,13 +246,7 @@ def mediamtx_hooks(ngx):
 
 @pytest.fixture
 def short_leases(stack):
-    keys = Keys(stack)
-    r = stack.redis()
-    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
-                            "AUTH_KEYS": keys.nginx_lines(), "LIMIT_STREAM_TTL": "3s"})
-    ngx.keys, ngx.redis = keys, r
-    redis_connected(ngx)
-    return ngx
+    return leased_nginx(stack, LIMIT_STREAM_TTL="3s")
 
 
 def reader_call(ngx, reader, what, source="127.0.0.1"):
