@@ -143,6 +143,14 @@ cam_get(const char *id, int create)
     return c;
 }
 
+void
+vms_ai_cost_track(const char *camera_id)
+{
+    pthread_mutex_lock(&lock);
+    (void) cam_get(camera_id, 1);
+    pthread_mutex_unlock(&lock);
+}
+
 double
 vms_ai_cost_record(const char *camera_id, const char *provider,
     const char *api, int calls, const vms_ai_prices_t *prices, int64_t ts_us)

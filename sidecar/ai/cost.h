@@ -32,6 +32,10 @@ int vms_ai_prices_parse(vms_ai_prices_t *p, const char *s, char *err,
     size_t errlen);
 double vms_ai_price_of(const vms_ai_prices_t *p, const char *api);
 
+/* A camera whose calls will be priced: its cost counters exist from now on, at 0, so that the
+ * first priced call is an increase Prometheus sees (a counter born at its first value is not). */
+void vms_ai_cost_track(const char *camera_id);
+
 /* Record calls at ts_us (UTC).  Returns the cost added. */
 double vms_ai_cost_record(const char *camera_id, const char *provider,
     const char *api, int calls, const vms_ai_prices_t *prices, int64_t ts_us);

@@ -86,6 +86,7 @@ vms_ai_pipeline_new(const char *camera_id, const vms_ai_conf_t *conf,
         return NULL;
     }
     p->provider->cancel = cancel;
+    vms_ai_cost_track(p->camera_id);
     return p;
 }
 

@@ -93,6 +93,13 @@ test_metrics(void **state)
     assert_null(strstr(metrics, "vms_rekognition_calls{camera_id=\"cam1\",api=\"detection\"}"));
     assert_non_null(strstr(metrics, "provider=\"deepstack\",api=\"detection\"} 1"));
     vms_ai_cost_reset();
+
+    /* a tracked camera's cost counter exists at 0 before its first call */
+    vms_ai_cost_track("gate");
+    metrics[0] = '\0';
+    vms_ai_cost_metrics(emit, NULL);
+    assert_non_null(strstr(metrics, "vms_rekognition_cost_usd{camera_id=\"gate\"} 0.000000\n"));
+    vms_ai_cost_reset();
 }
 
 int
