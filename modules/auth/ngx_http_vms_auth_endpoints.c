@@ -108,6 +108,9 @@ ngx_http_vms_auth_ep_verify(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
  * The subrequest never blocks: its answer is kept in ctx and the endpoint runs again (ep_run) to
  * answer 200, or the limit's 429 with its JSON body.
  */
+/* the oldest RTMP session whose token is judged as when it began (31 days) */
+#define VMS_RTMP_SESSION_AGE_MAX  (31 * 86400)
+
 typedef struct {
     const char  *session;     /* the media server's session id, or NULL: the token's */
     const char  *reader;      /* MediaMTX reader id, or NULL */
@@ -376,6 +379,16 @@ ngx_http_vms_auth_rtmp(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx, ngx_
         return ngx_http_vms_auth_send_error(r, NGX_HTTP_UNAUTHORIZED, NULL);
     }
     ngx_str_t token = { toklen, (u_char *) buf };
+    /* an update or the end of an established session: its token was valid when it began (nginx-rtmp
+     * sends the seconds since then with updates; play_done/publish_done send none: any age up to
+     * VMS_RTMP_SESSION_AGE_MAX); an expired stream token must not cut a player that cannot renew it */
+    if (q.phase != VMS_RTMP_START) {
+        char age[32];
+        ngx_int_t n = vms_form_get((char *) body->data, body->len, "time", age, sizeof(age)) > 0
+                      ? ngx_atoi((u_char *) age, ngx_strlen(age)) : NGX_ERROR;
+        ctx->session_age = q.phase == VMS_RTMP_DONE || n == NGX_ERROR || n > VMS_RTMP_SESSION_AGE_MAX
+                           ? VMS_RTMP_SESSION_AGE_MAX : (time_t) n;
+    }
     ngx_int_t rc = ngx_http_vms_auth_ep_verify(r, ctx, &token);
     if (rc == NGX_OK) {
         /* one RTMP connection is one session: the client's address and nginx-rtmp's client id;

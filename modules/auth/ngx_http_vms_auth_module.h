@@ -104,6 +104,8 @@ typedef struct {
     ngx_int_t                  admit_status;    /* the admit location's status */
     ngx_str_t                  admit_body;      /* its body (the 429 JSON) */
     ngx_str_t                  admit_retry;     /* its Retry-After */
+    /* an established session's token (nginx-rtmp update/done): time checks as when it began */
+    time_t                     session_age;
 } ngx_http_vms_auth_ctx_t;
 
 extern ngx_module_t ngx_http_vms_auth_module;

@@ -257,7 +257,10 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         return ctx->status;
     }
     ctx->has_claims = 1;
-    vms_claims_policy_t pol = { .leeway = amcf->leeway, .issuer = amcf->issuer, .audience = amcf->audience,
+    /* a session that began session_age seconds ago was authorized then: its token's exp is judged
+     * at that moment (a revoked token still ends it: revocation is checked apart) */
+    vms_claims_policy_t pol = { .leeway = amcf->leeway + ctx->session_age, .issuer = amcf->issuer,
+                                .audience = amcf->audience,
                                 .exp_optional = lcf->exp == NGX_HTTP_VMS_AUTH_EXP_OPTIONAL };
     if (vms_claims_validate(&ctx->claims, now, &pol, &why) != 0) {
         ctx->why = why;

@@ -330,6 +330,18 @@ def test_rtmp_update_renews_and_play_done_releases(short_leases):
     for cid in ("1", "2"):
         assert rtmp(ngx, **play, call="play", clientid=cid, start="-2000", duration="0", reset="0").status_code == 200
     assert rtmp(ngx, **play, call="update_play", clientid="3", time="5", timestamp="5000").status_code == 429
+    # a stream token that expired while its player plays does not end the session (an RTMP
+    # player cannot renew it): the update is judged as of the session's start (nginx-rtmp's time=)
+    now = int(time.time())
+    late = ngx.keys.token("HS256", sub="u-rtmpx", plan="free", role="viewer", camera_id="cam1",
+                          iat=now - 700, exp=now - 60)
+    lplay = dict(BASE_RTMP, name="cam1", args=f"token={late}", clientid="11")
+    assert rtmp(ngx, **lplay, call="update_play", time="650", timestamp="650000").status_code == 200
+    assert held(ngx, "u-rtmpx") == ["rtmp:127.0.0.1:11"]
+    # ... but a session said to have begun after the token expired is refused
+    assert rtmp(ngx, **lplay, call="update_play", time="5", timestamp="5000").status_code == 401
+    assert rtmp(ngx, **lplay, call="play_done").status_code == 200
+    assert held(ngx, "u-rtmpx") == []
     # a revoked token ends its session at the next update
     revoked = ngx.keys.token("HS256", sub="u-rtmpv", plan="free", role="viewer", camera_id="cam1", jti="gone-1")
     rplay = dict(BASE_RTMP, name="cam1", args=f"token={revoked}", clientid="9")
