@@ -135,10 +135,11 @@ def test_every_panel_query_returns_data(stack):
     aws = aws_standin(stack)
     cams = stack.camsim(cameras=2)
     rec = {"record": "on", "segment_duration": "1s"}
-    # AI on cam1 (every sample sent, the budget stops it after a few calls)
+    # AI on cam1: a sample a second, priced, for the whole test (the budget, ~1000 calls, is not
+    # reached): the cost panel's increase() needs a priced call after Prometheus's first scrape
     ai = dict(rec, ai_enabled="on", motion_enabled="off", ai_provider="rekognition",
               ai_rekognition_endpoint=aws.url, ai_s3_endpoint=aws.url, ai_interval="1s",
-              ai_budget_usd_per_day="0.005")
+              ai_budget_usd_per_day="1")
     old = {key: os.environ.get(key) for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")}
     os.environ.update({"AWS_ACCESS_KEY_ID": AK, "AWS_SECRET_ACCESS_KEY": SK, "AWS_REGION": REGION})
     try:
@@ -209,8 +210,8 @@ def test_every_panel_query_returns_data(stack):
         return {dict(k)[label]: x for k, x in values(prom, q[key]).items() if label in dict(k)}
     p95 = by_label(("WebRTC latency (p50 / p95)", "B"), "camera_id")
     assert set(p95) == {"cam1"} and 100 < p95["cam1"] <= 200, p95       # the bucket holding 180 ms
-    # vmsd exports cam1's cost counter at 0 from the pipeline's start, so a priced call scraped
-    # after that 0 is an increase; calls go on, so one arrives even if the first beat the scrape
+    # vmsd exports cam1's cost counter at 0 from the pipeline's start, and calls go on: a priced
+    # call after Prometheus's first sample of the series is an increase
     wait("AI cost panel above 0 for cam1", lambda: by_label(("AI cost per camera (last 24 h)", "A"),
                                                          "camera_id").get("cam1", 0) > 0, 120, prom)
     storage = by_label(("Storage used per camera", "A"), "camera_id")
