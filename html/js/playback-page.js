@@ -74,7 +74,10 @@ async function main() {
         try {
             await vod.load(camera, start, end);
         } catch (e) {
-            status.textContent = e.status === 404 ? t('no_recordings') : t('playback_failed');
+            if (e.status === 404) status.textContent = t('no_recordings');
+            else if (e.status === 429 && e.body && e.body.error === 'limit_exceeded') {
+                status.textContent = t('limit_reached', { limit: e.body.limit });
+            } else status.textContent = t('playback_failed');
         }
     }
 

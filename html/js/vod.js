@@ -33,7 +33,14 @@ export class VodPlayer extends EventTarget {
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;
                 const status = data.response && data.response.code ? data.response.code : 0;
-                const err = Object.assign(new Error(`playback: ${data.details}`), { status });
+                // the server's JSON answer (e.g. 429 {"error":"limit_exceeded","limit":2}), when the
+                // loader kept it (hls.js passes the XHR as networkDetails)
+                let body = {};
+                try {
+                    const x = data.networkDetails;
+                    if (x && typeof x.responseText === 'string' && x.responseText) body = JSON.parse(x.responseText);
+                } catch { /* not JSON */ }
+                const err = Object.assign(new Error(`playback: ${data.details}`), { status, body });
                 this.dispatchEvent(new CustomEvent('error', { detail: err }));
                 reject(err);
             });

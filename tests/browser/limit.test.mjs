@@ -1,6 +1,7 @@
 // The mosaic never opens more live streams than the user's plan allows
 // (free: 2); the other tiles show snapshots; opening one more shows the 429's
-// "Limite de 2 streams atingido"; closing a live tile frees its slot at once.
+// "Limite de 2 streams atingido"; closing a live tile frees its slot at once; a
+// recording opened at the limit says so on the playback page.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BASE, env, openBrowser, screenshot } from './lib.mjs';
@@ -43,6 +44,13 @@ test('mosaic stays within the stream limit and shows the limit message', async (
         assert.equal(await page.locator('.tile[data-mode=live]').count(), 2);
         assert.equal(await page.locator('#banner').isHidden(), true);
         await screenshot(page, 'mosaic-after-release');
+        // the same user opens a recording while the mosaic holds both streams: the playback page
+        // says why it cannot play (the playlist's 429), not just that it failed
+        const pb = await b.page(env('VMS_LIMIT_PLAYBACK_TOKEN'));
+        await pb.goto(`${BASE()}/playback.html?camera=${env('VMS_PLAYBACK_CAMERA')}&day=${env('VMS_PLAYBACK_DAY')}`);
+        await pb.waitForFunction(() => document.getElementById('status').textContent === 'Limite de 2 streams atingido',
+            null, { timeout: 40_000, polling: 250 });
+        await screenshot(pb, 'playback-limit-reached');
     } catch (e) {
         await b.dump('limit');
         throw e;

@@ -11,7 +11,7 @@ test('timeline shows recorded spans and a click seeks to that time', async () =>
     const day = env('VMS_PLAYBACK_DAY');
     const b = await openBrowser();
     try {
-        const page = await b.page(env('VMS_USER_TOKEN'));
+        const page = await b.page(env('VMS_PLAYBACK_TOKEN'));
         await page.goto(`${BASE()}/playback.html?camera=${camera}&day=${day}`);
         await page.waitForFunction(() => window.vmsVod && window.vmsVod.frags.length > 0, null, { timeout: 40_000, polling: 250 });
         const spans = await page.evaluate(() => window.vmsTimeline.spans);

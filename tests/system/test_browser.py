@@ -148,6 +148,8 @@ def test_browser(stack, build_dir):
                VMS_BASE_URL=ngx.url("").rstrip("/"),
                VMS_USER_TOKEN=user, VMS_USER_SUB="viewer1",
                VMS_LIMIT_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free"),
+               VMS_LIMIT_PLAYBACK_TOKEN=tokens.make(sub="viewer2", role="viewer", plan="free",
+                                                    permissions=["view_stream", "playback"]),
                VMS_FAILOVER_TOKEN=tokens.make(sub="viewer3", role="viewer"), VMS_FAILOVER_SUB="viewer3",
                VMS_WHEP_CONTROL=f"http://127.0.0.1:{whep_port}",
                VMS_MAINTENANCE_TOKEN=tokens.make(sub="viewer4", role="viewer"), VMS_VMSD_PID=str(vmsd.pid),
@@ -158,6 +160,9 @@ def test_browser(stack, build_dir):
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
                VMS_MOSAIC_CAMERAS="cam1,cam2,cam4,cam5",
                VMS_PLAYBACK_CAMERA="cam5", VMS_PLAYBACK_DAY=day, VMS_PLAYBACK_SPANS=json.dumps(spans),
+               # its own user: the live pages before it may still hold viewer1's stream leases (an
+               # idle lease lives 30 s), and a user at the plan's limit gets 429 for playback too
+               VMS_PLAYBACK_TOKEN=tokens.make(sub="viewer7", role="viewer", permissions=["playback"]),
                VMS_ARTIFACTS=ARTIFACTS)
     os.makedirs(ARTIFACTS, exist_ok=True)
     open(env["VMS_CLIENT_METRICS_LOG"], "a").close()
