@@ -212,13 +212,12 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
     for (ngx_uint_t i = 0; i < lcf->requires->nelts; i++) {
         const char *cam = NULL, *path = NULL;
         if (req[i].path) {
-            /* a MediaMTX path: its last part is the camera when it is a camera id; else (dots are
-             * allowed in path names) the path itself is checked; mediamtx_permissions see it whole */
+            /* a MediaMTX path the camera comes from: mediamtx_permissions see it whole */
             ngx_str_t pv;
             if (ngx_http_complex_value(r, req[i].path, &pv) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
-            if (pv.len > VMS_MTX_PATH_MAX || !vms_mtx_path_valid((char *) pv.data, pv.len)) {
+            if (!vms_mtx_path_valid((char *) pv.data, pv.len)) {
                 ctx->why = "invalid path name";
                 return NGX_HTTP_BAD_REQUEST;
             }
@@ -229,24 +228,22 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
             ngx_memcpy(pz, pv.data, pv.len);
             pz[pv.len] = '\0';
             path = pz;
-            if (ngx_http_complex_value(r, req[i].camera, &v) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            if (!vms_camera_id_valid((char *) v.data, v.len)) {
-                if (!vms_claims_allows_path(&ctx->claims, req[i].perm, path)) {
-                    ctx->why = "token does not grant this permission on this path";
-                    return NGX_HTTP_FORBIDDEN;
-                }
-                continue;
-            }
         }
         if (req[i].camera) {
             if (ngx_http_complex_value(r, req[i].camera, &v) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             if (!vms_camera_id_valid((char *) v.data, v.len)) {
-                ctx->why = "invalid camera id";
-                return NGX_HTTP_BAD_REQUEST;
+                if (path == NULL) {
+                    ctx->why = "invalid camera id";
+                    return NGX_HTTP_BAD_REQUEST;
+                }
+                /* the path's last part is no camera id (dots are allowed in path names) */
+                if (!vms_claims_allows_path(&ctx->claims, req[i].perm, path)) {
+                    ctx->why = "token does not grant this permission on this path";
+                    return NGX_HTTP_FORBIDDEN;
+                }
+                continue;
             }
             ngx_memcpy(camera, v.data, v.len);
             camera[v.len] = '\0';
