@@ -84,3 +84,38 @@ CREATE TABLE IF NOT EXISTS ai_costs (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (camera_id, day, provider, api)
 );
+
+-- Review events (docs/events.md): one camera's detections grouped, written
+-- by vms-detections-consumer in the transaction of the detection that
+-- opened or extended it.  id is the first detection's id, so a replay
+-- rebuilds the same event.
+CREATE TABLE IF NOT EXISTS review_events (
+    id                  text PRIMARY KEY,
+    camera_id           text NOT NULL,
+    start_ts            timestamptz NOT NULL,
+    end_ts              timestamptz NOT NULL,
+    labels              text[] NOT NULL DEFAULT '{}',
+    max_score           real NOT NULL DEFAULT 0,
+    detections          integer NOT NULL DEFAULT 0,
+    snapshot_detection  text,
+    snapshot            text,
+    state               text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CHECK (end_ts >= start_ts)
+);
+CREATE INDEX IF NOT EXISTS review_events_camera_start
+    ON review_events (camera_id, start_ts DESC, id DESC);
+CREATE INDEX IF NOT EXISTS review_events_start
+    ON review_events (start_ts DESC, id DESC);
+
+-- Alert outbox: an event fires a rule once (primary key); published turns
+-- true when Kafka acknowledged the alert, unpublished rows are produced
+-- again when the consumer starts.
+CREATE TABLE IF NOT EXISTS review_alerts (
+    event_id    text NOT NULL,
+    rule        text NOT NULL,
+    alert       jsonb NOT NULL,
+    published   boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (event_id, rule)
+);
