@@ -171,6 +171,30 @@ test_mediamtx_permissions(void **state)
     assert_true(parse_fails("{\"exp\":1800000000,\"mediamtx_permissions\":[{\"action\":1}]}", NULL));
 }
 
+/* compiled patterns are cached per thread (#19): more patterns than the cache holds, each checked
+ * again after it was evicted, still match exactly their own paths */
+static void
+test_mediamtx_regex_cache(void **state)
+{
+    char json[160], path[32], other[32];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 80; i++) {
+            snprintf(json, sizeof(json), "{\"exp\":1800000000,\"mediamtx_permissions\":"
+                     "[{\"action\":\"read\",\"path\":\"~^site%d/cam[0-9]$\"}]}", i);
+            vms_claims_t c = claims(json);
+            snprintf(path, sizeof(path), "site%d/cam%d", i, i % 10);
+            snprintf(other, sizeof(other), "site%d/cam%d", i + 1, i % 10);
+            assert_true(vms_claims_allows_action(&c, VMS_ACT_READ, path));
+            assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, other));
+            /* the broken pattern stays refused whether it is cached or not */
+            vms_claims_free(&c);
+            c = claims("{\"exp\":1800000000,\"mediamtx_permissions\":[{\"action\":\"read\",\"path\":\"~(\"}]}");
+            assert_false(vms_claims_allows_action(&c, VMS_ACT_READ, "("));
+            vms_claims_free(&c);
+        }
+    }
+}
+
 /* #11: MediaMTX refuses the whole token on any entry it cannot decode; so do we. */
 static void
 test_mediamtx_permissions_strict(void **state)
@@ -493,6 +517,7 @@ main(void)
         cmocka_unit_test(test_exp_optional),
         cmocka_unit_test(test_mtx_path_names),
         cmocka_unit_test(test_mtx_regex_re2_subset),
+        cmocka_unit_test(test_mediamtx_regex_cache),
         cmocka_unit_test(test_actions_with_our_claims),
         cmocka_unit_test(test_mtx_request),
         cmocka_unit_test(test_mtx_request_shapes),

@@ -443,31 +443,82 @@ vms_regex_re2_subset(const char *p)
     return 1;
 }
 
+/*
+ * Compiled patterns are kept per thread (an nginx worker has one): a token's regex is compiled the
+ * first time it is checked, not on every request. Least recently used out when the cache is full;
+ * a pattern that does not compile is cached too (as NULL code: it grants nothing, and fails fast).
+ */
+#define VMS_REGEX_CACHE 32
+
+typedef struct {
+    char              *pattern;
+    pcre2_code        *re;
+    pcre2_match_data  *md;
+    unsigned long      used;
+} vms_regex_slot_t;
+
+static _Thread_local vms_regex_slot_t     vms_regex_cache[VMS_REGEX_CACHE];
+static _Thread_local pcre2_match_context *vms_regex_mc;
+static _Thread_local unsigned long        vms_regex_clock;
+
+static vms_regex_slot_t *
+vms_regex_get(const char *pattern)
+{
+    vms_regex_slot_t *s, *victim = &vms_regex_cache[0];
+    int               errcode;
+    PCRE2_SIZE        erroff;
+
+    for (size_t i = 0; i < VMS_REGEX_CACHE; i++) {
+        s = &vms_regex_cache[i];
+        if (s->pattern != NULL && strcmp(s->pattern, pattern) == 0) {
+            s->used = ++vms_regex_clock;
+            return s;
+        }
+        if (s->used < victim->used) {
+            victim = s;
+        }
+    }
+    char *copy = strdup(pattern);
+    if (copy == NULL) {
+        return NULL;
+    }
+    free(victim->pattern);
+    pcre2_match_data_free(victim->md);
+    pcre2_code_free(victim->re);
+    /* DOLLAR_ENDONLY: "$" is the end of the text, as in Go (not also before a final newline) */
+    victim->re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
+                               PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff, NULL);
+    victim->md = victim->re ? pcre2_match_data_create_from_pattern(victim->re, NULL) : NULL;
+    if (victim->re != NULL && victim->md == NULL) {
+        pcre2_code_free(victim->re);
+        free(copy);
+        *victim = (vms_regex_slot_t) { 0 };
+        return NULL;
+    }
+    victim->pattern = copy;
+    victim->used = ++vms_regex_clock;
+    return victim;
+}
+
 static int
 vms_regex_match(const char *pattern, const char *subject)
 {
-    int errcode;
-    PCRE2_SIZE erroff;
     if (!vms_regex_re2_subset(pattern)) {
         return 0;
     }
-    /* DOLLAR_ENDONLY: "$" is the end of the text, as in Go (not also before a final newline) */
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff, NULL);
-    if (re == NULL) {
+    if (vms_regex_mc == NULL) {
+        vms_regex_mc = pcre2_match_context_create(NULL);
+        if (vms_regex_mc == NULL) {
+            return 0;
+        }
+        pcre2_set_match_limit(vms_regex_mc, 100000);
+    }
+    vms_regex_slot_t *s = vms_regex_get(pattern);
+    if (s == NULL || s->re == NULL) {
         return 0;   /* a pattern that does not compile grants nothing */
     }
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
-    int ok = 0;
-    if (md && mc) {
-        pcre2_set_match_limit(mc, 100000);
-        ok = pcre2_match(re, (PCRE2_SPTR) subject, PCRE2_ZERO_TERMINATED, 0, 0, md, mc) >= 0;
-    }
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
-    return ok;
+    return pcre2_match(s->re, (PCRE2_SPTR) subject, PCRE2_ZERO_TERMINATED, 0, 0, s->md,
+                       vms_regex_mc) >= 0;
 }
 
 static int
