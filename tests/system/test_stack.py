@@ -93,3 +93,17 @@ def test_stop_leaves_no_process(stack):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_templates_render_without_the_default_lines():
+    """Every conf template renders with its `# @default` lines gone whole (no blank line left)."""
+    root = os.environ.get("VMS_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    templates = glob.glob(os.path.join(root, "conf", "**", "*.in"), recursive=True)
+    assert templates
+    for path in templates:
+        with open(path) as f:
+            text = f.read()
+        defaults = vmsstack.DEFAULT_LINE.findall(text)
+        values = {n: "x" for n in vmsstack.PLACEHOLDER.findall(text)}
+        out = vmsstack.render(text, values, path)
+        assert len(out.splitlines()) == len(text.splitlines()) - len(defaults), path

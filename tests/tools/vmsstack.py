@@ -37,7 +37,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PG_BIN = "/usr/lib/postgresql/15/bin"
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
-DEFAULT_LINE = re.compile(r"^#[ \t]*@default[ \t]+([A-Z][A-Z0-9_]*)[ \t]*(.*)$", re.M)
+# a default line goes whole, its newline too: the rendered file has no blank line where it was
+DEFAULT_LINE = re.compile(r"^#[ \t]*@default[ \t]+([A-Z][A-Z0-9_]*)[ \t]*(.*)$\n?", re.M)
 REQUIRES_LINE = re.compile(r"^#\s*@requires\s+([a-z0-9_ ]+)$", re.M)
 
 
