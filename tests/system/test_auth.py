@@ -328,3 +328,48 @@ def test_reload_without_a_key_drops_its_cached_tokens(stack):
     ngx.reload()
     vmsstack.wait_for("reload", lambda: check(ngx, "cam1", rs).status_code == 401, 20)
     assert check(ngx, "cam1", hs).status_code == 200
+
+
+# The seed's names (#19): what a user checks first about tokens, over every kind of protected route.
+PROTECTED = ("/api/auth/check/cam1", "/live/cam1/index.m3u8", "/api/playback/cam1",
+             "/api/playback/cam1/timeline", "/list?path=cam1", "/api/cameras", "/api/auth/whoami")
+
+
+def refused(resp, why=None):
+    """401 with our JSON error and the reason in the challenge; on MediaMTX's routes (/list, /get)
+    MediaMTX's own body, with no challenge (MediaMTX sends one only to a request without credentials)."""
+    assert resp.status_code == 401
+    body = resp.json()
+    if "status" in body:
+        assert body == {"status": "error", "error": "authentication error"}
+        assert challenge(resp) == ""
+        return True
+    assert body["error"] == "unauthorized"
+    assert why is None or body["message"] == why
+    assert 'error="invalid_token"' in challenge(resp)
+    assert why is None or f'error_description="{why}"' in challenge(resp)
+    return True
+
+
+def test_jwt_expiry_rejection(auth):
+    now = int(time.time())
+    expired = auth.keys.token("HS256", role="admin", exp=now - 3600)
+    fresh = auth.keys.token("HS256", role="admin", exp=now + 3600)
+    for path in PROTECTED:
+        assert refused(requests.get(auth.url(path), headers=bearer(expired), timeout=5), "token expired"), path
+        # the same claims before their exp are not refused by the token check
+        assert requests.get(auth.url(path), headers=bearer(fresh), timeout=5).status_code != 401, path
+
+
+@pytest.mark.parametrize("token", [
+    "garbage", "a.b", "a.b.c.d", "...", "eyJhbGciOiJIUzI1NiJ9..", "e30.e30.e30",
+    "eyJhbGciOiJIUzI1NiJ9.not-base64!.sig", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0",
+])
+def test_invalid_token_rejection(auth, token):
+    for path in PROTECTED:
+        assert refused(requests.get(auth.url(path), headers=bearer(token), timeout=5)), (path, token)
+    # signed with a key the server does not have
+    import jwt
+    alien = jwt.encode({"sub": "mallory", "role": "admin", "exp": int(time.time()) + 600},
+                       "not-the-stack-secret-0123456789abcdef", algorithm="HS256")
+    assert refused(check(auth, "cam1", alien), "token signature mismatch")
