@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { BASE, env, openBrowser, screenshot, waitPlaying } from './lib.mjs';
 
-test('HLS fallback while WHEP fails, back to WebRTC on retry', async () => {
+test('test_webrtc_fallback_to_hls: HLS while WHEP fails, back to WebRTC on retry', async () => {
     const camera = env('VMS_WEBRTC_CAMERA');
     const b = await openBrowser();
     try {

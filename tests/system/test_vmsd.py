@@ -38,7 +38,9 @@ def test_four_cameras_online_events_and_metrics(stack):
         ev.close()
 
 
-def test_drop_backoff_offline_probe_online(stack):
+def test_camera_disconnect_reconnect(stack):
+    """The seed's name: a camera drops (backoff, offline after 10 attempts, the other camera
+    untouched) and comes back online."""
     k = stack.kafka()
     r = stack.redis()
     cams = stack.camsim(cameras=2)

@@ -58,3 +58,45 @@ def test_relay_publishes_to_nginx_rtmp_with_a_token(stack, build_dir):
     for svc in (good, bad):
         with open(svc.log) as f:
             assert "token=" not in f.read()
+
+
+def playlist_segments(ngx, cam, tok):
+    req = vmsstack.urllib.request.Request(ngx.url(f"/live/{cam}/index.m3u8"),
+                                          headers={"Authorization": f"Bearer {tok}"})
+    try:
+        with vmsstack.urllib.request.urlopen(req, timeout=5) as resp:
+            body = resp.read().decode()
+    except (OSError, vmsstack.urllib.error.URLError):
+        return None
+    return [l.split("?")[0] for l in body.splitlines() if ".ts" in l]
+
+
+def test_stream_recovery_after_live_server_restart(stack, build_dir):
+    """The seed's name: nginx (nginx-rtmp, the live server) restarts under a live viewer; vmsd's relay
+    publishes again by itself, the viewer's playlist moves on with new segments, recording never
+    stopped."""
+    if not os.path.exists(os.path.join(build_dir, "modules", "ngx_http_vms_auth_module.so")):
+        pytest.skip("nginx modules not built")
+    r = stack.redis()
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr})
+    cams = stack.camsim(cameras=1)
+    v = stack.vmsd(text=conf_text(cams, ["cam1"], extra={
+        "relay": f"rtmp://127.0.0.1:{ngx.rtmp_port}/live/%id",
+        "relay_token_secret_file": stack.secret_file()}))
+    with open(stack.secret_file()) as f:
+        secret = f.read()
+    tok = jwt.encode({"sub": "alice", "role": "viewer", "camera_id": "cam1", "jti": "restart-viewer",
+                      "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+    wait("live playlist", lambda: playlist_segments(ngx, "cam1", tok), svc=v)
+    before = set(playlist_segments(ngx, "cam1", tok))
+    connects = metric(v, "vms_relay_connects_total", camera_id="cam1")
+
+    ngx.stop()
+    wait("relay noticed", lambda: metric(v, "vms_relay_up", camera_id="cam1") == 0, svc=v)
+    assert playlist_segments(ngx, "cam1", tok) is None          # the viewer sees the server gone
+    ngx = stack.nginx(vars={"REDIS_ADDR": r.addr, "RTMP_PORT": ngx.rtmp_port}, port=ngx.port)
+
+    wait("relay up again", lambda: metric(v, "vms_relay_up", camera_id="cam1") == 1, svc=v)
+    assert metric(v, "vms_relay_connects_total", camera_id="cam1") > connects
+    wait("new live segments", lambda: set(playlist_segments(ngx, "cam1", tok) or ()) - before, svc=v)
+    assert camera(v, "cam1")["recording"]
