@@ -2,7 +2,8 @@
 # vms: one entry point.   ./build.sh [build|run [--detach]|stop|token [opts]|test [pytest args]|bench|clean]
 # Every command installs what is missing first (auto/install.sh), then builds.
 # Environment: VMS_BUILD_DIR (default build/), VMS_SANITIZE=1, VMS_MODULES="auth limit",
-#              VMS_SKIP_INSTALL=1 (skip apt step), VMS_TEST_SANITIZE=0 (system tests on the plain build).
+#              VMS_SKIP_INSTALL=1 (skip apt step), VMS_TEST_SANITIZE=0 (system tests on the plain build),
+#              VMS_TEST_COVERAGE=0 (no gcov counters in the sanitizer build, no coverage report).
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
@@ -25,17 +26,22 @@ install() {
     VMS_LOG_DIR=/tmp bash auto/install.sh || { echo "build.sh: step 'install' failed" >&2; exit 1; }
 }
 
-build_into() {   # build_into DIR [sanitize 0|1]
-    local d=$1 san=${2:-0}
+build_into() {   # build_into DIR [sanitize 0|1] [coverage 0|1]
+    local d=$1 san=${2:-0} cov=${3:-0}
     mkdir -p "$d/logs" "$d/bin"
-    export VMS_SANITIZE=$san
+    # make does not see compiler flags change: objects of other flags are removed first
+    if [ "$(cat "$d/.flags" 2>/dev/null)" != "sanitize=$san coverage=$cov" ]; then
+        rm -rf "$d/obj" "$d/unit" "$d/fuzz" "$d/bin"/* "$d/.sanitize"
+        echo "sanitize=$san coverage=$cov" > "$d/.flags"
+    fi
+    export VMS_SANITIZE=$san VMS_COVERAGE=$cov
     # shellcheck disable=SC2086
     step "nginx modules" "$d/logs/modules.log" auto/modules.sh "$d" ${VMS_MODULES:-}
     step "vmsd"       "$d/logs/sidecar.log" make -C sidecar B="$d" -j2
     step "test tools" "$d/logs/tools.log"   make -C tests/tools B="$d" -j2
     step "unit tests" "$d/logs/unit.log"    make -C tests/unit B="$d" -j2
     [ "$san" = 1 ] && touch "$d/.sanitize"
-    unset VMS_SANITIZE
+    unset VMS_SANITIZE VMS_COVERAGE
     echo "build.sh: built into $d"
 }
 
@@ -70,8 +76,11 @@ run_tests() {
     unit_faketime
     local sb="$B-asan"
     if [ "${VMS_TEST_SANITIZE:-1}" = 1 ]; then
-        echo "== sanitizer build (ASan/UBSan) and its unit tests"
-        build_into "$sb" 1
+        # the sanitizer build counts coverage too (gcov): unit and system tests run on it, and
+        # tests/tools/coverage.py reports per folder at the end
+        echo "== sanitizer build (ASan/UBSan, coverage) and its unit tests"
+        build_into "$sb" 1 "${VMS_TEST_COVERAGE:-1}"
+        find "$sb" -name '*.gcda' -delete
         ASAN_OPTIONS=detect_leaks=1 make -s -C tests/unit B="$sb" run
     fi
     echo "== fuzz smoke"
@@ -91,6 +100,10 @@ run_tests() {
         --deselect tests/system/test_browser.py::test_browser
     echo "== browser tests"
     VMS_BUILD_DIR=$tb "${pytest[@]}" tests/system/test_browser.py
+    if [ "${VMS_TEST_SANITIZE:-1}" = 1 ] && [ "${VMS_TEST_COVERAGE:-1}" = 1 ]; then
+        echo "== coverage (unit + system + browser tests, gcovr)"
+        "$PY" tests/tools/coverage.py "$sb"
+    fi
 }
 
 cmd=${1:-build}; [ $# -gt 0 ] && shift

@@ -14,6 +14,12 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
             -ftrivial-auto-var-init=pattern
 LDFLAGS  += -fsanitize=address,undefined
 endif
+ifeq ($(VMS_COVERAGE),1)
+# gcov counters (gcovr reads them after the tests: tests/tools/coverage.py); atomic updates, since
+# vmsd and the thread pool count from several threads
+CFLAGS   += --coverage -fprofile-update=atomic
+LDFLAGS  += --coverage
+endif
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
 # Every link writes a temporary file and renames it over its target:  $(CC) ... -o $(LINK_TMP) ... && $(LINK_DONE).

@@ -21,6 +21,10 @@ if [ "${VMS_SANITIZE:-0}" = 1 ]; then
     cc_opt+=" -fsanitize=address,undefined -fno-omit-frame-pointer"
     ld_opt+=" -fsanitize=address,undefined"
 fi
+if [ "${VMS_COVERAGE:-0}" = 1 ]; then
+    cc_opt+=" --coverage -fprofile-update=atomic"
+    ld_opt+=" --coverage"
+fi
 
 # Reconfigure only when the module list, a module's config file or the flags change.
 # shellcheck disable=SC1091

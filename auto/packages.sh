@@ -2,7 +2,7 @@
 # A group per concern; add a package to the group that needs it.
 VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers ops python ai browser)
 
-VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev ca-certificates procps iproute2 curl wrk
+VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev gcovr ca-certificates procps iproute2 curl wrk
                     faketime tzdata)
 VMS_PKGS_nginx=(nginx nginx-dev libnginx-mod-rtmp libnginx-mod-nchan libpcre2-dev libssl-dev zlib1g-dev)
 VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
