@@ -110,6 +110,9 @@ vms_ai_retry_submit(vms_ai_retry_t *r, const char *camera_id,
     const char *json, size_t len, int64_t now_us)
 {
     for (int s = 0; s < VMS_AI_SINKS; s++) {
+        if (r->ops.names[s] == NULL) {
+            continue;                   /* a sink this caller does not use */
+        }
         if (r->ops.write(r->ops.ud, s, camera_id, json, len) == 0) {
             r->st.written++;
         } else if (r->retries > 0) {

@@ -20,7 +20,7 @@ typedef struct vms_ai_retry_s vms_ai_retry_t;
 
 typedef struct {
     void  *ud;
-    const char *names[VMS_AI_SINKS];                 /* "kafka", "postgres" */
+    const char *names[VMS_AI_SINKS];                 /* "kafka", "postgres"; NULL: sink unused */
     /* 0 written (or handed to a durable queue), -1 failed */
     int  (*write)(void *ud, int sink, const char *camera_id, const char *json,
                   size_t len);

@@ -431,6 +431,14 @@ class Stack:
         wait_for(name, lambda: http_get(svc.url + "/-/ready")[0] == 200, 30, svc.proc, svc.log)
         return svc
 
+    def detections_consumer(self, pg, kafka, args=(), name="detections-consumer", rules=None):
+        """vms-detections-consumer (docs/events.md); rules: a path, else conf/review/rules.json."""
+        rules = rules or os.path.join(ROOT, "conf", "review", "rules.json")
+        svc = self._start(name, [self.bin("vms-detections-consumer"), "--brokers", kafka.bootstrap,
+                                 "--dsn", pg.dsn, "--rules", rules, *args], env=self._env())
+        svc.wait_line(r"detections-consumer: ready", 60)
+        return svc
+
     def stop(self):
         for svc in reversed(self.services):
             svc.stop()
@@ -513,6 +521,7 @@ def run(args):
         ngx = st.nginx(vars=common, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
+        dc = st.detections_consumer(pg, k)
         am = st.alertmanager(am_vars, port=am_port)
         prom = st.prometheus(prom_vars, rules, port=prom_port)
     except StackError as e:
@@ -533,6 +542,7 @@ def run(args):
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}
+  detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})
   dev token  ./build.sh token   (signed with {st.secret_file()})""")

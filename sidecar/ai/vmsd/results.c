@@ -1,7 +1,7 @@
 /*
- * DetectionResults to Kafka and PostgreSQL, retried, then dead-lettered
- * (see vmsd_ai.h).  One thread for all cameras; submit never blocks on the
- * network (events and pg queue themselves).
+ * DetectionResults to Kafka, retried, then dead-lettered (see vmsd_ai.h);
+ * vms-detections-consumer stores them in PostgreSQL.  One thread for all
+ * cameras; submit never blocks on the network (events queue and spool).
  */
 
 #include "vmsd_ai.h"
@@ -9,7 +9,6 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
-#include "pg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -28,31 +27,11 @@ static pthread_cond_t   wake;
 static vms_ai_retry_t  *rq;
 static vms_metric_t    *m_written, *m_retried, *m_dlq, *m_lost;
 
-/* The JSON document is the only parameter: PostgreSQL takes the columns out
- * of it, so what is stored is exactly what Kafka carries. */
-static const char *insert_sql =
-    "INSERT INTO detection_results (id, camera_id, ts, provider, kind, label,"
-    " confidence, bbox_x, bbox_y, bbox_w, bbox_h, attributes, snapshot,"
-    " trace_id) SELECT j->>'id', j->>'camera_id', (j->>'ts')::timestamptz,"
-    " j->>'provider', j->>'kind', j->>'label', (j->>'confidence')::real,"
-    " (j->'bbox'->>'x')::int, (j->'bbox'->>'y')::int,"
-    " (j->'bbox'->>'width')::int, (j->'bbox'->>'height')::int,"
-    " coalesce(j->'attributes', '{}'::jsonb), j->>'snapshot', j->>'trace_id'"
-    " FROM (SELECT $1::jsonb AS j) s ON CONFLICT (id) DO NOTHING";
-
+/* Kafka only: vms-detections-consumer is the one writer of detection_results (docs/events.md). */
 static int
 write_sink(void *ud, int sink, const char *cam, const char *json, size_t len)
 {
-    if (sink == 0) {
-        return vms_events_produce(VMS_TOPIC_DETECTIONS, cam, json, len);
-    }
-    vms_pg_stats_t st;
-    vms_pg_stats(&st);
-    if (!st.enabled) {
-        return 0;               /* PostgreSQL not configured: nothing to do */
-    }
-    const char *params[1] = { json };
-    return vms_pg_exec_async(insert_sql, 1, params);
+    return vms_events_produce(VMS_TOPIC_DETECTIONS, cam, json, len);
 }
 
 static int
@@ -63,21 +42,18 @@ dead_letter(void *ud, int sink, const char *cam, const char *json,
     int       rc;
 
     vms_buf_printf(&b, "{\"schema\":1,\"type\":\"detection.undelivered\","
-                   "\"camera_id\":\"%s\",\"sink\":\"%s\",\"attempts\":%d,"
-                   "\"result\":%.*s}", cam, sink == 0 ? "kafka" : "postgres",
-                   attempts, (int) len, json);
+                   "\"camera_id\":\"%s\",\"sink\":\"kafka\",\"attempts\":%d,"
+                   "\"result\":%.*s}", cam, attempts, (int) len, json);
     if (b.p == NULL) {
         return -1;
     }
     rc = vms_events_produce(VMS_TOPIC_DETECTIONS_DLQ, cam, b.p, b.len);
     if (rc != 0) {
-        vms_log_error(cam, "detection lost: %s and %s both refused it: %.*s",
-                      sink == 0 ? "kafka" : "postgres",
+        vms_log_error(cam, "detection lost: kafka and %s both refused it: %.*s",
                       VMS_TOPIC_DETECTIONS_DLQ, (int) len, json);
     } else {
-        vms_log_warn(cam, "detection to %s after %d failed writes to %s",
-                     VMS_TOPIC_DETECTIONS_DLQ, attempts,
-                     sink == 0 ? "kafka" : "postgres");
+        vms_log_warn(cam, "detection to %s after %d failed writes to kafka",
+                     VMS_TOPIC_DETECTIONS_DLQ, attempts);
     }
     vms_buf_free(&b);
     return rc;
@@ -124,7 +100,7 @@ results_thread(void *arg)
 void
 vms_ai_results_init(void)
 {
-    static vms_ai_retry_ops_t ops = { NULL, { "kafka", "postgres" },
+    static vms_ai_retry_ops_t ops = { NULL, { "kafka", NULL },
                                       write_sink, dead_letter };
     pthread_condattr_t ca;
     pthread_t          t;
@@ -134,7 +110,7 @@ vms_ai_results_init(void)
     pthread_cond_init(&wake, &ca);
     pthread_condattr_destroy(&ca);
     m_written = vms_metric_new("vms_ai_results_written_total",
-        "DetectionResult writes accepted by Kafka or PostgreSQL",
+        "DetectionResult writes accepted by Kafka",
         VMS_COUNTER, NULL, 0);
     m_retried = vms_metric_new("vms_ai_results_retried_total",
         "DetectionResult writes retried", VMS_COUNTER, NULL, 0);

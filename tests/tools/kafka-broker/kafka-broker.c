@@ -24,7 +24,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#define DEFAULT_TOPICS "vms.events,vms.detections,vms.detections.dlq,vms.audit,vms.cameras"
+#define DEFAULT_TOPICS "vms.events,vms.detections,vms.detections.dlq,vms.alerts,vms.alerts.dlq,vms.events.dlq,vms.audit,vms.audit.dlq,vms.cameras"
 
 static volatile sig_atomic_t  want;   /* 0 none, 1 down, 2 up, 3 quit */
 

@@ -1,0 +1,6 @@
+# vms-detections-consumer (docs/events.md): Kafka vms.detections -> PostgreSQL detection_results and
+# review_events, alerts to vms.alerts.  Sources in detections_consumer/, outside vmsd's *.c wildcard.
+EXTRA_BINS += vms-detections-consumer
+vms-detections-consumer_SRCS := detections_consumer/main.c detections_consumer/detection.c \
+                                detections_consumer/rules.c
+vms-detections-consumer_PKGS := rdkafka libpq jansson

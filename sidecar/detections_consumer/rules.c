@@ -1,0 +1,463 @@
+/* Alert rules: loading with an error per bad field, and matching (see rules.h). */
+#include "rules.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *rule_fields[] = { "name", "cameras", "labels", "min_score", "roi", "time",
+                                     "severity", NULL };
+static const char *time_fields[] = { "days", "from", "to", "tz", NULL };
+static const char *day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+typedef struct {
+    char   *buf;
+    size_t  len, cap;
+    int     n;
+} errs_t;
+
+static void __attribute__((format(printf, 2, 3)))
+bad(errs_t *e, const char *fmt, ...)
+{
+    va_list ap;
+    e->n++;
+    if (e->cap == 0 || e->len + 2 >= e->cap) {
+        return;
+    }
+    if (e->len > 0) {
+        e->buf[e->len++] = '\n';
+        e->buf[e->len] = '\0';
+    }
+    va_start(ap, fmt);
+    int w = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
+    va_end(ap);
+    if (w > 0) {
+        e->len += (size_t) w < e->cap - e->len ? (size_t) w : e->cap - e->len - 1;
+    }
+}
+
+/* Levenshtein distance, small strings only */
+static size_t
+distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[40];
+    if (la >= 40 || lb >= 40) {
+        return 99;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t sub = prev + (tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]));
+            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+static void
+unknown_fields(errs_t *e, const char *where, json_t *o, const char **known)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        int found = 0;
+        const char *near = NULL;
+        for (size_t i = 0; known[i]; i++) {
+            if (strcmp(k, known[i]) == 0) {
+                found = 1;
+                break;
+            }
+            if (distance(k, known[i]) <= 2) {
+                near = known[i];
+            }
+        }
+        if (!found) {
+            if (near) {
+                bad(e, "%s: unknown field \"%.40s\" (did you mean \"%s\"?)", where, k, near);
+            } else {
+                bad(e, "%s: unknown field \"%.40s\"", where, k);
+            }
+        }
+    }
+}
+
+static int
+name_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char) s[i]) && strchr(extra, s[i]) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int
+hhmm(const char *s, int *min)
+{
+    if (strlen(s) != 5 || !isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1]) || s[2] != ':'
+        || !isdigit((unsigned char) s[3]) || !isdigit((unsigned char) s[4])) {
+        return -1;
+    }
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0)) {
+        return -1;
+    }
+    *min = h * 60 + m;
+    return 0;
+}
+
+/* an IANA zone that this machine's tz database has (glibc falls back to UTC silently) */
+static int
+zone_ok(const char *tz)
+{
+    char path[160];
+    struct stat st;
+    if (strcmp(tz, "UTC") == 0) {
+        return 1;
+    }
+    if (!name_ok(tz, 64, "_+-/") || strstr(tz, "..") || tz[0] == '/') {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char **
+strings(errs_t *e, const char *where, const char *field, json_t *a, size_t *n, int camera)
+{
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 1024) {
+        bad(e, "%s: %s: must be a non-empty array of strings", where, field);
+        return NULL;
+    }
+    char **v = calloc(json_array_size(a), sizeof(*v));
+    if (v == NULL) {
+        bad(e, "%s: out of memory", where);
+        return NULL;
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x) {
+        if (!json_is_string(x) || !name_ok(json_string_value(x), camera ? 64 : 200,
+                                           camera ? "_-" : "_- .:/")) {
+            bad(e, "%s: %s[%zu]: must be %s", where, field, i,
+                camera ? "a camera id ([A-Za-z0-9_-], 1..64)" : "a label (letters, digits, _-.:/ and spaces)");
+            v[i] = NULL;
+            continue;
+        }
+        v[i] = strdup(json_string_value(x));
+    }
+    *n = json_array_size(a);
+    return v;
+}
+
+static void
+rule_free(vms_rule_t *r)
+{
+    for (size_t i = 0; r->cameras && i < r->ncameras; i++) {
+        free(r->cameras[i]);
+    }
+    for (size_t i = 0; r->labels && i < r->nlabels; i++) {
+        free(r->labels[i]);
+    }
+    free(r->cameras);
+    free(r->labels);
+}
+
+static void
+rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
+{
+    char w[160];
+    if (!json_is_object(t)) {
+        bad(e, "%s: time: must be an object {days, from, to, tz}", where);
+        return;
+    }
+    snprintf(w, sizeof(w), "%s: time", where);
+    unknown_fields(e, w, t, time_fields);
+    r->has_time = 1;
+    r->days = 0x7f;
+    r->from_min = 0;
+    r->to_min = 24 * 60;
+    snprintf(r->tz, sizeof(r->tz), "UTC");
+    json_t *days = json_object_get(t, "days");
+    if (days != NULL) {
+        r->days = 0;
+        size_t i;
+        json_t *x;
+        if (!json_is_array(days) || json_array_size(days) == 0) {
+            bad(e, "%s.days: must be a non-empty array of sun, mon, tue, wed, thu, fri, sat", w);
+        }
+        json_array_foreach(days, i, x) {
+            int d = -1;
+            for (int k = 0; k < 7 && json_is_string(x); k++) {
+                if (strcasecmp(json_string_value(x), day_names[k]) == 0) {
+                    d = k;
+                }
+            }
+            if (d < 0) {
+                bad(e, "%s.days[%zu]: not one of sun, mon, tue, wed, thu, fri, sat", w, i);
+            } else {
+                r->days |= 1u << d;
+            }
+        }
+    }
+    const char *names[2] = { "from", "to" };
+    int *dst[2] = { &r->from_min, &r->to_min };
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(t, names[k]);
+        if (v == NULL) {
+            continue;
+        }
+        if (!json_is_string(v) || hhmm(json_string_value(v), dst[k]) < 0) {
+            bad(e, "%s.%s: %s%.20s%s is not HH:MM (00:00..24:00)", w, names[k],
+                json_is_string(v) ? "\"" : "", json_is_string(v) ? json_string_value(v) : "a non-string",
+                json_is_string(v) ? "\"" : "");
+        }
+    }
+    if (r->from_min == r->to_min) {
+        bad(e, "%s: from and to are equal (an empty window; leave both out for all day)", w);
+    }
+    json_t *tz = json_object_get(t, "tz");
+    if (tz != NULL) {
+        if (!json_is_string(tz) || !zone_ok(json_string_value(tz))) {
+            bad(e, "%s.tz: %s%.64s%s is not a time zone of the tz database (e.g. America/Sao_Paulo)", w,
+                json_is_string(tz) ? "\"" : "", json_is_string(tz) ? json_string_value(tz) : "a non-string",
+                json_is_string(tz) ? "\"" : "");
+        } else {
+            snprintf(r->tz, sizeof(r->tz), "%s", json_string_value(tz));
+        }
+    }
+}
+
+static void
+rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
+{
+    char where[120];
+    json_t *name = json_is_object(o) ? json_object_get(o, "name") : NULL;
+    if (json_is_string(name)) {
+        snprintf(where, sizeof(where), "rules[%zu] (\"%.64s\")", idx, json_string_value(name));
+    } else {
+        snprintf(where, sizeof(where), "rules[%zu]", idx);
+    }
+    if (!json_is_object(o)) {
+        bad(e, "%s: must be an object", where);
+        return;
+    }
+    unknown_fields(e, where, o, rule_fields);
+    if (!json_is_string(name) || !name_ok(json_string_value(name), 64, "_-.")) {
+        bad(e, "%s: name: required, [A-Za-z0-9_.-], 1..64 characters", where);
+    } else {
+        snprintf(r->name, sizeof(r->name), "%s", json_string_value(name));
+    }
+    json_t *v;
+    if ((v = json_object_get(o, "cameras")) != NULL) {
+        r->cameras = strings(e, where, "cameras", v, &r->ncameras, 1);
+    }
+    if ((v = json_object_get(o, "labels")) != NULL) {
+        r->labels = strings(e, where, "labels", v, &r->nlabels, 0);
+    }
+    if ((v = json_object_get(o, "min_score")) != NULL) {
+        if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1)) {
+            bad(e, "%s: min_score: must be a number in 0..1", where);
+        } else {
+            r->min_score = json_number_value(v);
+        }
+    }
+    if ((v = json_object_get(o, "roi")) != NULL) {
+        size_t i;
+        json_t *p;
+        if (!json_is_array(v) || json_array_size(v) < 3 || json_array_size(v) > VMS_RULE_MAX_POINTS) {
+            bad(e, "%s: roi: needs 3..%d points [x,y] in 0..1", where, VMS_RULE_MAX_POINTS);
+        } else {
+            json_array_foreach(v, i, p) {
+                json_t *x = json_array_get(p, 0), *y = json_array_get(p, 1);
+                if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_number(x) || !json_is_number(y)
+                    || json_number_value(x) < 0 || json_number_value(x) > 1
+                    || json_number_value(y) < 0 || json_number_value(y) > 1) {
+                    bad(e, "%s: roi[%zu]: must be [x,y] with both in 0..1", where, i);
+                    break;
+                }
+                r->roi[i][0] = json_number_value(x);
+                r->roi[i][1] = json_number_value(y);
+            }
+            r->nroi = json_array_size(v);
+        }
+    }
+    if ((v = json_object_get(o, "time")) != NULL) {
+        rule_time(e, where, v, r);
+    }
+    r->severity = "warning";
+    if ((v = json_object_get(o, "severity")) != NULL) {
+        static const char *sev[] = { "info", "warning", "critical" };
+        r->severity = NULL;
+        for (int k = 0; k < 3 && json_is_string(v); k++) {
+            if (strcmp(json_string_value(v), sev[k]) == 0) {
+                r->severity = sev[k];
+            }
+        }
+        if (r->severity == NULL) {
+            bad(e, "%s: severity: must be info, warning or critical", where);
+            r->severity = "warning";
+        }
+    }
+}
+
+int
+vms_rules_load(const char *text, size_t len, vms_rules_t *out, char *err, size_t errlen)
+{
+    errs_t e = { err, 0, errlen, 0 };
+    json_error_t je;
+    memset(out, 0, sizeof(*out));
+    if (errlen) {
+        err[0] = '\0';
+    }
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (doc == NULL) {
+        bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
+        return -1;
+    }
+    json_t *rules = json_object_get(doc, "rules");
+    if (!json_is_object(doc) || !json_is_array(rules)) {
+        bad(&e, "must be an object {\"rules\": [ … ]}");
+    } else if (json_array_size(rules) > VMS_RULES_MAX) {
+        bad(&e, "rules: at most %d rules", VMS_RULES_MAX);
+    } else {
+        static const char *top[] = { "rules", NULL };
+        unknown_fields(&e, "file", doc, top);
+        out->v = calloc(json_array_size(rules) + 1, sizeof(*out->v));
+        if (out->v == NULL) {
+            bad(&e, "out of memory");
+        }
+        size_t i;
+        json_t *o;
+        json_array_foreach(rules, i, o) {
+            if (out->v == NULL) {
+                break;
+            }
+            rule_load(&e, i, o, &out->v[i]);
+            out->n = i + 1;
+            for (size_t k = 0; k < i && out->v[i].name[0]; k++) {
+                if (strcmp(out->v[k].name, out->v[i].name) == 0) {
+                    bad(&e, "rules[%zu] (\"%s\"): name: the same as rules[%zu]'s", i, out->v[i].name, k);
+                }
+            }
+        }
+    }
+    json_decref(doc);
+    if (e.n > 0) {
+        vms_rules_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void
+vms_rules_free(vms_rules_t *rs)
+{
+    for (size_t i = 0; rs->v && i < rs->n; i++) {
+        rule_free(&rs->v[i]);
+    }
+    free(rs->v);
+    rs->v = NULL;
+    rs->n = 0;
+}
+
+int
+vms_roi_contains(const double (*pts)[2], size_t n, double x, double y)
+{
+    int in = 0;
+    for (size_t i = 0, j = n - 1; i < n; j = i++) {
+        if (((pts[i][1] > y) != (pts[j][1] > y))
+            && (x < (pts[j][0] - pts[i][0]) * (y - pts[i][1]) / (pts[j][1] - pts[i][1]) + pts[i][0])) {
+            in = !in;
+        }
+    }
+    return in;
+}
+
+static int
+in_window(const vms_rule_t *r, int64_t ts_us)
+{
+    time_t t = (time_t) (ts_us / 1000000 - (ts_us % 1000000 < 0));
+    struct tm tm;
+    char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TZ", r->tz, 1);
+    tzset();
+    int ok = localtime_r(&t, &tm) != NULL;
+    if (saved) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    if (!ok) {
+        return 0;
+    }
+    int min = tm.tm_hour * 60 + tm.tm_min;
+    if (r->from_min < r->to_min) {
+        return (r->days & (1u << tm.tm_wday)) && min >= r->from_min && min < r->to_min;
+    }
+    /* crosses midnight: the part after midnight belongs to the day the window started */
+    if (min >= r->from_min) {
+        return (r->days & (1u << tm.tm_wday)) != 0;
+    }
+    if (min < r->to_min) {
+        return (r->days & (1u << ((tm.tm_wday + 6) % 7))) != 0;
+    }
+    return 0;
+}
+
+int
+vms_rule_match(const vms_rule_t *r, const vms_detection_t *d)
+{
+    if (d->confidence < r->min_score) {
+        return 0;
+    }
+    if (r->cameras) {
+        size_t i = 0;
+        while (i < r->ncameras && (r->cameras[i] == NULL || strcmp(r->cameras[i], d->camera_id) != 0)) {
+            i++;
+        }
+        if (i == r->ncameras) {
+            return 0;
+        }
+    }
+    if (r->labels) {
+        size_t i = 0;
+        while (i < r->nlabels && (r->labels[i] == NULL || strcasecmp(r->labels[i], d->label) != 0)) {
+            i++;
+        }
+        if (i == r->nlabels) {
+            return 0;
+        }
+    }
+    if (r->nroi > 0) {
+        if (!d->has_bbox || !d->has_frame) {
+            return 0;
+        }
+        double cx = (d->bx + d->bw / 2) / d->fw, cy = (d->by + d->bh / 2) / d->fh;
+        if (!vms_roi_contains((const double (*)[2]) r->roi, r->nroi, cx, cy)) {
+            return 0;
+        }
+    }
+    return !r->has_time || in_window(r, d->ts_us);
+}
