@@ -64,7 +64,8 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    assert len(pids) == 8, down.stdout
+    # redis, postgres, kafka-broker, camsim, nginx, vmsd, detections-consumer, alertmanager, prometheus
+    assert len(pids) == 9 and "stop: detections-consumer (" in down.stdout, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 

@@ -50,10 +50,47 @@ class StackError(RuntimeError):
     pass
 
 
+_held_ports = []   # lock files kept open: a port handed out stays ours until we exit
+
+
+def _port_range():
+    """Ports below the kernel's ephemeral range: no outgoing connection of any
+    process on the machine (ours included) takes one between the pick and the
+    bind of the server it was picked for, as a port from bind(0) can be."""
+    try:
+        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low > 12000:
+        return 10000, low - 1
+    return high + 1, 65535
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nobody listens on, held against the other test
+    workers through a lock file in the temp dir."""
+    import fcntl
+    import random
+    lo, hi = _port_range()
+    lockdir = os.path.join(tempfile.gettempdir(), f"vms-ports-{os.getuid()}")
+    os.makedirs(lockdir, exist_ok=True)
+    for _ in range(2000):
+        port = random.randint(lo, hi)
+        fd = os.open(os.path.join(lockdir, str(port)), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                os.close(fd)
+                continue
+        _held_ports.append(fd)
+        return port
+    raise StackError(f"no free port in {lo}-{hi}")
 
 
 def wait_for(what, check, timeout=30.0, proc=None, log=None):
