@@ -256,15 +256,24 @@ ngx_http_vms_auth_conf_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     req->camera = NULL;
     req->path = NULL;
+    req->list = 0;
     for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
         ngx_str_t v = value[i];
         ngx_http_complex_value_t **cv = &req->camera;
+        if (i > 2 && v.len == 4 && ngx_strncmp(v.data, "list", 4) == 0) {
+            if (req->list) {
+                return "is duplicate";
+            }
+            req->list = 1;
+            continue;
+        }
         if (v.len > 5 && ngx_strncmp(v.data, "path=", 5) == 0) {
             cv = &req->path;
             v.data += 5;
             v.len -= 5;
         } else if (i == 3) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_require PERMISSION [CAMERA] [path=PATH]");
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "vms_auth_require PERMISSION [CAMERA [list]] [path=PATH]");
             return NGX_CONF_ERROR;
         }
         if (*cv != NULL) {
@@ -282,6 +291,10 @@ ngx_http_vms_auth_conf_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+    if (req->list && (req->camera == NULL || req->path != NULL)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_require: list needs a CAMERA and no path=");
+        return NGX_CONF_ERROR;
     }
     if (req->path != NULL && req->camera == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_require: path= needs a CAMERA");

@@ -189,6 +189,50 @@ ngx_http_vms_auth_access_resume(ngx_http_request_t *r)
     ngx_http_core_run_phases(r);
 }
 
+/*
+ * `vms_auth_require PERMISSION CAMERAS list`: CAMERAS is a comma-separated list (e.g. `$arg_cameras`
+ * of a multi-camera subscription); every camera must be a valid id the token grants PERMISSION on.
+ * An empty list, an empty item, an invalid id or more than NGX_HTTP_VMS_AUTH_LIST_MAX cameras is a
+ * 400; a camera the token does not grant is a 403 that does not say which.
+ */
+static ngx_int_t
+ngx_http_vms_auth_require_list(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *ctx,
+    ngx_http_vms_auth_require_t *req)
+{
+    ngx_str_t   v;
+    char        camera[VMS_CAMERA_ID_MAX + 1];
+    ngx_uint_t  n = 0;
+
+    if (ngx_http_complex_value(r, req->camera, &v) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    u_char *p = v.data, *end = v.data + v.len;
+    if (v.len == 0) {
+        ctx->why = "no camera listed";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+    while (p <= end) {
+        u_char *comma = ngx_strlchr(p, end, ',');
+        u_char *item_end = comma ? comma : end;
+        size_t len = (size_t) (item_end - p);
+        if (!vms_camera_id_valid((char *) p, len)) {
+            ctx->why = "invalid camera id";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+        if (++n > NGX_HTTP_VMS_AUTH_LIST_MAX) {
+            ctx->why = "too many cameras";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+        ngx_memcpy(camera, p, len);
+        camera[len] = '\0';
+        if (!vms_claims_allows(&ctx->claims, req->perm, camera, NULL)) {
+            ctx->why = "token does not grant this permission on every camera listed";
+            return NGX_HTTP_FORBIDDEN;
+        }
+        p = item_end + 1;
+    }
+    return NGX_OK;
+}
 static ngx_int_t
 ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t *lcf,
     ngx_http_vms_auth_ctx_t *ctx)
@@ -228,6 +272,13 @@ ngx_http_vms_auth_authorize(ngx_http_request_t *r, ngx_http_vms_auth_loc_conf_t 
             ngx_memcpy(pz, pv.data, pv.len);
             pz[pv.len] = '\0';
             path = pz;
+        }
+        if (req[i].list) {
+            ngx_int_t rc = ngx_http_vms_auth_require_list(r, ctx, &req[i]);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+            continue;
         }
         if (req[i].camera) {
             if (ngx_http_complex_value(r, req[i].camera, &v) != NGX_OK) {

@@ -45,7 +45,10 @@ typedef struct {
     unsigned                   perm;
     ngx_http_complex_value_t  *camera;   /* NULL: no camera involved */
     ngx_http_complex_value_t  *path;     /* path=: the MediaMTX path the camera comes from, or NULL */
+    ngx_flag_t                 list;     /* `list`: CAMERA is a comma-separated list, each required */
 } ngx_http_vms_auth_require_t;
+
+#define NGX_HTTP_VMS_AUTH_LIST_MAX  64   /* cameras in one `list` value */
 
 typedef struct {
     vms_jwt_keyset_t          *keys;

@@ -22,28 +22,8 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "../consumer_common/svc.h"
 #include "audit_record.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_flag = 1;
-}
-
-static void
-say(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "audit-consumer: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
 
 static const char *INSERT_SQL =
     "INSERT INTO audit_log (event_id, ts, user_id, action, resource, status, ip, trace_id, tenant_id, raw) "
@@ -66,7 +46,7 @@ store_connect(store_t *s)
     }
     s->pg = PQconnectdb(s->dsn);
     if (PQstatus(s->pg) != CONNECTION_OK) {
-        say("postgres: connect failed: %s", PQerrorMessage(s->pg));
+        svc_say("postgres: connect failed: %s", PQerrorMessage(s->pg));
         return -1;
     }
     return 0;
@@ -89,7 +69,7 @@ store_insert(store_t *s, const vms_audit_record_t *a, const char *raw, size_t ra
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        say("postgres: insert failed: %s", PQresultErrorMessage(res));
+        svc_say("postgres: insert failed: %s", PQresultErrorMessage(res));
         /* class 22 (data exception) and 23 (integrity): retrying will not help */
         rc = state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) ? -2 : -1;
         if (PQstatus(s->pg) != CONNECTION_OK) {
@@ -101,20 +81,12 @@ store_insert(store_t *s, const vms_audit_record_t *a, const char *raw, size_t ra
     return rc;
 }
 
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_flag) {
-    }
-}
-
 static int
 replay(store_t *s, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        say("replay: cannot open %s: %s", path, strerror(errno));
+        svc_say("replay: cannot open %s: %s", path, strerror(errno));
         return 1;
     }
     char *line = NULL;
@@ -132,14 +104,14 @@ replay(store_t *s, const char *path)
         vms_audit_record_t a;
         const char *why;
         if (vms_audit_record_parse(&a, line, (size_t) n, &why) != 0) {
-            say("replay: %s line %zu skipped: %s", path, lineno, why);
+            svc_say("replay: %s line %zu skipped: %s", path, lineno, why);
             bad++;
             continue;
         }
         int r = store_insert(s, &a, line, (size_t) n);
         vms_audit_record_free(&a);
         if (r == -1) {
-            say("replay: database unavailable at line %zu; stopping (re-run to continue)", lineno);
+            svc_say("replay: database unavailable at line %zu; stopping (re-run to continue)", lineno);
             rc = 1;
             break;
         }
@@ -151,19 +123,8 @@ replay(store_t *s, const char *path)
     }
     free(line);
     fclose(f);
-    say("replay: %s: %zu lines, %zu stored or already present, %zu rejected", path, lineno, stored, bad);
+    svc_say("replay: %s: %zu lines, %zu stored or already present, %zu rejected", path, lineno, stored, bad);
     return rc ? rc : (bad ? 2 : 0);
-}
-
-static int
-conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
-{
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        say("kafka: %s=%s: %s", k, v, err);
-        return -1;
-    }
-    return 0;
 }
 
 static int
@@ -171,16 +132,16 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
 {
     char err[512];
     rd_kafka_conf_t *cc = rd_kafka_conf_new(), *pc = rd_kafka_conf_new();
-    if (conf_set(cc, "bootstrap.servers", brokers) || conf_set(cc, "group.id", group)
-        || conf_set(cc, "enable.auto.commit", "false") || conf_set(cc, "auto.offset.reset", "earliest")
-        || conf_set(cc, "max.poll.interval.ms", "86400000")
-        || conf_set(pc, "bootstrap.servers", brokers)) {
+    if (svc_conf_set(cc, "bootstrap.servers", brokers) || svc_conf_set(cc, "group.id", group)
+        || svc_conf_set(cc, "enable.auto.commit", "false") || svc_conf_set(cc, "auto.offset.reset", "earliest")
+        || svc_conf_set(cc, "max.poll.interval.ms", "86400000")
+        || svc_conf_set(pc, "bootstrap.servers", brokers)) {
         return 1;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
     rd_kafka_t *dk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
     if (rk == NULL || dk == NULL) {
-        say("kafka: %s", err);
+        svc_say("kafka: %s", err);
         return 1;
     }
     rd_kafka_poll_set_consumer(rk);
@@ -189,16 +150,16 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (e) {
-        say("kafka: subscribe %s: %s", topic, rd_kafka_err2str(e));
+        svc_say("kafka: subscribe %s: %s", topic, rd_kafka_err2str(e));
         return 1;
     }
-    while (store_connect(s) != 0 && !stop_flag) {
-        sleep_ms(1000);
+    while (store_connect(s) != 0 && !svc_stop) {
+        svc_sleep_ms(1000);
     }
-    say("ready (topic %s, group %s)", topic, group);
+    svc_say("ready (topic %s, group %s)", topic, group);
 
     unsigned long stored = 0, dead = 0;
-    while (!stop_flag) {
+    while (!svc_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         rd_kafka_poll(dk, 0);
         if (m == NULL) {
@@ -206,7 +167,7 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
         }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                say("kafka: %s", rd_kafka_message_errstr(m));
+                svc_say("kafka: %s", rd_kafka_message_errstr(m));
             }
             rd_kafka_message_destroy(m);
             continue;
@@ -215,12 +176,12 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
         const char *why;
         int ok = 0;
         if (vms_audit_record_parse(&a, m->payload, m->len, &why) != 0) {
-            say("record at %s[%d]@%lld to %s: %s", topic, (int) m->partition, (long long) m->offset, dlq, why);
+            svc_say("record at %s[%d]@%lld to %s: %s", topic, (int) m->partition, (long long) m->offset, dlq, why);
         } else {
             long backoff = 250;
             int r;
-            while ((r = store_insert(s, &a, m->payload, m->len)) == -1 && !stop_flag) {
-                sleep_ms(backoff);
+            while ((r = store_insert(s, &a, m->payload, m->len)) == -1 && !svc_stop) {
+                svc_sleep_ms(backoff);
                 backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
             }
             vms_audit_record_free(&a);
@@ -237,16 +198,16 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
             if (rd_kafka_producev(dk, RD_KAFKA_V_TOPIC(dlq), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_END) != 0
                 || rd_kafka_flush(dk, 10000) != 0) {
-                say("kafka: dead-letter produce failed; record not committed");
+                svc_say("kafka: dead-letter produce failed; record not committed");
                 rd_kafka_message_destroy(m);
-                sleep_ms(1000);
+                svc_sleep_ms(1000);
                 continue;
             }
         }
         rd_kafka_commit_message(rk, m, 1);
         rd_kafka_message_destroy(m);
     }
-    say("stopping: %lu stored, %lu dead-lettered", stored, dead);
+    svc_say("stopping: %lu stored, %lu dead-lettered", stored, dead);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     rd_kafka_flush(dk, 5000);
@@ -264,6 +225,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
+    svc_init("audit-consumer");
     const char *brokers = NULL, *dsn = NULL, *topic = "vms.audit", *group = "vms-audit-consumer";
     const char *dlq = "vms.audit.dlq", *replay_file = NULL;
 
@@ -285,12 +247,6 @@ main(int argc, char **argv)
         usage();
         return 2;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
     store_t s = { dsn, NULL };
     int rc = replay_file ? replay(&s, replay_file) : consume(&s, brokers, topic, group, dlq);
     if (s.pg) {

@@ -27,75 +27,9 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "../consumer_common/svc.h"
 #include "detection.h"
 #include "rules.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_flag = 1;
-}
-
-static void __attribute__((format(printf, 1, 2)))
-say(const char *fmt, ...)
-{
-    va_list ap;
-    struct timespec ts;
-    struct tm tm;
-    char when[40];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ detections-consumer: ", when, ts.tv_nsec / 1000000);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
-
-static void
-now_rfc3339(char *out, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_flag) {
-    }
-}
-
-/* "30s", "500ms", "2m", or plain seconds; -1 if malformed */
-static long
-duration_ms(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0 || v > 86400 * 7) {
-        return -1;
-    }
-    if (*end == '\0' || strcmp(end, "s") == 0) {
-        return (long) (v * 1000);
-    }
-    if (strcmp(end, "ms") == 0) {
-        return (long) v;
-    }
-    if (strcmp(end, "m") == 0) {
-        return (long) (v * 60000);
-    }
-    return -1;
-}
 
 typedef struct {
     const char   *dsn, *topic, *dlq, *events_topic, *alerts_topic;
@@ -187,7 +121,7 @@ pg_connect(app_t *a)
         char msg[300];
         snprintf(msg, sizeof(msg), "%s", PQerrorMessage(a->pg));
         msg[strcspn(msg, "\n")] = '\0';
-        say("postgres: connect failed: %s", msg);
+        svc_say("postgres: connect failed: %s", msg);
         return -1;
     }
     PQclear(PQexec(a->pg, "SET statement_timeout = '10s'"));
@@ -231,14 +165,14 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     if (m->err) {
-        say("kafka: alert %s:%s not delivered (%s); produced again later", ref->event_id, ref->rule,
+        svc_say("kafka: alert %s:%s not delivered (%s); produced again later", ref->event_id, ref->rule,
             rd_kafka_err2str(m->err));
     } else if (a->pg && PQstatus(a->pg) == CONNECTION_OK) {
         const char *p[2] = { ref->event_id, ref->rule };
         char err[300];
         PGresult *res = pg_run(a, MARK_PUBLISHED, 2, p, err, sizeof(err), NULL);
         if (res == NULL) {
-            say("%s (alert stays unpublished; produced again later)", err);
+            svc_say("%s (alert stays unpublished; produced again later)", err);
         }
         PQclear(res);
     }
@@ -252,7 +186,7 @@ produce(app_t *a, const char *topic, const char *key, const char *value, alert_r
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
         RD_KAFKA_V_VALUE((void *) value, strlen(value)), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
     if (e) {
-        say("kafka: produce to %s: %s", topic, rd_kafka_err2str(e));
+        svc_say("kafka: produce to %s: %s", topic, rd_kafka_err2str(e));
         free(ref);
         return -1;
     }
@@ -268,7 +202,7 @@ publish_event(app_t *a, const char *event_json, const char *trace_id)
         return;
     }
     char ts[40];
-    now_rfc3339(ts, sizeof(ts));
+    svc_now_rfc3339(ts, sizeof(ts));
     json_t *doc = json_pack("{s:i, s:s, s:s, s:O, s:O, s:s?}", "schema", 1, "type", "review.event",
                             "ts", ts, "camera_id", json_object_get(ev, "camera_id"), "event", ev,
                             "trace_id", trace_id);
@@ -308,7 +242,7 @@ static int
 dead_letter(app_t *a, const rd_kafka_message_t *m, const char *why, int attempts)
 {
     char ts[40];
-    now_rfc3339(ts, sizeof(ts));
+    svc_now_rfc3339(ts, sizeof(ts));
     json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:i, s:I, s:s%, s:s, s:i, s:s%}",
         "schema", 1, "type", "dead_letter", "ts", ts, "source_topic", a->topic,
         "partition", (int) m->partition, "offset", (json_int_t) m->offset,
@@ -332,7 +266,7 @@ dead_letter(app_t *a, const rd_kafka_message_t *m, const char *why, int attempts
     }
     if (rc == 0) {
         a->dead++;
-        say("%s[%d]@%lld to %s after %d attempt(s): %s", a->topic, (int) m->partition,
+        svc_say("%s[%d]@%lld to %s after %d attempt(s): %s", a->topic, (int) m->partition,
             (long long) m->offset, a->dlq, attempts, why);
     }
     return rc;
@@ -370,7 +304,7 @@ static char *
 alert_json(const vms_rule_t *r, const vms_detection_t *d, const char *event_id, const char *event)
 {
     char ts[40], id[300], summary[300];
-    now_rfc3339(ts, sizeof(ts));
+    svc_now_rfc3339(ts, sizeof(ts));
     snprintf(id, sizeof(id), "%s:%s", event_id, r->name);
     snprintf(summary, sizeof(summary), "%s on %s", d->label, d->camera_id);
     json_error_t je;
@@ -516,11 +450,11 @@ store_retrying(app_t *a, vms_detection_t *d, const char *raw, char *err, size_t 
             return -2;          /* refused by the database: the same data fails again */
         }
         if (*attempts <= a->retries) {
-            say("detection %s: write failed (attempt %d of %d): %s; retry in %ld ms", d->id, *attempts,
+            svc_say("detection %s: write failed (attempt %d of %d): %s; retry in %ld ms", d->id, *attempts,
                 a->retries + 1, err, wait);
-            sleep_ms(wait);
+            svc_sleep_ms(wait);
             wait *= 2;
-            if (stop_flag) {
+            if (svc_stop) {
                 return -1;
             }
         }
@@ -561,10 +495,10 @@ handle(app_t *a, rd_kafka_message_t *m)
         return rc;
     }
     while (dead_letter(a, m, why, attempts) != 0) {
-        if (stop_flag) {
+        if (svc_stop) {
             return -1;
         }
-        sleep_ms(1000);
+        svc_sleep_ms(1000);
     }
     return 0;
 }
@@ -578,7 +512,7 @@ replay_dlq(app_t *a, rd_kafka_t *rk)
 {
     unsigned long replayed = 0, hopeless = 0;
     int eofs = 0, rc = 0;
-    while (!stop_flag) {
+    while (!svc_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         rd_kafka_poll(a->pk, 0);
         if (m == NULL) {
@@ -598,7 +532,7 @@ replay_dlq(app_t *a, rd_kafka_t *rk)
             continue;
         }
         if (m->err) {
-            say("kafka: %s", rd_kafka_message_errstr(m));
+            svc_say("kafka: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -626,7 +560,7 @@ replay_dlq(app_t *a, rd_kafka_t *rk)
             if (r == 0) {
                 replayed++;
             } else {
-                say("replay: %s[%d]@%lld not stored: %s; stopping (re-run to continue)", a->dlq,
+                svc_say("replay: %s[%d]@%lld not stored: %s; stopping (re-run to continue)", a->dlq,
                     (int) m->partition, (long long) m->offset, r == -1 ? "stopping" : err);
                 free(payload);
                 rd_kafka_message_destroy(m);
@@ -638,13 +572,13 @@ replay_dlq(app_t *a, rd_kafka_t *rk)
                 vms_detection_free(&d);
             }
             hopeless++;
-            say("replay: %s[%d]@%lld skipped: %s", a->dlq, (int) m->partition, (long long) m->offset, why);
+            svc_say("replay: %s[%d]@%lld skipped: %s", a->dlq, (int) m->partition, (long long) m->offset, why);
         }
         free(payload);
         rd_kafka_commit_message(rk, m, 0);
         rd_kafka_message_destroy(m);
     }
-    say("replay: %lu stored again, %lu skipped (malformed for good)", replayed, hopeless);
+    svc_say("replay: %lu stored again, %lu skipped (malformed for good)", replayed, hopeless);
     return rc;
 }
 
@@ -679,37 +613,9 @@ republish(app_t *a, double older_than_s)
         publish_alert(a, PQgetvalue(res, i, 0));
     }
     if (n > 0) {
-        say("%d unpublished alert(s) produced again", n);
+        svc_say("%d unpublished alert(s) produced again", n);
     }
     PQclear(res);
-}
-
-static int
-conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
-{
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        say("kafka: %s=%s: %s", k, v, err);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    char list[512] = "";
-    size_t len = 0;
-    for (int i = 0; i < parts->cnt && len < sizeof(list) - 16; i++) {
-        len += (size_t) snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "", parts->elems[i].partition);
-    }
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        say("assigned partitions [%s]", list);
-        rd_kafka_assign(rk, parts);
-    } else {
-        say("revoked partitions [%s]", list);
-        rd_kafka_assign(rk, NULL);
-    }
 }
 
 static int
@@ -717,25 +623,25 @@ run(app_t *a, const char *brokers, const char *group, int replay)
 {
     char err[512];
     rd_kafka_conf_t *cc = rd_kafka_conf_new(), *pc = rd_kafka_conf_new();
-    if (conf_set(cc, "bootstrap.servers", brokers) || conf_set(cc, "group.id", group)
-        || conf_set(cc, "enable.auto.commit", "false") || conf_set(cc, "auto.offset.reset", "earliest")
-        || conf_set(cc, "max.poll.interval.ms", "600000") || conf_set(cc, "session.timeout.ms", "10000")
-        || (replay && conf_set(cc, "enable.partition.eof", "true"))
-        || conf_set(pc, "bootstrap.servers", brokers) || conf_set(pc, "enable.idempotence", "true")
-        || conf_set(pc, "linger.ms", "5")) {
+    if (svc_conf_set(cc, "bootstrap.servers", brokers) || svc_conf_set(cc, "group.id", group)
+        || svc_conf_set(cc, "enable.auto.commit", "false") || svc_conf_set(cc, "auto.offset.reset", "earliest")
+        || svc_conf_set(cc, "max.poll.interval.ms", "600000") || svc_conf_set(cc, "session.timeout.ms", "10000")
+        || (replay && svc_conf_set(cc, "enable.partition.eof", "true"))
+        || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_conf_set(pc, "enable.idempotence", "true")
+        || svc_conf_set(pc, "linger.ms", "5")) {
         return 1;
     }
-    rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+    rd_kafka_conf_set_rebalance_cb(cc, svc_on_rebalance);
     rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
     rd_kafka_conf_set_opaque(pc, a);
     a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
     if (a->rk == NULL) {
-        say("kafka: %s", err);
+        svc_say("kafka: %s", err);
         return 1;
     }
     a->pk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
     if (a->pk == NULL) {
-        say("kafka: %s", err);
+        svc_say("kafka: %s", err);
         return 1;
     }
     rd_kafka_poll_set_consumer(a->rk);
@@ -744,11 +650,11 @@ run(app_t *a, const char *brokers, const char *group, int replay)
     rd_kafka_resp_err_t e = rd_kafka_subscribe(a->rk, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (e) {
-        say("kafka: subscribe %s: %s", a->topic, rd_kafka_err2str(e));
+        svc_say("kafka: subscribe %s: %s", a->topic, rd_kafka_err2str(e));
         return 1;
     }
-    while (pg_connect(a) != 0 && !stop_flag) {
-        sleep_ms(1000);
+    while (pg_connect(a) != 0 && !svc_stop) {
+        svc_sleep_ms(1000);
     }
     if (replay) {
         int rc = replay_dlq(a, a->rk);
@@ -759,9 +665,9 @@ run(app_t *a, const char *brokers, const char *group, int replay)
         return rc;
     }
     republish(a, 0);
-    say("ready (topic %s, group %s, %zu rule(s), event gap %ld ms)", a->topic, group, a->rules.n, a->gap_ms);
+    svc_say("ready (topic %s, group %s, %zu rule(s), event gap %ld ms)", a->topic, group, a->rules.n, a->gap_ms);
     time_t last_tick = time(NULL), last_republish = last_tick;
-    while (!stop_flag) {
+    while (!svc_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 200);
         rd_kafka_poll(a->pk, 0);
         time_t now = time(NULL);
@@ -778,7 +684,7 @@ run(app_t *a, const char *brokers, const char *group, int replay)
         }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                say("kafka: %s", rd_kafka_message_errstr(m));
+                svc_say("kafka: %s", rd_kafka_message_errstr(m));
             }
             rd_kafka_message_destroy(m);
             continue;
@@ -789,12 +695,12 @@ run(app_t *a, const char *brokers, const char *group, int replay)
         }
         e = rd_kafka_commit_message(a->rk, m, 0);
         if (e) {
-            say("kafka: commit %s[%d]@%lld: %s (re-delivered later; stored once)", a->topic,
+            svc_say("kafka: commit %s[%d]@%lld: %s (re-delivered later; stored once)", a->topic,
                 (int) m->partition, (long long) m->offset, rd_kafka_err2str(e));
         }
         rd_kafka_message_destroy(m);
     }
-    say("stopping: %lu stored, %lu already stored, %lu dead-lettered, %lu skipped, %lu alerts",
+    svc_say("stopping: %lu stored, %lu already stored, %lu dead-lettered, %lu skipped, %lu alerts",
         a->stored, a->duplicates, a->dead, a->skipped, a->alerts);
     rd_kafka_consumer_close(a->rk);
     rd_kafka_destroy(a->rk);
@@ -843,6 +749,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
+    svc_init("detections-consumer");
     const char *brokers = NULL, *group = "vms-detections", *rules = NULL, *gap = "30s";
     const char *retries = "3", *base = "1s";
     int replay = 0;
@@ -872,8 +779,8 @@ main(int argc, char **argv)
         }
         *dst = argv[++i];
     }
-    a.gap_ms = duration_ms(gap);
-    a.retry_base_ms = duration_ms(base);
+    a.gap_ms = svc_duration_ms(gap);
+    a.retry_base_ms = svc_duration_ms(base);
     char *end;
     long nr = strtol(retries, &end, 10);
     if (brokers == NULL || a.dsn == NULL || a.gap_ms <= 0 || a.retry_base_ms < 0 || *end || nr < 0 || nr > 10) {
@@ -887,11 +794,6 @@ main(int argc, char **argv)
     if (rules != NULL && load_rules(&a, rules) != 0) {
         return 2;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     if (replay && strcmp(group, "vms-detections") == 0) {
         group = "vms-detections-replay";
     }

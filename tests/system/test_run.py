@@ -1,10 +1,14 @@
 """`./build.sh run --detach` brings the whole stack up healthy and `stop` leaves nothing behind."""
+import json
 import os
 import re
 import subprocess
+import threading
 import time
+import uuid
 
 import requests
+from confluent_kafka import Producer
 
 import vmsstack
 
@@ -16,11 +20,35 @@ def metric(text, name, camera):
     return float(m.group(1)) if m else None
 
 
+def pushed_through(url, auth, bootstrap, camera):
+    """Produces marked messages on vms.events until one arrives on the EventSource at url."""
+    mark = uuid.uuid4().hex
+    seen = threading.Event()
+    r = requests.get(url, headers={**auth, "Accept": "text/event-stream"}, stream=True, timeout=(5, 90))
+    assert r.status_code == 200, r.text
+
+    def read():
+        for line in r.iter_lines(chunk_size=1, decode_unicode=True):
+            if line and line.startswith("data:") and mark in line:
+                seen.set()
+                return
+    threading.Thread(target=read, daemon=True).start()
+    p = Producer({"bootstrap.servers": bootstrap})
+    for _ in range(60):
+        p.produce("vms.events", key=camera, value=json.dumps(
+            {"schema": 1, "type": "test.ping", "camera_id": camera, "mark": mark}))
+        p.flush(5)
+        if seen.wait(1):
+            break
+    r.close()
+    return seen.is_set()
+
+
 def test_run_detach_then_stop(tmp_path, build_dir):
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT",
-              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT")}
+              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT")}
     env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
     run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
     up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
@@ -49,6 +77,11 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         auth = {"Authorization": "Bearer " + tok.stdout.strip()}
         assert requests.get(check, headers=auth, timeout=5).status_code == 200
         assert requests.get(base + "/api/auth/check/cam2", headers=auth, timeout=5).status_code == 403
+        # live push: a message on vms.events reaches the token's EventSource through vms-push
+        live_url = base + "/api/events/live?cameras=cam1"
+        assert requests.get(base + "/api/events/live?cameras=cam2", headers=auth, timeout=5).status_code == 403
+        boot = re.search(r"kafka (\S+)", up.stdout).group(1)
+        assert pushed_through(live_url, auth, boot, "cam1")
         # Prometheus and Alertmanager are up, printed, and Prometheus scrapes vmsd and nginx
         prom = f"http://127.0.0.1:{ports['VMS_PROMETHEUS_PORT']}"
         am = f"http://127.0.0.1:{ports['VMS_ALERTMANAGER_PORT']}"
@@ -64,8 +97,10 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    # redis, postgres, kafka-broker, camsim, nginx, vmsd, detections-consumer, alertmanager, prometheus
-    assert len(pids) == 9 and "stop: detections-consumer (" in down.stdout, down.stdout
+    # redis, postgres, kafka-broker, camsim, nginx, vmsd, detections-consumer, push, alertmanager,
+    # prometheus
+    assert len(pids) == 10 and "stop: detections-consumer (" in down.stdout \
+        and "stop: push (" in down.stdout, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
@@ -75,7 +110,7 @@ def test_restarted_stack_delivers_events_each_time(tmp_path, build_dir):
     broker's address, an event reaches kcat every time, and vmsd reports Kafka connected (#20)."""
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
-              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT")}
+              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PUSH_PORT")}
     var = tmp_path / "var"
     env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
     run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]

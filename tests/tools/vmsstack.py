@@ -36,6 +36,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG_BIN = "/usr/lib/postgresql/15/bin"
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 # a default line goes whole, its newline too: the rendered file has no blank line where it was
 DEFAULT_LINE = re.compile(r"^#[ \t]*@default[ \t]+([A-Z][A-Z0-9_]*)[ \t]*(.*)$\n?", re.M)
@@ -354,9 +355,15 @@ class Stack:
         present = {m[len("ngx_http_vms_"):-len("_module.so")] for m in modules}
         loads = [f"load_module {RTMP_MODULE};"] if os.path.exists(RTMP_MODULE) else []
         loads += [f"load_module {os.path.join(self.build, 'modules', m)};" for m in modules]
+        # Live push (docs/events.md): nchan, loaded after our modules.  nchan exports the hiredis
+        # it bundles; nginx dlopens modules RTLD_GLOBAL, so a module loaded after it would bind
+        # redisAsync* to nchan's copy (another hiredis version: workers crash at the first connect).
+        if os.path.exists(NCHAN_MODULE):
+            loads.append(f"load_module {NCHAN_MODULE};")
+            present.add("nchan")
         v = {
             "ROOT": ROOT, "BUILD": self.build, "PREFIX": prefix, "WORK": self.work,
-            "HTTP_PORT": port or free_port(), "RTMP_PORT": free_port(),
+            "HTTP_PORT": port or free_port(), "RTMP_PORT": free_port(), "PUSH_PORT": free_port(),
             "LOAD_MODULES": "\n".join(loads), "HTML_DIR": os.path.join(ROOT, "html"),
             "RECORDINGS": self.path("recordings"), "USER": "root" if os.geteuid() == 0 else "nobody",
             "JWT_SECRET_FILE": self.secret_file(), "EXTRA_HTTP": "", "EXTRA_SERVER": "",
@@ -393,6 +400,7 @@ class Stack:
                                  "-g", "daemon off;"], env=self._env(True), stop_signal=signal.SIGQUIT)
         svc.port, svc.vars, svc.prefix = int(v["HTTP_PORT"]), v, prefix
         svc.rtmp_port = int(v["RTMP_PORT"])
+        svc.push_publisher = f"http://127.0.0.1:{v['PUSH_PORT']}"   # nchan publisher (vms-push)
         svc.url = lambda p="/": f"http://127.0.0.1:{svc.port}{p}"
         svc.error_log = os.path.join(prefix, "logs", "error.log")
         svc.reload = lambda: svc.signal(signal.SIGHUP)
@@ -476,6 +484,15 @@ class Stack:
         svc.wait_line(r"detections-consumer: ready", 60)
         return svc
 
+    def push(self, kafka, ngx, args=(), name="push", node=None):
+        """vms-push (docs/events.md, "Live push"): vms.events + vms.alerts -> ngx's nchan channels.
+        Returns once its group has partitions: a message produced after that reaches browsers."""
+        svc = self._start(name, [self.bin("vms-push"), "--brokers", kafka.bootstrap,
+                                 "--publish", ngx.push_publisher, "--node", node or name, *args],
+                          env=self._env())
+        svc.wait_line(r"push: assigned partitions \[.+\]", 60)
+        return svc
+
     def stop(self):
         for svc in reversed(self.services):
             svc.stop()
@@ -552,13 +569,14 @@ def run(args):
         api_port = env_port("VMS_API_PORT", 8091)
         http_port = env_port("VMS_HTTP_PORT", 8080)
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
-        common = {"REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
+        common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx = st.nginx(vars=common, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
         dc = st.detections_consumer(pg, k)
+        st.push(k, ngx, node=socket.gethostname())
         am = st.alertmanager(am_vars, port=am_port)
         prom = st.prometheus(prom_vars, rules, port=prom_port)
     except StackError as e:
@@ -579,6 +597,7 @@ def run(args):
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}
+  live push  {base}/api/events/live?cameras=cam1,cam2   (vms-push -> nchan, publisher 127.0.0.1:{common["PUSH_PORT"]})
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})

@@ -1,0 +1,117 @@
+/* Shared by the Kafka consumer sidecars: see svc.h. */
+#include "svc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t svc_stop;
+static const char *svc_name = "vms";
+
+static void
+on_signal(int sig)
+{
+    (void) sig;
+    svc_stop = 1;
+}
+
+void
+svc_init(const char *name)
+{
+    struct sigaction sa;
+    svc_name = name;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void
+svc_now_rfc3339(char *out, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void
+svc_say(const char *fmt, ...)
+{
+    va_list ap;
+    char when[40];
+    svc_now_rfc3339(when, sizeof(when));
+    flockfile(stderr);
+    fprintf(stderr, "%s %s: ", when, svc_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    funlockfile(stderr);
+}
+
+void
+svc_sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !svc_stop) {
+    }
+}
+
+long
+svc_duration_ms(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0) || v > 86400 * 7) {
+        return -1;
+    }
+    if (*end == '\0' || strcmp(end, "s") == 0) {
+        return (long) (v * 1000);
+    }
+    if (strcmp(end, "ms") == 0) {
+        return (long) v;
+    }
+    if (strcmp(end, "m") == 0) {
+        return (long) (v * 60000);
+    }
+    return -1;
+}
+
+int
+svc_conf_set(rd_kafka_conf_t *c, const char *key, const char *value)
+{
+    char err[512];
+    if (rd_kafka_conf_set(c, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        svc_say("kafka: %s=%s: %s", key, value, err);
+        return -1;
+    }
+    return 0;
+}
+
+void
+svc_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                 void *opaque)
+{
+    char list[512] = "";
+    size_t len = 0;
+    (void) opaque;
+    for (int i = 0; i < parts->cnt && len < sizeof(list) - 16; i++) {
+        len += (size_t) snprintf(list + len, sizeof(list) - len, "%s%s:%d", i ? "," : "",
+                                 parts->elems[i].topic, parts->elems[i].partition);
+    }
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        svc_say("assigned partitions [%s]", list);
+        rd_kafka_assign(rk, parts);
+    } else {
+        svc_say("revoked partitions [%s]", list);
+        rd_kafka_assign(rk, NULL);
+    }
+}
