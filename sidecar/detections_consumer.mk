@@ -2,5 +2,6 @@
 # review_events, alerts to vms.alerts.  Sources in detections_consumer/, outside vmsd's *.c wildcard.
 EXTRA_BINS += vms-detections-consumer
 vms-detections-consumer_SRCS := detections_consumer/main.c detections_consumer/detection.c \
-                                detections_consumer/rules.c consumer_common/svc.c
+                                detections_consumer/rules.c consumer_common/svc.c \
+                                consumer_common/jcheck.c
 vms-detections-consumer_PKGS := rdkafka libpq jansson

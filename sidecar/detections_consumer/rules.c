@@ -1,6 +1,8 @@
 /* Alert rules: loading with an error per bad field, and matching (see rules.h). */
 #include "rules.h"
 
+#include "../consumer_common/jcheck.h"
+
 #include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -16,98 +18,6 @@ static const char *rule_fields[] = { "name", "cameras", "labels", "min_score", "
 static const char *time_fields[] = { "days", "from", "to", "tz", NULL };
 static const char *day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
-typedef struct {
-    char   *buf;
-    size_t  len, cap;
-    int     n;
-} errs_t;
-
-static void __attribute__((format(printf, 2, 3)))
-bad(errs_t *e, const char *fmt, ...)
-{
-    va_list ap;
-    e->n++;
-    if (e->cap == 0 || e->len + 2 >= e->cap) {
-        return;
-    }
-    if (e->len > 0) {
-        e->buf[e->len++] = '\n';
-        e->buf[e->len] = '\0';
-    }
-    va_start(ap, fmt);
-    int w = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
-    va_end(ap);
-    if (w > 0) {
-        e->len += (size_t) w < e->cap - e->len ? (size_t) w : e->cap - e->len - 1;
-    }
-}
-
-/* Levenshtein distance, small strings only */
-static size_t
-distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[40];
-    if (la >= 40 || lb >= 40) {
-        return 99;
-    }
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t sub = prev + (tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]));
-            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
-            row[j] = sub < best ? sub : best;
-            prev = cur;
-        }
-    }
-    return row[lb];
-}
-
-static void
-unknown_fields(errs_t *e, const char *where, json_t *o, const char **known)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        int found = 0;
-        const char *near = NULL;
-        for (size_t i = 0; known[i]; i++) {
-            if (strcmp(k, known[i]) == 0) {
-                found = 1;
-                break;
-            }
-            if (distance(k, known[i]) <= 2) {
-                near = known[i];
-            }
-        }
-        if (!found) {
-            if (near) {
-                bad(e, "%s: unknown field \"%.40s\" (did you mean \"%s\"?)", where, k, near);
-            } else {
-                bad(e, "%s: unknown field \"%.40s\"", where, k);
-            }
-        }
-    }
-}
-
-static int
-name_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char) s[i]) && strchr(extra, s[i]) == NULL) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static int
 hhmm(const char *s, int *min)
@@ -133,7 +43,7 @@ zone_ok(const char *tz)
     if (strcmp(tz, "UTC") == 0) {
         return 1;
     }
-    if (!name_ok(tz, 64, "_+-/") || strstr(tz, "..") || tz[0] == '/') {
+    if (!vms_name_ok(tz, 64, "_+-/") || strstr(tz, "..") || tz[0] == '/') {
         return 0;
     }
     snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
@@ -141,23 +51,23 @@ zone_ok(const char *tz)
 }
 
 static char **
-strings(errs_t *e, const char *where, const char *field, json_t *a, size_t *n, int camera)
+strings(vms_errs_t *e, const char *where, const char *field, json_t *a, size_t *n, int camera)
 {
     if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 1024) {
-        bad(e, "%s: %s: must be a non-empty array of strings", where, field);
+        vms_bad(e, "%s: %s: must be a non-empty array of strings", where, field);
         return NULL;
     }
     char **v = calloc(json_array_size(a), sizeof(*v));
     if (v == NULL) {
-        bad(e, "%s: out of memory", where);
+        vms_bad(e, "%s: out of memory", where);
         return NULL;
     }
     size_t i;
     json_t *x;
     json_array_foreach(a, i, x) {
-        if (!json_is_string(x) || !name_ok(json_string_value(x), camera ? 64 : 200,
+        if (!json_is_string(x) || !vms_name_ok(json_string_value(x), camera ? 64 : 200,
                                            camera ? "_-" : "_- .:/")) {
-            bad(e, "%s: %s[%zu]: must be %s", where, field, i,
+            vms_bad(e, "%s: %s[%zu]: must be %s", where, field, i,
                 camera ? "a camera id ([A-Za-z0-9_-], 1..64)" : "a label (letters, digits, _-.:/ and spaces)");
             v[i] = NULL;
             continue;
@@ -182,15 +92,15 @@ rule_free(vms_rule_t *r)
 }
 
 static void
-rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
+rule_time(vms_errs_t *e, const char *where, json_t *t, vms_rule_t *r)
 {
     char w[160];
     if (!json_is_object(t)) {
-        bad(e, "%s: time: must be an object {days, from, to, tz}", where);
+        vms_bad(e, "%s: time: must be an object {days, from, to, tz}", where);
         return;
     }
     snprintf(w, sizeof(w), "%s: time", where);
-    unknown_fields(e, w, t, time_fields);
+    vms_unknown_fields(e, w, t, time_fields);
     r->has_time = 1;
     r->days = 0x7f;
     r->from_min = 0;
@@ -202,7 +112,7 @@ rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
         size_t i;
         json_t *x;
         if (!json_is_array(days) || json_array_size(days) == 0) {
-            bad(e, "%s.days: must be a non-empty array of sun, mon, tue, wed, thu, fri, sat", w);
+            vms_bad(e, "%s.days: must be a non-empty array of sun, mon, tue, wed, thu, fri, sat", w);
         }
         json_array_foreach(days, i, x) {
             int d = -1;
@@ -212,7 +122,7 @@ rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
                 }
             }
             if (d < 0) {
-                bad(e, "%s.days[%zu]: not one of sun, mon, tue, wed, thu, fri, sat", w, i);
+                vms_bad(e, "%s.days[%zu]: not one of sun, mon, tue, wed, thu, fri, sat", w, i);
             } else {
                 r->days |= 1u << d;
             }
@@ -226,18 +136,18 @@ rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
             continue;
         }
         if (!json_is_string(v) || hhmm(json_string_value(v), dst[k]) < 0) {
-            bad(e, "%s.%s: %s%.20s%s is not HH:MM (00:00..24:00)", w, names[k],
+            vms_bad(e, "%s.%s: %s%.20s%s is not HH:MM (00:00..24:00)", w, names[k],
                 json_is_string(v) ? "\"" : "", json_is_string(v) ? json_string_value(v) : "a non-string",
                 json_is_string(v) ? "\"" : "");
         }
     }
     if (r->from_min == r->to_min) {
-        bad(e, "%s: from and to are equal (an empty window; leave both out for all day)", w);
+        vms_bad(e, "%s: from and to are equal (an empty window; leave both out for all day)", w);
     }
     json_t *tz = json_object_get(t, "tz");
     if (tz != NULL) {
         if (!json_is_string(tz) || !zone_ok(json_string_value(tz))) {
-            bad(e, "%s.tz: %s%.64s%s is not a time zone of the tz database (e.g. America/Sao_Paulo)", w,
+            vms_bad(e, "%s.tz: %s%.64s%s is not a time zone of the tz database (e.g. America/Sao_Paulo)", w,
                 json_is_string(tz) ? "\"" : "", json_is_string(tz) ? json_string_value(tz) : "a non-string",
                 json_is_string(tz) ? "\"" : "");
         } else {
@@ -247,7 +157,7 @@ rule_time(errs_t *e, const char *where, json_t *t, vms_rule_t *r)
 }
 
 static void
-rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
+rule_load(vms_errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
 {
     char where[120];
     json_t *name = json_is_object(o) ? json_object_get(o, "name") : NULL;
@@ -257,12 +167,12 @@ rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
         snprintf(where, sizeof(where), "rules[%zu]", idx);
     }
     if (!json_is_object(o)) {
-        bad(e, "%s: must be an object", where);
+        vms_bad(e, "%s: must be an object", where);
         return;
     }
-    unknown_fields(e, where, o, rule_fields);
-    if (!json_is_string(name) || !name_ok(json_string_value(name), 64, "_-.")) {
-        bad(e, "%s: name: required, [A-Za-z0-9_.-], 1..64 characters", where);
+    vms_unknown_fields(e, where, o, rule_fields);
+    if (!json_is_string(name) || !vms_name_ok(json_string_value(name), 64, "_-.")) {
+        vms_bad(e, "%s: name: required, [A-Za-z0-9_.-], 1..64 characters", where);
     } else {
         snprintf(r->name, sizeof(r->name), "%s", json_string_value(name));
     }
@@ -275,7 +185,7 @@ rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
     }
     if ((v = json_object_get(o, "min_score")) != NULL) {
         if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1)) {
-            bad(e, "%s: min_score: must be a number in 0..1", where);
+            vms_bad(e, "%s: min_score: must be a number in 0..1", where);
         } else {
             r->min_score = json_number_value(v);
         }
@@ -284,14 +194,14 @@ rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
         size_t i;
         json_t *p;
         if (!json_is_array(v) || json_array_size(v) < 3 || json_array_size(v) > VMS_RULE_MAX_POINTS) {
-            bad(e, "%s: roi: needs 3..%d points [x,y] in 0..1", where, VMS_RULE_MAX_POINTS);
+            vms_bad(e, "%s: roi: needs 3..%d points [x,y] in 0..1", where, VMS_RULE_MAX_POINTS);
         } else {
             json_array_foreach(v, i, p) {
                 json_t *x = json_array_get(p, 0), *y = json_array_get(p, 1);
                 if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_number(x) || !json_is_number(y)
                     || json_number_value(x) < 0 || json_number_value(x) > 1
                     || json_number_value(y) < 0 || json_number_value(y) > 1) {
-                    bad(e, "%s: roi[%zu]: must be [x,y] with both in 0..1", where, i);
+                    vms_bad(e, "%s: roi[%zu]: must be [x,y] with both in 0..1", where, i);
                     break;
                 }
                 r->roi[i][0] = json_number_value(x);
@@ -313,7 +223,7 @@ rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
             }
         }
         if (r->severity == NULL) {
-            bad(e, "%s: severity: must be info, warning or critical", where);
+            vms_bad(e, "%s: severity: must be info, warning or critical", where);
             r->severity = "warning";
         }
     }
@@ -322,7 +232,7 @@ rule_load(errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
 int
 vms_rules_load(const char *text, size_t len, vms_rules_t *out, char *err, size_t errlen)
 {
-    errs_t e = { err, 0, errlen, 0 };
+    vms_errs_t e = VMS_ERRS(err, errlen);
     json_error_t je;
     memset(out, 0, sizeof(*out));
     if (errlen) {
@@ -330,20 +240,20 @@ vms_rules_load(const char *text, size_t len, vms_rules_t *out, char *err, size_t
     }
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (doc == NULL) {
-        bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
+        vms_bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
         return -1;
     }
     json_t *rules = json_object_get(doc, "rules");
     if (!json_is_object(doc) || !json_is_array(rules)) {
-        bad(&e, "must be an object {\"rules\": [ … ]}");
+        vms_bad(&e, "must be an object {\"rules\": [ … ]}");
     } else if (json_array_size(rules) > VMS_RULES_MAX) {
-        bad(&e, "rules: at most %d rules", VMS_RULES_MAX);
+        vms_bad(&e, "rules: at most %d rules", VMS_RULES_MAX);
     } else {
         static const char *top[] = { "rules", NULL };
-        unknown_fields(&e, "file", doc, top);
+        vms_unknown_fields(&e, "file", doc, top);
         out->v = calloc(json_array_size(rules) + 1, sizeof(*out->v));
         if (out->v == NULL) {
-            bad(&e, "out of memory");
+            vms_bad(&e, "out of memory");
         }
         size_t i;
         json_t *o;
@@ -355,7 +265,7 @@ vms_rules_load(const char *text, size_t len, vms_rules_t *out, char *err, size_t
             out->n = i + 1;
             for (size_t k = 0; k < i && out->v[i].name[0]; k++) {
                 if (strcmp(out->v[k].name, out->v[i].name) == 0) {
-                    bad(&e, "rules[%zu] (\"%s\"): name: the same as rules[%zu]'s", i, out->v[i].name, k);
+                    vms_bad(&e, "rules[%zu] (\"%s\"): name: the same as rules[%zu]'s", i, out->v[i].name, k);
                 }
             }
         }

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+import vmsstack
 from vmsdtest import Events, wait
 
 T0 = 1_790_000_000_000_000        # a fixed instant (µs): the review events are judged on the detections' ts
@@ -194,10 +195,11 @@ def test_database_outage_retries_with_doubling_waits_then_dlq_then_recovers(stac
     assert rows(pg, "SELECT detections FROM review_events")[0][0] == 3
 
 
-def committed(k, group, topic="vms.detections", parts=3):
+def committed(k, group, topic="vms.detections"):
     cons = Consumer({"bootstrap.servers": k.bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
-        offs = cons.committed([TopicPartition(topic, p) for p in range(parts)], timeout=10)
+        parts = cons.list_topics(topic, timeout=10).topics[topic].partitions
+        offs = cons.committed([TopicPartition(topic, p) for p in parts], timeout=10)
     finally:
         cons.close()
     return sum(max(o.offset, 0) for o in offs)
@@ -225,6 +227,8 @@ def test_kill9_and_restart_loses_nothing_and_counts_nothing_twice(stack, peers):
 
 def test_two_consumers_in_the_group_split_the_partitions(stack, peers):
     pg, k = peers
+    with open(os.path.join(vmsstack.ROOT, "conf", "kafka", "topics.json")) as f:
+        partitions = next(t["partitions"] for t in json.load(f)["topics"] if t["name"] == "vms.detections")
     a = stack.detections_consumer(pg, k, name="consumer-a")
     b = stack.detections_consumer(pg, k, name="consumer-b")
 
@@ -233,13 +237,13 @@ def test_two_consumers_in_the_group_split_the_partitions(stack, peers):
             got = re.findall(r"assigned partitions \[([^\]]*)\]", f.read())
         return got[-1] if got and got[-1] else None
     wait("both assigned", lambda: assigned(a) and assigned(b)
-         and len(set(assigned(a).split(",")) | set(assigned(b).split(","))) == 3, 60, a)
+         and len(set(assigned(a).split(",")) | set(assigned(b).split(","))) == partitions, 60, a)
     pa, pb = set(assigned(a).split(",")), set(assigned(b).split(","))
     assert not pa & pb
     out = Out(k)
-    for p in range(3):
+    for p in range(partitions):
         out.send([det(f"cam{p}", i, T0 + i * 1_000_000, prefix=f"p{p}") for i in range(20)], partition=p)
-    wait("all 60 stored", lambda: count(pg) == 60, 60, a)
+    wait(f"all {20 * partitions} stored", lambda: count(pg) == 20 * partitions, 60, a)
     a.stop()
     b.stop()
 

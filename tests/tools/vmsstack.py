@@ -307,7 +307,11 @@ class Stack:
         return svc
 
     def kafka(self, name="kafka-broker", brokers=1):
-        svc = self._start(name, [self.bin("kafka-broker"), "--brokers", str(brokers)])
+        """librdkafka's mock cluster; topics and partitions as conf/kafka/topics.json says (the mock
+        has no CreateTopics, so vms-topics cannot create them there)."""
+        with open(os.path.join(ROOT, "conf", "kafka", "topics.json")) as f:
+            topics = [a for t in json.load(f)["topics"] for a in ("--topic", f"{t['name']}:{t['partitions']}")]
+        svc = self._start(name, [self.bin("kafka-broker"), "--brokers", str(brokers), *topics])
         m = svc.wait_line(r"kafka-broker: ready (\S+)", 15)
         svc.bootstrap = m.group(1)
 
@@ -562,6 +566,11 @@ def run(args):
         r = st.redis(port=env_port("VMS_REDIS_PORT", 6390))
         pg = st.postgres(port=env_port("VMS_PG_PORT", 5440))
         k = st.kafka()
+        topics = subprocess.run([st.bin("vms-topics"), "--brokers", k.bootstrap, "--timeout", "2s", "--file",
+                                 os.path.join(ROOT, "conf", "kafka", "topics.json")],
+                                capture_output=True, text=True, timeout=60)
+        if topics.returncode != 0:
+            raise StackError(f"vms-topics: the broker's topics differ from conf/kafka/topics.json:\n{topics.stdout}{topics.stderr}")
         n_cams = int(os.environ.get("VMS_CAMERAS", 4))
         cams = st.camsim(cameras=n_cams,
                          port=env_port("VMS_CAMSIM_PORT", 8554),
@@ -596,7 +605,7 @@ def run(args):
   health     {base}/health
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
-  redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}
+  redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}   ({len(topics.stdout.splitlines()) - 1} topics as conf/kafka/topics.json: vms-topics)
   live push  {base}/api/events/live?cameras=cam1,cam2   (vms-push -> nchan, publisher 127.0.0.1:{common["PUSH_PORT"]})
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})

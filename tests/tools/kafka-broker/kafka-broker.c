@@ -7,6 +7,8 @@
  *
  *   kafka-broker [--brokers N] [--topic NAME[:PARTITIONS]]...
  *
+ * Topics: each --topic, then the vms.* defaults not named by one (3 partitions each).
+ *
  * Prints "kafka-broker: ready BOOTSTRAP" on stdout once listening.
  * SIGUSR1 takes every broker down (connections closed, refused until up),
  * SIGUSR2 brings them back; SIGTERM/SIGINT exit.  Outages for tests.
@@ -55,14 +57,30 @@ create_topic(rd_kafka_mock_cluster_t *mc, const char *spec)
     return 0;
 }
 
+/* 1 when a --topic argument names the topic */
 static int
-create_topics(rd_kafka_mock_cluster_t *mc, const char *list)
+given(const char *name, int argc, char **argv)
+{
+    size_t len = strlen(name);
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--topic") == 0 && strncmp(argv[i + 1], name, len) == 0
+            && (argv[i + 1][len] == '\0' || argv[i + 1][len] == ':')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int argc, char **argv)
 {
     char  *copy = strdup(list), *save = NULL, *t;
     int    rc = 0;
 
     for (t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
-        rc = create_topic(mc, t);
+        if (!given(t, argc, argv)) {
+            rc = create_topic(mc, t);
+        }
     }
     free(copy);
     return rc;
@@ -108,13 +126,15 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (create_topics(mc, DEFAULT_TOPICS) != 0) {
-        return 1;
-    }
+    /* --topic first (the harness passes conf/kafka/topics.json's partitions), then the
+     * defaults not named there, with 3 partitions */
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--topic") == 0 && create_topic(mc, argv[++i]) != 0) {
             return 1;
         }
+    }
+    if (create_topics(mc, DEFAULT_TOPICS, argc, argv) != 0) {
+        return 1;
     }
 
     memset(&sa, 0, sizeof(sa));
