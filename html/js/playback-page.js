@@ -1,4 +1,4 @@
-// playback.html?camera=ID&day=YYYY-MM-DD: the day's recordings of a camera on
+// playback.html?camera=ID&day=YYYY-MM-DD[&t=MS]: the day's recordings of a camera on
 // a canvas timeline (from /api/playback/{id}/timeline); a click plays the VOD
 // playlist from the clicked time.
 import { ApiError, cameras, getJSON } from './api.js';
@@ -104,6 +104,9 @@ async function main() {
     $('zoom-in').textContent = '+';
     $('zoom-out').textContent = '−';
     await load();
+    // ?t=MS (epoch milliseconds, e.g. from an event on events.html): play from that moment
+    const at = Number(params.get('t'));
+    if (loaded && at > 0) timeline.dispatchEvent(new CustomEvent('seek', { detail: { time: at } }));
 }
 
 main();

@@ -48,7 +48,8 @@ def test_run_detach_then_stop(tmp_path, build_dir):
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT",
-              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT")}
+              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT",
+              "VMS_REVIEW_API_PORT")}
     env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
     run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
     up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
@@ -82,6 +83,9 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         assert requests.get(base + "/api/events/live?cameras=cam2", headers=auth, timeout=5).status_code == 403
         boot = re.search(r"kafka (\S+)", up.stdout).group(1)
         assert pushed_through(live_url, auth, boot, "cam1")
+        # the review API answers through nginx for the token's cameras
+        events = requests.get(base + "/api/events", headers=auth, timeout=10)
+        assert events.status_code == 200 and isinstance(events.json()["events"], list), events.text
         # Prometheus and Alertmanager are up, printed, and Prometheus scrapes vmsd and nginx
         prom = f"http://127.0.0.1:{ports['VMS_PROMETHEUS_PORT']}"
         am = f"http://127.0.0.1:{ports['VMS_ALERTMANAGER_PORT']}"
@@ -97,10 +101,10 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    # redis, postgres, kafka-broker, camsim, nginx, vmsd, detections-consumer, push, alertmanager,
-    # prometheus
-    assert len(pids) == 10 and "stop: detections-consumer (" in down.stdout \
-        and "stop: push (" in down.stdout, down.stdout
+    # redis, postgres, kafka-broker, camsim, review-api, nginx, vmsd, detections-consumer, push,
+    # alertmanager, prometheus
+    assert len(pids) == 11 and "stop: detections-consumer (" in down.stdout \
+        and "stop: push (" in down.stdout and "stop: review-api (" in down.stdout, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
@@ -110,7 +114,8 @@ def test_restarted_stack_delivers_events_each_time(tmp_path, build_dir):
     broker's address, an event reaches kcat every time, and vmsd reports Kafka connected (#20)."""
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
-              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PUSH_PORT")}
+              "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PUSH_PORT",
+              "VMS_REVIEW_API_PORT")}
     var = tmp_path / "var"
     env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
     run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]

@@ -488,6 +488,16 @@ class Stack:
         svc.wait_line(r"detections-consumer: ready", 60)
         return svc
 
+    def review_api(self, pg, name="review-api", port=None, args=()):
+        """vms-review-api (docs/events.md, "Review API"); nginx reaches it via vars REVIEW_API=svc.addr."""
+        port = port or free_port()
+        svc = self._start(name, [self.bin("vms-review-api"), "--listen", f"127.0.0.1:{port}", *args],
+                          env=dict(self._env(), VMS_PG_DSN=pg.dsn))
+        svc.wait_line(r"review-api: ready on", 30)
+        svc.addr = f"127.0.0.1:{port}"
+        svc.url = lambda p="/": f"http://{svc.addr}{p}"
+        return svc
+
     def push(self, kafka, ngx, args=(), name="push", node=None):
         """vms-push (docs/events.md, "Live push"): vms.events + vms.alerts -> ngx's nchan channels.
         Returns once its group has partitions: a message produced after that reaches browsers."""
@@ -575,10 +585,11 @@ def run(args):
         cams = st.camsim(cameras=n_cams,
                          port=env_port("VMS_CAMSIM_PORT", 8554),
                          control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
+        review = st.review_api(pg, port=env_port("VMS_REVIEW_API_PORT", 8093))
         api_port = env_port("VMS_API_PORT", 8091)
         http_port = env_port("VMS_HTTP_PORT", 8080)
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
-        common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
+        common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx = st.nginx(vars=common, port=http_port)
@@ -606,6 +617,7 @@ def run(args):
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}   ({len(topics.stdout.splitlines()) - 1} topics as conf/kafka/topics.json: vms-topics)
+  events     {base}/api/events   (vms-review-api {review.addr})
   live push  {base}/api/events/live?cameras=cam1,cam2   (vms-push -> nchan, publisher 127.0.0.1:{common["PUSH_PORT"]})
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})

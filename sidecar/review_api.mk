@@ -1,0 +1,4 @@
+# vms-review-api (docs/events.md, "Review API"): review events from PostgreSQL, behind nginx's vms_auth.
+EXTRA_BINS += vms-review-api
+vms-review-api_SRCS := review_api/main.c review_api/query.c consumer_common/svc.c
+vms-review-api_PKGS := libmicrohttpd libpq jansson rdkafka

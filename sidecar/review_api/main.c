@@ -1,0 +1,569 @@
+/*
+ * vms-review-api: review events from PostgreSQL over loopback HTTP, behind nginx's vms_auth
+ * (docs/events.md, "Review API").
+ *
+ *   vms-review-api --listen 127.0.0.1:PORT (--dsn DSN | --dsn-file FILE | env VMS_PG_DSN)
+ *                  [--snapshot-dir DIR] [--threads 4]
+ *
+ * nginx passes the token's cameras as X-VMS-Cameras ("*", "-" or "a,b"); nothing of a camera
+ * outside them is answered.  One PostgreSQL connection per server thread, opened on first use
+ * and again after it broke; every statement has a 5 s timeout; PostgreSQL unreachable is a 503
+ * with Retry-After.  Parameterised statements only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <microhttpd.h>
+
+#include "../consumer_common/svc.h"
+#include "query.h"
+
+#define PAGE_DEFAULT    50
+#define PAGE_MAX        200
+#define ROLL_US         5000000LL          /* clips start 5 s before an event and end 5 s after */
+#define EXPORT_MAX_US   3600000000LL
+#define EXPORT_CAMERAS  16
+#define SNAPSHOT_MAX    (8 << 20)
+
+static const char *dsn;
+static char snapshot_dir[PATH_MAX];
+static __thread PGconn *pg;
+
+typedef struct {
+    unsigned  status;
+    char     *body;           /* malloc'd */
+    size_t    len;
+    const char *type;
+    int       retry_after;
+} reply_t;
+
+static void
+reply_json(reply_t *r, unsigned status, json_t *doc)
+{
+    r->status = status;
+    r->body = json_dumps(doc, JSON_COMPACT);
+    r->len = r->body ? strlen(r->body) : 0;
+    r->type = "application/json";
+    json_decref(doc);
+}
+
+static void
+reply_error(reply_t *r, unsigned status, const char *code, const char *fmt, const char *arg)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+    reply_json(r, status, json_pack("{s:s,s:s,s:i}", "error", code, "message", msg, "status", (int) status));
+}
+
+/* ---- PostgreSQL ---- */
+
+static int
+pg_ready(void)
+{
+    if (pg && PQstatus(pg) == CONNECTION_OK) {
+        return 0;
+    }
+    if (pg) {
+        PQfinish(pg);
+    }
+    const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
+    const char *vals[] = { dsn, "3", "-c statement_timeout=5000", "vms-review-api", NULL };
+    pg = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password */
+        char *m = PQerrorMessage(pg), *nl = strchr(m, '\n');
+        svc_say("postgres: connect failed: %.*s", nl ? (int) (nl - m) : (int) strlen(m), m);
+        PQfinish(pg);
+        pg = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* NULL and a 503 in r when PostgreSQL is unreachable or the statement failed */
+static PGresult *
+query(reply_t *r, const char *sql, int n, const char *const *params)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (pg_ready() != 0) {
+            break;
+        }
+        PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            return res;
+        }
+        svc_say("postgres: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        if (PQstatus(pg) == CONNECTION_OK) {
+            break;            /* the statement failed, not the connection: do not repeat it */
+        }
+    }
+    reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "service_unavailable", "database unavailable%s", "");
+    r->retry_after = 5;
+    return NULL;
+}
+
+#define EVENT_JSON \
+    "json_build_object('id', id, 'camera_id', camera_id," \
+    " 'start', to_char(start_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
+    " 'end', to_char(end_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
+    " 'labels', labels, 'max_score', max_score, 'detections', detections," \
+    " 'snapshot_detection', snapshot_detection, 'state', state)::text"
+
+static const char *LIST_SQL =
+    "SELECT " EVENT_JSON ", (extract(epoch FROM start_ts) * 1000000)::bigint, id FROM review_events"
+    " WHERE ($1::text[] IS NULL OR camera_id = ANY($1::text[]))"
+    "   AND ($2::bigint IS NULL OR end_ts >= to_timestamp($2::bigint / 1000000.0))"
+    "   AND ($3::bigint IS NULL OR start_ts <= to_timestamp($3::bigint / 1000000.0))"
+    "   AND ($4::text IS NULL OR $4::text = ANY(labels))"
+    "   AND ($5::real IS NULL OR max_score >= $5::real)"
+    "   AND ($6::bigint IS NULL OR (start_ts, id) < (to_timestamp($6::bigint / 1000000.0), $7::text))"
+    " ORDER BY start_ts DESC, id DESC LIMIT $8::int";
+
+static const char *EVENT_SQL =
+    "SELECT " EVENT_JSON ", camera_id, (extract(epoch FROM start_ts) * 1000000)::bigint,"
+    " (extract(epoch FROM end_ts) * 1000000)::bigint, snapshot FROM review_events WHERE id = $1";
+
+static const char *DETECTIONS_SQL =
+    "SELECT coalesce(json_agg(d ORDER BY d.ts), '[]')::text FROM (SELECT id,"
+    " to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS ts, label, kind, confidence,"
+    " CASE WHEN bbox_x IS NULL THEN NULL ELSE json_build_object('x', bbox_x, 'y', bbox_y, 'width', bbox_w,"
+    " 'height', bbox_h) END AS bbox, snapshot, provider FROM detection_results"
+    " WHERE camera_id = $1 AND ts >= to_timestamp($2::bigint / 1000000.0)"
+    " AND ts <= to_timestamp($3::bigint / 1000000.0) ORDER BY ts LIMIT 200) d";
+
+/* ---- clips ---- */
+
+static json_t *
+clip(const char *camera, int64_t start_us, int64_t end_us)
+{
+    char s[40], e[40], mp4[256], hls[256];
+    rq_time_format(start_us, s, sizeof(s));
+    rq_time_format(end_us, e, sizeof(e));
+    snprintf(mp4, sizeof(mp4), "/api/playback/%s?start=%s&end=%s&format=mp4", camera, s, e);
+    snprintf(hls, sizeof(hls), "/api/playback/%s?start=%s&end=%s", camera, s, e);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "camera", camera, "start", s, "end", e, "mp4", mp4, "hls", hls);
+}
+
+/* ---- routes ---- */
+
+typedef struct {
+    struct MHD_Connection *c;
+    const char *scope;
+} req_t;
+
+static const char *
+arg(req_t *q, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;           /* an empty argument is the same as none */
+}
+
+/* 0, or -1 with a 400 in r */
+static int
+arg_time(req_t *q, reply_t *r, const char *name, int64_t *us, int *set)
+{
+    const char *v = arg(q, name);
+    *set = 0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (rq_time(v, us) != 0) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+                    "%s: not a time (RFC 3339 such as 2026-12-03T10:00:00Z, or unix seconds)", name);
+        return -1;
+    }
+    *set = 1;
+    return 0;
+}
+
+/* the cameras asked for, all in the token's scope; 0, or -1 with a 400/403 in r */
+static int
+arg_cameras(req_t *q, reply_t *r, const char *name, rq_cameras_t *cams)
+{
+    const char *v = arg(q, name);
+    if (rq_cameras(v, cams) != 0) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+                    "%s: a comma-separated list of 1..64 camera ids", name);
+        return -1;
+    }
+    for (size_t i = 0; i < cams->n; i++) {
+        if (!rq_scope_allows(q->scope, cams->v[i])) {
+            reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                        "the token does not grant every camera asked for%s", "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* {a,b} as a PostgreSQL text[] literal (ids are [A-Za-z0-9_-]: nothing to quote) */
+static void
+pg_array(const rq_cameras_t *cams, char *out, size_t len)
+{
+    size_t o = 0;
+    out[o++] = '{';
+    for (size_t i = 0; i < cams->n && o + RQ_CAMERA_MAX + 3 < len; i++) {
+        o += (size_t) snprintf(out + o, len - o, "%s%s", i ? "," : "", cams->v[i]);
+    }
+    out[o++] = '}';
+    out[o] = '\0';
+}
+
+static void
+list_events(req_t *q, reply_t *r)
+{
+    rq_cameras_t cams;
+    int64_t start = 0, end = 0, cur_start = 0;
+    int has_start, has_end, has_cams = arg(q, "camera") != NULL;
+    char cur_id[RQ_ID_MAX + 1] = "", cams_lit[RQ_CAMERAS_MAX * (RQ_CAMERA_MAX + 1) + 8];
+    char s_start[24], s_end[24], s_cur[24], s_limit[8];
+    long limit = PAGE_DEFAULT;
+
+    if ((has_cams && arg_cameras(q, r, "camera", &cams) != 0)
+        || arg_time(q, r, "start", &start, &has_start) != 0 || arg_time(q, r, "end", &end, &has_end) != 0) {
+        return;
+    }
+    if (has_start && has_end && end < start) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "end: before start%s", "");
+        return;
+    }
+    const char *label = arg(q, "label");
+    if (label && (strlen(label) > 64 || strpbrk(label, "\"\\{},") != NULL)) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "label: at most 64 characters%s", "");
+        return;
+    }
+    const char *min_score = arg(q, "min_score");
+    if (min_score) {
+        char *endp;
+        double v = strtod(min_score, &endp);
+        if (*endp || !(v >= 0 && v <= 1)) {
+            reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "min_score: a number 0..1%s", "");
+            return;
+        }
+    }
+    const char *lim = arg(q, "limit");
+    if (lim) {
+        char *endp;
+        limit = strtol(lim, &endp, 10);
+        if (*endp || limit < 1 || limit > PAGE_MAX) {
+            reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "limit: an integer 1..200%s", "");
+            return;
+        }
+    }
+    const char *cursor = arg(q, "cursor");
+    if (cursor && rq_cursor_decode(cursor, &cur_start, cur_id, sizeof(cur_id)) != 0) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "cursor: not a cursor this API gave%s", "");
+        return;
+    }
+    if (!has_cams && (q->scope == NULL || strcmp(q->scope, "*") != 0)) {
+        /* no camera= : every camera of the token's scope ("-" or no header: none) */
+        if (q->scope == NULL || strcmp(q->scope, "-") == 0 || rq_cameras(q->scope, &cams) != 0) {
+            reply_json(r, MHD_HTTP_OK, json_pack("{s:[],s:n}", "events", "next_cursor"));
+            return;
+        }
+        has_cams = 1;
+    }
+    if (has_cams) {
+        pg_array(&cams, cams_lit, sizeof(cams_lit));
+    }
+    snprintf(s_start, sizeof(s_start), "%lld", (long long) start);
+    snprintf(s_end, sizeof(s_end), "%lld", (long long) end);
+    snprintf(s_cur, sizeof(s_cur), "%lld", (long long) cur_start);
+    snprintf(s_limit, sizeof(s_limit), "%ld", limit + 1);
+    const char *p[8] = { has_cams ? cams_lit : NULL, has_start ? s_start : NULL, has_end ? s_end : NULL,
+                         label, min_score, cursor ? s_cur : NULL, cursor ? cur_id : NULL, s_limit };
+    PGresult *res = query(r, LIST_SQL, 8, p);
+    if (res == NULL) {
+        return;
+    }
+    json_t *events = json_array();
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows && i < limit; i++) {
+        json_array_append_new(events, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+    }
+    json_t *next = json_null();
+    if (rows > limit) {
+        char c[256];
+        rq_cursor_encode(strtoll(PQgetvalue(res, (int) limit - 1, 1), NULL, 10),
+                         PQgetvalue(res, (int) limit - 1, 2), c, sizeof(c));
+        next = json_string(c);
+    }
+    PQclear(res);
+    reply_json(r, MHD_HTTP_OK, json_pack("{s:o,s:o}", "events", events, "next_cursor", next));
+}
+
+/* the event's row, or NULL with a 404/503 in r */
+static PGresult *
+find_event(req_t *q, reply_t *r, const char *id)
+{
+    const char *p[1] = { id };
+    PGresult *res = query(r, EVENT_SQL, 1, p);
+    if (res == NULL) {
+        return NULL;
+    }
+    if (PQntuples(res) != 1 || !rq_scope_allows(q->scope, PQgetvalue(res, 0, 1))) {
+        PQclear(res);      /* another camera's event is as absent as a missing one */
+        reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no event %s", id);
+        return NULL;
+    }
+    return res;
+}
+
+static void
+get_event(req_t *q, reply_t *r, const char *id)
+{
+    PGresult *res = find_event(q, r, id);
+    if (res == NULL) {
+        return;
+    }
+    json_t *ev = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    const char *camera = PQgetvalue(res, 0, 1);
+    int64_t s = strtoll(PQgetvalue(res, 0, 2), NULL, 10), e = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    int has_snapshot = !PQgetisnull(res, 0, 4);
+    const char *p[3];
+    char ss[24], se[24], url[300];
+    snprintf(ss, sizeof(ss), "%lld", (long long) s);
+    snprintf(se, sizeof(se), "%lld", (long long) e);
+    p[0] = camera;
+    p[1] = ss;
+    p[2] = se;
+    PGresult *dres = query(r, DETECTIONS_SQL, 3, p);
+    if (dres == NULL) {
+        json_decref(ev);
+        PQclear(res);
+        return;
+    }
+    json_object_set_new(ev, "detections_list", json_loads(PQgetvalue(dres, 0, 0), 0, NULL));
+    PQclear(dres);
+    snprintf(url, sizeof(url), "/api/events/%s/snapshot.jpg", id);
+    json_object_set_new(ev, "snapshot_url", has_snapshot ? json_string(url) : json_null());
+    json_object_set_new(ev, "clip", clip(camera, s - ROLL_US, e + ROLL_US));
+    PQclear(res);
+    reply_json(r, MHD_HTTP_OK, ev);
+}
+
+static void
+get_snapshot(req_t *q, reply_t *r, const char *id)
+{
+    PGresult *res = find_event(q, r, id);
+    if (res == NULL) {
+        return;
+    }
+    const char *snap = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+    char real[PATH_MAX];
+    int fd = -1;
+    struct stat st;
+    /* only file:// snapshots inside --snapshot-dir: realpath() settles .. and symlinks */
+    if (snap && snapshot_dir[0] && strncmp(snap, "file://", 7) == 0 && realpath(snap + 7, real) != NULL
+        && strncmp(real, snapshot_dir, strlen(snapshot_dir)) == 0 && real[strlen(snapshot_dir)] == '/') {
+        fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    PQclear(res);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SNAPSHOT_MAX) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no snapshot for event %s", id);
+        return;
+    }
+    r->body = malloc((size_t) st.st_size + 1);
+    ssize_t got = r->body ? read(fd, r->body, (size_t) st.st_size) : -1;
+    close(fd);
+    if (got != st.st_size) {
+        free(r->body);
+        r->body = NULL;
+        reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no snapshot for event %s", id);
+        return;
+    }
+    r->status = MHD_HTTP_OK;
+    r->len = (size_t) got;
+    r->type = "image/jpeg";
+}
+
+static void
+export_clips(req_t *q, reply_t *r)
+{
+    rq_cameras_t cams;
+    int64_t start, end;
+    int has_start, has_end;
+    if (arg_cameras(q, r, "cameras", &cams) != 0 || arg_time(q, r, "start", &start, &has_start) != 0
+        || arg_time(q, r, "end", &end, &has_end) != 0) {
+        return;
+    }
+    if (!has_start || !has_end) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "%s: required", has_start ? "end" : "start");
+        return;
+    }
+    if (end <= start || end - start > EXPORT_MAX_US) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "end: after start, at most 1 h later%s", "");
+        return;
+    }
+    if (cams.n > EXPORT_CAMERAS) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "cameras: at most 16%s", "");
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < cams.n; i++) {
+        json_array_append_new(list, clip(cams.v[i], start, end));
+    }
+    char s[40], e[40];
+    rq_time_format(start, s, sizeof(s));
+    rq_time_format(end, e, sizeof(e));
+    reply_json(r, MHD_HTTP_OK, json_pack("{s:s,s:s,s:o}", "start", s, "end", e, "cameras", list));
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+           const char *upload, size_t *upload_len, void **state)
+{
+    (void) cls;
+    (void) version;
+    (void) upload;
+    if (*state == NULL) {          /* first call: headers only */
+        static int marker;
+        *state = &marker;
+        return MHD_YES;
+    }
+    if (*upload_len) {
+        *upload_len = 0;           /* bodies are ignored (GET only) */
+        return MHD_YES;
+    }
+    reply_t r = { 0 };
+    req_t q = { c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-VMS-Cameras") };
+    const char *p = url;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        reply_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET only%s", "");
+    } else if (strcmp(p, "/api/events") == 0) {
+        list_events(&q, &r);
+    } else if (strcmp(p, "/api/export") == 0) {
+        export_clips(&q, &r);
+    } else if (strncmp(p, "/api/events/", 12) == 0) {
+        char id[RQ_ID_MAX + 2];
+        const char *rest = p + 12, *slash = strchr(rest, '/');
+        size_t len = slash ? (size_t) (slash - rest) : strlen(rest);
+        if (len > RQ_ID_MAX) {
+            len = RQ_ID_MAX + 1;
+        }
+        memcpy(id, rest, len);
+        id[len] = '\0';
+        if (!rq_id_ok(id)) {
+            reply_error(&r, MHD_HTTP_BAD_REQUEST, "bad_request", "event id: 1..128 of A-Z a-z 0-9 . _ : -%s", "");
+        } else if (slash == NULL) {
+            get_event(&q, &r, id);
+        } else if (strcmp(slash, "/snapshot.jpg") == 0) {
+            get_snapshot(&q, &r, id);
+        } else {
+            reply_error(&r, MHD_HTTP_NOT_FOUND, "not_found", "no such resource%s", "");
+        }
+    } else {
+        reply_error(&r, MHD_HTTP_NOT_FOUND, "not_found", "no such resource%s", "");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *) "",
+                                                               r.body ? MHD_RESPMEM_MUST_FREE
+                                                                      : MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", r.type ? r.type : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r.retry_after) {
+        MHD_add_response_header(resp, "Retry-After", "5");
+    }
+    enum MHD_Result ret = MHD_queue_response(c, r.status ? r.status : 500, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static char *
+read_secret_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "--dsn-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) {
+        buf[--n] = '\0';
+    }
+    return strdup(buf);
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: vms-review-api --listen 127.0.0.1:PORT (--dsn DSN | --dsn-file FILE | env VMS_PG_DSN)\n"
+                    "                      [--snapshot-dir DIR] [--threads 4]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *listen_at = NULL, *dsn_arg = NULL, *dsn_file = NULL, *snaps = NULL, *threads = "4";
+
+    svc_init("review-api");
+    for (int i = 1; i < argc; i++) {
+        const char **dst = NULL;
+        if (strcmp(argv[i], "--listen") == 0) dst = &listen_at;
+        else if (strcmp(argv[i], "--dsn") == 0) dst = &dsn_arg;
+        else if (strcmp(argv[i], "--dsn-file") == 0) dst = &dsn_file;
+        else if (strcmp(argv[i], "--snapshot-dir") == 0) dst = &snaps;
+        else if (strcmp(argv[i], "--threads") == 0) dst = &threads;
+        if (dst == NULL || i + 1 >= argc) {
+            usage();
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    dsn = dsn_file ? read_secret_file(dsn_file) : dsn_arg ? dsn_arg : getenv("VMS_PG_DSN");
+    char host[64];
+    int port = 0;
+    const char *colon = listen_at ? strrchr(listen_at, ':') : NULL;
+    long nthreads = strtol(threads, NULL, 10);
+    if (dsn == NULL || colon == NULL || (size_t) (colon - listen_at) >= sizeof(host) || nthreads < 1 || nthreads > 64) {
+        usage();
+        return 2;
+    }
+    memcpy(host, listen_at, (size_t) (colon - listen_at));
+    host[colon - listen_at] = '\0';
+    port = atoi(colon + 1);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8093\n");
+        return 2;
+    }
+    if (snaps && realpath(snaps, snapshot_dir) == NULL) {
+        fprintf(stderr, "--snapshot-dir %s: %s\n", snaps, strerror(errno));
+        return 2;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
+                                            (uint16_t) port, NULL, NULL, on_request, NULL,
+                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+                                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                                            MHD_OPTION_END);
+    if (d == NULL) {
+        svc_say("cannot listen on %s: %s", listen_at, strerror(errno));
+        return 1;
+    }
+    svc_say("ready on %s (%ld threads%s%s)", listen_at, nthreads, snapshot_dir[0] ? ", snapshots in " : "",
+            snapshot_dir);
+    while (!svc_stop) {
+        svc_sleep_ms(500);
+    }
+    MHD_stop_daemon(d);
+    svc_say("stopping");
+    return 0;
+}

@@ -1,0 +1,2 @@
+test_review_query_SRCS := sidecar/review_api/query.c
+test_review_query_CFLAGS := -I$(ROOT)/sidecar/review_api
