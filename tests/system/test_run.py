@@ -101,9 +101,10 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    # redis, postgres, kafka-broker, camsim, review-api, nginx, vmsd, detections-consumer, push,
-    # alertmanager, prometheus
-    assert len(pids) == 11 and "stop: detections-consumer (" in down.stdout \
+    # redis, postgres, kafka-broker, camsim, review-api, nginx, vmsd, detections-consumer,
+    # alert-notifier, push, alertmanager, prometheus
+    assert len(pids) == 12 and "stop: alert-notifier (" in down.stdout \
+        and "stop: detections-consumer (" in down.stdout \
         and "stop: push (" in down.stdout and "stop: review-api (" in down.stdout, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"

@@ -498,6 +498,13 @@ class Stack:
         svc.url = lambda p="/": f"http://{svc.addr}{p}"
         return svc
 
+    def alert_notifier(self, kafka, receivers, args=(), name="alert-notifier"):
+        """vms-alert-notifier (docs/events.md); receivers: a path to a receivers.json."""
+        svc = self._start(name, [self.bin("vms-alert-notifier"), "--brokers", kafka.bootstrap,
+                                 "--receivers", receivers, *args], env=self._env())
+        svc.wait_line(r"alert-notifier: ready", 30)
+        return svc
+
     def push(self, kafka, ngx, args=(), name="push", node=None):
         """vms-push (docs/events.md, "Live push"): vms.events + vms.alerts -> ngx's nchan channels.
         Returns once its group has partitions: a message produced after that reaches browsers."""
@@ -596,6 +603,16 @@ def run(args):
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
         dc = st.detections_consumer(pg, k)
+        receivers = os.environ.get("VMS_ALERT_RECEIVERS")
+        if not receivers:      # conf/alerts/receivers.json.in with VMS_EVENT_WEBHOOK_URL
+            receivers = os.path.join(VAR, "run", "receivers.json")
+            os.makedirs(os.path.dirname(receivers), exist_ok=True)
+            with open(os.path.join(ROOT, "conf", "alerts", "receivers.json.in")) as f:
+                text = render(f.read(), {"WEBHOOK_URL": os.environ.get("VMS_EVENT_WEBHOOK_URL")
+                                         or "http://127.0.0.1:5001/vms-events"}, "receivers.json.in")
+            with open(receivers, "w") as f:
+                f.write(text)
+        notifier = st.alert_notifier(k, receivers)
         st.push(k, ngx, node=socket.gethostname())
         am = st.alertmanager(am_vars, port=am_port)
         prom = st.prometheus(prom_vars, rules, port=prom_port)
@@ -619,6 +636,7 @@ def run(args):
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}   ({len(topics.stdout.splitlines()) - 1} topics as conf/kafka/topics.json: vms-topics)
   events     {base}/api/events   (vms-review-api {review.addr})
   live push  {base}/api/events/live?cameras=cam1,cam2   (vms-push -> nchan, publisher 127.0.0.1:{common["PUSH_PORT"]})
+  notifier   vms-alert-notifier -> webhooks of {receivers} (log {notifier.log})
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})
