@@ -263,15 +263,8 @@ run(void *arg)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "vms-alert-notifier");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     while (!svc_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->rk, 200);
+        rd_kafka_message_t *m = svc_poll(w->rk, 200);
         if (m == NULL) {
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                svc_say("receiver %s: kafka: %s", w->r->name, rd_kafka_message_errstr(m));
-            }
-            rd_kafka_message_destroy(m);
             continue;
         }
         if (handle(w, c, m) != 0) {

@@ -38,8 +38,9 @@ vms_severity(const char *name)
 }
 
 static void
-receiver_load(vms_errs_t *e, size_t idx, json_t *o, vms_receiver_t *r, json_t *seen)
+receiver_load(vms_errs_t *e, size_t idx, json_t *o, void *item, json_t *seen)
 {
+    vms_receiver_t *r = item;
     char where[120];
     const char *name = json_string_value(json_object_get(o, "name"));
     if (name && vms_name_ok(name, 64, "_-")) {
@@ -114,42 +115,11 @@ int
 vms_receivers_load(const char *text, size_t len, vms_receivers_t *out, char *err, size_t errlen)
 {
     vms_errs_t e = VMS_ERRS(err, errlen);
-    json_error_t je;
-    memset(out, 0, sizeof(*out));
     if (errlen) {
         err[0] = '\0';
     }
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (doc == NULL) {
-        vms_bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
-        return -1;
-    }
-    json_t *list = json_object_get(doc, "receivers");
-    if (!json_is_object(doc) || !json_is_array(list)) {
-        vms_bad(&e, "must be an object {\"receivers\": [ … ]}");
-    } else if (json_array_size(list) > VMS_RECEIVERS_MAX) {
-        vms_bad(&e, "receivers: at most %d", VMS_RECEIVERS_MAX);
-    } else {
-        static const char *top[] = { "receivers", NULL };
-        vms_unknown_fields(&e, "file", doc, top);
-        out->v = calloc(json_array_size(list) + 1, sizeof(*out->v));
-        json_t *seen = json_object();
-        if (out->v == NULL || seen == NULL) {
-            vms_bad(&e, "out of memory");
-        } else {
-            size_t i;
-            json_t *o;
-            json_array_foreach(list, i, o) {
-                if (!json_is_object(o)) {
-                    vms_bad(&e, "receivers[%zu]: must be an object", i);
-                    continue;
-                }
-                receiver_load(&e, i, o, &out->v[out->n++], seen);
-            }
-        }
-        json_decref(seen);
-    }
-    json_decref(doc);
+    out->v = vms_jcheck_list(text, len, "receivers", VMS_RECEIVERS_MAX, sizeof(*out->v), receiver_load,
+                             &out->n, &e);
     if (e.n > 0) {
         vms_receivers_free(out);
         return -1;

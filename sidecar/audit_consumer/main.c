@@ -160,16 +160,9 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
 
     unsigned long stored = 0, dead = 0;
     while (!svc_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+        rd_kafka_message_t *m = svc_poll(rk, 500);
         rd_kafka_poll(dk, 0);
         if (m == NULL) {
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                svc_say("kafka: %s", rd_kafka_message_errstr(m));
-            }
-            rd_kafka_message_destroy(m);
             continue;
         }
         vms_audit_record_t a;

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -91,4 +92,46 @@ vms_name_ok(const char *s, size_t max, const char *extra)
         }
     }
     return 1;
+}
+
+void *
+vms_jcheck_list(const char *text, size_t len, const char *key, size_t max, size_t item_size,
+                vms_jitem_fn item, size_t *n, vms_errs_t *e)
+{
+    json_error_t je;
+    char *items = NULL;
+    *n = 0;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (doc == NULL) {
+        vms_bad(e, "line %d column %d: %s", je.line, je.column, je.text);
+        return NULL;
+    }
+    json_t *list = json_object_get(doc, key);
+    if (!json_is_object(doc) || !json_is_array(list)) {
+        vms_bad(e, "must be an object {\"%s\": [ … ]}", key);
+    } else if (json_array_size(list) > max) {
+        vms_bad(e, "%s: at most %zu", key, max);
+    } else {
+        const char *top[] = { key, NULL };
+        vms_unknown_fields(e, "file", doc, top);
+        items = calloc(json_array_size(list) + 1, item_size);
+        json_t *seen = json_object();
+        if (items == NULL || seen == NULL) {
+            vms_bad(e, "out of memory");
+        } else {
+            size_t i;
+            json_t *o;
+            json_array_foreach(list, i, o) {
+                if (!json_is_object(o)) {
+                    vms_bad(e, "%s[%zu]: must be an object", key, i);
+                    continue;
+                }
+                item(e, i, o, items + *n * item_size, seen);
+                (*n)++;
+            }
+        }
+        json_decref(seen);
+    }
+    json_decref(doc);
+    return items;
 }

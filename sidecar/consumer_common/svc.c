@@ -115,3 +115,17 @@ svc_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
         rd_kafka_assign(rk, NULL);
     }
 }
+
+rd_kafka_message_t *
+svc_poll(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, timeout_ms);
+    if (m != NULL && m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            svc_say("kafka: %s", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    return m;
+}

@@ -25,6 +25,9 @@ long svc_duration_ms(const char *s);
 void svc_now_rfc3339(char *out, size_t len);
 /* rd_kafka_conf_set that logs "kafka: KEY=VALUE: error"; 0 or -1 */
 int svc_conf_set(rd_kafka_conf_t *c, const char *key, const char *value);
+/* the next message of a consumer, or NULL: none within timeout_ms, or an error (logged as
+ * "kafka: …", except the end of a partition) that was dropped */
+rd_kafka_message_t *svc_poll(rd_kafka_t *rk, int timeout_ms);
 /* eager rebalance: assign / unassign, logging "assigned partitions [0,1]" */
 void svc_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque);

@@ -668,7 +668,7 @@ run(app_t *a, const char *brokers, const char *group, int replay)
     svc_say("ready (topic %s, group %s, %zu rule(s), event gap %ld ms)", a->topic, group, a->rules.n, a->gap_ms);
     time_t last_tick = time(NULL), last_republish = last_tick;
     while (!svc_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 200);
+        rd_kafka_message_t *m = svc_poll(a->rk, 200);
         rd_kafka_poll(a->pk, 0);
         time_t now = time(NULL);
         if (now != last_tick) {
@@ -680,13 +680,6 @@ run(app_t *a, const char *brokers, const char *group, int replay)
             republish(a, 60);
         }
         if (m == NULL) {
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                svc_say("kafka: %s", rd_kafka_message_errstr(m));
-            }
-            rd_kafka_message_destroy(m);
             continue;
         }
         if (handle(a, m) != 0) {

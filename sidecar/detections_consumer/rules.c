@@ -229,48 +229,32 @@ rule_load(vms_errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
     }
 }
 
+/* rule_load, then a name another rule already has */
+static void
+rule_item(vms_errs_t *e, size_t idx, json_t *o, void *item, json_t *seen)
+{
+    vms_rule_t *r = item;
+    rule_load(e, idx, o, r);
+    if (r->name[0] == '\0') {
+        return;
+    }
+    json_t *first = json_object_get(seen, r->name);
+    if (first) {
+        vms_bad(e, "rules[%zu] (\"%s\"): name: the same as rules[%zu]'s", idx, r->name,
+                (size_t) json_integer_value(first));
+    } else {
+        json_object_set_new(seen, r->name, json_integer((json_int_t) idx));
+    }
+}
+
 int
 vms_rules_load(const char *text, size_t len, vms_rules_t *out, char *err, size_t errlen)
 {
     vms_errs_t e = VMS_ERRS(err, errlen);
-    json_error_t je;
-    memset(out, 0, sizeof(*out));
     if (errlen) {
         err[0] = '\0';
     }
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (doc == NULL) {
-        vms_bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
-        return -1;
-    }
-    json_t *rules = json_object_get(doc, "rules");
-    if (!json_is_object(doc) || !json_is_array(rules)) {
-        vms_bad(&e, "must be an object {\"rules\": [ … ]}");
-    } else if (json_array_size(rules) > VMS_RULES_MAX) {
-        vms_bad(&e, "rules: at most %d rules", VMS_RULES_MAX);
-    } else {
-        static const char *top[] = { "rules", NULL };
-        vms_unknown_fields(&e, "file", doc, top);
-        out->v = calloc(json_array_size(rules) + 1, sizeof(*out->v));
-        if (out->v == NULL) {
-            vms_bad(&e, "out of memory");
-        }
-        size_t i;
-        json_t *o;
-        json_array_foreach(rules, i, o) {
-            if (out->v == NULL) {
-                break;
-            }
-            rule_load(&e, i, o, &out->v[i]);
-            out->n = i + 1;
-            for (size_t k = 0; k < i && out->v[i].name[0]; k++) {
-                if (strcmp(out->v[k].name, out->v[i].name) == 0) {
-                    vms_bad(&e, "rules[%zu] (\"%s\"): name: the same as rules[%zu]'s", i, out->v[i].name, k);
-                }
-            }
-        }
-    }
-    json_decref(doc);
+    out->v = vms_jcheck_list(text, len, "rules", VMS_RULES_MAX, sizeof(*out->v), rule_item, &out->n, &e);
     if (e.n > 0) {
         vms_rules_free(out);
         return -1;

@@ -156,15 +156,8 @@ run(push_t *p, const char *brokers, const char *group, const char *topics)
     svc_say("ready (topics %s, group %s, publisher %s%s)", topics, group, p->socket ? "unix:" : p->base,
             p->socket ? p->socket : "");
     while (!svc_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->rk, 200);
+        rd_kafka_message_t *m = svc_poll(p->rk, 200);
         if (m == NULL) {
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                svc_say("kafka: %s", rd_kafka_message_errstr(m));
-            }
-            rd_kafka_message_destroy(m);
             continue;
         }
         if (handle(p, m) != 0) {

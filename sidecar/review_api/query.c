@@ -1,37 +1,13 @@
 /* Review API parameters: see query.h. */
 #include "query.h"
 
+#include "pb_time.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int
-digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char) s[i])) {
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil) */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 int
 rq_time(const char *s, int64_t *us)
@@ -67,51 +43,10 @@ rq_time(const char *s, int64_t *us)
         *us = sec * 1000000 + frac;
         return 0;
     }
-    /* RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM) */
-    int y, mo, d, h, mi, se;
-    if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-'
-        || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h)
-        || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se)) {
+    /* RFC 3339, as the playback API reads it (modules/playback/core/pb_time.c) */
+    if (pb_time_parse(s, strlen(s), us) != 0 || *us < 0) {
         return -1;
     }
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)
-        || h > 23 || mi > 59 || se > 60) {
-        return -1;
-    }
-    const char *p = s + 19;
-    int64_t frac = 0, scale = 1000000;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char) *p)) {
-            return -1;
-        }
-        for (; isdigit((unsigned char) *p); p++) {
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-        }
-    }
-    int64_t off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59) {
-            return -1;
-        }
-        off = (*p == '+' ? 1 : -1) * (int64_t) (oh * 3600 + om * 60);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0') {
-        return -1;
-    }
-    int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se) - off;
-    *us = sec * 1000000 + frac;
     return 0;
 }
 

@@ -17,8 +17,9 @@ int_in(json_t *v, long lo, long hi)
 }
 
 static void
-topic_load(vms_errs_t *e, size_t idx, json_t *o, vms_topic_t *t, json_t *seen)
+topic_load(vms_errs_t *e, size_t idx, json_t *o, void *item, json_t *seen)
 {
+    vms_topic_t *t = item;
     char where[320];
     json_t *name = json_object_get(o, "name");
     const char *n = json_string_value(name);
@@ -86,45 +87,10 @@ int
 vms_topics_load(const char *text, size_t len, vms_topics_t *out, char *err, size_t errlen)
 {
     vms_errs_t e = VMS_ERRS(err, errlen);
-    json_error_t je;
-    memset(out, 0, sizeof(*out));
     if (errlen) {
         err[0] = '\0';
     }
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (doc == NULL) {
-        vms_bad(&e, "line %d column %d: %s", je.line, je.column, je.text);
-        return -1;
-    }
-    json_t *topics = json_object_get(doc, "topics");
-    if (!json_is_object(doc) || !json_is_array(topics)) {
-        vms_bad(&e, "must be an object {\"topics\": [ … ]}");
-    } else if (json_array_size(topics) > VMS_TOPICS_MAX) {
-        vms_bad(&e, "topics: at most %d topics", VMS_TOPICS_MAX);
-    } else {
-        static const char *top[] = { "topics", NULL };
-        vms_unknown_fields(&e, "file", doc, top);
-        out->v = calloc(json_array_size(topics) + 1, sizeof(*out->v));
-        json_t *seen = json_object();
-        if (out->v == NULL || seen == NULL) {
-            vms_bad(&e, "out of memory");
-            json_decref(seen);
-            json_decref(doc);
-            vms_topics_free(out);
-            return -1;
-        }
-        size_t i;
-        json_t *o;
-        json_array_foreach(topics, i, o) {
-            if (!json_is_object(o)) {
-                vms_bad(&e, "topics[%zu]: must be an object", i);
-                continue;
-            }
-            topic_load(&e, i, o, &out->v[out->n++], seen);
-        }
-        json_decref(seen);
-    }
-    json_decref(doc);
+    out->v = vms_jcheck_list(text, len, "topics", VMS_TOPICS_MAX, sizeof(*out->v), topic_load, &out->n, &e);
     if (e.n > 0) {
         vms_topics_free(out);
         return -1;

@@ -1,2 +1,2 @@
-fuzz_review_query_SRCS := sidecar/review_api/query.c
-fuzz_review_query_CFLAGS := -I$(ROOT)/sidecar/review_api
+fuzz_review_query_SRCS := sidecar/review_api/query.c modules/playback/core/pb_time.c
+fuzz_review_query_CFLAGS := -I$(ROOT)/sidecar/review_api -I$(ROOT)/modules/playback/core
