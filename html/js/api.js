@@ -88,7 +88,9 @@ export async function cameras() {
     const list = Array.isArray(r) ? r : r.cameras || [];
     return list.map((c) => (typeof c === 'string'
         ? { id: c, status: 'unknown' }
-        : { id: c.id || c.camera_id, status: c.status || c.state || 'unknown' }));
+        : { id: c.id || c.camera_id, status: c.status || c.state || 'unknown' }))
+        // cam1, cam2, …, cam10: natural order, whatever order vmsd keeps them in
+        .sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 }
 
 // Frees the stream lease of a stream token (by default this camera's current one) at once

@@ -43,8 +43,12 @@ export class Mosaic extends EventTarget {
         const el = document.createElement('div');
         el.className = 'tile';
         el.dataset.camera = cam.id;
-        el.innerHTML = `<div class="tile-bar"><button type="button" data-role="toggle"></button></div>
+        el.innerHTML = `<div class="tile-bar"><a data-role="open" class="button"></a><button type="button" data-role="toggle"></button></div>
             <div class="tile-body"></div>`;
+        const open = el.querySelector('[data-role=open]');
+        open.href = `player.html?camera=${encodeURIComponent(cam.id)}`;
+        open.textContent = t('open_camera');
+        open.title = t('open_camera');
         this.root.append(el);
         const tile = { cam, el, body: el.querySelector('.tile-body'), button: el.querySelector('[data-role=toggle]'), player: null, snap: null };
         tile.button.addEventListener('click', () => (tile.player ? this.closeLive(tile) : this.openLive(tile)));

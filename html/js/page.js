@@ -2,6 +2,7 @@
 // user token, kept in sessionStorage), the banner line.
 import { LANGUAGES, lang, setLang, t, translate } from './i18n.js';
 import { setUserToken, userToken } from './session.js';
+import { cameras } from './api.js';
 
 export function setupHeader() {
     translate();
@@ -57,4 +58,28 @@ export function banner(kind, text) {
     el.hidden = !kind;
     el.dataset.kind = kind || '';
     el.textContent = kind ? text : '';
+}
+
+// A page about one camera opened without ?camera=: the cameras as links to hrefFor(id).
+export async function cameraPicker(main, hrefFor) {
+    await signedIn(main);
+    let list = [];
+    try {
+        list = await cameras();
+    } catch {
+        // the list stays empty: said below
+    }
+    const ul = document.createElement('ul');
+    ul.className = 'camera-picker';
+    for (const c of list) {
+        const a = document.createElement('a');
+        a.href = hrefFor(c.id);
+        a.textContent = c.id;
+        const li = document.createElement('li');
+        li.dataset.state = c.status;
+        li.append(a);
+        ul.append(li);
+    }
+    main.replaceChildren(ul);
+    if (!list.length) banner('server', t('no_cameras'));
 }

@@ -1,6 +1,6 @@
 // player.html?camera=ID: one camera full size.
 import { t } from './i18n.js';
-import { banner, setupHeader, signedIn } from './page.js';
+import { banner, cameraPicker, setupHeader, signedIn } from './page.js';
 import { VmsPlayer } from './player.js';
 
 async function main() {
@@ -8,7 +8,8 @@ async function main() {
     const camera = new URLSearchParams(location.search).get('camera') || '';
     document.getElementById('title').textContent = camera;
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(camera)) {
-        banner('server', t('no_cameras'));
+        if (camera === '') await cameraPicker(document.getElementById('main'), (id) => `player.html?camera=${encodeURIComponent(id)}`);
+        else banner('server', t('no_cameras'));
         return;
     }
     await signedIn(document.getElementById('main'));

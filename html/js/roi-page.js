@@ -2,7 +2,7 @@
 // picture (which gives the source resolution) and copy the resulting
 // roi_areas line into the camera's section of vmsd.conf (docs/ai.md).
 import { t } from './i18n.js';
-import { banner, setupHeader, signedIn } from './page.js';
+import { banner, cameraPicker, setupHeader, signedIn } from './page.js';
 import { VmsPlayer } from './player.js';
 import { RoiEditor } from './roi-editor.js';
 
@@ -10,7 +10,8 @@ async function main() {
     setupHeader();
     const camera = new URLSearchParams(location.search).get('camera') || '';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(camera)) {
-        banner('server', t('no_cameras'));
+        if (camera === '') await cameraPicker(document.getElementById('main'), (id) => `roi.html?camera=${encodeURIComponent(id)}`);
+        else banner('server', t('no_cameras'));
         return;
     }
     await signedIn(document.getElementById('main'));

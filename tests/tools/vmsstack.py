@@ -634,7 +634,7 @@ def run(args):
   vmsd       {v.api}/health   {v.api}/metrics
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}   ({len(topics.stdout.splitlines()) - 1} topics as conf/kafka/topics.json: vms-topics)
-  events     {base}/api/events   (vms-review-api {review.addr})
+  events     {base}/events.html   (API {base}/api/events, vms-review-api {review.addr})
   live push  {base}/api/events/live?cameras=cam1,cam2   (vms-push -> nchan, publisher 127.0.0.1:{common["PUSH_PORT"]})
   notifier   vms-alert-notifier -> webhooks of {receivers} (log {notifier.log})
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
