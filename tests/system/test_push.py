@@ -137,8 +137,9 @@ def test_viewer_gets_only_its_cameras(push_stack):
     out = Out(k)
     viewer = token(stack, cameras=["cam1"])
     admin = token(stack, role="admin")
-    assert requests.get(live(ngx, "cam1"), timeout=5).status_code == 401
-    denied = requests.get(live(ngx, "cam1,cam2"), headers={"Authorization": f"Bearer {viewer}"}, timeout=5)
+    sse = {"Accept": "text/event-stream"}
+    assert requests.get(live(ngx, "cam1"), headers=sse, timeout=5).status_code == 401
+    denied = requests.get(live(ngx, "cam1,cam2"), headers={"Authorization": f"Bearer {viewer}", **sse}, timeout=5)
     assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
     assert "cam2" not in denied.text
 
@@ -168,13 +169,16 @@ def test_viewer_gets_only_its_cameras(push_stack):
 
 def test_bad_camera_lists_are_400(push_stack):
     stack, _, ngx, _ = push_stack
-    admin = {"Authorization": "Bearer " + token(stack, role="admin")}
+    admin = {"Authorization": "Bearer " + token(stack, role="admin"), "Accept": "text/event-stream"}
     for bad in ("", "cam1,,cam2", "cam1,", "../cam1", "cam%201", ",".join(f"c{i}" for i in range(65))):
         r = requests.get(live(ngx, bad), headers=admin, timeout=5)
         assert r.status_code == 400, (bad, r.status_code, r.text)
         assert r.json()["error"] == "bad_request"
     r = requests.post(live(ngx, "cam1"), headers=admin, timeout=5)
-    assert r.status_code in (403, 405)
+    assert r.status_code in (403, 405, 406)
+    # neither EventSource nor WebSocket: a clear 406
+    r = requests.get(live(ngx, "cam1"), headers={"Authorization": admin["Authorization"]}, timeout=5)
+    assert r.status_code == 406 and r.json()["error"] == "not_acceptable"
 
 
 def test_last_event_id_resumes_without_loss(push_stack):

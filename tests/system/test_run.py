@@ -80,7 +80,8 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         assert requests.get(base + "/api/auth/check/cam2", headers=auth, timeout=5).status_code == 403
         # live push: a message on vms.events reaches the token's EventSource through vms-push
         live_url = base + "/api/events/live?cameras=cam1"
-        assert requests.get(base + "/api/events/live?cameras=cam2", headers=auth, timeout=5).status_code == 403
+        assert requests.get(base + "/api/events/live?cameras=cam2", headers={**auth, "Accept": "text/event-stream"},
+                            timeout=5).status_code == 403
         boot = re.search(r"kafka (\S+)", up.stdout).group(1)
         assert pushed_through(live_url, auth, boot, "cam1")
         # the review API answers through nginx for the token's cameras
