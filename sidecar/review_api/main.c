@@ -51,7 +51,7 @@ static void
 reply_json(reply_t *r, unsigned status, json_t *doc)
 {
     r->status = status;
-    r->body = json_dumps(doc, JSON_COMPACT);
+    r->body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(6));   /* scores are PostgreSQL reals */
     r->len = r->body ? strlen(r->body) : 0;
     r->type = "application/json";
     json_decref(doc);
@@ -113,26 +113,47 @@ query(reply_t *r, const char *sql, int n, const char *const *params)
     return NULL;
 }
 
-#define EVENT_JSON \
-    "json_build_object('id', id, 'camera_id', camera_id," \
-    " 'start', to_char(start_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
-    " 'end', to_char(end_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
-    " 'labels', labels, 'max_score', max_score, 'detections', detections," \
-    " 'snapshot_detection', snapshot_detection, 'state', state)::text"
+/* An event's columns, turned into JSON here (event_json): PostgreSQL's json_build_object and
+ * to_char per row cost more than the query itself (bench/events_bench.py). */
+#define EVENT_COLUMNS \
+    "id, camera_id, (extract(epoch FROM start_ts) * 1000000)::bigint," \
+    " (extract(epoch FROM end_ts) * 1000000)::bigint, array_to_json(labels)::text, max_score," \
+    " detections, snapshot_detection, state, snapshot"
+enum { C_ID, C_CAMERA, C_START, C_END, C_LABELS, C_SCORE, C_DETECTIONS, C_SNAPDET, C_STATE, C_SNAPSHOT };
 
-static const char *LIST_SQL =
-    "SELECT " EVENT_JSON ", (extract(epoch FROM start_ts) * 1000000)::bigint, id FROM review_events"
-    " WHERE ($1::text[] IS NULL OR camera_id = ANY($1::text[]))"
-    "   AND ($2::bigint IS NULL OR end_ts >= to_timestamp($2::bigint / 1000000.0))"
-    "   AND ($3::bigint IS NULL OR start_ts <= to_timestamp($3::bigint / 1000000.0))"
-    "   AND ($4::text IS NULL OR $4::text = ANY(labels))"
-    "   AND ($5::real IS NULL OR max_score >= $5::real)"
-    "   AND ($6::bigint IS NULL OR (start_ts, id) < (to_timestamp($6::bigint / 1000000.0), $7::text))"
-    " ORDER BY start_ts DESC, id DESC LIMIT $8::int";
+static json_t *
+event_json(const PGresult *res, int row)
+{
+    char s[40], e[40];
+    rq_time_format(strtoll(PQgetvalue(res, row, C_START), NULL, 10), s, sizeof(s));
+    rq_time_format(strtoll(PQgetvalue(res, row, C_END), NULL, 10), e, sizeof(e));
+    json_t *labels = json_loads(PQgetvalue(res, row, C_LABELS), 0, NULL);
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:i,s:o,s:s}", "id", PQgetvalue(res, row, C_ID),
+                     "camera_id", PQgetvalue(res, row, C_CAMERA), "start", s, "end", e,
+                     "labels", labels ? labels : json_array(),
+                     "max_score", strtod(PQgetvalue(res, row, C_SCORE), NULL),
+                     "detections", atoi(PQgetvalue(res, row, C_DETECTIONS)),
+                     "snapshot_detection", PQgetisnull(res, row, C_SNAPDET) ? json_null()
+                                           : json_string(PQgetvalue(res, row, C_SNAPDET)),
+                     "state", PQgetvalue(res, row, C_STATE));
+}
 
-static const char *EVENT_SQL =
-    "SELECT " EVENT_JSON ", camera_id, (extract(epoch FROM start_ts) * 1000000)::bigint,"
-    " (extract(epoch FROM end_ts) * 1000000)::bigint, snapshot FROM review_events WHERE id = $1";
+/* The list's statement holds only the conditions asked for (each a parameter), so PostgreSQL plans
+ * it on the indexes (camera_id, start_ts DESC, id DESC) and (start_ts DESC, id DESC): a generic
+ * "$1 IS NULL OR …" form reads the whole table on every page. */
+static const char *LIST_COLUMNS =
+    "SELECT " EVENT_COLUMNS " FROM review_events WHERE true";
+
+static const char *LIST_CONDS[] = {
+    " AND camera_id = ANY($%d::text[])",
+    " AND end_ts >= to_timestamp($%d::bigint / 1000000.0)",
+    " AND start_ts <= to_timestamp($%d::bigint / 1000000.0)",
+    " AND $%d::text = ANY(labels)",
+    " AND max_score >= $%d::real",
+    " AND (start_ts, id) < (to_timestamp($%d::bigint / 1000000.0), $%d::text)",
+};
+
+static const char *EVENT_SQL = "SELECT " EVENT_COLUMNS " FROM review_events WHERE id = $1";
 
 static const char *DETECTIONS_SQL =
     "SELECT coalesce(json_agg(d ORDER BY d.ts), '[]')::text FROM (SELECT id,"
@@ -281,22 +302,38 @@ list_events(req_t *q, reply_t *r)
     snprintf(s_end, sizeof(s_end), "%lld", (long long) end);
     snprintf(s_cur, sizeof(s_cur), "%lld", (long long) cur_start);
     snprintf(s_limit, sizeof(s_limit), "%ld", limit + 1);
-    const char *p[8] = { has_cams ? cams_lit : NULL, has_start ? s_start : NULL, has_end ? s_end : NULL,
-                         label, min_score, cursor ? s_cur : NULL, cursor ? cur_id : NULL, s_limit };
-    PGresult *res = query(r, LIST_SQL, 8, p);
+    const char *given[6] = { has_cams ? cams_lit : NULL, has_start ? s_start : NULL, has_end ? s_end : NULL,
+                             label, min_score, cursor ? s_cur : NULL };
+    const char *p[8];
+    char sql[2048];
+    int np = 0;
+    size_t len = (size_t) snprintf(sql, sizeof(sql), "%s", LIST_COLUMNS);
+    for (int i = 0; i < 6; i++) {
+        if (given[i] == NULL) {
+            continue;
+        }
+        p[np++] = given[i];
+        if (i == 5) {
+            p[np++] = cur_id;
+        }
+        len += (size_t) snprintf(sql + len, sizeof(sql) - len, LIST_CONDS[i], i == 5 ? np - 1 : np, np);
+    }
+    p[np++] = s_limit;
+    snprintf(sql + len, sizeof(sql) - len, " ORDER BY start_ts DESC, id DESC LIMIT $%d::int", np);
+    PGresult *res = query(r, sql, np, p);
     if (res == NULL) {
         return;
     }
     json_t *events = json_array();
     int rows = PQntuples(res);
     for (int i = 0; i < rows && i < limit; i++) {
-        json_array_append_new(events, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+        json_array_append_new(events, event_json(res, i));
     }
     json_t *next = json_null();
     if (rows > limit) {
         char c[256];
-        rq_cursor_encode(strtoll(PQgetvalue(res, (int) limit - 1, 1), NULL, 10),
-                         PQgetvalue(res, (int) limit - 1, 2), c, sizeof(c));
+        rq_cursor_encode(strtoll(PQgetvalue(res, (int) limit - 1, C_START), NULL, 10),
+                         PQgetvalue(res, (int) limit - 1, C_ID), c, sizeof(c));
         next = json_string(c);
     }
     PQclear(res);
@@ -312,7 +349,7 @@ find_event(req_t *q, reply_t *r, const char *id)
     if (res == NULL) {
         return NULL;
     }
-    if (PQntuples(res) != 1 || !rq_scope_allows(q->scope, PQgetvalue(res, 0, 1))) {
+    if (PQntuples(res) != 1 || !rq_scope_allows(q->scope, PQgetvalue(res, 0, C_CAMERA))) {
         PQclear(res);      /* another camera's event is as absent as a missing one */
         reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no event %s", id);
         return NULL;
@@ -327,10 +364,10 @@ get_event(req_t *q, reply_t *r, const char *id)
     if (res == NULL) {
         return;
     }
-    json_t *ev = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    const char *camera = PQgetvalue(res, 0, 1);
-    int64_t s = strtoll(PQgetvalue(res, 0, 2), NULL, 10), e = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-    int has_snapshot = !PQgetisnull(res, 0, 4);
+    json_t *ev = event_json(res, 0);
+    const char *camera = PQgetvalue(res, 0, C_CAMERA);
+    int64_t s = strtoll(PQgetvalue(res, 0, C_START), NULL, 10), e = strtoll(PQgetvalue(res, 0, C_END), NULL, 10);
+    int has_snapshot = !PQgetisnull(res, 0, C_SNAPSHOT);
     const char *p[3];
     char ss[24], se[24], url[300];
     snprintf(ss, sizeof(ss), "%lld", (long long) s);
@@ -360,7 +397,7 @@ get_snapshot(req_t *q, reply_t *r, const char *id)
     if (res == NULL) {
         return;
     }
-    const char *snap = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+    const char *snap = PQgetisnull(res, 0, C_SNAPSHOT) ? NULL : PQgetvalue(res, 0, C_SNAPSHOT);
     char real[PATH_MAX];
     int fd = -1;
     struct stat st;
