@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -30,6 +31,11 @@
 static const char *brokers, *dlq = "vms.alerts.dlq", *alerts_topic = "vms.alerts",
                   *events_topic = "vms.events", *start_at = "latest";
 static long retry_base_ms = 1000;
+
+/* main() prints "ready" once every worker subscribed (or one failed to) */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  start_cond = PTHREAD_COND_INITIALIZER;
+static size_t          started;
 
 typedef struct {
     vms_receiver_t     *r;
@@ -67,6 +73,14 @@ load_headers(worker_t *w)
             svc_say("receiver %s: headers_file line %d: expected \"Name: value\"", w->r->name, n);
             fclose(f);
             return -1;
+        }
+        static const char *own[] = { "Content-Type", "Idempotency-Key", "Content-Length", NULL };
+        for (int i = 0; own[i]; i++) {
+            if ((size_t) (colon - line) == strlen(own[i]) && strncasecmp(line, own[i], strlen(own[i])) == 0) {
+                svc_say("receiver %s: headers_file line %d: %s is set by the notifier", w->r->name, n, own[i]);
+                fclose(f);
+                return -1;
+            }
         }
         w->headers = curl_slist_append(w->headers, line);
     }
@@ -111,6 +125,15 @@ wanted(worker_t *w, json_t *alert)
     return kind >= 0 && (w->r->kinds & (1u << kind)) && (sev < 0 ? 1 : sev) >= w->r->min_severity;
 }
 
+/* libcurl calls this about once a second (and more often while data moves), connect phase
+ * included: a SIGTERM abandons the POST in flight instead of waiting out the receiver's timeout */
+static int
+on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void) p, (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+    return svc_stop ? 1 : 0;
+}
+
 /* 0 delivered; -1 with why in err */
 static int
 post(worker_t *w, CURL *c, const char *body, const char *id, char *err, size_t errlen)
@@ -128,6 +151,10 @@ post(worker_t *w, CURL *c, const char *body, const char *id, char *err, size_t e
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, w->r->timeout_ms);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(h);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, errlen, "abandoned: stopping");
+        return -1;
+    }
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s", curl_easy_strerror(rc));
         return -1;
@@ -155,14 +182,18 @@ dead_letter(worker_t *w, const rd_kafka_message_t *m, const char *why, int attem
 {
     char ts[40];
     svc_now_rfc3339(ts, sizeof(ts));
-    json_t *dl = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:s%,s:s,s:i,s:s,s:s%}", "schema", 1, "type", "dead_letter",
+    /* the payload parsed as JSON, so it is UTF-8; the key is whatever the producer sent: one that is
+     * not UTF-8 becomes null rather than a letter that can never be written (a stalled partition) */
+    json_t *key = m->key ? json_stringn((const char *) m->key, m->key_len) : json_string("");
+    json_t *dl = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:s,s:i,s:s,s:s%}", "schema", 1, "type", "dead_letter",
                            "ts", ts, "source_topic", rd_kafka_topic_name(m->rkt), "partition", (int) m->partition,
-                           "offset", (json_int_t) m->offset, "key", m->key ? (const char *) m->key : "",
-                           m->key ? m->key_len : 0, "error", why, "attempts", attempts, "receiver", w->r->name,
+                           "offset", (json_int_t) m->offset, "key", key ? key : json_null(),
+                           "error", why, "attempts", attempts, "receiver", w->r->name,
                            "payload", (const char *) m->payload, m->len);
     char *text = dl ? json_dumps(dl, JSON_COMPACT) : NULL;
     json_decref(dl);
     if (text == NULL) {
+        svc_say("receiver %s: dead letter not built (out of memory)", w->r->name);
         return -1;
     }
     w->dr_done = 0;
@@ -196,8 +227,26 @@ handle(worker_t *w, CURL *c, const rd_kafka_message_t *m)
     }
     char *body = json_dumps(alert, JSON_COMPACT);
     char id[300], err[256] = "";
-    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(alert, "id")));
+    json_t *jid = json_object_get(alert, "id");
+    size_t idlen = json_string_length(jid);
+    int id_ok = idlen > 0 && idlen < sizeof(id);
+    for (size_t i = 0; id_ok && i < idlen; i++) {
+        unsigned char ch = (unsigned char) json_string_value(jid)[i];
+        id_ok = ch >= 0x20 && ch != 0x7f;
+    }
+    if (id_ok) {
+        memcpy(id, json_string_value(jid), idlen + 1);
+    }
     json_decref(alert);
+    if (body == NULL || !id_ok) {
+        /* the id goes into the Idempotency-Key header: control characters would forge headers */
+        svc_say("receiver %s: %s[%d]@%lld skipped: %s", w->r->name, rd_kafka_topic_name(m->rkt),
+                (int) m->partition, (long long) m->offset,
+                body ? "alert id empty, longer than 299 bytes or with control characters" : "out of memory");
+        free(body);
+        w->skipped++;
+        return 0;
+    }
     int attempts = w->r->retries + 1, rc = -1;
     long wait = retry_base_ms;
     for (int a = 1; a <= attempts && !svc_stop; a++) {
@@ -205,6 +254,11 @@ handle(worker_t *w, CURL *c, const rd_kafka_message_t *m)
             svc_say("receiver %s: delivered alert %s%s", w->r->name, id, a > 1 ? " after retries" : "");
             w->delivered++;
             rc = 0;
+            break;
+        }
+        if (svc_stop) {
+            svc_say("receiver %s: alert %s left uncommitted (stopping; delivered again after a restart)",
+                    w->r->name, id);
             break;
         }
         if (a < attempts) {
@@ -224,7 +278,18 @@ handle(worker_t *w, CURL *c, const rd_kafka_message_t *m)
         }
     }
     free(body);
-    return svc_stop ? -1 : rc;
+    return rc;              /* -1 only when stopping: delivered or dead-lettered is committed */
+}
+
+/* a worker says it subscribed (or failed to start: w->failed) */
+static void
+worker_started(worker_t *w, int failed)
+{
+    pthread_mutex_lock(&start_lock);
+    w->failed = failed;
+    started++;
+    pthread_cond_broadcast(&start_cond);
+    pthread_mutex_unlock(&start_lock);
 }
 
 static void *
@@ -238,30 +303,55 @@ run(void *arg)
         || svc_conf_set(cc, "enable.auto.commit", "false") || svc_conf_set(cc, "auto.offset.reset", start_at)
         || svc_conf_set(cc, "max.poll.interval.ms", "3600000") || svc_conf_set(cc, "session.timeout.ms", "10000")
         || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_conf_set(pc, "enable.idempotence", "true")) {
-        w->failed = 1;
+        rd_kafka_conf_destroy(cc);
+        rd_kafka_conf_destroy(pc);
+        worker_started(w, 1);
         return NULL;
     }
     rd_kafka_conf_set_rebalance_cb(cc, svc_on_rebalance);
     rd_kafka_conf_set_dr_msg_cb(pc, on_dlq_delivery);
     rd_kafka_conf_set_opaque(pc, w);
     w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
-    w->pk = w->rk ? rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err)) : NULL;
-    if (w->rk == NULL || w->pk == NULL) {
+    if (w->rk == NULL) {
+        rd_kafka_conf_destroy(cc);
+    }
+    w->pk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
+    if (w->pk == NULL) {
+        rd_kafka_conf_destroy(pc);
+    }
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (w->rk && w->pk) {
+        rd_kafka_poll_set_consumer(w->rk);
+        rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(2);
+        rd_kafka_topic_partition_list_add(subs, alerts_topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(subs, events_topic, RD_KAFKA_PARTITION_UA);
+        e = rd_kafka_subscribe(w->rk, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+        if (e) {
+            svc_say("receiver %s: kafka: subscribe %s, %s: %s", w->r->name, alerts_topic, events_topic,
+                    rd_kafka_err2str(e));
+        }
+    } else {
         svc_say("receiver %s: kafka: %s", w->r->name, err);
-        w->failed = 1;
+    }
+    CURL *c = w->rk && w->pk && !e ? curl_easy_init() : NULL;
+    if (c == NULL) {
+        if (w->rk) {
+            rd_kafka_destroy(w->rk);
+        }
+        if (w->pk) {
+            rd_kafka_destroy(w->pk);
+        }
+        worker_started(w, 1);
         return NULL;
     }
-    rd_kafka_poll_set_consumer(w->rk);
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(subs, alerts_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(subs, events_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(w->rk, subs);
-    rd_kafka_topic_partition_list_destroy(subs);
-    CURL *c = curl_easy_init();
+    worker_started(w, 0);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "vms-alert-notifier");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     while (!svc_stop) {
         rd_kafka_message_t *m = svc_poll(w->rk, 200);
         if (m == NULL) {
@@ -271,7 +361,7 @@ run(void *arg)
             rd_kafka_message_destroy(m);     /* stopping: not committed, re-delivered after a restart */
             break;
         }
-        rd_kafka_resp_err_t e = rd_kafka_commit_message(w->rk, m, 0);
+        e = rd_kafka_commit_message(w->rk, m, 0);
         if (e) {
             svc_say("receiver %s: commit: %s (re-delivered later)", w->r->name, rd_kafka_err2str(e));
         }
@@ -349,17 +439,34 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    size_t threads = 0;
     for (size_t i = 0; i < rs.n; i++) {
-        pthread_create(&th[i], NULL, run, &ws[i]);
+        if (pthread_create(&th[i], NULL, run, &ws[i]) != 0) {
+            svc_say("receiver %s: no thread: %s", rs.v[i].name, strerror(errno));
+            svc_stop = 1;
+            break;
+        }
+        threads++;
     }
-    svc_say("ready (%zu receivers: %s%s)", rs.n, rs.v[0].name, rs.n > 1 ? ", …" : "");
-    for (size_t i = 0; i < rs.n; i++) {
-        pthread_join(th[i], NULL);
-        curl_slist_free_all(ws[i].headers);
+    int failed = threads < rs.n;
+    pthread_mutex_lock(&start_lock);
+    while (started < threads) {
+        pthread_cond_wait(&start_cond, &start_lock);
     }
-    int failed = 0;
-    for (size_t i = 0; i < rs.n; i++) {
+    pthread_mutex_unlock(&start_lock);
+    for (size_t i = 0; i < threads; i++) {
         failed |= ws[i].failed;
+    }
+    if (failed) {
+        svc_stop = 1;                   /* the others stop too: a notifier runs whole or not at all */
+    } else {
+        svc_say("ready (%zu receivers)", rs.n);
+    }
+    for (size_t i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+    }
+    for (size_t i = 0; i < rs.n; i++) {
+        curl_slist_free_all(ws[i].headers);
     }
     free(ws);
     free(th);

@@ -57,11 +57,17 @@ svc_say(const char *fmt, ...)
     funlockfile(stderr);
 }
 
+/* In slices of at most 100 ms: a signal interrupts one thread's nanosleep only, and the
+ * alert notifier's other threads must see svc_stop soon too. */
 void
 svc_sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !svc_stop) {
+    while (ms > 0 && !svc_stop) {
+        long step = ms < 100 ? ms : 100;
+        struct timespec ts = { 0, step * 1000000L };
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !svc_stop) {
+        }
+        ms -= step;
     }
 }
 
