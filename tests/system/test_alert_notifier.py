@@ -15,10 +15,12 @@ from vmsdtest import Events, wait
 
 
 class Hook:
-    """A webhook on loopback: records each POST; answers `status` (changeable)."""
+    """A webhook on loopback: records each POST; answers `status` (changeable), or with `hang` set
+    answers nothing until close()."""
 
     def __init__(self, status=200):
         self.status, self.got, self.lock = status, [], threading.Lock()
+        self.hang, self.release = False, threading.Event()
         hook = self
 
         class H(BaseHTTPRequestHandler):
@@ -26,6 +28,9 @@ class Hook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with hook.lock:
                     hook.got.append((dict(self.headers), json.loads(body)))
+                if hook.hang:
+                    hook.release.wait(120)
+                    return
                 self.send_response(hook.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -42,6 +47,7 @@ class Hook:
             return [b for _, b in self.got]
 
     def close(self):
+        self.release.set()
         self.srv.shutdown()
         self.srv.server_close()
 
@@ -99,6 +105,7 @@ def test_alerts_and_camera_events_reach_the_webhook(stack, tmp_path, hooks):
     with open(n.log) as f:
         log = f.read()
     assert "k-123" not in log and "s3cr3t-path" not in log          # neither the header nor the URL
+    assert "alert-notifier: ready (1 receivers)" in log
     assert len(hook.got) == 2                                       # recording.segment is no alert
 
 
@@ -180,3 +187,66 @@ def test_bad_receivers_file(stack, tmp_path):
                  'receivers.json: receivers[1] ("ops"): min_severity: info, warning or critical',
                  'receivers.json: receivers[1] ("ops"): retries: an integer 0..10'):
         assert want in lines, r.stderr
+
+
+def test_a_receiver_that_is_down_delays_only_itself(stack, tmp_path, hooks):
+    k = stack.kafka()
+    up = hooks()
+    down_url = f"http://127.0.0.1:{vmsstack.free_port()}/hook"        # nobody listens there
+    dlq = Events(k.bootstrap, "vms.alerts.dlq")
+    n = stack.alert_notifier(k, receivers(tmp_path, {"name": "down", "url": down_url, "retries": 2,
+                                                     "kinds": ["camera.offline"]},
+                                          {"name": "up", "url": up.url}),
+                             args=["--start", "earliest", "--retry-base", "4s"])
+    log = open(n.log).read()
+    assert "alert-notifier: ready (2 receivers)" in log
+    produce(k, "vms.events", {"schema": 1, "type": "camera.offline", "ts": "2026-01-01T00:02:00.000Z",
+                              "camera_id": "cam3", "trace_id": "t"})
+    sent = [alert() for _ in range(3)]
+    for a in sent:
+        produce(k, "vms.alerts", a)
+    # "down" spends 4 s + 8 s retrying its alert before the DLQ; "up" gets all four meanwhile
+    wait("all four at the receiver that is up", lambda: len(up.got) == 4, 11, n)
+    assert dlq.of("dead_letter") == []
+    dead = wait("the down receiver's dead letter", lambda: dlq.of("dead_letter"), 60, n)
+    assert len(dead) == 1
+    d = dead[0]
+    assert (d["receiver"], d["attempts"], d["source_topic"]) == ("down", 3, "vms.events")
+    assert "connect" in d["error"].lower()                        # curl's text, not a status
+    assert json.loads(d["payload"])["type"] == "camera.offline"
+    assert {b["id"] for b in up.bodies()} == {a["id"] for a in sent} | {"camera.offline:cam3:2026-01-01T00:02:00.000Z"}
+    dlq.close()
+
+
+def test_sigterm_abandons_the_post_in_flight_and_a_restart_delivers_it(stack, tmp_path, hooks):
+    k = stack.kafka()
+    hook = hooks()
+    hook.hang = True                             # accepts the connection, never answers
+    path = receivers(tmp_path, {"name": "ops", "url": hook.url, "timeout": "60s", "retries": 0})
+    n = stack.alert_notifier(k, path, args=["--start", "earliest"])
+    a = alert()
+    produce(k, "vms.alerts", a)
+    wait("the POST in flight", lambda: len(hook.got) == 1, 30, n)
+    n.signal(signal.SIGTERM)
+    n.proc.wait(20)                              # well before the receiver's 60 s timeout
+    assert n.proc.returncode == 0
+    log = open(n.log).read()
+    assert "receiver ops: stopping: 0 delivered, 0 dead-lettered, 0 skipped" in log
+    assert f"alert {a['id']} left uncommitted" in log
+    hook.hang = False
+    hook.release.set()
+    n2 = stack.alert_notifier(k, path, args=["--start", "earliest"], name="alert-notifier-2")
+    wait("delivered after the restart", lambda: "delivered alert" in open(n2.log).read(), 60, n2)
+    assert [b["id"] for b in hook.bodies()] == [a["id"], a["id"]]    # the same alert, its same key
+    assert all(h["Idempotency-Key"] == a["id"] for h, _ in hook.got)
+
+
+def test_headers_file_may_not_replace_the_notifiers_own_headers(stack, tmp_path):
+    headers = tmp_path / "h"
+    headers.write_text("X-Token: t-secret\nIdempotency-Key: mine\n")
+    f = receivers(tmp_path, {"name": "ops", "url": "http://127.0.0.1:1/x", "headers_file": str(headers)})
+    r = subprocess.run([stack.bin("vms-alert-notifier"), "--brokers", "127.0.0.1:9", "--receivers", f],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert "receiver ops: headers_file line 2: Idempotency-Key is set by the notifier" in r.stderr
+    assert "t-secret" not in r.stderr and "mine" not in r.stderr

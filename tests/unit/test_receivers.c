@@ -57,12 +57,57 @@ test_errors(void **state)
     }
 }
 
+/* the messages an operator reads, exactly, with the receiver's index and name */
+static void
+test_named_errors(void **state)
+{
+    (void) state;
+    const char *j = "{\"receivers\":[{\"name\":\"a\",\"url\":\"http://a.example/\"},"
+                    "{\"name\":\"ops\",\"url\":\"ftp://ops.example/\",\"timeout\":\"2h\",\"retries\":-1},"
+                    "{\"name\":\"a\",\"url\":\"https://b.example/\",\"min_severity\":\"loud\",\"kind\":[]}]}";
+    vms_receivers_t rs;
+    char err[2048];
+    assert_int_equal(vms_receivers_load(j, strlen(j), &rs, err, sizeof(err)), -1);
+    const char *want[] = {
+        "receivers[1] (\"ops\"): url: must be http:// or https://",
+        "receivers[1] (\"ops\"): timeout: a duration from 100ms to 60s",
+        "receivers[1] (\"ops\"): retries: an integer 0..10",
+        "receivers[2] (\"a\"): name: duplicate",
+        "receivers[2] (\"a\"): min_severity: info, warning or critical",
+        "receivers[2] (\"a\"): unknown field \"kind\" (did you mean \"kinds\"?)",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(err, want[i]) == NULL) {
+            fail_msg("missing \"%s\" in:\n%s", want[i], err);
+        }
+    }
+    assert_null(strstr(err, "receivers[0]"));
+}
+
+/* not JSON, the wrong shape, no receivers: refused with a message, nothing allocated */
+static void
+test_not_a_receivers_file(void **state)
+{
+    (void) state;
+    const char *bad[] = { "", "{", "[]", "{\"receivers\":{}}", "{\"receivers\":[1]}", "{\"x\":[]}" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vms_receivers_t rs;
+        char err[512];
+        if (vms_receivers_load(bad[i], strlen(bad[i]), &rs, err, sizeof(err)) != -1 || err[0] == '\0') {
+            fail_msg("accepted or silent: %s", bad[i]);
+        }
+        assert_null(rs.v);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_named_errors),
+        cmocka_unit_test(test_not_a_receivers_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
