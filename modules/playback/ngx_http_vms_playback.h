@@ -32,9 +32,6 @@ typedef struct {
 
 extern ngx_module_t ngx_http_vms_playback_module;
 
-/* this worker's index reader (created in init_process) */
-vms_index_reader_t *ngx_http_vms_playback_reader(void);
-
 /* {"status":"error","error":msg} with status; logs at level when not 0 */
 ngx_int_t ngx_http_vms_playback_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg);
@@ -43,22 +40,9 @@ ngx_int_t ngx_http_vms_playback_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_vms_playback_send_text(ngx_http_request_t *r, const pb_buf_t *b,
     const char *type, ngx_flag_t cacheable);
 
-/* Serves {camera_dir}/{rel} (a segment file) with Range and sendfile; with
- * seg_start_us > 0 (the playlist's ?s=&t=), its decode times rebased so the
- * file's first fragment plays at file0_out_us. */
-ngx_int_t ngx_http_vms_playback_send_media(ngx_http_request_t *r,
-    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel,
-    int64_t seg_start_us, int64_t file0_out_us);
-
-/* One clip for a plan, cut to the asked [from_us, to_us) like MediaMTX's
- * /get: t=0 is from_us, samples at or past to_us are dropped; the samples
- * from the keyframe before from_us are hidden by an edit list (plain MP4,
- * fragmented == 0: sample tables in moov, no moof) or kept with no duration
- * (fragmented: the init section, then rebuilt moofs).  Built in the thread
- * pool; the media goes by sendfile. */
-ngx_int_t ngx_http_vms_playback_send_mp4(ngx_http_request_t *r,
-    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const pb_plan_t *plan,
-    int64_t from_us, int64_t to_us, int fragmented);
+/* A bare status a sender returned (out of memory, a failed read) as a JSON
+ * error while the header is not sent yet; else rc as it is. */
+ngx_int_t ngx_http_vms_playback_finish(ngx_http_request_t *r, ngx_int_t rc);
 
 /* vms_playback_thread_pool: the directive and its merge (ngx_http_vms_playback_mp4.c) */
 char *ngx_http_vms_playback_thread_pool_merge(ngx_conf_t *cf,
@@ -66,10 +50,6 @@ char *ngx_http_vms_playback_thread_pool_merge(ngx_conf_t *cf,
 
 /* ---- between the module's files ---- */
 
-/* {camera_dir}/{rel} opened read-only, confined to camera_dir (O_NOFOLLOW,
- * realpath); closed with the request pool.  -1 not found, -2 refused. */
-ngx_fd_t ngx_http_vms_playback_open_confined(ngx_http_request_t *r, const char *camera_dir,
-    const char *rel, struct stat *st);
 ngx_buf_t *ngx_http_vms_playback_file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel,
     off_t from, off_t to);
 /* video/mp4 headers (Range allowed, Cache-Control by max_age, 0 = no-cache) and the body */
@@ -78,9 +58,8 @@ ngx_int_t ngx_http_vms_playback_send_chain(ngx_http_request_t *r, ngx_chain_t *o
 ngx_int_t ngx_http_vms_playback_add_header(ngx_http_request_t *r, const char *key,
     const char *value);
 
-/* ngx_http_vms_playback_rebase.c: the segment file with tfdt rebased */
-ngx_int_t ngx_http_vms_playback_send_rebased(ngx_http_request_t *r,
-    ngx_http_vms_playback_loc_conf_t *conf, const char *camera_dir, const char *rel, ngx_fd_t fd,
-    const struct stat *st, int open_seg, int64_t seg_start_us, int64_t file0_out_us);
+/* A segment file as it is (Range, sendfile); an ETag when it is closed. */
+ngx_int_t ngx_http_vms_playback_send_file(ngx_http_request_t *r, ngx_fd_t fd, const char *rel,
+    const struct stat *st, time_t max_age, int etag);
 
 #endif /* NGX_HTTP_VMS_PLAYBACK_H */

@@ -14,14 +14,13 @@
  * The query and the URI are parsed once per request (ngx_http_vms_playback_ctx);
  * $vms_playback_camera is what vms_auth_require authorizes and what is served.
  */
-#include "ngx_http_vms_playback.h"
+#include "ngx_http_vms_playback_job.h"
 #include "ngx_http_vms_playback_request.h"
 #include "pb_query.h"
 #include "pb_time.h"
 
 #include <stdlib.h>
 
-#define ERR_LEN         1024
 
 static void *ngx_http_vms_playback_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
@@ -108,33 +107,17 @@ ngx_module_t ngx_http_vms_playback_module = {
     ngx_http_vms_playback_exit_process, NULL, NGX_MODULE_V1_PADDING
 };
 
-static vms_index_reader_t *reader;
-
-vms_index_reader_t *
-ngx_http_vms_playback_reader(void)
-{
-    if (reader == NULL) {
-        reader = vms_index_reader_new(256);
-    }
-    return reader;
-}
-
 static ngx_int_t
 ngx_http_vms_playback_init_process(ngx_cycle_t *cycle)
 {
-    reader = vms_index_reader_new(256);
-    if (reader == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "vms_playback: cannot allocate the index reader");
-        return NGX_ERROR;
-    }
     return NGX_OK;
 }
 
+/* after the thread pools stopped (core modules exit first): no lookup runs */
 static void
 ngx_http_vms_playback_exit_process(ngx_cycle_t *cycle)
 {
-    vms_index_reader_free(reader);
-    reader = NULL;
+    ngx_http_vms_playback_readers_free();
 }
 
 /* ---- the handlers: each validates, then answers once ---- */
@@ -206,54 +189,34 @@ gaps_arg(pb_req_t *q, int *skip)
     return NGX_OK;
 }
 
-/* Camera directory and the index query for [from, to). */
+/* {root}/{name}: the camera's directory (name was validated: one safe path component or more) */
 static ngx_int_t
-index_query(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res)
+camera_dir(pb_req_t *q, const char *name)
 {
-    char err[ERR_LEN];
     if ((size_t) snprintf(q->camera_dir, sizeof(q->camera_dir), "%.*s/%s",
-                          (int) q->conf->root.len, q->conf->root.data, q->ctx->path)
+                          (int) q->conf->root.len, q->conf->root.data, name)
         >= sizeof(q->camera_dir)) {
         return fail(q, NGX_HTTP_BAD_REQUEST, "camera path too long");
     }
-    vms_index_reader_t *rd = ngx_http_vms_playback_reader();
-    if (rd == NULL) {
-        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    int rc = vms_index_query(rd, q->camera_dir, q->from_us, q->to_us, res, err, sizeof(err));
-    if (rc == 0) {
-        return NGX_OK;
-    }
-    if (rc == VMS_INDEX_ENOINDEX) {
-        struct stat st;
-        if (stat(q->camera_dir, &st) < 0) {
-            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");  /* nothing recorded */
-        }
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-        return fail(q, NGX_HTTP_SERVICE_UNAVAILABLE,
-                    "recording index missing for this camera (rebuild it with vms-index rebuild)");
-    }
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-    return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                rc == VMS_INDEX_ECORRUPT ? "recording index is corrupt (see the error log)"
-                                         : "recording index unreadable (see the error log)");
+    return NGX_OK;
 }
 
-static ngx_int_t
-plan_build(ngx_http_request_t *r, pb_req_t *q, vms_index_result_t *res, int clip, int skip,
-    pb_plan_t *plan)
+/* A job of kind over the request's camera directory and range (run by the caller). */
+static ngx_http_vms_playback_job_t *
+job(ngx_http_request_t *r, pb_req_t *q, int kind)
 {
-    char err[ERR_LEN];
-    pb_plan_conf_t c = {
-        .from_us = q->from_us, .to_us = q->to_us, .gap_us = (int64_t) q->conf->gap * 1000,
-        .keyframe_start = 1, .clip = clip, .skip_gaps = clip && skip,
-    };
-    if (pb_plan_build(ngx_http_vms_playback_reader(), res, &c, plan, err, sizeof(err)) < 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "vms_playback: %s", err);
-        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                    "recording index is corrupt (see the error log)");
+    ngx_http_vms_playback_job_t *j = ngx_http_vms_playback_job_new(r, q->conf, kind);
+    if (j == NULL) {
+        fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return NULL;
     }
-    return NGX_OK;
+    j->camera_dir = q->camera_dir;
+    j->from_us = q->from_us;
+    j->to_us = q->to_us;
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_playback: job %d for \"%s\" "
+                   "[%L, %L) us, gaps %s", kind, q->camera_dir, q->from_us, q->to_us,
+                   arg(q, PB_A_GAPS) ? "skipped" : "kept");
+    return j;
 }
 
 /*
@@ -334,7 +297,6 @@ range_args(pb_req_t *q, int required)
 static ngx_int_t
 handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
 {
-    vms_index_result_t res;
     const char *fmt = arg(q, PB_A_FORMAT);
     int skip, clip = 0;
     if (fmt != NULL && ngx_strcmp(fmt, "hls") != 0) {
@@ -344,64 +306,37 @@ handle_playlist(ngx_http_request_t *r, pb_req_t *q, int timeline)
         clip = 1;
     }
     if (range_args(q, !timeline) != NGX_OK || gaps_arg(q, &skip) != NGX_OK
-        || index_query(r, q, &res) != NGX_OK) {
+        || camera_dir(q, q->ctx->path) != NGX_OK) {
         return NGX_DECLINED;
     }
-    pb_buf_t b = { 0 };
-    ngx_int_t st;
+    ngx_http_vms_playback_job_t *j = job(r, q, timeline ? PB_JOB_TIMELINE
+                                               : clip ? PB_JOB_CLIP : PB_JOB_PLAYLIST);
+    if (j == NULL) {
+        return NGX_DECLINED;
+    }
+    j->skip = skip;
     if (timeline) {
-        pb_span_t *s = ngx_palloc(r->pool, (res.n + 1) * sizeof(*s));
-        if (s == NULL) {
+        j->camera = q->ctx->camera;
+    } else if (clip) {
+        j->pmp4 = 1;
+        j->fragmented = fmt[0] != 'm';
+    } else {
+        const char *tq = session_query(r, token_query(r, q));
+        char *prefix = ngx_pnalloc(r->pool, ngx_strlen(q->ctx->camera) + sizeof("/media/"));
+        if (prefix == NULL || tq == NULL) {
             return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         }
-        size_t n = pb_spans(&res, q->from_us, q->to_us, (int64_t) q->conf->gap * 1000, s);
-        pb_render_timeline(&b, q->ctx->camera, q->from_us, q->to_us, s, n);
-        st = ngx_http_vms_playback_send_text(r, &b, "application/json", 0);
-        pb_buf_free(&b);
-        return st;
+        /* relative to the playlist's URI: {prefix}{camera} -> {prefix}{camera}/media/... */
+        sprintf(prefix, "%s/media/", q->ctx->camera);
+        j->prefix = prefix;
+        j->query = tq;
     }
-    pb_plan_t plan;
-    if (plan_build(r, q, &res, clip, skip, &plan) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-    if (plan.n == 0) {
-        pb_plan_free(&plan);
-        return fail(q, NGX_HTTP_NOT_FOUND, "nothing recorded between start and end");
-    }
-    if (clip) {
-        st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us, q->to_us,
-                                            fmt[0] != 'm');
-        pb_plan_free(&plan);
-        return st;
-    }
-    const char *tq = session_query(r, token_query(r, q));
-    char *prefix = ngx_pnalloc(r->pool, ngx_strlen(q->ctx->camera) + sizeof("/media/"));
-    if (prefix == NULL || tq == NULL) {
-        pb_plan_free(&plan);
-        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    /* relative to the playlist's URI: {prefix}{camera} -> {prefix}{camera}/media/... */
-    sprintf(prefix, "%s/media/", q->ctx->camera);
-    pb_render_playlist(&b, &plan, prefix, tq);
-    pb_plan_free(&plan);
-    st = ngx_http_vms_playback_send_text(r, &b, "application/vnd.apple.mpegurl", 0);
-    pb_buf_free(&b);
-    return st;
+    return ngx_http_vms_playback_job_run(j);
 }
 
 static ngx_int_t
 handle_media(ngx_http_request_t *r, pb_req_t *q)
 {
-    if ((size_t) snprintf(q->camera_dir, sizeof(q->camera_dir), "%.*s/%s",
-                          (int) q->conf->root.len, q->conf->root.data, q->ctx->camera)
-        >= sizeof(q->camera_dir)) {
-        return fail(q, NGX_HTTP_BAD_REQUEST, "camera path too long");
-    }
-    char *dirp = ngx_pnalloc(r->pool, ngx_strlen(q->camera_dir) + 1);
-    if (dirp == NULL) {
-        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    ngx_memcpy(dirp, q->camera_dir, ngx_strlen(q->camera_dir) + 1);
     /* ?s=&t= from our playlists: rebase decode times onto the playlist's timeline */
     const char *sv = arg(q, PB_A_S), *tv = arg(q, PB_A_T);
     int64_t s_us = 0, t_us = 0;
@@ -409,7 +344,17 @@ handle_media(ngx_http_request_t *r, pb_req_t *q)
         || (sv != NULL && (pb_int_parse(sv, &s_us) < 0 || s_us <= 0 || pb_int_parse(tv, &t_us) < 0))) {
         return fail(q, NGX_HTTP_BAD_REQUEST, "invalid s/t: expected integers (microseconds)");
     }
-    return ngx_http_vms_playback_send_media(r, q->conf, dirp, q->ctx->rel, s_us, t_us);
+    if (camera_dir(q, q->ctx->camera) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+    ngx_http_vms_playback_job_t *j = job(r, q, PB_JOB_MEDIA);
+    if (j == NULL) {
+        return NGX_DECLINED;
+    }
+    j->rel = q->ctx->rel;
+    j->seg_start_us = s_us;
+    j->file0_out_us = t_us;
+    return ngx_http_vms_playback_job_run(j);
 }
 
 /* scheme://host[:port] of /list's URLs: vms_playback_base_url, else this request's Host when it
@@ -456,18 +401,9 @@ handle_list(ngx_http_request_t *r, pb_req_t *q)
     if (q->to_us <= q->from_us) {
         return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");   /* as MediaMTX */
     }
-    vms_index_result_t res;
     ngx_str_t base;
-    if (list_base(r, q, &base) != NGX_OK || index_query(r, q, &res) != NGX_OK) {
+    if (list_base(r, q, &base) != NGX_OK || camera_dir(q, q->ctx->path) != NGX_OK) {
         return NGX_DECLINED;
-    }
-    pb_span_t *s = ngx_palloc(r->pool, (res.n + 1) * sizeof(*s));
-    if (s == NULL) {
-        return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    size_t n = pb_spans(&res, q->from_us, q->to_us, (int64_t) q->conf->gap * 1000, s);
-    if (n == 0) {
-        return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
     }
     /* MediaMTX: {base}/get; here this URI with its last part "list" -> "get" */
     size_t ulen = r->uri.len;
@@ -475,15 +411,14 @@ handle_list(ngx_http_request_t *r, pb_req_t *q)
         ulen -= 4;
     }
     char *get_url = ngx_pnalloc(r->pool, base.len + ulen + 8);
-    if (get_url == NULL) {
+    ngx_http_vms_playback_job_t *j = job(r, q, PB_JOB_LIST);
+    if (get_url == NULL || j == NULL) {
         return fail(q, NGX_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
     sprintf(get_url, "%.*s%.*sget", (int) base.len, base.data, (int) ulen, r->uri.data);
-    pb_buf_t b2 = { 0 };
-    pb_render_list(&b2, s, n, get_url, q->ctx->path);
-    ngx_int_t st = ngx_http_vms_playback_send_text(r, &b2, "application/json", 0);
-    pb_buf_free(&b2);
-    return st;
+    j->get_url = get_url;
+    j->path = q->ctx->path;
+    return ngx_http_vms_playback_job_run(j);
 }
 
 static ngx_int_t
@@ -512,60 +447,17 @@ handle_get(ngx_http_request_t *r, pb_req_t *q)
         return fail(q, NGX_HTTP_BAD_REQUEST, "invalid format: expected fmp4 or mp4");
     }
     int skip;
-    vms_index_result_t res;
-    pb_plan_t plan;
-    if (gaps_arg(q, &skip) != NGX_OK || index_query(r, q, &res) != NGX_OK
-        || plan_build(r, q, &res, 1, skip, &plan) != NGX_OK) {
+    if (gaps_arg(q, &skip) != NGX_OK || camera_dir(q, q->ctx->path) != NGX_OK) {
         return NGX_DECLINED;
     }
-    if (plan.n == 0) {
-        pb_plan_free(&plan);
-        return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
+    ngx_http_vms_playback_job_t *j = job(r, q, PB_JOB_GET);
+    if (j == NULL) {
+        return NGX_DECLINED;
     }
-    if (plan.v[0].start_us > q->from_us + (int64_t) q->conf->gap * 1000) {
-        /* start is not recorded.  MediaMTX: before the path's first recording, the clip is what
-         * is recorded in the range; in a gap after some recording, nothing (404).  Rare, so the
-         * history before start is looked up only here (the index, as /list does). */
-        pb_plan_free(&plan);
-        int64_t from = q->from_us, to = q->to_us;
-        q->from_us = 1;
-        q->to_us = from;
-        ngx_int_t rc = index_query(r, q, &res);
-        q->from_us = from;
-        q->to_us = to;
-        if (rc != NGX_OK) {
-            return rc;
-        }
-        if (res.n > 0) {
-            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
-        }
-        if (index_query(r, q, &res) != NGX_OK || plan_build(r, q, &res, 1, skip, &plan) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-        if (plan.n == 0) {
-            pb_plan_free(&plan);
-            return fail(q, NGX_HTTP_NOT_FOUND, "no recording segments found");
-        }
-    }
-    ngx_int_t st = ngx_http_vms_playback_send_mp4(r, q->conf, q->camera_dir, &plan, q->from_us,
-                                                  q->to_us, fmt == NULL || fmt[0] != 'm');
-    pb_plan_free(&plan);
-    return st;
-}
-
-static const char *
-status_text(ngx_uint_t status)
-{
-    switch (status) {
-    case NGX_HTTP_BAD_REQUEST:
-        return "bad request";
-    case NGX_HTTP_NOT_FOUND:
-        return "not found";
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        return "service unavailable (see the error log)";
-    default:
-        return "internal error (see the error log)";
-    }
+    j->skip = skip;
+    j->pmp4 = 1;
+    j->fragmented = fmt == NULL || fmt[0] != 'm';
+    return ngx_http_vms_playback_job_run(j);
 }
 
 static ngx_int_t
@@ -611,10 +503,7 @@ ngx_http_vms_playback_handler(ngx_http_request_t *r)
         return ngx_http_vms_playback_error(r, q->status, q->msg);
     }
     /* a bare status from the senders (out of memory, a failed read): JSON too, if still possible */
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && !r->header_sent) {
-        return ngx_http_vms_playback_error(r, (ngx_uint_t) rc, status_text((ngx_uint_t) rc));
-    }
-    return rc;
+    return ngx_http_vms_playback_finish(r, rc);
 }
 
 static char *

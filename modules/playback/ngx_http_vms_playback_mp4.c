@@ -173,23 +173,6 @@ ngx_http_vms_playback_mp4_send(ngx_http_vms_playback_job_t *j)
                                             j->open_seg ? 0 : j->conf->closed_max_age);
 }
 
-ngx_int_t
-ngx_http_vms_playback_send_mp4(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const pb_plan_t *plan, int64_t from_us, int64_t to_us, int fragmented)
-{
-    ngx_int_t status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    ngx_http_vms_playback_job_t *j = ngx_http_vms_playback_job_clip(r, conf, camera_dir, plan,
-                                                                    &status);
-    if (j == NULL) {
-        return status;
-    }
-    j->pmp4 = 1;
-    j->fragmented = fragmented;
-    j->from_us = from_us;
-    j->to_us = to_us;
-    return ngx_http_vms_playback_job_run(j);
-}
-
 char *
 ngx_http_vms_playback_thread_pool_merge(ngx_conf_t *cf, ngx_http_vms_playback_loc_conf_t *prev,
     ngx_http_vms_playback_loc_conf_t *conf)

@@ -101,51 +101,6 @@ ngx_http_vms_playback_send_text(ngx_http_request_t *r, const pb_buf_t *b, const 
     return ngx_http_output_filter(r, &cl);
 }
 
-/*
- * Opens {camera_dir}/{rel} read-only for this request.  rel was validated
- * (no "..", no leading '.'); O_NOFOLLOW refuses a symlinked file and the
- * realpath check refuses a symlinked directory leading out of the camera's
- * directory.  Returns the fd (closed with the request pool) or -1 / -2
- * (not found / refused), logged.
- */
-ngx_fd_t
-ngx_http_vms_playback_open_confined(ngx_http_request_t *r, const char *camera_dir, const char *rel,
-    struct stat *st)
-{
-    char full[PATH_MAX], real[PATH_MAX], base[PATH_MAX];
-    if ((size_t) snprintf(full, sizeof(full), "%s/%s", camera_dir, rel) >= sizeof(full)) {
-        return -2;
-    }
-    ngx_fd_t fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno != ENOENT && errno != ENOTDIR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                          "vms_playback: open \"%s\" refused or failed", full);
-            return -2;
-        }
-        return -1;
-    }
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || realpath(camera_dir, base) == NULL
-        || realpath(full, real) == NULL || ngx_strncmp(real, base, ngx_strlen(base)) != 0
-        || real[ngx_strlen(base)] != '/') {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "vms_playback: \"%s\" is not a regular file inside \"%s\"; refused", full, camera_dir);
-        close(fd);
-        return -2;
-    }
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
-    if (cln == NULL) {
-        close(fd);
-        return -2;
-    }
-    ngx_pool_cleanup_file_t *clnf = cln->data;
-    cln->handler = ngx_pool_cleanup_file;
-    clnf->fd = fd;
-    clnf->name = (u_char *) "";
-    clnf->log = r->pool->log;
-    return fd;
-}
-
 ngx_buf_t *
 ngx_http_vms_playback_file_buf(ngx_http_request_t *r, ngx_fd_t fd, const char *rel, off_t from,
     off_t to)
@@ -187,38 +142,47 @@ ngx_http_vms_playback_send_chain(ngx_http_request_t *r, ngx_chain_t *out, off_t 
 }
 
 ngx_int_t
-ngx_http_vms_playback_send_media(ngx_http_request_t *r, ngx_http_vms_playback_loc_conf_t *conf,
-    const char *camera_dir, const char *rel, int64_t seg_start_us, int64_t file0_out_us)
+ngx_http_vms_playback_send_file(ngx_http_request_t *r, ngx_fd_t fd, const char *rel,
+    const struct stat *st, time_t max_age, int etag)
 {
-    struct stat st;
-    ngx_fd_t fd = ngx_http_vms_playback_open_confined(r, camera_dir, rel, &st);
-    if (fd == -1) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "no such recording file");
-    }
-    if (fd < 0) {
-        return ngx_http_vms_playback_error(r, NGX_HTTP_NOT_FOUND, "recording file refused");
-    }
-    char open_rel[VMS_INDEX_PATH_MAX];
-    int open_seg = vms_index_open_path(camera_dir, open_rel, sizeof(open_rel))
-                   && ngx_strcmp(open_rel, rel) == 0;
-    if (seg_start_us > 0) {
-        return ngx_http_vms_playback_send_rebased(r, conf, camera_dir, rel, fd, &st, open_seg,
-                                                  seg_start_us, file0_out_us);
-    }
-    r->headers_out.last_modified_time = st.st_mtime;
-    if (!open_seg && ngx_http_set_etag(r) != NGX_OK) {
+    r->headers_out.last_modified_time = st->st_mtime;
+    if (etag && ngx_http_set_etag(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ngx_buf_t *b = ngx_http_vms_playback_file_buf(r, fd, rel, 0, st.st_size);
+    ngx_buf_t *b = ngx_http_vms_playback_file_buf(r, fd, rel, 0, st->st_size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
-    if (st.st_size == 0) {
+    if (st->st_size == 0) {
         b->in_file = 0;
         b->sync = 1;
     }
     ngx_chain_t out = { b, NULL };
-    return ngx_http_vms_playback_send_chain(r, &out, st.st_size, open_seg ? 0 : conf->closed_max_age);
+    return ngx_http_vms_playback_send_chain(r, &out, st->st_size, max_age);
+}
+
+static const char *
+status_text(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "bad request";
+    case NGX_HTTP_NOT_FOUND:
+        return "not found";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "service unavailable (see the error log)";
+    default:
+        return "internal error (see the error log)";
+    }
+}
+
+ngx_int_t
+ngx_http_vms_playback_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && !r->header_sent) {
+        return ngx_http_vms_playback_error(r, (ngx_uint_t) rc, status_text((ngx_uint_t) rc));
+    }
+    return rc;
 }

@@ -8,11 +8,15 @@ import hashlib
 import hmac
 import http.client
 import os
+import threading
 import time
 
 import pytest
 
 import playback_fixtures as pf
+import requests
+
+from vmsstack import wait_for
 
 from playback_fixtures import T0, no_sanitizer_reports, ts  # noqa: F401 (a fixture)
 
@@ -202,3 +206,61 @@ def test_hostile_request_lines_leave_nginx_healthy(two):
     assert alerts(two) == []
     with open(two.error_log) as f:
         assert "exited on signal" not in f.read()
+
+
+def nginx_threads_in(master_pid, kernel_fn):
+    """Threads of nginx's workers blocked in kernel_fn (/proc/PID/task/TID/wchan)."""
+    found = []
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
+        workers = f.read().split()
+    for w in workers:
+        for tid in os.listdir(f"/proc/{w}/task"):
+            try:
+                with open(f"/proc/{w}/task/{tid}/wchan") as f:
+                    if f.read().strip() == kernel_fn:
+                        found.append((int(w), int(tid)))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+def test_a_stalled_disk_holds_only_its_own_request(two):
+    """Every disk access of a playback request runs in nginx's thread pool, never in the worker
+    (issue #19 item 3).  cam2's index day file is made a FIFO with no writer: opening it blocks
+    like a dead disk would, for as long as the test wants.  While cam2's timeline is stuck there,
+    the one worker still answers cam1's timeline, /list and a segment; once the FIFO is opened
+    for writing (and closed) the stuck request gets its answer: an unreadable index, as JSON."""
+    day = os.path.join(two.rec, "cam2", ".index", T0.strftime("%Y-%m-%d") + ".seg")
+    os.remove(day)
+    os.mkfifo(day)
+    cam2 = {"Authorization": f"Bearer {two.token(camera_id='cam2')}"}
+    out = {}
+
+    def stuck():
+        r = requests.get(two.url(f"/api/playback/cam2/timeline?start={ts(0)}&end={ts(60)}"),
+                         headers=cam2, timeout=120)
+        out["status"], out["type"], out["body"] = r.status_code, r.headers["Content-Type"], r.json()
+
+    t = threading.Thread(target=stuck)
+    t.start()
+    try:
+        blocked = wait_for("a pool thread opening the FIFO",
+                           lambda: nginx_threads_in(two.pid, "wait_for_partner"), 30)
+        assert all(tid != w for w, tid in blocked), "the worker's own thread is blocked"
+        r = two.get(f"/api/playback/cam1/timeline?start={ts(0)}&end={ts(60)}", headers=two.cam1,
+                    timeout=20)
+        assert r.status_code == 200 and r.json()["spans"][0]["duration"] == 30
+        r = two.get("/list", params={"path": "cam1"}, headers=two.cam1, timeout=20)
+        assert r.status_code == 200 and r.json()[0]["duration"] == 30
+        st, _, body = raw(two.port, f"/api/playback/cam1/media/{pf.seg_name(T0)}?{session(two)}",
+                          [("Host", "localhost")] + list(two.cam1.items()))
+        assert st == 200 and body[4:8] == b"ftyp"
+        assert t.is_alive() and "status" not in out
+    finally:
+        fd = os.open(day, os.O_WRONLY)    # the stuck open() returns; the reader finds no regular file
+        os.close(fd)
+        t.join(60)
+    assert out["status"] == 500 and out["type"] == "application/json"
+    assert out["body"]["error"] == "recording index unreadable (see the error log)"
+    with open(two.error_log) as f:
+        assert f"{day}: not a regular file" in f.read()
