@@ -4,7 +4,7 @@
 import { ApiError, cameras, getJSON, request } from './api.js';
 import { t } from './i18n.js';
 import { LiveEvents } from './live-events.js';
-import { banner, setupHeader, signedIn } from './page.js';
+import { banner, bannerError, explain, setupHeader, signedIn } from './page.js';
 import { claims } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -98,7 +98,8 @@ async function loadPage(reset) {
         $('more').hidden = !cursor;
         $('feed-status').textContent = feed.size ? '' : t('no_events');
     } catch (e) {
-        $('feed-status').textContent = e instanceof ApiError && e.serverDown ? t('server_down') : e.message;
+        $('feed-status').textContent = explain(e).text;
+        if (e instanceof ApiError && e.status === 401) bannerError(e);
     }
 }
 

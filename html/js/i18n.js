@@ -67,6 +67,13 @@ const STRINGS = {
         total: 'Total',
         admins_only: 'Somente administradores',
         unavailable: 'Indisponível',
+        session_expired: 'Sua sessão expirou. Entre novamente.',
+        session_invalid: 'Sua sessão não é mais válida. Entre novamente.',
+        sign_in_again: 'Entrar novamente',
+        camera_unknown: 'A câmera {id} não existe.',
+        back_to_cameras: 'Ver as câmeras',
+        too_many_requests: 'Muitas solicitações; aguarde um momento.',
+        request_failed: 'Falha na solicitação ({status}).',
     },
     en: {
         title_live: 'Live',
@@ -132,6 +139,13 @@ const STRINGS = {
         total: 'Total',
         admins_only: 'Admins only',
         unavailable: 'Unavailable',
+        session_expired: 'Your session has expired. Please sign in again.',
+        session_invalid: 'Your session is no longer valid. Please sign in again.',
+        sign_in_again: 'Sign in again',
+        camera_unknown: 'Camera {id} does not exist.',
+        back_to_cameras: 'See the cameras',
+        too_many_requests: 'Too many requests; wait a moment.',
+        request_failed: 'Request failed ({status}).',
     },
 };
 

@@ -2,7 +2,7 @@
 import { ApiError, cameras } from './api.js';
 import { t } from './i18n.js';
 import { Mosaic } from './mosaic.js';
-import { banner, setupHeader, signedIn } from './page.js';
+import { banner, bannerError, setupHeader, signedIn } from './page.js';
 import { claims } from './session.js';
 
 // The stream limit when the token states it; otherwise null and the mosaic
@@ -29,8 +29,7 @@ async function main() {
         list = allowed(await cameras());
     } catch (e) {
         if (e instanceof ApiError && e.serverDown) banner('maintenance', t('maintenance'));
-        else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) banner('server', t('not_authorized'));
-        else banner('server', String(e.message || e));
+        else bannerError(e);
         return;
     }
     const only = new URLSearchParams(location.search).get('cameras');

@@ -3,7 +3,7 @@
 // playlist from the clicked time.
 import { ApiError, cameras, getJSON } from './api.js';
 import { t } from './i18n.js';
-import { banner, setupHeader, signedIn } from './page.js';
+import { banner, bannerError, explain, setupHeader, signedIn } from './page.js';
 import { Timeline } from './timeline.js';
 import { VodPlayer } from './vod.js';
 
@@ -37,6 +37,7 @@ async function main() {
         for (const c of await cameras()) camSel.add(new Option(c.id, c.id));
     } catch (e) {
         if (e instanceof ApiError && e.serverDown) banner('maintenance', t('maintenance'));
+        else bannerError(e);
     }
     const wanted = params.get('camera');
     if (wanted && ![...camSel.options].some((o) => o.value === wanted)) camSel.add(new Option(wanted, wanted));
@@ -47,6 +48,13 @@ async function main() {
     window.vmsTimeline = timeline;
     window.vmsVod = vod;
     let loaded = null;   // {camera, start, end}
+
+    // what went wrong, in the page's language; "sign in again" when the session ended
+    function failed(e) {
+        const { text, signIn } = explain(e);
+        status.textContent = text;
+        if (signIn) banner('session', text);
+    }
 
     async function load() {
         const camera = camSel.value;
@@ -60,7 +68,7 @@ async function main() {
         } catch (e) {
             if (e instanceof ApiError && e.status === 404) data = { start: q.get('start'), end: q.get('end'), spans: [], gaps: [] };
             else {
-                status.textContent = e instanceof ApiError && e.serverDown ? t('server_down') : e.message;
+                failed(e);
                 return;
             }
         }
@@ -75,9 +83,8 @@ async function main() {
             await vod.load(camera, start, end);
         } catch (e) {
             if (e.status === 404) status.textContent = t('no_recordings');
-            else if (e.status === 429 && e.body && e.body.error === 'limit_exceeded') {
-                status.textContent = t('limit_reached', { limit: e.body.limit });
-            } else status.textContent = t('playback_failed');
+            else if (e instanceof ApiError) failed(e);
+            else status.textContent = t('playback_failed');
         }
     }
 

@@ -8,10 +8,11 @@
 // Events (EventTarget): 'protocolswitch' {cameraId, from, to, reason} (also the
 // onProtocolSwitch callback), 'statechange' {state, message}, 'limit' {limit}.
 import {
-    ApiError, forgetStreamToken, keepStream, liveUrl, releaseStream, streamToken, streamTokenExpiry, whepUrl,
+    ApiError, cameras, forgetStreamToken, keepStream, liveUrl, releaseStream, streamToken, streamTokenExpiry, whepUrl,
 } from './api.js';
 import { HlsSource } from './hls-source.js';
 import { t } from './i18n.js';
+import { explain, signInAgain } from './page.js';
 import { reportProtocolSwitch, reportWebrtcLatency } from './metrics.js';
 import { prefs } from './prefs.js';
 import { SnapshotView } from './snapshot.js';
@@ -42,6 +43,17 @@ const OVERLAY = {
     failed: 'playback_failed',
     denied: 'not_authorized',
 };
+
+// The camera list, asked once per page (and again after a minute): a camera that keeps answering
+// 404 and is not in it does not exist, and waiting for it cannot help.
+let cameraList = null;
+async function cameraKnown(id) {
+    if (!cameraList || Date.now() - cameraList.at > 60_000) {
+        cameraList = { at: Date.now(), ids: cameras().then((l) => l.map((c) => c.id), () => null) };
+    }
+    const ids = await cameraList.ids;
+    return ids === null || ids.includes(id);     // no list: assume it exists (offline, retried)
+}
 
 export class VmsPlayer extends EventTarget {
     constructor(root, cameraId, options = {}) {
@@ -134,6 +146,14 @@ export class VmsPlayer extends EventTarget {
     }
 
     retry() {
+        if (this.state === 'signin') {
+            signInAgain();
+            return;
+        }
+        if (this.state === 'unknown') {
+            location.href = 'index.html';
+            return;
+        }
         this.failures = 0;
         this.reloads = [];
         forgetStreamToken(this.cameraId);
@@ -437,14 +457,27 @@ export class VmsPlayer extends EventTarget {
             this.dispatchEvent(new CustomEvent('limit', { detail: { limit, message: this.message.textContent } }));
             return;
         }
-        if (e.status === 401 || e.status === 403) {
+        if (e.status === 401) {              // the user's session ended: only signing in again helps
+            this.setState('signin', explain(e).text);
+            return;
+        }
+        if (e.status === 403) {
             this.setState('denied');
             return;
         }
         // Offline camera or unreachable server: keep the last snapshot on
         // screen and try again; these do not count as playback failures.
+        // A camera that is not in the camera list does not exist: said, not retried.
         this.setState(e.status === 404 ? 'offline' : 'server');
         const gen = this.gen;
+        if (e.status === 404) {
+            cameraKnown(this.cameraId).then((known) => {
+                if (!known && gen === this.gen) {
+                    this.gen++;
+                    this.setState('unknown', t('camera_unknown', { id: this.cameraId }));
+                }
+            });
+        }
         this.later(() => gen === this.gen && this.connect('reload'), this.opt.offlineRetryMs);
     }
 
@@ -462,10 +495,13 @@ export class VmsPlayer extends EventTarget {
         const key = OVERLAY[state];
         let text = '';
         if (state === 'limit') text = detail || t('limit_reached', { limit: extra.limit });
+        else if (state === 'signin' || state === 'unknown') text = detail;
         else if (key) text = t(key);
         this.message.textContent = text;
         this.overlay.hidden = state === 'playing' || state === 'stopped';
-        this.retryButton.hidden = !['failed', 'server', 'offline', 'limit', 'denied'].includes(state);
+        // retry where it can help; sign in again when the session ended; the camera list for an unknown camera
+        this.retryButton.hidden = !['failed', 'server', 'offline', 'limit', 'signin', 'unknown'].includes(state);
+        this.retryButton.textContent = t({ signin: 'sign_in_again', unknown: 'back_to_cameras' }[state] || 'retry');
         this.root.querySelector('.spinner').hidden = !['connecting', 'reconnecting', 'offline'].includes(state);
         if (['reconnecting', 'offline', 'server', 'failed'].includes(state) && !this.snapshots.timer) {
             this.snapshots.start();   // the camera's last picture under the message

@@ -155,6 +155,13 @@ def test_browser(stack, build_dir):
                VMS_MAINTENANCE_TOKEN=tokens.make(sub="viewer4", role="viewer"), VMS_VMSD_PID=str(vmsd.pid),
                VMS_LEASE_TOKEN=tokens.make(sub="viewer5", role="viewer"),
                VMS_REFRESH_TOKEN=tokens.make(sub="viewer6", role="viewer"),
+               # failures.test.mjs: a session that has expired, one signed with a key the stack
+               # does not know, and a user of its own for the unknown camera
+               VMS_EXPIRED_TOKEN=tokens.make(ttl=-60, sub="viewer8", role="viewer", permissions=["playback"]),
+               VMS_FOREIGN_TOKEN=jwt.encode({"sub": "viewer8", "role": "viewer", "iat": int(time.time()),
+                                             "exp": int(time.time()) + 3600},
+                                            "a key this stack does not know, 32+ bytes", algorithm="HS256"),
+               VMS_FAILURE_TOKEN=tokens.make(sub="viewer9", role="viewer", permissions=["playback"]),
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
