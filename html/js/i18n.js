@@ -74,6 +74,10 @@ const STRINGS = {
         back_to_cameras: 'Ver as câmeras',
         too_many_requests: 'Muitas solicitações; aguarde um momento.',
         request_failed: 'Falha na solicitação ({status}).',
+        layout: 'Disposição',
+        layout_auto: 'Automática',
+        download_snapshot: 'Baixar a imagem',
+        fullscreen: 'Tela cheia',
     },
     en: {
         title_live: 'Live',
@@ -146,6 +150,10 @@ const STRINGS = {
         back_to_cameras: 'See the cameras',
         too_many_requests: 'Too many requests; wait a moment.',
         request_failed: 'Request failed ({status}).',
+        layout: 'Layout',
+        layout_auto: 'Automatic',
+        download_snapshot: 'Download the picture',
+        fullscreen: 'Fullscreen',
     },
 };
 

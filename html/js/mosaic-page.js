@@ -3,6 +3,7 @@ import { ApiError, cameras } from './api.js';
 import { t } from './i18n.js';
 import { Mosaic } from './mosaic.js';
 import { banner, bannerError, setupHeader, signedIn } from './page.js';
+import { prefs } from './prefs.js';
 import { claims } from './session.js';
 
 // The stream limit when the token states it; otherwise null and the mosaic
@@ -41,11 +42,43 @@ async function main() {
         banner('server', t('no_cameras'));
         return;
     }
+    // the cameras with their state (vmsd's), each a link to its own page
+    const strip = document.createElement('ul');
+    strip.id = 'camera-list';
+    strip.className = 'camera-list';
+    const showStates = (states) => {
+        strip.replaceChildren(...list.map((c) => {
+            const li = document.createElement('li');
+            const a = document.createElement('a');
+            const state = (states && states.get(c.id)) || c.status || 'unknown';
+            li.dataset.camera = c.id;
+            li.dataset.state = state;
+            a.href = `player.html?camera=${encodeURIComponent(c.id)}`;
+            a.textContent = c.id;
+            a.title = t(`state_${state}`);
+            li.append(a);
+            return li;
+        }));
+    };
+    showStates(null);
     const grid = document.createElement('div');
     grid.id = 'mosaic';
-    mainEl.append(grid);
+    mainEl.append(strip, grid);
     const mosaic = new Mosaic(grid, list, limit, window.vmsPlayerOptions || {});
     window.vmsMosaic = mosaic;
+    // layout: automatic (every camera on screen) or a number of columns, kept in the preferences
+    const layoutSel = document.getElementById('layout');
+    if (layoutSel) {
+        layoutSel.add(new Option(t('layout_auto'), 'auto'));
+        for (const n of [1, 2, 3, 4]) layoutSel.add(new Option(`${n}×${n}`, String(n)));
+        layoutSel.value = String(prefs.get('layout', 'auto'));
+        if (!layoutSel.value) layoutSel.value = 'auto';
+        mosaic.setColumns(layoutSel.value);
+        layoutSel.addEventListener('change', () => {
+            prefs.set('layout', layoutSel.value);
+            mosaic.setColumns(layoutSel.value);
+        });
+    }
     const streams = document.getElementById('streams');
     let limitText = '';
     mosaic.addEventListener('limit', (ev) => {
@@ -60,6 +93,7 @@ async function main() {
         else if (d.serverDown) banner('server', t('server_down'));
         else if (limitText && d.live >= d.limit) banner('limit', limitText);
         else banner('', '');
+        mosaic.layout();   // a banner shown or gone moves the grid: keep every row on screen
     });
     mosaic.start();
     // Camera states from vmsd, refreshed: every camera offline, or vmsd unreachable, while no
@@ -67,7 +101,9 @@ async function main() {
     setInterval(async () => {
         try {
             const fresh = await cameras();
-            mosaic.setStatuses(new Map(fresh.map((c) => [c.id, c.status])));
+            const states = new Map(fresh.map((c) => [c.id, c.status]));
+            mosaic.setStatuses(states);
+            showStates(states);
         } catch (e) {
             if (e instanceof ApiError && e.serverDown) mosaic.setStatuses(null);
         }

@@ -1,11 +1,36 @@
 // Mosaic: a grid of cameras in which at most `limit` tiles play live (the
 // user's concurrent stream limit); the others show the camera's snapshot,
-// refreshed every 30 s, with a button to open it live. Opening one more than
-// the server allows shows the 429's "Limite de X streams atingido" and the
-// tile stays a snapshot. Closing a live tile frees its slot.
+// refreshed every 30 s and labelled with its time, with a button to open it
+// live. Opening one more than the server allows shows the 429's "Limite de X
+// streams atingido" and the tile stays a snapshot. Closing a live tile frees
+// its slot. The grid fits the window (1–16 cameras, 16:9 tiles, every row
+// on screen; on a phone, full-width tiles one under the other) or follows the
+// layout the user picked (1×1 … 4×4 columns);
+// each tile opens its camera's page, goes fullscreen, and downloads its
+// latest snapshot.
 import { t } from './i18n.js';
 import { VmsPlayer } from './player.js';
-import { SnapshotView } from './snapshot.js';
+import { fetchSnapshot, SnapshotView } from './snapshot.js';
+
+// Columns that give the largest 16:9 tiles for n cameras in width × height (gap between tiles).
+export function fitColumns(n, width, height, gap = 4) {
+    let best = 1;
+    let bestW = 0;
+    for (let cols = 1; cols <= Math.max(1, n); cols++) {
+        const rows = Math.ceil(n / cols);
+        const w = Math.min((width - gap * (cols + 1)) / cols, ((height - gap * (rows + 1)) / rows) * 16 / 9);
+        if (w > bestW + 0.5) {
+            best = cols;
+            bestW = w;
+        }
+    }
+    return { cols: best, tileWidth: Math.floor(bestW) };
+}
+
+function stamp(date) {
+    const p = (x) => String(x).padStart(2, '0');
+    return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
 
 export class Mosaic extends EventTarget {
     constructor(root, cameraList, limit, playerOptions = {}) {
@@ -14,9 +39,37 @@ export class Mosaic extends EventTarget {
         this.limit = limit;
         this.playerOptions = playerOptions;
         this.tiles = new Map();
+        this.columns = 'auto';
         root.classList.add('mosaic');
-        root.style.setProperty('--cols', String(Math.max(1, Math.ceil(Math.sqrt(cameraList.length)))));
         for (const cam of cameraList) this.addTile(cam);
+        this.onResize = () => this.layout();
+        addEventListener('resize', this.onResize);
+        this.layout();
+    }
+
+    // columns: 'auto' (every tile on screen, as large as fits) or 1..4.
+    setColumns(columns) {
+        this.columns = columns;
+        this.layout();
+    }
+
+    layout() {
+        const n = this.tiles.size;
+        const width = this.root.clientWidth || innerWidth;
+        const height = innerHeight - Math.max(0, this.root.getBoundingClientRect().top);
+        let cols;
+        let tileWidth;
+        if (this.columns === 'auto' && width < 600) {
+            cols = 1;      // a phone: full-width tiles, one under the other (the page scrolls)
+            tileWidth = width - 8;
+        } else if (this.columns === 'auto') ({ cols, tileWidth } = fitColumns(n, width, height));
+        else {
+            cols = Math.min(Math.max(1, Number(this.columns)), Math.max(1, n));
+            tileWidth = Math.floor((width - 4 * (cols + 1)) / cols);
+        }
+        this.root.style.setProperty('--cols', String(cols));
+        this.root.style.setProperty('--tile-w', `${Math.max(120, tileWidth)}px`);
+        this.root.dataset.cols = String(cols);
     }
 
     // Fills the grid: the first `limit` cameras live, the rest snapshots. With
@@ -43,16 +96,43 @@ export class Mosaic extends EventTarget {
         const el = document.createElement('div');
         el.className = 'tile';
         el.dataset.camera = cam.id;
-        el.innerHTML = `<div class="tile-bar"><a data-role="open" class="button"></a><button type="button" data-role="toggle"></button></div>
+        el.innerHTML = `<div class="tile-bar"><a data-role="open" class="button"></a>
+            <button type="button" data-role="download">⤓</button><button type="button" data-role="fullscreen">⤢</button>
+            <button type="button" data-role="toggle"></button></div>
             <div class="tile-body"></div>`;
         const open = el.querySelector('[data-role=open]');
         open.href = `player.html?camera=${encodeURIComponent(cam.id)}`;
         open.textContent = t('open_camera');
         open.title = t('open_camera');
+        const download = el.querySelector('[data-role=download]');
+        download.title = t('download_snapshot');
+        download.setAttribute('aria-label', download.title);
+        download.addEventListener('click', () => this.downloadSnapshot(cam.id));
+        const full = el.querySelector('[data-role=fullscreen]');
+        full.title = t('fullscreen');
+        full.setAttribute('aria-label', full.title);
+        full.addEventListener('click', () => (document.fullscreenElement === el
+            ? document.exitFullscreen() : el.requestFullscreen()).catch(() => {}));
         this.root.append(el);
         const tile = { cam, el, body: el.querySelector('.tile-body'), button: el.querySelector('[data-role=toggle]'), player: null, snap: null };
         tile.button.addEventListener('click', () => (tile.player ? this.closeLive(tile) : this.openLive(tile)));
         this.tiles.set(cam.id, tile);
+    }
+
+    // The camera's latest snapshot saved as {camera}-{YYYYMMDD-HHMMSS}.jpg (the time it was taken).
+    async downloadSnapshot(cameraId) {
+        try {
+            const s = await fetchSnapshot(cameraId);
+            const a = document.createElement('a');
+            a.href = s.url;
+            a.download = `${cameraId}-${stamp(s.taken || new Date())}.jpg`;
+            document.body.append(a);
+            a.click();
+            a.remove();
+            setTimeout(() => URL.revokeObjectURL(s.url), 60_000);
+        } catch {
+            // no snapshot yet: the tile already says so
+        }
     }
 
     liveCount() {
@@ -117,9 +197,20 @@ export class Mosaic extends EventTarget {
         }
         tile.body.append(view);
         const img = view.querySelector('img');
-        view.querySelector('.label').textContent = tile.cam.id;
+        const label = view.querySelector('.label');
+        label.textContent = tile.cam.id;
         tile.snap = new SnapshotView(img, tile.cam.id, this.playerOptions.snapshotMs || 30_000);
-        img.addEventListener('snapshot', () => this.changed());
+        // a snapshot says it is one, and from when: it must not pass for live
+        img.addEventListener('snapshot', () => {
+            const snap = tile.snap;
+            if (snap) {
+                const when = snap.ok && snap.taken
+                    ? t('snapshot', { age: snap.taken.toLocaleTimeString(document.documentElement.lang, { hour12: false }) })
+                    : snap.ok ? '' : t('snapshot_none');
+                label.textContent = when ? `${tile.cam.id} · ${when}` : tile.cam.id;
+            }
+            this.changed();
+        });
         tile.snap.start();
         tile.el.dataset.mode = 'snapshot';
         tile.button.textContent = t('open_live');
@@ -161,6 +252,7 @@ export class Mosaic extends EventTarget {
     }
 
     stop() {
+        removeEventListener('resize', this.onResize);
         for (const tile of this.tiles.values()) this.clearTile(tile);
     }
 }

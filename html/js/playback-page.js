@@ -82,8 +82,9 @@ async function main() {
         try {
             await vod.load(camera, start, end);
         } catch (e) {
+            // hls.js' errors carry the playlist's status and JSON body (vod.js), like ApiError
             if (e.status === 404) status.textContent = t('no_recordings');
-            else if (e instanceof ApiError) failed(e);
+            else if (e.status >= 400) failed(new ApiError(e.status, e.body));
             else status.textContent = t('playback_failed');
         }
     }

@@ -2,7 +2,7 @@
 // playwright-core (no browser download), a fresh profile per browser, the
 // stack's addresses from the environment (set by tests/system/test_browser.py),
 // screenshots under tests/artifacts/browser/.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,9 @@ export async function openBrowser() {
     context.on('page', (page) => {
         page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
         page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+        // refused requests, without their query (tokens)
+        page.on('response', (r) => r.status() >= 400
+            && logs.push(`http ${r.status()} ${r.request().method()} ${r.url().split('?')[0]}`));
     });
     return {
         context,
@@ -52,7 +55,8 @@ export async function openBrowser() {
             for (let i = 0; i < pages.length; i++) {
                 await pages[i].screenshot({ path: path.join(ARTIFACTS, `${name}-failed-${i}.png`) }).catch(() => {});
             }
-            writeFileSync(path.join(ARTIFACTS, `${name}-failed.log`), logs.join('\n') + '\n');
+            // appended: a file that fails, then fails again on its retry, keeps both runs' lines
+            appendFileSync(path.join(ARTIFACTS, `${name}-failed.log`), `--- ${new Date().toISOString()}\n${logs.join('\n')}\n`);
         },
         async close() {
             await context.close();
