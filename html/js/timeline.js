@@ -1,9 +1,10 @@
-// Canvas timeline of one camera's recordings: recorded spans, gaps, hour
-// ticks, the play position; zoom with the wheel or zoomIn()/zoomOut()
+// Canvas timeline of one camera's recordings: recorded spans, gaps (only
+// up to now: the future is not a gap, it is drawn apart), hour ticks, the
+// play position; zoom with the wheel or zoomIn()/zoomOut()
 // around a point, drag to pan. A click dispatches 'seek' {time} (ms since the
 // epoch, UTC) for the point under the pointer.
 const COLORS = {
-    bg: '#1b2128', span: '#2e9d5b', gap: '#5a2a2a', tick: '#93a1ad', text: '#e8ecef', cursor: '#ffcc33',
+    bg: '#1b2128', span: '#2e9d5b', gap: '#5a2a2a', future: '#12161b', tick: '#93a1ad', text: '#e8ecef', cursor: '#ffcc33',
 };
 const MIN_VIEW_MS = 60_000;            // zoomed in at most to one minute across
 const STEPS = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720].map((m) => m * 60_000);
@@ -46,12 +47,14 @@ export class Timeline extends EventTarget {
     }
 
     // data: the /timeline answer ({start, end, spans:[{start,end}], gaps:[{start,end}]}).
-    setData(data) {
+    // keepView: a refresh of the same period (recording goes on): the user's zoom stays.
+    setData(data, { keepView = false } = {}) {
         const ms = (s) => Date.parse(s);
         this.range = [ms(data.start), ms(data.end)];
         this.spans = (data.spans || []).map((s) => ({ start: ms(s.start), end: ms(s.end) }));
         this.gaps = (data.gaps || []).map((s) => ({ start: ms(s.start), end: ms(s.end) }));
-        this.fitSpans();
+        if (keepView) this.draw();
+        else this.fitSpans();
     }
 
     // Shows the recorded part of the period (with a margin), or all of it when empty.
@@ -121,8 +124,10 @@ export class Timeline extends EventTarget {
         g.fillRect(0, 0, w, h);
         const barTop = 8;
         const barH = h - 30;
-        for (const s of this.gaps) this.fillSpan(g, s, COLORS.gap, barTop, barH);
+        const now = Date.now();
+        for (const s of this.gaps) if (s.start < now) this.fillSpan(g, { start: s.start, end: Math.min(s.end, now) }, COLORS.gap, barTop, barH);
         for (const s of this.spans) this.fillSpan(g, s, COLORS.span, barTop, barH);
+        if (now < this.view[1]) this.fillSpan(g, { start: now, end: this.view[1] }, COLORS.future, barTop, barH);
         // ticks (local time): the smallest step that leaves ~90 px between labels
         const span = this.view[1] - this.view[0];
         const step = STEPS.find((s) => (s / span) * w >= 90) || STEPS[STEPS.length - 1];

@@ -79,9 +79,22 @@ export class VodPlayer extends EventTarget {
         return this.wallTime(t);
     }
 
+    // Wall-clock end (ms) of what the loaded playlist holds, or null.
+    loadedEnd() {
+        const f = this.frags[this.frags.length - 1];
+        return f && f.pdt != null ? f.pdt + f.duration * 1000 : null;
+    }
+
     destroy() {
         if (this.hls) this.hls.destroy();
         this.hls = null;
         this.frags = [];
+    }
+
+    // Nothing loaded, nothing on screen (a day without recordings shows no earlier picture).
+    clear() {
+        this.destroy();
+        this.video.removeAttribute('src');
+        this.video.load();
     }
 }
