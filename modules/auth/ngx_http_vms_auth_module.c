@@ -322,6 +322,8 @@ ngx_http_vms_auth_deny(ngx_http_request_t *r, ngx_int_t status, const char *why)
     ngx_http_vms_auth_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_auth_module);
     ngx_int_t rc;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_auth: refused %i: %s", status,
+                   why ? why : "no credentials");
     if (lcf->failure != NGX_HTTP_VMS_AUTH_FAILURE_MEDIAMTX) {
         ngx_http_finalize_request(r, ngx_http_vms_auth_send_error(r, status, why));
         return NGX_DONE;
@@ -374,6 +376,10 @@ ngx_http_vms_auth_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return ngx_http_vms_auth_deny(r, rc, ctx->why);
     }
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_auth: token of \"%s\" (role %s, "
+                   "plan %s) verified, revocation check %s", ctx->claims.sub ? ctx->claims.sub : "",
+                   ctx->claims.role ? ctx->claims.role : "-", ctx->claims.plan ? ctx->claims.plan : "-",
+                   ctx->revocation == 0 ? "next" : "done");
     if (ctx->revocation == 0) {
         ctx->resume = ngx_http_vms_auth_access_resume;
         rc = ngx_http_vms_auth_check_revoked(r, ctx);
@@ -393,6 +399,8 @@ ngx_http_vms_auth_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return ngx_http_vms_auth_deny(r, rc, ctx->why);
     }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_auth: allowed (%ui requirements met)",
+                   lcf->requires ? lcf->requires->nelts : 0);
     return NGX_OK;
 }
 

@@ -379,6 +379,8 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
             }
 
             rc = ngx_http_vms_limit_rate(r, ctx);
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_limit: rate step: %i "
+                           "(-5 passed, -2 waiting for Redis, else the answer)", rc);
             if (rc != NGX_DECLINED) {
                 return rc;
             }
@@ -398,6 +400,9 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
             }
 
             rc = ngx_http_vms_limit_streams(r, ctx);
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_limit: streams step "
+                           "(mode %ui): %i (-5 passed, -2 waiting for Redis, else the answer)",
+                           llcf->streams, rc);
             if (rc != NGX_DECLINED) {
                 return rc;
             }
