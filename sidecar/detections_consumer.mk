@@ -3,5 +3,6 @@
 EXTRA_BINS += vms-detections-consumer
 vms-detections-consumer_SRCS := detections_consumer/main.c detections_consumer/detection.c \
                                 detections_consumer/rules.c consumer_common/svc.c \
-                                consumer_common/jcheck.c
+                                consumer_common/jcheck.c ../modules/playback/core/pb_time.c
+vms-detections-consumer_CFLAGS := -I../modules/playback/core
 vms-detections-consumer_PKGS := rdkafka libpq jansson

@@ -1,9 +1,9 @@
 /* DetectionResult parsing (see detection.h). */
 #include "detection.h"
+#include "pb_time.h"
 
 #include <ctype.h>
 #include <string.h>
-#include <time.h>
 
 static int
 id_ok(const char *s, size_t max, int camera)
@@ -21,72 +21,15 @@ id_ok(const char *s, size_t max, int camera)
     return 1;
 }
 
-static int
-digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char) s[i])) {
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
+/* RFC 3339 with its zone (a time without one is ambiguous here), read by the one parser of
+ * the tree (pb_time_parse, modules/playback/core/pb_time.h), at or after 1970. */
 int
 vms_rfc3339_us(const char *s, int64_t *out)
 {
-    int Y, M, D, h, m, sec;
-    if (strlen(s) < 20 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-'
-        || digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h)
-        || s[13] != ':' || digits(s + 14, 2, &m) || s[16] != ':' || digits(s + 17, 2, &sec)) {
-        return -1;
-    }
-    if (Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) {
-        return -1;
-    }
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; isdigit((unsigned char) *p); p++, n++) {
-            if (n < 6) {
-                frac = frac * 10 + (*p - '0');
-            }
-        }
-        if (n == 0) {
-            return -1;
-        }
-        for (; n < 6; n++) {
-            frac *= 10;
-        }
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59) {
-            return -1;
-        }
-        off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0') {
-        return -1;
-    }
-    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h,
-                     .tm_min = m, .tm_sec = sec };
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != D) {          /* 2026-02-31 normalised to March */
-        return -1;
-    }
-    *out = ((int64_t) t - off) * 1000000 + frac;
-    return 0;
+    size_t n = strlen(s);
+    int zoned = n > 0 && (s[n - 1] == 'Z' || s[n - 1] == 'z'
+                          || (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':'));
+    return zoned && pb_time_parse(s, n, out) == 0 && *out >= 0 ? 0 : -1;
 }
 
 static const char *

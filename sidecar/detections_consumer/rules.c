@@ -160,15 +160,11 @@ static void
 rule_load(vms_errs_t *e, size_t idx, json_t *o, vms_rule_t *r)
 {
     char where[120];
-    json_t *name = json_is_object(o) ? json_object_get(o, "name") : NULL;
+    json_t *name = json_object_get(o, "name");     /* o is an object (vms_jcheck_list) */
     if (json_is_string(name)) {
         snprintf(where, sizeof(where), "rules[%zu] (\"%.64s\")", idx, json_string_value(name));
     } else {
         snprintf(where, sizeof(where), "rules[%zu]", idx);
-    }
-    if (!json_is_object(o)) {
-        vms_bad(e, "%s: must be an object", where);
-        return;
     }
     vms_unknown_fields(e, where, o, rule_fields);
     if (!json_is_string(name) || !vms_name_ok(json_string_value(name), 64, "_-.")) {

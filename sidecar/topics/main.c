@@ -71,6 +71,41 @@ unsupported(admin_t *a, rd_kafka_resp_err_t err, const char *api)
     return 0;
 }
 
+/* The result event of an admin request, or NULL when the request failed as a whole: said (unless
+ * quiet), or, when the broker lacks the API, from then on checking only. */
+static rd_kafka_event_t *
+admin_result(admin_t *a, rd_kafka_event_type_t type, const char *api, const char *topic, int quiet)
+{
+    rd_kafka_event_t *ev = wait_result(a, type);
+    if (ev == NULL) {
+        unsupported(a, RD_KAFKA_RESP_ERR__TIMED_OUT, api);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        if (!unsupported(a, rd_kafka_event_error(ev), api) && !quiet) {
+            printf("%s: error: %s\n", topic, rd_kafka_event_error_string(ev));
+        }
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+/* 0 when the request's one topic succeeded; 1 when it failed (said, unless the API is missing) */
+static int
+topic_outcome(admin_t *a, const rd_kafka_topic_result_t **res, size_t n, const char *api,
+    const char *topic)
+{
+    rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR_UNKNOWN;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return 0;
+    }
+    if (!unsupported(a, e, api)) {
+        printf("%s: error: %s\n", topic, n ? rd_kafka_topic_result_error_string(res[0]) : "?");
+    }
+    return 1;
+}
+
 static rd_kafka_AdminOptions_t *
 options(admin_t *a, rd_kafka_admin_op_t op)
 {
@@ -99,28 +134,17 @@ create_topic(admin_t *a, const vms_topic_t *t)
     }
     rd_kafka_AdminOptions_t *o = options(a, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_CreateTopics(a->rk, &nt, 1, o, a->q);
-    rd_kafka_event_t *ev = wait_result(a, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
+    rd_kafka_event_t *ev = admin_result(a, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "CreateTopics", t->name, 0);
     int rc = 1;
-    if (ev == NULL) {
-        unsupported(a, RD_KAFKA_RESP_ERR__TIMED_OUT, "CreateTopics");
-    } else if (rd_kafka_event_error(ev)) {
-        if (!unsupported(a, rd_kafka_event_error(ev), "CreateTopics")) {
-            printf("%s: error: %s\n", t->name, rd_kafka_event_error_string(ev));
-        }
-    } else {
+    if (ev != NULL) {
         size_t n;
         const rd_kafka_topic_result_t **res =
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR_UNKNOWN;
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = topic_outcome(a, res, n, "CreateTopics", t->name);
+        if (rc == 0) {
             printf("%s: created (%d partitions, replication %d)\n", t->name, t->partitions,
                    t->replication_factor);
-            rc = 0;
-        } else if (!unsupported(a, e, "CreateTopics")) {
-            printf("%s: error: %s\n", t->name, n ? rd_kafka_topic_result_error_string(res[0]) : "?");
         }
-    }
-    if (ev) {
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(o);
@@ -139,27 +163,17 @@ add_partitions(admin_t *a, const vms_topic_t *t, int have)
     }
     rd_kafka_AdminOptions_t *o = options(a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
     rd_kafka_CreatePartitions(a->rk, &np, 1, o, a->q);
-    rd_kafka_event_t *ev = wait_result(a, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
+    rd_kafka_event_t *ev = admin_result(a, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, "CreatePartitions",
+                                        t->name, 0);
     int rc = 1;
-    if (ev == NULL) {
-        unsupported(a, RD_KAFKA_RESP_ERR__TIMED_OUT, "CreatePartitions");
-    } else if (rd_kafka_event_error(ev)) {
-        if (!unsupported(a, rd_kafka_event_error(ev), "CreatePartitions")) {
-            printf("%s: error: %s\n", t->name, rd_kafka_event_error_string(ev));
-        }
-    } else {
+    if (ev != NULL) {
         size_t n;
         const rd_kafka_topic_result_t **res =
             rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
-        rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR_UNKNOWN;
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = topic_outcome(a, res, n, "CreatePartitions", t->name);
+        if (rc == 0) {
             printf("%s: partitions %d→%d\n", t->name, have, t->partitions);
-            rc = 0;
-        } else if (!unsupported(a, e, "CreatePartitions")) {
-            printf("%s: error: %s\n", t->name, n ? rd_kafka_topic_result_error_string(res[0]) : "?");
         }
-    }
-    if (ev) {
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(o);
@@ -174,13 +188,10 @@ configs_match(admin_t *a, const vms_topic_t *t)
     rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->name);
     rd_kafka_AdminOptions_t *o = options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     rd_kafka_DescribeConfigs(a->rk, &cr, 1, o, a->q);
-    rd_kafka_event_t *ev = wait_result(a, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT);
+    rd_kafka_event_t *ev = admin_result(a, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "DescribeConfigs",
+                                        t->name, 1);
     int match = -1;
-    if (ev == NULL) {
-        unsupported(a, RD_KAFKA_RESP_ERR__TIMED_OUT, "DescribeConfigs");
-    } else if (rd_kafka_event_error(ev)) {
-        unsupported(a, rd_kafka_event_error(ev), "DescribeConfigs");
-    } else {
+    if (ev != NULL) {
         size_t n, nentries;
         const rd_kafka_ConfigResource_t **res =
             rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
@@ -199,8 +210,6 @@ configs_match(admin_t *a, const vms_topic_t *t)
                 match = found;
             }
         }
-    }
-    if (ev) {
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(o);
@@ -217,15 +226,9 @@ alter_configs(admin_t *a, const vms_topic_t *t)
     }
     rd_kafka_AdminOptions_t *o = options(a, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
     rd_kafka_AlterConfigs(a->rk, &cr, 1, o, a->q);
-    rd_kafka_event_t *ev = wait_result(a, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT);
+    rd_kafka_event_t *ev = admin_result(a, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, "AlterConfigs", t->name, 0);
     int rc = 1;
-    if (ev == NULL) {
-        unsupported(a, RD_KAFKA_RESP_ERR__TIMED_OUT, "AlterConfigs");
-    } else if (rd_kafka_event_error(ev)) {
-        if (!unsupported(a, rd_kafka_event_error(ev), "AlterConfigs")) {
-            printf("%s: error: %s\n", t->name, rd_kafka_event_error_string(ev));
-        }
-    } else {
+    if (ev != NULL) {
         size_t n;
         const rd_kafka_ConfigResource_t **res =
             rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
@@ -235,8 +238,6 @@ alter_configs(admin_t *a, const vms_topic_t *t)
         } else if (n == 1 && !unsupported(a, rd_kafka_ConfigResource_error(res[0]), "AlterConfigs")) {
             printf("%s: error: %s\n", t->name, rd_kafka_ConfigResource_error_string(res[0]));
         }
-    }
-    if (ev) {
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(o);
