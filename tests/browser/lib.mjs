@@ -44,9 +44,11 @@ export async function openBrowser() {
     return {
         context,
         logs,
+        // A new tab, signed in with token the way a user does (signIn), or not signed in.
         async page(token) {
-            if (token) await context.addInitScript((t) => sessionStorage.setItem('vms.token', t), token);
-            return context.newPage();
+            const page = await context.newPage();
+            if (token) await signIn(page, token);
+            return page;
         },
         // After a failure: a screenshot of every open page and the pages' console, kept as artifacts.
         async dump(name) {
@@ -63,6 +65,16 @@ export async function openBrowser() {
             rmSync(profile, { recursive: true, force: true });
         },
     };
+}
+
+// Signs in the way a user does: the token (the README's `./build.sh token`) pasted into the
+// sign-in form. player.html without a camera asks for it, then lists the cameras. The tab keeps
+// the session (sessionStorage) for the pages it opens next.
+export async function signIn(page, token) {
+    await page.goto(`${BASE()}/player.html`);
+    await page.fill('form.signin textarea', token);
+    await page.click('form.signin button[type=submit]');
+    await page.waitForSelector('form.signin', { state: 'detached', timeout: 20_000 });
 }
 
 export async function screenshot(page, name) {
