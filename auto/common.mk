@@ -27,3 +27,8 @@ pc_libs   = $(shell pkg-config --libs $(1))
 # file rewritten under it, and an interrupted link leaves no half-written target.
 LINK_TMP  = $@.tmp
 LINK_DONE = mv -f $@.tmp $@
+
+# vmsd's source folders under sidecar/ (docs/vmsd.md "Source layout"); every one is on the include
+# path of vmsd's sources and of the unit and fuzz tests that build them.
+VMSD_DIRS := base api ingest record sinks analysis
+SIDECAR_INC = $(addprefix -I$(ROOT)/sidecar/,. $(VMSD_DIRS))

@@ -3,5 +3,5 @@
 EXTRA_BINS += vms-index
 vms-index_SRCS := ../modules/playback/cli/vms_index_cli.c \
                   $(patsubst $(ROOT)/%,../%,$(wildcard $(ROOT)/modules/playback/core/pb_*.c)) \
-                  ../modules/common/vms_index.c ../modules/common/vms_index_reader.c segpath.c
+                  ../modules/common/vms_index.c ../modules/common/vms_index_reader.c record/segpath.c
 vms-index_CFLAGS := -I$(ROOT)/modules/playback/core

@@ -1,5 +1,5 @@
 /*
- * Analysis keys of vmsd.conf (sidecar/ai/conf.c): "key=value" with the value
+ * Analysis keys of vmsd.conf (sidecar/analysis/ai/conf.c): "key=value" with the value
  * parsed as JSON ROI areas, price lists, durations, numbers, URLs.
  * Input: key, '=', value (NUL bytes cut the value short, as inih would).
  */

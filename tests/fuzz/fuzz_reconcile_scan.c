@@ -1,5 +1,5 @@
 /* libFuzzer target: the MP4 fragment-table reader of start-up reconciliation
- * (sidecar/reconcile.c, vms_reconcile_scan) on arbitrary file contents,
+ * (sidecar/record/reconcile.c, vms_reconcile_scan) on arbitrary file contents,
  * including the truncation of a torn last fragment. */
 
 #include <stdint.h>

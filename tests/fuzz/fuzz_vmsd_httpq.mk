@@ -1,2 +1,2 @@
-fuzz_vmsd_httpq_SRCS := sidecar/httpq.c
-fuzz_vmsd_httpq_CFLAGS := -I$(ROOT)/sidecar
+fuzz_vmsd_httpq_SRCS := sidecar/api/httpq.c
+fuzz_vmsd_httpq_CFLAGS := $(SIDECAR_INC)

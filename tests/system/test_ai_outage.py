@@ -45,7 +45,7 @@ def test_detections_survive_database_and_broker_outages(stack):
     calls = len(standin_get(ds, "/_standin/requests"))
     det = Events(k.bootstrap, "vms.detections")
     try:
-        # Kafka is at-least-once across a broker outage (sidecar/events.h): a repeat carries the
+        # Kafka is at-least-once across a broker outage (sidecar/sinks/events.h): a repeat carries the
         # same id; two per answered call (a call cut short by the stop produced nothing)
         wait("detections in Kafka", lambda: det.of("detection", "walk"), 60)
         produced = {e["id"] for e in det.of("detection", "walk")}

@@ -1,2 +1,2 @@
-test_ai_retry_SRCS := sidecar/ai/retry.c
-test_ai_retry_CFLAGS := -I$(ROOT)/sidecar/ai
+test_ai_retry_SRCS := sidecar/analysis/ai/retry.c
+test_ai_retry_CFLAGS := -I$(ROOT)/sidecar/analysis/ai

@@ -1,5 +1,5 @@
 /*
- * The recorder (sidecar/recorder.c) fed with real MPEG-4 video packets
+ * The recorder (sidecar/record/recorder.c) fed with real MPEG-4 video packets
  * (encoded here by libavcodec) whose timestamps are played with: segment
  * cuts at keyframes, the fragment table against the files, contiguity, and
  * the timestamp guards (missing, repeated, jumping timestamps).  Output is

@@ -1,4 +1,4 @@
-/* Retention's decision (sidecar/retention_select.c): age per camera, disk
+/* Retention's decision (sidecar/record/retention_select.c): age per camera, disk
  * pressure oldest first across cameras, never the open segment. */
 
 #include <stdarg.h>

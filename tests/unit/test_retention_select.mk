@@ -1,2 +1,2 @@
-test_retention_select_SRCS := sidecar/retention_select.c
-test_retention_select_CFLAGS := -I$(ROOT)/sidecar
+test_retention_select_SRCS := sidecar/record/retention_select.c
+test_retention_select_CFLAGS := $(SIDECAR_INC)

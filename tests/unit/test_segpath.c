@@ -1,4 +1,4 @@
-/* Segment path templates (sidecar/segpath.c). */
+/* Segment path templates (sidecar/record/segpath.c). */
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,2 +1,2 @@
-test_segpath_SRCS := sidecar/segpath.c
-test_segpath_CFLAGS := -I$(ROOT)/sidecar
+test_segpath_SRCS := sidecar/record/segpath.c
+test_segpath_CFLAGS := $(SIDECAR_INC)

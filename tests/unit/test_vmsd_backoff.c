@@ -1,5 +1,5 @@
 /* vmsd reconnection policy: schedule, jitter, offline after max attempts,
- * healthy-period reset (sidecar/backoff.c). */
+ * healthy-period reset (sidecar/base/backoff.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,2 +1,2 @@
-test_vmsd_backoff_SRCS := sidecar/backoff.c sidecar/util.c
-test_vmsd_backoff_CFLAGS := -I$(ROOT)/sidecar
+test_vmsd_backoff_SRCS := sidecar/base/backoff.c sidecar/base/util.c
+test_vmsd_backoff_CFLAGS := $(SIDECAR_INC)

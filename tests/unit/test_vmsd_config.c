@@ -1,5 +1,5 @@
 /* vmsd configuration: defaults, per-camera overrides, analysis keys handed
- * over, and errors that name file, line and key (sidecar/config.c). */
+ * over, and errors that name file, line and key (sidecar/base/config.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* vmsd's API request target and camera scope (sidecar/httpq.c): the whole
+/* vmsd's API request target and camera scope (sidecar/api/httpq.c): the whole
  * decoded value reaches a route, or the request is refused (#20). */
 #include <setjmp.h>
 #include <stdarg.h>

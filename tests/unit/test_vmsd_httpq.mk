@@ -1,2 +1,2 @@
-test_vmsd_httpq_SRCS := sidecar/httpq.c
-test_vmsd_httpq_CFLAGS := -I$(ROOT)/sidecar
+test_vmsd_httpq_SRCS := sidecar/api/httpq.c
+test_vmsd_httpq_CFLAGS := $(SIDECAR_INC)

@@ -1,4 +1,4 @@
-/* vmsd's Prometheus registry (sidecar/metrics.c): text format of counters,
+/* vmsd's Prometheus registry (sidecar/base/metrics.c): text format of counters,
  * gauges and histograms, label escaping, one family per name, collectors. */
 #include <setjmp.h>
 #include <stdarg.h>

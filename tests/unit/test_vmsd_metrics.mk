@@ -1,3 +1,3 @@
-test_vmsd_metrics_SRCS := sidecar/metrics.c sidecar/util.c
-test_vmsd_metrics_CFLAGS := -I$(ROOT)/sidecar
+test_vmsd_metrics_SRCS := sidecar/base/metrics.c sidecar/base/util.c
+test_vmsd_metrics_CFLAGS := $(SIDECAR_INC)
 test_vmsd_metrics_LIBS := -lpthread

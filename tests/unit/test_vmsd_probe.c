@@ -1,4 +1,4 @@
-/* The offline-camera probe (sidecar/probe.c) against a one-shot TCP peer:
+/* The offline-camera probe (sidecar/ingest/probe.c) against a one-shot TCP peer:
  * 200 and 401 answer, 404 and garbage do not, silence ends at the deadline,
  * a stop request ends it early, and credentials never go on the wire. */
 #include <setjmp.h>

@@ -1,3 +1,3 @@
-test_vmsd_probe_SRCS := sidecar/probe.c sidecar/util.c
-test_vmsd_probe_CFLAGS := -I$(ROOT)/sidecar
+test_vmsd_probe_SRCS := sidecar/ingest/probe.c sidecar/base/util.c
+test_vmsd_probe_CFLAGS := $(SIDECAR_INC)
 test_vmsd_probe_LIBS := -lpthread

@@ -1,4 +1,4 @@
-/* The live relay's publish token (sidecar/relay.c): byte-exact HS256 JWT
+/* The live relay's publish token (sidecar/ingest/relay.c): byte-exact HS256 JWT
  * (vector made with PyJWT) and short enough for nginx-rtmp's query limit. */
 #include <setjmp.h>
 #include <stdarg.h>

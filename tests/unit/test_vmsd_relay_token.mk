@@ -1,3 +1,3 @@
-test_vmsd_relay_token_SRCS := sidecar/relay.c sidecar/util.c sidecar/log.c sidecar/metrics.c
-test_vmsd_relay_token_CFLAGS := -I$(ROOT)/sidecar $(call pc_cflags,libavformat libavcodec libavutil libcrypto)
+test_vmsd_relay_token_SRCS := sidecar/ingest/relay.c sidecar/base/util.c sidecar/base/log.c sidecar/base/metrics.c
+test_vmsd_relay_token_CFLAGS := $(SIDECAR_INC) $(call pc_cflags,libavformat libavcodec libavutil libcrypto)
 test_vmsd_relay_token_LIBS := $(call pc_libs,libavformat libavcodec libavutil libcrypto) -lpthread

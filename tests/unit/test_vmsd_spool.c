@@ -1,4 +1,4 @@
-/* vmsd's event spool (sidecar/spool.c): records come back in order across a
+/* vmsd's event spool (sidecar/sinks/spool.c): records come back in order across a
  * reopen, commits persist, a torn tail is cut, the bound holds, and a fully
  * delivered spool starts over empty. */
 #include <setjmp.h>

@@ -17,7 +17,7 @@
 
 #include "../conf.h"
 #include "../pipeline.h"
-#include "../../util.h"
+#include "util.h"
 
 #include <curl/curl.h>
 #include <libavcodec/avcodec.h>
