@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pg.h"
 #include "retention.h"
+#include "state.h"
 #include "rstore.h"
 #include "util.h"
 #include "watchdog.h"
@@ -66,25 +67,10 @@ log_errors(const char *prefix, const char *err)
 static void
 publish_camera(const vms_camera_conf_t *cc, const char *status)
 {
-    char        key[128], days[32];
-    const char *p[4];
-
-    snprintf(key, sizeof(key), "vms:camera:%s:status", cc->id);
     if (status != NULL) {
-        vms_redis_set(key, status, strlen(status), 0);
+        vms_state_camera_status(cc->id, status);
     }
-    snprintf(days, sizeof(days), "%lld", (long long) cc->s.retention_days);
-    p[0] = cc->id;
-    p[1] = cc->enabled ? "true" : "false";
-    p[2] = cc->s.record ? "true" : "false";
-    p[3] = days;
-    vms_pg_exec_async("INSERT INTO cameras (id, enabled, record,"
-                      " retention_days, updated_at) VALUES ($1, $2::boolean,"
-                      " $3::boolean, $4::integer, now())"
-                      " ON CONFLICT (id) DO UPDATE SET enabled ="
-                      " EXCLUDED.enabled, record = EXCLUDED.record,"
-                      " retention_days = EXCLUDED.retention_days,"
-                      " updated_at = now()", 4, p);
+    vms_state_camera_row(cc->id, cc->enabled, cc->s.record, cc->s.retention_days);
 }
 
 static void
@@ -191,9 +177,7 @@ reload(const char *path, vms_config_t *old)
             vms_log_info(id, "reload: %s", cc ? "disabled" : "removed");
             vms_camera_stop(cam);
             if (cc == NULL) {
-                char key[128];
-                snprintf(key, sizeof(key), "vms:camera:%s:status", id);
-                vms_redis_set(key, "removed", 7, 0);
+                vms_state_camera_status(id, "removed");
             }
             removed++;
         } else if (strcmp(cc->sig, rc->sig) != 0) {

@@ -4,12 +4,11 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
-#include "pg.h"
 #include "probe.h"
 #include "reconcile.h"
 #include "relay.h"
 #include "recorder.h"
-#include "rstore.h"
+#include "state.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -58,13 +57,10 @@ set_error(vms_camera_t *cam, const char *fmt, ...)
 static void
 set_state(vms_camera_t *cam, vms_cam_state_e st)
 {
-    char key[128];
-
     if (atomic_exchange(&cam->state, (int) st) == (int) st) {
         return;
     }
-    snprintf(key, sizeof(key), "vms:camera:%s:status", cam->id);
-    vms_redis_set(key, vms_camera_state_names[st], strlen(vms_camera_state_names[st]), 0);
+    vms_state_camera_status(cam->id, vms_camera_state_names[st]);
 }
 
 /* Sleeps up to ms in small steps; returns 1 when asked to stop.  While the
@@ -74,7 +70,6 @@ nap(vms_camera_t *cam, int64_t ms)
 {
     int64_t  until = vms_mono_us() + ms * 1000;
     int64_t  ttl = cam->conf->s.snapshot_ttl_ms;
-    char     key[128];
 
     for (;;) {
         int64_t now = vms_mono_us(), step;
@@ -91,8 +86,7 @@ nap(vms_camera_t *cam, int64_t ms)
         {
             pthread_mutex_lock(&cam->lock);
             if (cam->jpeg != NULL) {
-                snprintf(key, sizeof(key), "vms:snapshot:%s", cam->id);
-                vms_redis_set(key, cam->jpeg, cam->jpeg_len, ttl);
+                vms_state_snapshot(cam->id, cam->jpeg, cam->jpeg_len, ttl);
             }
             pthread_mutex_unlock(&cam->lock);
             atomic_store(&cam->snapshot_at, now);
@@ -144,7 +138,6 @@ segment_closed(const vms_segment_info_t *seg, void *data)
     vms_camera_t  *cam = data;
     char           start[40], end[40], bytes[32];
     vms_buf_t      path = {0};
-    const char    *p[5];
 
     vms_rfc3339(seg->start_us, start, sizeof(start));
     vms_rfc3339(seg->start_us + seg->duration_us, end, sizeof(end));
@@ -167,16 +160,7 @@ segment_closed(const vms_segment_info_t *seg, void *data)
     vms_series_set(cam->s_segment_end,
                    (double) (seg->start_us + seg->duration_us) / 1e6);
 
-    p[0] = cam->id;
-    p[1] = start;
-    p[2] = end;
-    p[3] = seg->path;
-    p[4] = bytes;
-    vms_pg_exec_async("INSERT INTO recordings (camera_id, start_time,"
-                      " end_time, path, bytes) VALUES ($1, $2::timestamptz,"
-                      " $3::timestamptz, $4, $5::bigint)"
-                      " ON CONFLICT (camera_id, start_time) DO NOTHING",
-                      5, p);
+    vms_state_recording_row(cam->id, start, end, seg->path, bytes);
 }
 
 /* ---- decoded keyframes ------------------------------------------------ */
@@ -186,7 +170,7 @@ snapshot(vms_camera_t *cam, const AVFrame *frame, int64_t now)
 {
     uint8_t  *jpeg;
     size_t    len;
-    char      key[128], path[4200];
+    char      path[4200];
     int       rc;
 
     rc = vms_jpeg_encode(frame, (int) cam->conf->s.snapshot_width, &jpeg, &len);
@@ -202,8 +186,7 @@ snapshot(vms_camera_t *cam, const AVFrame *frame, int64_t now)
         vms_log_warn(cam->id, "snapshot: cannot write %s: %s", path,
                      strerror(-rc));
     }
-    snprintf(key, sizeof(key), "vms:snapshot:%s", cam->id);
-    vms_redis_set(key, jpeg, len, cam->conf->s.snapshot_ttl_ms);
+    vms_state_snapshot(cam->id, jpeg, len, cam->conf->s.snapshot_ttl_ms);
     pthread_mutex_lock(&cam->lock);
     free(cam->jpeg);
     cam->jpeg = malloc(len);

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "pg.h"
+#include "state.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -86,23 +87,11 @@ void
 vms_ai_cost_persist(const char *camera_id, int64_t ts_us,
     const char *provider, const char *api, int calls, double usd)
 {
-    static const char *sql =
-        "INSERT INTO ai_costs (camera_id, day, provider, api, calls, cost_usd)"
-        " VALUES ($1, (to_timestamp($2::double precision) AT TIME ZONE 'UTC')"
-        "::date, $3, $4, $5::bigint, $6::numeric)"
-        " ON CONFLICT (camera_id, day, provider, api) DO UPDATE SET"
-        " calls = ai_costs.calls + EXCLUDED.calls,"
-        " cost_usd = ai_costs.cost_usd + EXCLUDED.cost_usd, updated_at = now()";
-    char        ts[32], n[16], c[32];
-    const char *p[6] = { camera_id, ts, provider, api, n, c };
     vms_pg_stats_t st;
 
     vms_pg_stats(&st);
     if (!st.enabled || calls == 0) {
         return;
     }
-    snprintf(ts, sizeof(ts), "%lld", (long long) (ts_us / 1000000));
-    snprintf(n, sizeof(n), "%d", calls);
-    snprintf(c, sizeof(c), "%.6f", usd);
-    vms_pg_exec_async(sql, 6, p);
+    vms_state_ai_cost_row(camera_id, ts_us, provider, api, calls, usd);
 }
