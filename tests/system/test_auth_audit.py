@@ -3,34 +3,13 @@ audit_log by vms-audit-consumer, and kept in the fallback file while the broker 
 import json
 import os
 import subprocess
-import uuid
 
 import psycopg
-import pytest
 import requests
-from confluent_kafka import Consumer
 
 import vmsstack
 from test_auth_helpers import Keys, bearer
-
-
-def consume(bootstrap, topic, n, timeout=30):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                  "auto.offset.reset": "earliest"})
-    c.subscribe([topic])
-    got = []
-    try:
-        vmsstack.wait_for(f"{n} records on {topic}", lambda: _poll(c, got) >= n, timeout)
-    finally:
-        c.close()
-    return got
-
-
-def _poll(c, got):
-    m = c.poll(0.5)
-    if m is not None and not m.error():
-        got.append((m.key(), json.loads(m.value())))
-    return len(got)
+from helpers import consume
 
 
 def rows(pg, where="true"):
@@ -54,7 +33,7 @@ def test_audit_records_in_kafka_and_postgres(stack):
     ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": k.bootstrap})
     audited_requests(ngx, keys)
 
-    recs = consume(k.bootstrap, "vms.audit", 2)
+    recs = consume(k.bootstrap, "vms.audit", 2, decode=json.loads)
     by_action = {r["action"]: (key, r) for key, r in recs}
     assert set(by_action) == {"POST", "DELETE"}             # the GET is not audited
     key, post = by_action["POST"]
@@ -122,7 +101,7 @@ def test_malformed_record_goes_to_dead_letter_topic(stack):
     cons = stack._start("audit-consumer", [stack.bin("vms-audit-consumer"), "--brokers", k.bootstrap,
                                            "--dsn", pg.dsn])
     vmsstack.wait_for("audit row", lambda: len(rows(pg)) >= 1, 30, cons.proc, cons.log)
-    dead = consume(k.bootstrap, "vms.audit.dlq", 1)
+    dead = consume(k.bootstrap, "vms.audit.dlq", 1, decode=json.loads)
     assert dead[0][1]["id"] == "x1"
     assert rows(pg)[0][:4] == ("u", "PUT", "/r", 204)
 
@@ -136,12 +115,12 @@ def test_broker_outage_records_delivered_after_recovery(stack):
                             "AUTH_KAFKA_PROPS": "message.timeout.ms=120000"})
     tok = keys.token("HS256", sub="carol", role="viewer", camera_id="cam1")
     assert requests.post(ngx.url("/api/auth/check/cam1"), headers=bearer(tok), timeout=5).status_code == 200
-    consume(k.bootstrap, "vms.audit", 1)            # the producer is connected and working
+    consume(k.bootstrap, "vms.audit", 1, decode=json.loads)            # the producer is connected and working
     k.down()
     for _ in range(3):
         assert requests.put(ngx.url("/api/auth/check/cam1"), headers=bearer(tok), timeout=5).status_code == 200
     k.up()
-    recs = consume(k.bootstrap, "vms.audit", 4, timeout=60)
+    recs = consume(k.bootstrap, "vms.audit", 4, timeout=60, decode=json.loads)
     assert [r["action"] for _, r in recs].count("PUT") == 3
     assert not os.path.exists(os.path.join(ngx.prefix, "logs", "audit.jsonl")) or \
         os.path.getsize(os.path.join(ngx.prefix, "logs", "audit.jsonl")) == 0

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from test_auth_helpers import Keys
+from helpers import rtmp_callback
 
 ACTIONS = ["publish", "read", "playback", "api", "metrics", "pprof"]
 PROTOCOLS = ["rtsp", "rtmp", "hls", "webrtc", "srt"]
@@ -121,10 +122,6 @@ def test_malformed_requests_400(mtx):
     assert requests.get(url, timeout=5).status_code == 405
 
 
-def rtmp(ngx, **form):
-    return requests.post(ngx.url("/api/auth/rtmp"), data=form, timeout=5)
-
-
 def test_nginx_rtmp_callbacks(mtx):
     """The form nginx-rtmp's notify module posts for on_play / on_publish."""
     viewer = mtx.keys.token("HS256", role="viewer", camera_id="cam1")
@@ -133,11 +130,11 @@ def test_nginx_rtmp_callbacks(mtx):
             "pageurl": "", "addr": "127.0.0.1", "clientid": "7"}
     play = dict(base, call="play", name="cam1", start="-2000", duration="0", reset="0")
     publish = dict(base, call="publish", name="cam1", type="live")
-    assert rtmp(mtx, **play, args=f"token={viewer}").status_code == 200
-    assert rtmp(mtx, **play, token=viewer).status_code == 200
-    assert rtmp(mtx, **dict(play, tcurl=f"rtmp://127.0.0.1/live?jwt={viewer}")).status_code == 200
-    assert rtmp(mtx, **dict(play, name="cam2"), args=f"token={viewer}").status_code == 403
-    assert rtmp(mtx, **play).status_code == 401
-    assert rtmp(mtx, **publish, args=f"token={viewer}").status_code == 403
-    assert rtmp(mtx, **publish, args=f"token={publisher}").status_code == 200
-    assert rtmp(mtx, **dict(play, call="done")).status_code == 400
+    assert rtmp_callback(mtx, **play, args=f"token={viewer}").status_code == 200
+    assert rtmp_callback(mtx, **play, token=viewer).status_code == 200
+    assert rtmp_callback(mtx, **dict(play, tcurl=f"rtmp://127.0.0.1/live?jwt={viewer}")).status_code == 200
+    assert rtmp_callback(mtx, **dict(play, name="cam2"), args=f"token={viewer}").status_code == 403
+    assert rtmp_callback(mtx, **play).status_code == 401
+    assert rtmp_callback(mtx, **publish, args=f"token={viewer}").status_code == 403
+    assert rtmp_callback(mtx, **publish, args=f"token={publisher}").status_code == 200
+    assert rtmp_callback(mtx, **dict(play, call="done")).status_code == 400

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from helpers import redis_cli
+
 # Locations under test.  stub_status is only a cheap content handler behind the checks.
 LOCATIONS = """
 location = /t/rate      { vms_limit_rate 100/h; stub_status; }
@@ -106,11 +108,6 @@ def wait_until(check, timeout=15.0, what="condition"):
             return v
         time.sleep(0.05)
     raise AssertionError(f"{what} not reached within {timeout} s")
-
-
-def redis_cli(redis, *args):
-    return subprocess.run(["redis-cli", "-p", str(redis.port), *args], capture_output=True,
-                          text=True, check=True).stdout.strip()
 
 
 # -- rate limit ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 
 from test_alert_notifier import Hook, receivers
 from test_detections_consumer import det
-from test_push import Sse, live, token
+from helpers import Sse, live, token
 from vmsdtest import wait
 
 

@@ -2,7 +2,6 @@
 browsers over EventSource and WebSocket, behind vms_auth (view_stream on every camera listed)."""
 import json
 import queue
-import threading
 import time
 import uuid
 
@@ -13,83 +12,7 @@ import websocket
 from confluent_kafka import Producer
 
 import vmsstack
-
-
-def token(stack, ttl=600, **claims):
-    with open(stack.secret_file()) as f:
-        key = f.read().strip()
-    now = int(time.time())
-    body = {"sub": "u1", "role": "viewer", "tenant_id": "t1", "iat": now, "exp": now + ttl,
-            "jti": uuid.uuid4().hex}
-    body.update(claims)
-    return jwt.encode(body, key, algorithm="HS256")
-
-
-class Sse:
-    """An EventSource subscription read on a thread: (id, data) pairs in a queue."""
-
-    def __init__(self, url, tok=None, last_event_id=None):
-        headers = {"Accept": "text/event-stream"}
-        if tok:
-            headers["Authorization"] = f"Bearer {tok}"
-        if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
-        self.r = requests.get(url, headers=headers, stream=True, timeout=(5, 120))
-        self.status = self.r.status_code
-        self.q = queue.Queue()
-        self.ended = threading.Event()
-        if self.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        ev_id, data = None, []
-        try:
-            for line in self.r.iter_lines(chunk_size=1, decode_unicode=True):   # as it comes
-                if line is None:
-                    continue
-                if line == "":
-                    if data:
-                        self.q.put((ev_id, "\n".join(data)))
-                    ev_id, data = None, []
-                elif line.startswith("id:"):
-                    ev_id = line[3:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].lstrip())
-        except Exception:  # noqa: BLE001 - the connection closed
-            pass
-        self.ended.set()
-
-    def messages(self, n, timeout=30):
-        """n messages (JSON decoded, with their ids), or fail."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{len(got)} of {n} messages after {timeout} s: {got}")
-            try:
-                ev_id, data = self.q.get(timeout=left)
-            except queue.Empty:
-                continue
-            msg = json.loads(data)
-            if msg.get("type") != "probe":         # left over from primed()
-                got.append((ev_id, msg))
-        return got
-
-    def quiet(self, seconds):
-        """Nothing more arrives within `seconds`."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                extra = self.q.get(timeout=left)
-            except queue.Empty:
-                return True
-            if json.loads(extra[1]).get("type") != "probe":
-                raise AssertionError(f"unexpected message {extra}")
-        return True
-
-    def close(self):
-        self.r.close()
+from helpers import Sse, live, token
 
 
 class Out:
@@ -110,11 +33,6 @@ def push_stack(stack):
     ngx = stack.nginx(vars={"KAFKA_BROKERS": k.bootstrap, "REDIS_ADDR": "127.0.0.1:9"})
     push = stack.push(k, ngx)
     return stack, k, ngx, push
-
-
-def live(ngx, cameras, **q):
-    extra = "".join(f"&{k}={v}" for k, v in q.items())
-    return ngx.url(f"/api/events/live?cameras={cameras}{extra}")
 
 
 def primed(sub, out, camera, topic="vms.events"):

@@ -2,13 +2,13 @@
 import glob
 import os
 import subprocess
-import time
 
 import psycopg
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 import vmsstack
+from helpers import consume
 
 MODULES = ("auth", "limit", "log", "playback")
 
@@ -35,19 +35,6 @@ def test_broken_nginx_config_is_refused(stack):
     r = stack.nginx_test(vars={"EXTRA_SERVER": "vms_no_such_directive on;"})
     assert r.returncode != 0
     assert 'unknown directive "vms_no_such_directive"' in r.stderr
-
-
-def consume(bootstrap, topic, n, timeout=20):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{time.monotonic_ns()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([topic])
-    out, deadline = [], time.monotonic() + timeout
-    while len(out) < n and time.monotonic() < deadline:
-        m = c.poll(0.5)
-        if m is not None and m.error() is None:
-            out.append((m.key(), m.value()))
-    c.close()
-    return out
 
 
 def test_kafka_broker_round_trip_with_kcat(stack):

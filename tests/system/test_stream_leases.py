@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from test_auth_helpers import Keys
+from helpers import redis_cli, rtmp_callback
 
 BASE_RTMP = {"app": "live", "flashver": "LNX 9,0,124,2", "swfurl": "", "tcurl": "rtmp://127.0.0.1/live",
              "pageurl": "", "addr": "127.0.0.1"}
@@ -52,11 +53,6 @@ def redis_connected(ngx):
         m = re.search(r"^vms_limit_redis_connects_total (\d+)", text, re.M)
         return m and int(m.group(1)) >= 1
     vmsstack.wait_for("vms_limit connected to Redis", connected, 15)
-
-
-def redis_cli(redis, *args):
-    return subprocess.run(["redis-cli", "-p", str(redis.port), *args], capture_output=True,
-                          text=True, check=True).stdout.strip()
 
 
 def no_alerts(ngx):
@@ -92,10 +88,6 @@ def ask(ngx, **fields):
     if body["id"] is not None:
         body["id"] = rid(body["id"])
     return requests.post(ngx.url("/api/auth/validate-stream"), json=body, timeout=5)
-
-
-def rtmp(ngx, **form):
-    return requests.post(ngx.url("/api/auth/rtmp"), data=form, timeout=5)
 
 
 def test_mediamtx_reads_take_leases_up_to_the_plan(leases):
@@ -158,16 +150,16 @@ def test_rtmp_play_takes_a_lease_per_client_publish_never(leases):
     play = dict(BASE_RTMP, call="play", name="cam1", start="-2000", duration="0", reset="0")
     publish = dict(BASE_RTMP, call="publish", name="cam1", type="live")
     for cid in range(5):
-        assert rtmp(leases, **publish, clientid=str(100 + cid), args=f"token={publisher}").status_code == 200
+        assert rtmp_callback(leases, **publish, clientid=str(100 + cid), args=f"token={publisher}").status_code == 200
     assert held(leases, "u-rtmp") == []
-    assert rtmp(leases, **play, clientid="1", args=f"token={viewer}").status_code == 200
-    assert rtmp(leases, **play, clientid="2", args=f"token={viewer}").status_code == 200
-    resp = rtmp(leases, **play, clientid="3", args=f"token={viewer}")
+    assert rtmp_callback(leases, **play, clientid="1", args=f"token={viewer}").status_code == 200
+    assert rtmp_callback(leases, **play, clientid="2", args=f"token={viewer}").status_code == 200
+    resp = rtmp_callback(leases, **play, clientid="3", args=f"token={viewer}")
     assert resp.status_code == 429
     assert resp.json()["error"] == "limit_exceeded" and resp.json()["active"] == 2
     assert held(leases, "u-rtmp") == ["rtmp:127.0.0.1:1", "rtmp:127.0.0.1:2"]
     # an unauthorized play is 403 and counts nothing
-    assert rtmp(leases, **dict(play, name="cam2"), clientid="4", args=f"token={viewer}").status_code == 403
+    assert rtmp_callback(leases, **dict(play, name="cam2"), clientid="4", args=f"token={viewer}").status_code == 403
     no_alerts(leases)
 
 
@@ -315,42 +307,42 @@ def test_rtmp_update_renews_and_play_done_releases(short_leases):
     ngx = short_leases
     viewer = ngx.keys.token("HS256", sub="u-rtmpu", plan="free", role="viewer", camera_id="cam1")
     play = dict(BASE_RTMP, name="cam1", args=f"token={viewer}")
-    assert rtmp(ngx, **play, call="play", clientid="7", start="-2000", duration="0", reset="0").status_code == 200
-    assert rtmp(ngx, **play, call="play", clientid="8", start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp_callback(ngx, **play, call="play", clientid="7", start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp_callback(ngx, **play, call="play", clientid="8", start="-2000", duration="0", reset="0").status_code == 200
     # nginx-rtmp's on_update for client 7 every second (10 s in the stack) keeps its lease
     deadline = time.monotonic() + 3 * 3 + 1
     while time.monotonic() < deadline:
-        assert rtmp(ngx, **play, call="update_play", clientid="7", time="5", timestamp="5000").status_code == 200
+        assert rtmp_callback(ngx, **play, call="update_play", clientid="7", time="5", timestamp="5000").status_code == 200
         time.sleep(1)
     assert held(ngx, "u-rtmpu") == ["rtmp:127.0.0.1:7"]
     # on_play_done gives it back at once
-    assert rtmp(ngx, **play, call="play_done", clientid="7").status_code == 200
+    assert rtmp_callback(ngx, **play, call="play_done", clientid="7").status_code == 200
     assert held(ngx, "u-rtmpu") == []
     # an update of a client whose user is over the limit ends that client (nginx-rtmp drops it)
     for cid in ("1", "2"):
-        assert rtmp(ngx, **play, call="play", clientid=cid, start="-2000", duration="0", reset="0").status_code == 200
-    assert rtmp(ngx, **play, call="update_play", clientid="3", time="5", timestamp="5000").status_code == 429
+        assert rtmp_callback(ngx, **play, call="play", clientid=cid, start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp_callback(ngx, **play, call="update_play", clientid="3", time="5", timestamp="5000").status_code == 429
     # a stream token that expired while its player plays does not end the session (an RTMP
     # player cannot renew it): the update is judged as of the session's start (nginx-rtmp's time=)
     now = int(time.time())
     late = ngx.keys.token("HS256", sub="u-rtmpx", plan="free", role="viewer", camera_id="cam1",
                           iat=now - 700, exp=now - 60)
     lplay = dict(BASE_RTMP, name="cam1", args=f"token={late}", clientid="11")
-    assert rtmp(ngx, **lplay, call="update_play", time="650", timestamp="650000").status_code == 200
+    assert rtmp_callback(ngx, **lplay, call="update_play", time="650", timestamp="650000").status_code == 200
     assert held(ngx, "u-rtmpx") == ["rtmp:127.0.0.1:11"]
     # ... but a session said to have begun after the token expired is refused
-    assert rtmp(ngx, **lplay, call="update_play", time="5", timestamp="5000").status_code == 401
-    assert rtmp(ngx, **lplay, call="play_done").status_code == 200
+    assert rtmp_callback(ngx, **lplay, call="update_play", time="5", timestamp="5000").status_code == 401
+    assert rtmp_callback(ngx, **lplay, call="play_done").status_code == 200
     assert held(ngx, "u-rtmpx") == []
     # a revoked token ends its session at the next update
     revoked = ngx.keys.token("HS256", sub="u-rtmpv", plan="free", role="viewer", camera_id="cam1", jti="gone-1")
     rplay = dict(BASE_RTMP, name="cam1", args=f"token={revoked}", clientid="9")
-    assert rtmp(ngx, **rplay, call="play", start="-2000", duration="0", reset="0").status_code == 200
+    assert rtmp_callback(ngx, **rplay, call="play", start="-2000", duration="0", reset="0").status_code == 200
     redis_cli(ngx.redis, "SET", "vms:revoked:gone-1", "1", "EX", "60")
     import vmsstack     # revocation answers are cached for vms_auth_revocation_cache (5 s)
-    vmsstack.wait_for("the revoked token's update refused", lambda: rtmp(
+    vmsstack.wait_for("the revoked token's update refused", lambda: rtmp_callback(
         ngx, **rplay, call="update_play", time="5", timestamp="5000").status_code in (401, 403), 15)
-    assert rtmp(ngx, **dict(rplay, args=""), call="play_done").status_code == 401
+    assert rtmp_callback(ngx, **dict(rplay, args=""), call="play_done").status_code == 401
     no_alerts(ngx)
 
 
