@@ -378,9 +378,10 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
                 continue;
             }
 
+            /* logged before: a refusal finalizes r (its pool and log are gone after the call) */
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_limit: rate step%s",
+                           ctx->result == NGX_HTTP_VMS_LIMIT_R_NONE ? "" : " (Redis answered)");
             rc = ngx_http_vms_limit_rate(r, ctx);
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_limit: rate step: %i "
-                           "(-5 passed, -2 waiting for Redis, else the answer)", rc);
             if (rc != NGX_DECLINED) {
                 return rc;
             }
@@ -399,10 +400,10 @@ ngx_http_vms_limit_handler(ngx_http_request_t *r)
                 continue;
             }
 
-            rc = ngx_http_vms_limit_streams(r, ctx);
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "vms_limit: streams step "
-                           "(mode %ui): %i (-5 passed, -2 waiting for Redis, else the answer)",
-                           llcf->streams, rc);
+                           "(mode %ui)%s", llcf->streams,
+                           ctx->result == NGX_HTTP_VMS_LIMIT_R_NONE ? "" : " (Redis answered)");
+            rc = ngx_http_vms_limit_streams(r, ctx);
             if (rc != NGX_DECLINED) {
                 return rc;
             }

@@ -2,13 +2,17 @@
 stopping peers, ports, waiting) is tests/tools/vmsstack.py; these are the small client-side steps
 several test files take."""
 import json
+import os
 import queue
+import shutil
 import subprocess
 import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
+import psycopg
 import requests
 from confluent_kafka import Consumer
 
@@ -130,3 +134,116 @@ def live(ngx, cameras, **q):
     """The live events URL for a camera list, with more query arguments."""
     extra = "".join(f"&{k}={v}" for k, v in q.items())
     return ngx.url(f"/api/events/live?cameras={cameras}{extra}")
+
+
+# -- browser pages (tests/browser) ---------------------------------------------------------------
+
+ROOT = vmsstack.ROOT
+BROWSER = os.path.join(ROOT, "tests", "browser")
+ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
+
+
+def ensure_node_modules():
+    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+        return
+    npm = shutil.which("npm")
+    assert npm, "npm is missing (auto/packages.sh group browser)"
+    cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(BROWSER, "package-lock.json")) \
+        else [npm, "install", "--no-audit", "--no-fund"]
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    r = subprocess.run(cmd, cwd=BROWSER, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+
+
+# -- alerts: a webhook receiver ------------------------------------------------------------------
+
+class Hook:
+    """A webhook on loopback: records each POST; answers `status` (changeable), or with `hang` set
+    answers nothing until close()."""
+
+    def __init__(self, status=200):
+        self.status, self.got, self.lock = status, [], threading.Lock()
+        self.hang, self.release = False, threading.Event()
+        hook = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook.lock:
+                    hook.got.append((dict(self.headers), json.loads(body)))
+                if hook.hang:
+                    hook.release.wait(120)
+                    return
+                self.send_response(hook.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.port = vmsstack.free_port()
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}/hook/s3cr3t-path"
+
+    def bodies(self):
+        with self.lock:
+            return [b for _, b in self.got]
+
+    def close(self):
+        self.release.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def receivers(tmp_path, *rs):
+    f = tmp_path / f"receivers-{uuid.uuid4().hex[:6]}.json"
+    f.write_text(json.dumps({"receivers": list(rs)}))
+    return str(f)
+
+
+# -- detections and review events ----------------------------------------------------------------
+
+def iso_us(us):
+    """RFC 3339 UTC with milliseconds of a time in microseconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000)) + f".{us // 1000 % 1000:03d}Z"
+
+
+def det(cam, n, at_us, label="person", conf=0.9, box=(100, 100, 50, 50), snapshot=None, prefix="t"):
+    d = {"schema": 1, "type": "detection", "id": f"{prefix}-{cam}-{n}", "camera_id": cam, "ts": iso(at_us),
+         "ts_us": at_us, "provider": "deepstack", "kind": "label", "label": label, "confidence": conf,
+         "bbox": None if box is None else dict(zip(("x", "y", "width", "height"), box)),
+         "attributes": {}, "snapshot": snapshot, "frame": {"width": 1000, "height": 1000},
+         "trace_id": "0" * 32}
+    return d
+
+
+def iso(sec):
+    """RFC 3339 UTC with milliseconds (.000) of a time in seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + ".000Z"
+
+
+def add_event(pg, eid, camera, start, end, labels=("person",), score=0.8, snapshot=None, detections=()):
+    """A closed review event (and its detections) written straight into PostgreSQL."""
+    with psycopg.connect(pg.dsn) as c:
+        c.execute("INSERT INTO review_events (id, camera_id, start_ts, end_ts, labels, max_score, detections,"
+                  " snapshot_detection, snapshot, state) VALUES (%s, %s, to_timestamp(%s), to_timestamp(%s),"
+                  " %s, %s, %s, %s, %s, 'closed')",
+                  (eid, camera, start, end, list(labels), score, len(detections) or 1,
+                   detections[0] if detections else None, snapshot))
+        for i, did in enumerate(detections):
+            c.execute("INSERT INTO detection_results (id, camera_id, ts, provider, kind, label, confidence,"
+                      " bbox_x, bbox_y, bbox_w, bbox_h, snapshot) VALUES (%s, %s, to_timestamp(%s), 'motion',"
+                      " 'label', %s, %s, 10, 20, 30, 40, %s)",
+                      (did, camera, start + i, labels[0], score, snapshot))
+
+
+# -- live video ----------------------------------------------------------------------------------
+
+def hls_ready(ngx, cam):
+    """The camera's live playlist in nginx-rtmp's HLS folder once it lists a segment, else False."""
+    p = os.path.join(ngx.prefix, "hls", cam, "index.m3u8")
+    if not os.path.exists(p):
+        return False
+    with open(p) as f:
+        text = f.read()
+    return ".ts" in text and text

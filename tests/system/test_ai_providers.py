@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from aitest import (AK, DATA, MESSI, PLATE_BLUR, RFC3339, SK, aws_env, aws_standin, deepstack_standin,
+from aitest import (DATA, MESSI, PLATE_BLUR, RFC3339, SK, aws_env, aws_standin, deepstack_standin,
                     overlap, rekognition_settings, results, run_ai, standin_config, standin_get,
                     summary, synthetic_plate)
 

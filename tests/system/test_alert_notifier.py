@@ -3,53 +3,14 @@ receivers served by this test, with retries, a dead-letter topic and one consume
 import json
 import signal
 import subprocess
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from confluent_kafka import Producer
 
 import vmsstack
+from helpers import Hook, receivers
 from vmsdtest import Events, wait
-
-
-class Hook:
-    """A webhook on loopback: records each POST; answers `status` (changeable), or with `hang` set
-    answers nothing until close()."""
-
-    def __init__(self, status=200):
-        self.status, self.got, self.lock = status, [], threading.Lock()
-        self.hang, self.release = False, threading.Event()
-        hook = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with hook.lock:
-                    hook.got.append((dict(self.headers), json.loads(body)))
-                if hook.hang:
-                    hook.release.wait(120)
-                    return
-                self.send_response(hook.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        self.port = vmsstack.free_port()
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}/hook/s3cr3t-path"
-
-    def bodies(self):
-        with self.lock:
-            return [b for _, b in self.got]
-
-    def close(self):
-        self.release.set()
-        self.srv.shutdown()
-        self.srv.server_close()
 
 
 def produce(k, topic, msg):
@@ -65,10 +26,7 @@ def alert(severity="warning", kind="detection", camera="cam1"):
             "event_id": aid.split(":")[0], "labels": ["person"], "max_score": 0.9, "source": {}, "trace_id": "t"}
 
 
-def receivers(tmp_path, *rs):
-    f = tmp_path / f"receivers-{uuid.uuid4().hex[:6]}.json"
-    f.write_text(json.dumps({"receivers": list(rs)}))
-    return str(f)
+
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ production values. Docs: docs/operations.md."""
 import http.server
 import json
 import os
-import re
 import subprocess
 import threading
 import time

@@ -2,9 +2,7 @@
 
 Run: VMS_BUILD_DIR=build /usr/bin/python3 -m pytest tests/system/test_auth.py
 """
-import json
 import time
-import urllib.parse
 
 import pytest
 import redis

@@ -19,10 +19,9 @@ import pytest
 
 import recindex as ri
 import vmsstack
+from helpers import ARTIFACTS, BROWSER, ensure_node_modules
 
 ROOT = vmsstack.ROOT
-BROWSER = os.path.join(ROOT, "tests", "browser")
-ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
 CAMERAS = ["cam1", "cam2", "cam3", "cam4", "cam5"]
 
 # vmsd at test speed (same logic, smaller numbers); 3 s segments so a gap shows within seconds
@@ -31,18 +30,6 @@ VMSD_GLOBAL = {
     "io_timeout": "3s", "watchdog_interval": "500ms", "frozen_timeout": "3s", "still_timeout": "1h",
     "snapshot_interval": "1s", "snapshot_ttl": "30s", "segment_duration": "3s",
 }
-
-
-def ensure_node_modules():
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is missing (auto/packages.sh group browser)"
-    cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(BROWSER, "package-lock.json")) \
-        else [npm, "install", "--no-audit", "--no-fund"]
-    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-    r = subprocess.run(cmd, cwd=BROWSER, capture_output=True, text=True, env=env, timeout=600)
-    assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
 
 
 class Tokens:

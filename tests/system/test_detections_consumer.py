@@ -13,22 +13,10 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 import vmsstack
+from helpers import det
 from vmsdtest import Events, wait
 
 T0 = 1_790_000_000_000_000        # a fixed instant (µs): the review events are judged on the detections' ts
-
-
-def iso(us):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000)) + f".{us // 1000 % 1000:03d}Z"
-
-
-def det(cam, n, at_us, label="person", conf=0.9, box=(100, 100, 50, 50), snapshot=None, prefix="t"):
-    d = {"schema": 1, "type": "detection", "id": f"{prefix}-{cam}-{n}", "camera_id": cam, "ts": iso(at_us),
-         "ts_us": at_us, "provider": "deepstack", "kind": "label", "label": label, "confidence": conf,
-         "bbox": None if box is None else dict(zip(("x", "y", "width", "height"), box)),
-         "attributes": {}, "snapshot": snapshot, "frame": {"width": 1000, "height": 1000},
-         "trace_id": "0" * 32}
-    return d
 
 
 class Out:

@@ -9,9 +9,7 @@ import time
 
 import jwt
 
-import vmsstack
-from test_browser import ARTIFACTS, BROWSER, ensure_node_modules
-from test_review_api import add_event, iso
+from helpers import ARTIFACTS, BROWSER, add_event, ensure_node_modules, iso
 
 T1 = 1767225600        # 2026-01-01T00:00:00Z
 

@@ -21,7 +21,7 @@ import logscan
 import vmsstack
 import playback_fixtures as pf
 from test_auth_helpers import bearer
-from test_vmsd_relay import hls_ready
+from helpers import hls_ready
 from vmsdtest import conf_text, wait
 
 T0 = dt.datetime(2026, 11, 23, 12, 0, 0, tzinfo=dt.timezone.utc)

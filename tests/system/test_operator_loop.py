@@ -10,9 +10,7 @@ import uuid
 import requests
 from confluent_kafka import Producer
 
-from test_alert_notifier import Hook, receivers
-from test_detections_consumer import det
-from helpers import Sse, live, token
+from helpers import Hook, Sse, det, live, receivers, token
 from vmsdtest import wait
 
 

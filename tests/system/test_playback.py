@@ -3,7 +3,6 @@ them, indexed with `vms-index rebuild`) served by Debian's nginx with our module
 ffprobe (third-party HLS and MP4 clients) and plain HTTP clients."""
 import datetime as dt
 import http.client
-import json
 import os
 import re
 import subprocess

@@ -3,11 +3,9 @@ timeline starts at `start` (the samples from the keyframe before it are hidden b
 lasts `duration`.  Read back with ffprobe / ffmpeg, as a user who downloads the clip would."""
 import json
 import os
-import re
 import subprocess
 
 import pytest
-import requests
 
 import playback_fixtures as pf
 

@@ -23,7 +23,7 @@ DAY = 86400
 
 def make_mp4(path, seconds=2, bitrate="200k"):
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
-                    f"testsrc2=size=320x240:rate=25", "-t", str(seconds), "-c:v", "libx264",
+                    "testsrc2=size=320x240:rate=25", "-t", str(seconds), "-c:v", "libx264",
                     "-preset", "ultrafast", "-g", "25", "-b:v", bitrate, "-f", "mp4", "-movflags",
                     "+frag_keyframe+empty_moov+default_base_moof", path], check=True, timeout=60)
 

@@ -1,43 +1,18 @@
 """Review API (docs/events.md, "Review API"): vms-review-api on PostgreSQL behind nginx's vms_auth.
 Events are rows as vms-detections-consumer writes them, at fixed instants in UTC."""
 import os
-import time
-import uuid
 
-import jwt
-import psycopg
 import pytest
 import requests
+
+from helpers import add_event, iso, token as stack_token
 
 T0 = 1767225600          # 2026-01-01T00:00:00Z
 
 
-def iso(sec):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + ".000Z"
-
-
 def token(stack, **claims):
-    with open(stack.secret_file()) as f:
-        key = f.read().strip()
-    now = int(time.time())
-    body = {"sub": "u1", "role": "viewer", "tenant_id": "t1", "iat": now, "exp": now + 600,
-            "jti": uuid.uuid4().hex}
-    body.update(claims)
-    return {"Authorization": "Bearer " + jwt.encode(body, key, algorithm="HS256")}
-
-
-def add_event(pg, eid, camera, start, end, labels=("person",), score=0.8, snapshot=None, detections=()):
-    with psycopg.connect(pg.dsn) as c:
-        c.execute("INSERT INTO review_events (id, camera_id, start_ts, end_ts, labels, max_score, detections,"
-                  " snapshot_detection, snapshot, state) VALUES (%s, %s, to_timestamp(%s), to_timestamp(%s),"
-                  " %s, %s, %s, %s, %s, 'closed')",
-                  (eid, camera, start, end, list(labels), score, len(detections) or 1,
-                   detections[0] if detections else None, snapshot))
-        for i, did in enumerate(detections):
-            c.execute("INSERT INTO detection_results (id, camera_id, ts, provider, kind, label, confidence,"
-                      " bbox_x, bbox_y, bbox_w, bbox_h, snapshot) VALUES (%s, %s, to_timestamp(%s), 'motion',"
-                      " 'label', %s, %s, 10, 20, 30, 40, %s)",
-                      (did, camera, start + i, labels[0], score, snapshot))
+    """Headers with a stack token (helpers.token)."""
+    return {"Authorization": "Bearer " + stack_token(stack, **claims)}
 
 
 @pytest.fixture

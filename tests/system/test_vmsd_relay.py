@@ -7,16 +7,8 @@ import jwt
 import pytest
 
 import vmsstack
+from helpers import hls_ready
 from vmsdtest import camera, conf_text, log_lines, metric, wait
-
-
-def hls_ready(ngx, cam):
-    p = os.path.join(ngx.prefix, "hls", cam, "index.m3u8")
-    if not os.path.exists(p):
-        return False
-    with open(p) as f:
-        text = f.read()
-    return ".ts" in text and text
 
 
 def test_relay_publishes_to_nginx_rtmp_with_a_token(stack, build_dir):
