@@ -9,7 +9,7 @@ test('WebRTC (WHEP) plays and reads Baixa Latência', async () => {
     const camera = env('VMS_WEBRTC_CAMERA');
     const b = await openBrowser();
     try {
-        const page = await b.page(env('VMS_USER_TOKEN'));
+        const page = await b.page(env('VMS_WEBRTC_TOKEN'));
         await page.goto(`${BASE()}/player.html?camera=${camera}`);
         const view = await waitPlaying(page, { advance: 2 });
         await screenshot(page, 'webrtc-low-latency');

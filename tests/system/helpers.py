@@ -209,7 +209,7 @@ def iso_us(us):
 
 
 def det(cam, n, at_us, label="person", conf=0.9, box=(100, 100, 50, 50), snapshot=None, prefix="t"):
-    d = {"schema": 1, "type": "detection", "id": f"{prefix}-{cam}-{n}", "camera_id": cam, "ts": iso(at_us),
+    d = {"schema": 1, "type": "detection", "id": f"{prefix}-{cam}-{n}", "camera_id": cam, "ts": iso_us(at_us),
          "ts_us": at_us, "provider": "deepstack", "kind": "label", "label": label, "confidence": conf,
          "bbox": None if box is None else dict(zip(("x", "y", "width", "height"), box)),
          "attributes": {}, "snapshot": snapshot, "frame": {"width": 1000, "height": 1000},

@@ -151,6 +151,9 @@ def test_browser(stack, build_dir):
                VMS_FAILURE_TOKEN=tokens.make(sub="viewer9", role="viewer", permissions=["playback"]),
                VMS_MOSAIC_TOKEN=tokens.make(sub="viewer10", role="viewer", plan="free"),
                VMS_PLAYBACK2_TOKEN=tokens.make(sub="viewer11", role="viewer", permissions=["playback"]),
+               # webrtc.test.mjs runs after roi/reconnect, whose players' leases (viewer1) may still
+               # hold the free plan's two slots for their idle time
+               VMS_WEBRTC_TOKEN=tokens.make(sub="viewer12", role="viewer"),
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
