@@ -9,6 +9,7 @@
 // each tile opens its camera's page, goes fullscreen, and downloads its
 // latest snapshot.
 import { t } from './i18n.js';
+import { fileStamp, saveAs } from './page.js';
 import { VmsPlayer } from './player.js';
 import { fetchSnapshot, SnapshotView } from './snapshot.js';
 
@@ -25,11 +26,6 @@ export function fitColumns(n, width, height, gap = 4) {
         }
     }
     return { cols: best, tileWidth: Math.floor(bestW) };
-}
-
-function stamp(date) {
-    const p = (x) => String(x).padStart(2, '0');
-    return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
 export class Mosaic extends EventTarget {
@@ -123,13 +119,7 @@ export class Mosaic extends EventTarget {
     async downloadSnapshot(cameraId) {
         try {
             const s = await fetchSnapshot(cameraId);
-            const a = document.createElement('a');
-            a.href = s.url;
-            a.download = `${cameraId}-${stamp(s.taken || new Date())}.jpg`;
-            document.body.append(a);
-            a.click();
-            a.remove();
-            setTimeout(() => URL.revokeObjectURL(s.url), 60_000);
+            saveAs(s.url, `${cameraId}-${fileStamp(s.taken || Date.now())}.jpg`);
         } catch {
             // no snapshot yet: the tile already says so
         }

@@ -91,6 +91,24 @@ export function signedIn(main) {
     });
 }
 
+// A local time as file names carry it: YYYYMMDD-HHMMSS.
+export function fileStamp(ms) {
+    const d = new Date(ms);
+    const p = (x) => String(x).padStart(2, '0');
+    return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+// Saves an object URL under a name, as a click on a download link would; the URL is revoked later.
+export function saveAs(url, name) {
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 // kind: 'maintenance' | 'server' | 'limit' | 'session' | '' (hide); 'session' adds a
 // "sign in again" button.
 export function banner(kind, text) {

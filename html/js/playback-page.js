@@ -6,7 +6,7 @@
 // exported as MP4 through MediaMTX's /get. Today's timeline grows while recording goes on.
 import { ApiError, cameras, getJSON, request } from './api.js';
 import { lang, t } from './i18n.js';
-import { banner, bannerError, explain, setupHeader, signedIn } from './page.js';
+import { banner, bannerError, explain, fileStamp, saveAs, setupHeader, signedIn } from './page.js';
 import { Timeline } from './timeline.js';
 import { VodPlayer } from './vod.js';
 
@@ -32,22 +32,6 @@ function shiftDay(day, n) {
 
 function clock(ms) {
     return new Date(ms).toLocaleTimeString(locale(), { hour12: false });
-}
-
-function stamp(ms) {
-    const d = new Date(ms);
-    return `${dayOf(d).replaceAll('-', '')}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-}
-
-// Saves a blob under a name, as a click on a download link would.
-function save(blob, name) {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
 // A month of the calendar: a grid of days, those with recordings marked (data-rec).
@@ -326,7 +310,7 @@ async function main() {
         status.textContent = t('exporting');
         try {
             const res = await request(`/get?${q}`);
-            save(await res.blob(), `${loaded.camera}-${stamp(clip.from)}.mp4`);
+            saveAs(URL.createObjectURL(await res.blob()), `${loaded.camera}-${fileStamp(clip.from)}.mp4`);
             status.textContent = t('clip_range', { from: clock(clip.from), to: clock(clip.to), seconds: Math.round((clip.to - clip.from) / 1000) });
         } catch (e) {
             if (e instanceof ApiError && e.status === 404) status.textContent = t('no_recordings');

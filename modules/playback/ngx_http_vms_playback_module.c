@@ -26,7 +26,6 @@ static void *ngx_http_vms_playback_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_vms_playback_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *ngx_http_vms_playback_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_vms_playback_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static ngx_int_t ngx_http_vms_playback_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vms_playback_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_enum_t ngx_http_vms_playback_modes[] = {
@@ -103,15 +102,9 @@ static ngx_http_module_t ngx_http_vms_playback_module_ctx = {
 
 ngx_module_t ngx_http_vms_playback_module = {
     NGX_MODULE_V1, &ngx_http_vms_playback_module_ctx, ngx_http_vms_playback_commands, NGX_HTTP_MODULE,
-    NULL, NULL, ngx_http_vms_playback_init_process, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
     ngx_http_vms_playback_exit_process, NULL, NGX_MODULE_V1_PADDING
 };
-
-static ngx_int_t
-ngx_http_vms_playback_init_process(ngx_cycle_t *cycle)
-{
-    return NGX_OK;
-}
 
 /* after the thread pools stopped (core modules exit first): no lookup runs */
 static void

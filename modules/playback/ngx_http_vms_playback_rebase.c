@@ -26,7 +26,7 @@ job_cleanup(void *data)
 {
     job_t *j = data;
     for (size_t i = 0; i < j->nfiles; i++) {
-        if (j->files[i].fd != NGX_INVALID_FILE && j->files[i].fd >= 0) {
+        if (j->files[i].fd >= 0) {              /* -1 not opened, -2 refused */
             close(j->files[i].fd);
         }
         free(j->files[i].path);
