@@ -16,8 +16,10 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 ifeq ($(VMS_COVERAGE),1)
 # gcov counters (gcovr reads them after the tests: tests/tools/coverage.py); atomic updates, since
-# vmsd and the thread pool count from several threads
-CFLAGS   += --coverage -fprofile-update=atomic
+# vmsd and the thread pool count from several threads.  -fprofile-abs-path: make -C sidecar compiles
+# "ingest/camera.c", and gcov could not find such a relative source from the object directory
+# (gcovr left every file only vmsd compiles, camera.c, main.c..., out of the report)
+CFLAGS   += --coverage -fprofile-update=atomic -fprofile-abs-path
 LDFLAGS  += --coverage
 endif
 pc_cflags = $(shell pkg-config --cflags $(1))
