@@ -4,7 +4,7 @@ CC       ?= cc
 OPT      ?= -O2 -g
 CSTD     ?= -std=gnu11
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -I$(ROOT)/modules/common
+CPPFLAGS += -D_GNU_SOURCE -I$(ROOT)/modules/common -I$(ROOT)/modules/recstore
 CFLAGS   += $(CSTD) $(OPT) $(WARN) -fno-strict-aliasing -MMD -MP
 ifeq ($(VMS_SANITIZE),1)
 # ASan does not see reads of uninitialised stack variables; filling them with
@@ -34,3 +34,8 @@ LINK_DONE = mv -f $@.tmp $@
 # path of vmsd's sources and of the unit and fuzz tests that build them.
 VMSD_DIRS := base api ingest record sinks analysis
 SIDECAR_INC = $(addprefix -I$(ROOT)/sidecar/,. $(VMSD_DIRS))
+
+# The recording store (modules/recstore, docs/recording.md "Recording store"): the index reader and
+# writer, segment path templates and the MP4 scanner.  vmsd, vms-index and vms_playback link it as
+# $(B)/lib/librecstore.a (modules/Makefile); unit and fuzz tests compile these sources themselves.
+RECSTORE_SRCS := $(patsubst $(ROOT)/%,%,$(sort $(wildcard $(ROOT)/modules/recstore/*.c)))

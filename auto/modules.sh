@@ -14,7 +14,13 @@ if [ ${#mods[@]} -eq 0 ]; then
     for c in "$root"/modules/*/config; do mods+=("$(basename "$(dirname "$c")")"); done
 fi
 
+mkdir -p "$B/logs"
+B=$(cd "$B" && pwd)
 ngx="$B/nginx"
+# The nginx-free library a module may link (the recording store) and the vms-index CLI come first.
+make -C "$root/modules" B="$B" -j2 >"$B/logs/recstore.log" 2>&1 \
+    || { echo "modules: the recording store failed to build; see $B/logs/recstore.log" >&2; tail -20 "$B/logs/recstore.log" >&2; exit 1; }
+export VMS_RECSTORE_LIB="$B/lib/librecstore.a"
 cc_opt="-I$root/modules/common -Wno-unused-parameter"
 ld_opt=""
 if [ "${VMS_SANITIZE:-0}" = 1 ]; then
@@ -31,7 +37,7 @@ fi
 . "$src/conf_flags"
 adds=()
 for m in "${mods[@]}"; do adds+=("--add-dynamic-module=$root/modules/$m"); done
-stamp=$( { printf '%s\n' "${NGX_CONF_FLAGS[@]}" "${adds[@]}" "$cc_opt" "$ld_opt" "${CC:-cc}";
+stamp=$( { printf '%s\n' "${NGX_CONF_FLAGS[@]}" "${adds[@]}" "$cc_opt" "$ld_opt" "${CC:-cc}" "$VMS_RECSTORE_LIB";
            for m in "${mods[@]}"; do cat "$root/modules/$m/config"; done; } | sha256sum | cut -c1-16)
 if [ ! -f "$ngx/objs/Makefile" ] || [ "$(cat "$ngx/.vms-stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$ngx"; mkdir -p "$ngx"
@@ -46,6 +52,10 @@ mkdir -p "$B/modules"
 fail=0
 for m in "${mods[@]}"; do
     so="ngx_http_vms_${m}_module.so"
+    # nginx's makefile does not list a library among a module's prerequisites: relink by hand
+    if grep -q VMS_RECSTORE_LIB "$root/modules/$m/config" && [ "$VMS_RECSTORE_LIB" -nt "$ngx/objs/$so" ]; then
+        rm -f "$ngx/objs/$so"
+    fi
     if ( cd "$ngx" && make -f objs/Makefile "objs/$so" ) >"$B/logs/module-$m.log" 2>&1; then
         # A running nginx has $B/modules/$so mapped: rewriting that file in place crashes every
         # worker. Install only a newer link (the copy keeps its mtime, so an unchanged module is left

@@ -6,7 +6,7 @@
  * truncated, its fragments are read back from the moof boxes — and indexed,
  * as is any other MP4 file below the camera directory that the index lacks;
  * index entries whose files vanished are removed; empty directories go.
- * This is the only place vmsd parses MP4, and only files it does not know.
+ * Only files vmsd does not know are parsed (vms_mp4.h).
  *
  * At run time (flags 0; retention's full pass) only the entries whose files
  * vanished and empty directories older than ten minutes are removed: a
@@ -38,14 +38,13 @@ int vms_reconcile_camera(const char *root, const char *camera_id,
     const char *tmpl, unsigned flags, vms_reconcile_stats_t *stats);
 
 /*
- * Reads the fragment table of a fragmented MP4 file: init section size,
- * each moof+mdat's offset and size, its start and duration relative to the
- * first fragment (from tfdt and trun) and whether it starts with a sync
- * sample.  A torn last fragment (the file ends inside it) is cut off with
- * ftruncate when truncate is set, else ignored.  Sets seg's init_size, bytes,
- * duration_us, nfrags and frags (malloc'ed, caller frees); start_us is the
- * start the recorder stored in the file ("vms start_us=" in the comment
- * tag) or 0.  Returns 0, 1 when the file was truncated, or -1 with err.
+ * Reads the fragment table of a fragmented MP4 file with the recording
+ * store's scanner (vms_mp4_scan_fd, as `vms-index rebuild` does) and makes
+ * its index segment (vms_mp4_segment: start_us is the start the recorder
+ * stored in the file, or 0).  A torn tail (the file ends inside a fragment
+ * or box) is cut off with ftruncate when truncate is set, else left out of
+ * seg->bytes.  frags is malloc'ed (caller frees; also seg->frags).  Returns
+ * 0, 1 when the file was truncated, or -1 with err.
  */
 int vms_reconcile_scan(const char *file, int truncate, vms_index_segment_t *seg,
     vms_index_fragment_t **frags, char *err, size_t errlen);

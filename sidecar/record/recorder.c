@@ -39,7 +39,7 @@
 #include "log.h"
 #include "recfs.h"
 #include "recorder.h"
-#include "segpath.h"
+#include "vms_segpath.h"
 #include "util.h"
 
 #define REC_IOBUF            65536

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "pb_fmp4.h"
-#include "pb_mp4scan.h"
+#include "vms_mp4.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,9 +21,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size && write(fd, data, size) != (ssize_t) size) {
         abort();
     }
-    pb_mp4_info_t info;
+    vms_mp4_info_t info;
     char err[256];
-    if (pb_mp4_scan_fd(fd, &info, err, sizeof(err)) == 0) {
+    if (vms_mp4_scan_fd(fd, &info, err, sizeof(err)) == 0) {
         /* fragments lie inside the file, after the init section, in order */
         for (uint32_t i = 0; i < info.nfrags; i++) {
             const vms_index_fragment_t *f = &info.frags[i];
@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             }
         }
-        pb_mp4_info_free(&info);
+        vms_mp4_info_free(&info);
     }
     close(fd);
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 
 import pytest
 
@@ -186,3 +187,16 @@ def test_kill9_open_segment_plays_and_is_indexed_at_restart(stack):
         return later and later[0]
     nxt = vmsstack.wait_for("a segment after the restart", new_segment, 30, vmsd2.proc, vmsd2.log)
     assert nxt["flags"] & ri.SEG_DISCONTINUITY
+
+    # crash recovery and `vms-index rebuild` read a file with the one scanner of the recording
+    # store: with vmsd stopped, an index rebuilt from the files holds the entries vmsd wrote
+    vmsd2.stop()
+
+    def entries():
+        return {s["path"]: {k: v for k, v in s.items() if k != "frag_off"} for s in ri.segments(d, frags=True)}
+    written = entries()
+    r = subprocess.run([stack.bin("vms-index"), "rebuild", d], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rebuilt = entries()
+    assert rebuilt[op["path"]] == written[op["path"]], "the recovered segment, as rebuild sees it"
+    assert rebuilt == written

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "pb_fmp4.h"
-#include "pb_mp4scan.h"
+#include "vms_mp4.h"
 
 typedef struct {
     unsigned char b[65536];
@@ -156,10 +156,10 @@ test_scan(void **state)
     /* a trailing box that is not a fragment (mfra) */
     size_t m = open_box(&b, "mfra"); zeros(&b, 8); close_box(&b, m);
 
-    pb_mp4_info_t info;
+    vms_mp4_info_t info;
     char err[256];
     const char *p = write_tmp(&b, b.n);
-    assert_int_equal(pb_mp4_scan(p, &info, err, sizeof(err)), 0);
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), 0);
     unlink(p);
     assert_int_equal(info.init_size, init_size);
     assert_int_equal(info.bytes, b.n);
@@ -177,24 +177,35 @@ test_scan(void **state)
     assert_int_equal(info.frags[1].start_us, 1000000);
     assert_int_equal(info.frags[2].duration_us, 2000000);
     assert_int_equal(info.duration_us, 4000000);
-    pb_mp4_info_free(&info);
+    vms_mp4_info_free(&info);
 
     /* cut short inside the last fragment: the complete ones remain */
     p = write_tmp(&b, init_size + f0 + f1 + 20);
-    assert_int_equal(pb_mp4_scan(p, &info, err, sizeof(err)), 0);
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), 0);
     unlink(p);
     assert_int_equal(info.nfrags, 2);
-    pb_mp4_info_free(&info);
+    /* the torn part begins after the second fragment: crash recovery cuts there */
+    assert_int_equal(info.complete, init_size + f0 + f1);
+    assert_int_equal(info.bytes, init_size + f0 + f1 + 20);
+    vms_index_segment_t seg;
+    assert_int_equal(vms_mp4_segment(&info, 1700000000000000, &seg), 0);
+    assert_int_equal(seg.bytes, init_size + f0 + f1);
+    assert_int_equal(seg.start_us, 1700000000000000);    /* no recorder tag: the name's time */
+    assert_int_equal(seg.flags, VMS_SEG_MEDIA_TIME);
+    vms_mp4_info_free(&info);
 
-    /* not an fMP4 */
+    /* an init section alone: scanned, but nothing to index */
     p = write_tmp(&b, init_size);
-    assert_int_equal(pb_mp4_scan(p, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "fragment"));
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), 0);
     unlink(p);
+    assert_int_equal(info.nfrags, 0);
+    assert_int_equal(info.complete, init_size);
+    assert_int_equal(vms_mp4_segment(&info, 1700000000000000, &seg), -1);
+    vms_mp4_info_free(&info);
     memcpy(b.b + 4, "junk", 4);
     b.b[0] = 0xff;
     p = write_tmp(&b, 100);
-    assert_int_equal(pb_mp4_scan(p, &info, err, sizeof(err)), -1);
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), -1);
     unlink(p);
 }
 

@@ -1,2 +1,2 @@
-test_playback_fmp4_SRCS := modules/playback/core/pb_fmp4.c modules/playback/core/pb_mp4scan.c
+test_playback_fmp4_SRCS := modules/playback/core/pb_fmp4.c $(RECSTORE_SRCS)
 test_playback_fmp4_CFLAGS := -I$(ROOT)/modules/playback/core

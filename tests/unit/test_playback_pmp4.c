@@ -333,7 +333,7 @@ find(const unsigned char *b, size_t end, const char *path, size_t *len)
     char type[5];
     while (off < end) {
         size_t ps, pe;
-        if (pb_fmp4_box(b, end, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, end, &off, type, &ps, &pe) < 0) {
             return NULL;
         }
         if (strncmp(type, path, 4) != 0) {
@@ -357,7 +357,7 @@ in_trak(const unsigned char *b, size_t end, int k, const char *path, size_t *len
     char type[5];
     while (moov != NULL && off < ml) {
         size_t ps, pe;
-        if (pb_fmp4_box(moov, ml, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(moov, ml, &off, type, &ps, &pe) < 0) {
             return NULL;
         }
         if (strcmp(type, "trak") == 0 && k-- == 0) {
@@ -511,11 +511,11 @@ trun_of(const unsigned char *moof, size_t len, int k, uint64_t *tfdt)
 {
     size_t off = 0, ps, pe;
     char type[5];
-    assert_int_equal(pb_fmp4_box(moof, len, &off, type, &ps, &pe), 0);
+    assert_int_equal(vms_mp4_box(moof, len, &off, type, &ps, &pe), 0);
     assert_string_equal(type, "moof");
     size_t o1 = ps, s1, e1;
     while (o1 < pe) {
-        assert_int_equal(pb_fmp4_box(moof, pe, &o1, type, &s1, &e1), 0);
+        assert_int_equal(vms_mp4_box(moof, pe, &o1, type, &s1, &e1), 0);
         if (strcmp(type, "traf") != 0 || k-- > 0) {
             continue;
         }

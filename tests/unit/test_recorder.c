@@ -23,7 +23,7 @@
 
 #include "log.h"
 #include "recorder.h"
-#include "segpath.h"
+#include "vms_segpath.h"
 #include "vms_index.h"
 
 #define FPS      25

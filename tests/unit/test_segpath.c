@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "segpath.h"
+#include "vms_segpath.h"
 
 /* 2026-11-24T01:02:03.045678Z */
 #define T_US  (INT64_C(1795482123) * 1000000 + 45678)

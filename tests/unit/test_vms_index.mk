@@ -1,1 +1,1 @@
-test_vms_index_SRCS := modules/common/vms_index.c modules/common/vms_index_reader.c
+test_vms_index_SRCS := $(RECSTORE_SRCS)

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "vms_index.h"
-#include "segpath.h"
-#include "pb_mp4scan.h"
+#include "vms_segpath.h"
+#include "vms_mp4.h"
 #include "pb_plan.h"
 #include "pb_time.h"
 
@@ -115,6 +115,24 @@ cmp_file(const void *a, const void *b)
     return x->start_us < y->start_us ? -1 : x->start_us > y->start_us;
 }
 
+/* Scans one file and makes its index segment the way vmsd's crash recovery
+ * does (vms_mp4_segment); a reason on stderr when it cannot be indexed. */
+static int
+scan_file(const char *path, int64_t name_start_us, vms_mp4_info_t *info, vms_index_segment_t *seg)
+{
+    char err[512];
+    if (vms_mp4_scan(path, info, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vms-index: %s: %s; skipped\n", path, err);
+        return -1;
+    }
+    if (vms_mp4_segment(info, name_start_us, seg) < 0) {
+        fprintf(stderr, "vms-index: %s: no complete fragment (not a fragmented MP4?); skipped\n", path);
+        vms_mp4_info_free(info);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 cmd_rebuild(const char *camera_dir, const char *tmpl, int64_t gap_us)
 {
@@ -142,29 +160,19 @@ cmd_rebuild(const char *camera_dir, const char *tmpl, int64_t gap_us)
     for (size_t i = 0; i < scan.n; i++) {
         char path[8192], err[512];
         snprintf(path, sizeof(path), "%s/%s", camera_dir, scan.files[i].rel);
-        pb_mp4_info_t info;
-        if (pb_mp4_scan(path, &info, err, sizeof(err)) < 0) {
-            fprintf(stderr, "vms-index: %s: %s; skipped\n", path, err);
+        vms_mp4_info_t info;
+        vms_index_segment_t seg;
+        if (scan_file(path, scan.files[i].start_us, &info, &seg) < 0) {
             bad++;
             continue;
         }
-        vms_index_segment_t seg;
-        memset(&seg, 0, sizeof(seg));
-        seg.start_us = scan.files[i].start_us;
-        seg.duration_us = info.duration_us;
-        seg.bytes = info.bytes;
-        seg.init_size = info.init_size;
-        seg.flags = VMS_SEG_MEDIA_TIME;
-        seg.media_time_us = info.media_time_us;
         if (prev_end != INT64_MIN && seg.start_us - prev_end > gap_us) {
             seg.flags |= VMS_SEG_DISCONTINUITY;
         }
         snprintf(seg.path, sizeof(seg.path), "%s", scan.files[i].rel);
-        seg.nfrags = info.nfrags;
-        seg.frags = info.frags;
         int rc = strlen(scan.files[i].rel) >= VMS_INDEX_PATH_MAX ? -ENAMETOOLONG
                  : vms_index_append_e(camera_dir, &seg, err, sizeof(err));
-        pb_mp4_info_free(&info);
+        vms_mp4_info_free(&info);
         if (rc < 0) {
             fprintf(stderr, "vms-index: %s: %s\n", path, rc == -ENAMETOOLONG ? "path too long" : err);
             bad++;
@@ -332,7 +340,7 @@ cmd_open(const char *camera_dir, const char *rel, const char *tmpl)
     if (strcmp(rel, "--clear") == 0) {
         return vms_index_write_open(camera_dir, NULL) < 0;
     }
-    char cam[4096], path[8192], err[512];
+    char cam[4096], path[8192];
     snprintf(cam, sizeof(cam), "%s", camera_dir);
     scan.camera = basename(cam);
     scan.tmpl = tmpl;
@@ -343,21 +351,13 @@ cmd_open(const char *camera_dir, const char *rel, const char *tmpl)
         return 1;
     }
     snprintf(path, sizeof(path), "%s/%s", camera_dir, rel);
-    pb_mp4_info_t info;
-    if (pb_mp4_scan(path, &info, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vms-index: %s: %s\n", path, err);
+    vms_mp4_info_t info;
+    if (scan_file(path, seg.start_us, &info, &seg) < 0) {
         return 1;
     }
-    seg.duration_us = info.duration_us;
-    seg.bytes = info.frags[info.nfrags - 1].offset + info.frags[info.nfrags - 1].size;
-    seg.init_size = info.init_size;
-    seg.flags = VMS_SEG_MEDIA_TIME;
-    seg.media_time_us = info.media_time_us;
     snprintf(seg.path, sizeof(seg.path), "%s", rel);
-    seg.nfrags = info.nfrags;
-    seg.frags = info.frags;
     int rc = vms_index_write_open(camera_dir, &seg);
-    pb_mp4_info_free(&info);
+    vms_mp4_info_free(&info);
     if (rc < 0) {
         fprintf(stderr, "vms-index: write open record: %s\n", strerror(-rc));
         return 1;

@@ -5,41 +5,13 @@
 #include <string.h>
 
 int
-pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe)
-{
-    if (*off > end || end - *off < 8) {
-        return -1;
-    }
-    uint64_t sz = vms_be32(b + *off);
-    size_t hdr = 8;
-    memcpy(type, b + *off + 4, 4);
-    type[4] = 0;
-    if (sz == 1) {
-        if (end - *off < 16) {
-            return -1;
-        }
-        sz = vms_be64(b + *off + 8);
-        hdr = 16;
-    } else if (sz == 0) {
-        sz = end - *off;
-    }
-    if (sz < hdr || sz > end - *off) {
-        return -1;
-    }
-    *ps = *off + hdr;
-    *pe = *off + (size_t) sz;
-    *off = *pe;
-    return 0;
-}
-
-int
 pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
 {
     size_t off = 0, ps, pe;
     char type[5];
     t->n = 0;
     while (off < len) {
-        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "moov") != 0) {
@@ -47,7 +19,7 @@ pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
         }
         size_t o1 = ps, s1, e1;
         while (o1 < pe) {
-            if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+            if (vms_mp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
                 return -1;
             }
             if (strcmp(type, "trak") != 0 || t->n == PB_FMP4_MAX_TRACKS) {
@@ -55,12 +27,12 @@ pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
             }
             uint32_t id = 0, ts = 0;
             size_t o2 = s1, s2, e2;
-            while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+            while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
                     id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                 } else if (strcmp(type, "mdia") == 0) {
                     size_t o3 = s2, s3, e3;
-                    while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
+                    while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                         if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
                             ts = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                         }
@@ -89,12 +61,12 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
             first[i] = -1;
         }
     }
-    if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0 || strcmp(type, "moof") != 0) {
+    if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0 || strcmp(type, "moof") != 0) {
         return -1;
     }
     size_t o1 = ps, s1, e1;
     while (o1 < pe) {
-        if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+        if (vms_mp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
             return -1;
         }
         if (strcmp(type, "traf") != 0) {
@@ -103,7 +75,7 @@ pb_fmp4_moof_tfdt(unsigned char *b, size_t len, const pb_fmp4_tracks_t *t, int64
         int k = -1;
         size_t o2 = s1, s2, e2, tfdt_at = 0, tfdt_end = 0;
         while (o2 < e1) {
-            if (pb_fmp4_box(b, e1, &o2, type, &s2, &e2) < 0) {
+            if (vms_mp4_box(b, e1, &o2, type, &s2, &e2) < 0) {
                 return -1;
             }
             if (strcmp(type, "tfhd") == 0 && e2 - s2 >= 8) {
@@ -158,7 +130,7 @@ nth_stsd(const unsigned char *b, size_t len, int n, const unsigned char **out, s
     size_t off = 0, ps, pe;
     char type[5];
     while (off < len) {
-        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "moov") != 0) {
@@ -166,7 +138,7 @@ nth_stsd(const unsigned char *b, size_t len, int n, const unsigned char **out, s
         }
         size_t o1 = ps, s1, e1;
         while (o1 < pe) {
-            if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+            if (vms_mp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
                 return -1;
             }
             if (strcmp(type, "trak") != 0 || n-- > 0) {
@@ -175,7 +147,7 @@ nth_stsd(const unsigned char *b, size_t len, int n, const unsigned char **out, s
             for (size_t d = 0; d < 4; d++) {
                 size_t o2 = s1, s2 = 0, e2 = 0;
                 int found = 0;
-                while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+                while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                     if (strcmp(type, path[d]) == 0) {
                         found = 1;
                         break;

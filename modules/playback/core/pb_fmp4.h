@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vms_mp4.h"     /* vms_mp4_box */
+
 #define PB_FMP4_MAX_TRACKS 8
 
 typedef struct {
@@ -19,9 +21,6 @@ typedef struct {
     uint32_t  timescale[PB_FMP4_MAX_TRACKS];
     int       n;
 } pb_fmp4_tracks_t;
-
-/* Box iterator over [*off, end): type and payload; 0, or -1 when malformed. */
-int pb_fmp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe);
 
 /* Tracks of an init section (ftyp + moov image).  0 or -1. */
 int pb_fmp4_tracks(const unsigned char *init, size_t len, pb_fmp4_tracks_t *t);

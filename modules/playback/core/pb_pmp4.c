@@ -58,7 +58,7 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
     in->init = b;
     in->len = len;
     while (off < len) {
-        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "moov") != 0) {
@@ -67,7 +67,7 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
         size_t o1 = ps, s1, e1;
         while (o1 < pe) {
             size_t at = o1;
-            if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+            if (vms_mp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
                 return -1;
             }
             if (strcmp(type, "trak") == 0) {
@@ -78,12 +78,12 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
                 t->trak_off = at;
                 t->trak_len = e1 - at;
                 size_t o2 = s1, s2, e2;
-                while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+                while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                     if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
                         t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                     } else if (strcmp(type, "mdia") == 0) {
                         size_t o3 = s2, s3, e3;
-                        while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
+                        while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                             if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
                                 t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                             }
@@ -101,7 +101,7 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
                 in->n++;
             } else if (strcmp(type, "mvex") == 0) {
                 size_t o2 = s1, s2, e2;
-                while (o2 < e1 && pb_fmp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
+                while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
                     if (strcmp(type, "trex") != 0 || e2 - s2 < 24) {
                         continue;
                     }
@@ -156,7 +156,7 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
     int64_t dts = 0;
     /* tfhd and tfdt come before the truns (8.8.6), but do not rely on it */
     while (off < pe) {
-        if (pb_fmp4_box(b, pe, &off, type, &s2, &e2) < 0) {
+        if (vms_mp4_box(b, pe, &off, type, &s2, &e2) < 0) {
             return fail(err, errlen, "malformed traf");
         }
         const unsigned char *p = b + s2;
@@ -235,7 +235,7 @@ parse_traf(const pb_pmp4_init_t *in, const unsigned char *b, size_t ps, size_t p
     uint64_t data = base;
     off = ps;
     while (off < pe) {
-        if (pb_fmp4_box(b, pe, &off, type, &s2, &e2) < 0) {
+        if (vms_mp4_box(b, pe, &off, type, &s2, &e2) < 0) {
             return fail(err, errlen, "malformed traf");
         }
         if (strcmp(type, "trun") != 0) {
@@ -331,14 +331,14 @@ pb_pmp4_moof_samples(const pb_pmp4_init_t *in, const unsigned char *b, size_t le
     if (frag_size > UINT64_MAX - moof_off) {
         return fail(err, errlen, "fragment size out of range");
     }
-    if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0 || strcmp(type, "moof") != 0) {
+    if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0 || strcmp(type, "moof") != 0) {
         return fail(err, errlen, "not a moof box");
     }
     uint64_t next_base = moof_off;
     int first = 1;
     size_t o1 = ps, s1, e1;
     while (o1 < pe) {
-        if (pb_fmp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
+        if (vms_mp4_box(b, pe, &o1, type, &s1, &e1) < 0) {
             return fail(err, errlen, "malformed moof");
         }
         if (strcmp(type, "traf") != 0) {

@@ -264,7 +264,7 @@ write_minf(wbuf_t *b, const unsigned char *init, size_t ps, size_t pe, const pb_
     size_t at = box_start(b, "minf");
     while (off < pe) {
         size_t bat = off;
-        if (pb_fmp4_box(init, pe, &off, type, &s1, &e1) < 0) {
+        if (vms_mp4_box(init, pe, &off, type, &s1, &e1) < 0) {
             return -1;
         }
         if (strcmp(type, "stbl") != 0) {
@@ -275,7 +275,7 @@ write_minf(wbuf_t *b, const unsigned char *init, size_t ps, size_t pe, const pb_
         size_t o2 = s1, s2, e2;
         while (o2 < e1) {
             size_t sat = o2;
-            if (pb_fmp4_box(init, e1, &o2, type, &s2, &e2) < 0) {
+            if (vms_mp4_box(init, e1, &o2, type, &s2, &e2) < 0) {
                 return -1;
             }
             if (strcmp(type, "stsd") == 0 && !have_stsd) {
@@ -308,7 +308,7 @@ write_trak(wbuf_t *b, const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, cons
     const unsigned char *init = in->init;
     char type[5];
     size_t off = tr->trak_off, ps, pe;
-    if (pb_fmp4_box(init, in->len, &off, type, &ps, &pe) < 0) {
+    if (vms_mp4_box(init, in->len, &off, type, &ps, &pe) < 0) {
         return -1;
     }
     int have_tkhd = 0, have_minf = 0;
@@ -317,7 +317,7 @@ write_trak(wbuf_t *b, const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, cons
     size_t o1 = ps, s1, e1;
     while (o1 < pe) {
         size_t bat = o1;
-        if (pb_fmp4_box(init, pe, &o1, type, &s1, &e1) < 0) {
+        if (vms_mp4_box(init, pe, &o1, type, &s1, &e1) < 0) {
             return -1;
         }
         if (strcmp(type, "tkhd") == 0) {
@@ -357,7 +357,7 @@ write_trak(wbuf_t *b, const pb_pmp4_init_t *in, const pb_pmp4_samples_t *s, cons
             size_t o2 = s1, s2, e2;
             while (o2 < e1) {
                 size_t a2 = o2;
-                if (pb_fmp4_box(init, e1, &o2, type, &s2, &e2) < 0) {
+                if (vms_mp4_box(init, e1, &o2, type, &s2, &e2) < 0) {
                     return -1;
                 }
                 if (strcmp(type, "mdhd") == 0 && e2 - s2 >= (size_t) (init[s2] == 1 ? 34 : 22)) {

@@ -1,6 +1,6 @@
-/* Fragmented MP4 scanner (see pb_mp4scan.h). */
-#include "pb_mp4scan.h"
-#include "pb_fmp4.h"
+/* MP4 boxes and the fragmented MP4 scanner (see vms_mp4.h). */
+#include "vms_mp4.h"
+#include "vms_fileio.h"
 #include "vms_bytes.h"
 
 #include <errno.h>
@@ -45,25 +45,48 @@ track_by_id(tracks_t *ts, uint32_t id)
     return NULL;
 }
 
+/* The recorder's "vms start_us=N flags=F" comment tag in a moov image. */
+static void
+parse_tag(const unsigned char *moov, size_t len, int64_t *start_us, uint32_t *flags)
+{
+    static const char key[] = "vms start_us=";
+    const unsigned char *p = memmem(moov, len, key, sizeof(key) - 1);
+    char buf[64];
+    long long s;
+    unsigned f = 0;
+
+    if (p == NULL) {
+        return;
+    }
+    size_t n = (size_t) (moov + len - p);
+    n = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    if (sscanf(buf, "vms start_us=%lld flags=%u", &s, &f) >= 1 && s > 0) {
+        *start_us = s;
+        *flags = f & VMS_SEG_DISCONTINUITY;
+    }
+}
+
 static int
 parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
 {
     size_t off = 0, ps, pe;
     char type[5];
     while (off < len) {
-        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "trak") == 0 && ts->n < MAX_TRACKS) {
             track_t *t = &ts->t[ts->n++];
             memset(t, 0, sizeof(*t));
             size_t o2 = ps, s2, e2;
-            while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
+            while (o2 < pe && vms_mp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
                     t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
                 } else if (strcmp(type, "mdia") == 0) {
                     size_t o3 = s2, s3, e3;
-                    while (o3 < e2 && pb_fmp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
+                    while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
                         if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
                             t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
                         } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
@@ -74,7 +97,7 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
             }
         } else if (strcmp(type, "mvex") == 0) {
             size_t o2 = ps, s2, e2;
-            while (o2 < pe && pb_fmp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
+            while (o2 < pe && vms_mp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
                 if (strcmp(type, "trex") == 0 && e2 - s2 >= 24) {
                     track_t *t = track_by_id(ts, vms_be32(b + s2 + 4));
                     if (t != NULL) {
@@ -112,7 +135,7 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
     char type[5];
     *found = 0;
     while (off < len) {
-        if (pb_fmp4_box(b, len, &off, type, &ps, &pe) < 0) {
+        if (vms_mp4_box(b, len, &off, type, &ps, &pe) < 0) {
             return -1;
         }
         if (strcmp(type, "traf") != 0) {
@@ -123,7 +146,7 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
         int k = -1, have_tfdt = 0;
         size_t o2 = ps, s2, e2;
         while (o2 < pe) {
-            if (pb_fmp4_box(b, pe, &o2, type, &s2, &e2) < 0) {
+            if (vms_mp4_box(b, pe, &o2, type, &s2, &e2) < 0) {
                 return -1;
             }
             const unsigned char *p = b + s2;
@@ -184,25 +207,8 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
     return 0;
 }
 
-static int
-read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, (char *) buf + got, len - got, (off_t) (off + got));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        got += (size_t) n;
-    }
-    return 0;
-}
-
 int
-pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
+vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
 {
     struct stat st;
     memset(info, 0, sizeof(*info));
@@ -219,12 +225,13 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
     uint64_t cur_moof = 0;
     int in_frag = 0;
     uint64_t frag_end = 0;
+    int pending = 0;        /* a moof whose mdat has not come yet */
     unsigned char *buf = NULL;
     int rc = 0;
 
     while (off + 8 <= size) {
         unsigned char h[16];
-        if (read_at(fd, h, 8, off) < 0) {
+        if (vms_pread_all(fd, h, 8, (off_t) off) < 0) {
             rc = fail(err, errlen, "read error at %llu", (unsigned long long) off);
             break;
         }
@@ -233,7 +240,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
         memcpy(type, h + 4, 4);
         type[4] = 0;
         if (sz == 1) {
-            if (off + 16 > size || read_at(fd, h + 8, 8, off + 8) < 0) {
+            if (off + 16 > size || vms_pread_all(fd, h + 8, 8, (off_t) (off + 8)) < 0) {
                 break;
             }
             sz = vms_be64(h + 8);
@@ -255,7 +262,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
             }
             free(buf);
             buf = malloc((size_t) (sz - hdr) + 1);
-            if (buf == NULL || read_at(fd, buf, (size_t) (sz - hdr), off + hdr) < 0) {
+            if (buf == NULL || vms_pread_all(fd, buf, (size_t) (sz - hdr), (off_t) (off + hdr)) < 0) {
                 rc = fail(err, errlen, "cannot read %s at offset %llu", type, (unsigned long long) off);
                 break;
             }
@@ -266,6 +273,8 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
                 break;
             }
             have_moov = 1;
+            parse_tag(buf, (size_t) (sz - hdr), &info->tag_start_us, &info->tag_flags);
+            info->init_size = (uint32_t) (off + sz);
             tr = &ts.t[0];
             for (int i = 0; i < ts.n; i++) {
                 if (ts.t[i].video) {
@@ -285,6 +294,7 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
             if (in_frag) {
                 info->frags[info->nfrags - 1].size = (uint32_t) (off - cur_moof);
             }
+            pending = 1;
             uint64_t tfdt, dur;
             int key, found;
             if (parse_moof(buf, (size_t) (sz - hdr), tr, &tfdt, &dur, &key, &found) < 0) {
@@ -335,6 +345,12 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
         } else if (in_frag && frag_end != 0) {
             in_frag = 0;     /* mfra etc.: the fragment ended with its mdat */
         }
+        if (strcmp(type, "mdat") == 0) {
+            pending = 0;
+        }
+        if (!pending) {
+            info->complete = off + sz;
+        }
         off += sz;
     }
     free(buf);
@@ -345,12 +361,12 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
     if (rc == 0 && info->nfrags > 0 && info->frags[info->nfrags - 1].size == 0) {
         info->nfrags--;
     }
-    if (rc == 0 && info->nfrags == 0) {
-        rc = fail(err, errlen, "no complete fragment (not a fragmented MP4?)");
-    }
     if (rc < 0) {
-        pb_mp4_info_free(info);
+        vms_mp4_info_free(info);
         return -1;
+    }
+    if (info->nfrags == 0) {
+        return 0;
     }
     const vms_index_fragment_t *last = &info->frags[info->nfrags - 1];
     info->duration_us = last->start_us + last->duration_us;
@@ -359,21 +375,36 @@ pb_mp4_scan_fd(int fd, pb_mp4_info_t *info, char *err, size_t errlen)
 }
 
 int
-pb_mp4_scan(const char *path, pb_mp4_info_t *info, char *err, size_t errlen)
+vms_mp4_scan(const char *path, vms_mp4_info_t *info, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         return fail(err, errlen, "open: %s", strerror(errno));
     }
-    int rc = pb_mp4_scan_fd(fd, info, err, errlen);
+    int rc = vms_mp4_scan_fd(fd, info, err, errlen);
     close(fd);
     return rc;
 }
 
 void
-pb_mp4_info_free(pb_mp4_info_t *info)
+vms_mp4_info_free(vms_mp4_info_t *info)
 {
     free(info->frags);
     info->frags = NULL;
     info->nfrags = 0;
+}
+
+int
+vms_mp4_segment(const vms_mp4_info_t *info, int64_t name_start_us, vms_index_segment_t *seg)
+{
+    memset(seg, 0, sizeof(*seg));
+    seg->start_us = info->tag_start_us > 0 ? info->tag_start_us : name_start_us;
+    seg->duration_us = info->duration_us;
+    seg->bytes = info->complete;
+    seg->init_size = info->init_size;
+    seg->flags = info->tag_flags | (info->nfrags > 0 ? VMS_SEG_MEDIA_TIME : 0);
+    seg->media_time_us = info->media_time_us;
+    seg->nfrags = info->nfrags;
+    seg->frags = info->frags;
+    return info->nfrags == 0 || seg->start_us <= 0 ? -1 : 0;
 }

@@ -22,7 +22,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
-#include "../consumer_common/svc.h"
+#include "svc.h"     /* sidecar/consumer_common: the consumers' shared service code */
 #include "audit_record.h"
 
 static const char *INSERT_SQL =

@@ -1,5 +1,5 @@
 /*
- * Segment index: format helpers and the writer side (vmsd, the CLI).
+ * Segment index: the writer side (vmsd, the CLI).
  * Layout in vms_index_format.h, rationale in docs/index-format.md.
  *
  * Writers of one camera serialize on {camera_dir}/.index/lock (flock).
@@ -9,6 +9,7 @@
  * so readers see either the old or the new file, never a mix.
  */
 #include "vms_index_format.h"
+#include "vms_fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,141 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- format helpers ---- */
-
-static uint32_t crc_table[256];
-
-static void
-crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        }
-        crc_table[i] = c;
-    }
-}
-
-uint32_t
-vmsi_crc32(uint32_t crc, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    if (crc_table[1] == 0) {
-        crc_init();     /* idempotent; racing initializers write the same values */
-    }
-    crc = ~crc;
-    while (len--) {
-        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    }
-    return ~crc;
-}
-
-uint32_t
-vmsi_block_crc(const vmsi_block_header_t *h, const vms_index_fragment_t *f)
-{
-    uint32_t c = vmsi_crc32(0, h, offsetof(vmsi_block_header_t, crc));
-    return vmsi_crc32(c, f, (size_t) h->nfrags * sizeof(*f));
-}
-
-void
-vmsi_header_init(vmsi_file_header_t *h, const char *magic, uint32_t record_size,
-    int64_t day_start_us)
-{
-    memset(h, 0, sizeof(*h));
-    memcpy(h->magic, magic, 8);
-    h->version = VMSI_VERSION;
-    h->record_size = record_size;
-    h->day_start_us = day_start_us;
-    h->crc = vmsi_crc32(0, h, offsetof(vmsi_file_header_t, crc));
-}
-
-const char *
-vmsi_header_check(const vmsi_file_header_t *h, const char *magic, uint32_t record_size)
-{
-    if (memcmp(h->magic, magic, 8) != 0) {
-        return "bad magic (not a vms index file of this kind)";
-    }
-    if (h->crc != vmsi_crc32(0, h, offsetof(vmsi_file_header_t, crc))) {
-        return "header checksum mismatch";
-    }
-    if (h->version != VMSI_VERSION) {
-        return "unsupported index version";
-    }
-    if (h->record_size != record_size) {
-        return "unexpected record size";
-    }
-    return NULL;
-}
-
-static int
-path_ok(const char *p, size_t len)
-{
-    if (len == 0 || p[0] == '/') {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char) p[i] < 0x20 || p[i] == '\\') {
-            return 0;
-        }
-        /* ".." as a whole component */
-        if (p[i] == '.' && i + 1 < len && p[i + 1] == '.'
-            && (i == 0 || p[i - 1] == '/') && (i + 2 == len || p[i + 2] == '/')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-const char *
-vmsi_record_check(const vmsi_seg_record_t *r)
-{
-    if (r->crc != vmsi_crc32(0, r, offsetof(vmsi_seg_record_t, crc))) {
-        return "record checksum mismatch";
-    }
-    size_t len = strnlen(r->path, VMS_INDEX_PATH_MAX);
-    if (len == VMS_INDEX_PATH_MAX || !path_ok(r->path, len)) {
-        return "record has an invalid path";
-    }
-    if (r->duration_us < 0 || r->start_us <= 0 || r->nfrags > VMSI_MAX_FRAGS
-        || r->init_size > r->bytes) {
-        return "record has invalid times or sizes";
-    }
-    return NULL;
-}
-
-int64_t
-vmsi_day_of(int64_t us)
-{
-    return us >= 0 ? us / VMSI_DAY_US : -((-us + VMSI_DAY_US - 1) / VMSI_DAY_US);
-}
-
-int
-vmsi_day_path(char *buf, size_t len, const char *camera_dir, int64_t day, const char *ext)
-{
-    time_t t = (time_t) (day * 86400);
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL) {
-        return -1;
-    }
-    int n = snprintf(buf, len, "%s/" VMS_INDEX_DIRNAME "/%04d-%02d-%02d.%s", camera_dir,
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, ext);
-    return n < 0 || (size_t) n >= len ? -1 : 0;
-}
-
 /* ---- writer ---- */
 
-static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static int
 fsync_dir(const char *dir)
@@ -169,42 +37,7 @@ fsync_dir(const char *dir)
     return rc;
 }
 
-static int
-write_all(int fd, const void *buf, size_t len, off_t off)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += n; len -= (size_t) n; off += n;
-    }
-    return 0;
-}
 
-static int
-read_all(int fd, void *buf, size_t len, off_t off)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = pread(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        if (n == 0) {
-            return -EIO;
-        }
-        p += n; len -= (size_t) n; off += n;
-    }
-    return 0;
-}
 
 typedef struct {
     char dir[VMS_INDEX_PATH_MAX + 512];
@@ -216,29 +49,29 @@ wlock(vmsi_wlock_t *l, const char *camera_dir, char *err, size_t errlen)
 {
     int n = snprintf(l->dir, sizeof(l->dir), "%s/" VMS_INDEX_DIRNAME, camera_dir);
     if (n < 0 || (size_t) n >= sizeof(l->dir)) {
-        return fail(err, errlen, -ENAMETOOLONG, "index: camera directory path too long: %s", camera_dir);
+        return vmsi_fail(err, errlen, -ENAMETOOLONG, "index: camera directory path too long: %s", camera_dir);
     }
     if (mkdir(l->dir, 0755) == 0) {
         int rc = fsync_dir(camera_dir);
         if (rc < 0) {
-            return fail(err, errlen, rc, "index: fsync %s: %s", camera_dir, strerror(-rc));
+            return vmsi_fail(err, errlen, rc, "index: fsync %s: %s", camera_dir, strerror(-rc));
         }
     } else if (errno != EEXIST) {
         int rc = -errno;
-        return fail(err, errlen, rc, "index: mkdir %s: %s", l->dir, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: mkdir %s: %s", l->dir, strerror(-rc));
     }
     char p[sizeof(l->dir) + 8];
     snprintf(p, sizeof(p), "%s/lock", l->dir);
     l->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (l->lock_fd < 0) {
         int rc = -errno;
-        return fail(err, errlen, rc, "index: open %s: %s", p, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: open %s: %s", p, strerror(-rc));
     }
     while (flock(l->lock_fd, LOCK_EX) < 0) {
         if (errno != EINTR) {
             int rc = -errno;
             close(l->lock_fd);
-            return fail(err, errlen, rc, "index: lock %s: %s", p, strerror(-rc));
+            return vmsi_fail(err, errlen, rc, "index: lock %s: %s", p, strerror(-rc));
         }
     }
     return 0;
@@ -254,7 +87,7 @@ static int
 seg_to_record(const vms_index_segment_t *seg, uint64_t frag_off, vmsi_seg_record_t *r)
 {
     size_t len = strnlen(seg->path, VMS_INDEX_PATH_MAX);
-    if (len == VMS_INDEX_PATH_MAX || !path_ok(seg->path, len) || seg->start_us <= 0
+    if (len == VMS_INDEX_PATH_MAX || !vmsi_path_ok(seg->path, len) || seg->start_us <= 0
         || seg->duration_us < 0 || seg->init_size > seg->bytes || seg->nfrags > VMSI_MAX_FRAGS
         || (seg->nfrags > 0 && seg->frags == NULL)) {
         return -EINVAL;
@@ -282,9 +115,9 @@ write_block(int fd, off_t off, const vms_index_segment_t *seg)
     h.nfrags = seg->nfrags;
     h.seg_start_us = seg->start_us;
     h.crc = vmsi_block_crc(&h, seg->frags);
-    int rc = write_all(fd, &h, sizeof(h), off);
+    int rc = vms_pwrite_all(fd, &h, sizeof(h), off);
     if (rc == 0 && seg->nfrags > 0) {
-        rc = write_all(fd, seg->frags, (size_t) seg->nfrags * sizeof(vms_index_fragment_t),
+        rc = vms_pwrite_all(fd, seg->frags, (size_t) seg->nfrags * sizeof(vms_index_fragment_t),
                        off + (off_t) sizeof(h));
     }
     return rc;
@@ -298,32 +131,32 @@ open_day_file(const char *path, const char *magic, uint32_t recsize, int64_t day
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         int rc = -errno;
-        return fail(err, errlen, rc, "index: open %s: %s", path, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: open %s: %s", path, strerror(-rc));
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int rc = -errno;
         close(fd);
-        return fail(err, errlen, rc, "index: stat %s: %s", path, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: stat %s: %s", path, strerror(-rc));
     }
     vmsi_file_header_t h;
     if (st.st_size < (off_t) sizeof(h)) {
         /* new, or a crash before its header was complete: (re)start it */
         vmsi_header_init(&h, magic, recsize, day * VMSI_DAY_US);
-        int rc = ftruncate(fd, 0) < 0 ? -errno : write_all(fd, &h, sizeof(h), 0);
+        int rc = ftruncate(fd, 0) < 0 ? -errno : vms_pwrite_all(fd, &h, sizeof(h), 0);
         if (rc < 0) {
             close(fd);
-            return fail(err, errlen, rc, "index: write %s: %s", path, strerror(-rc));
+            return vmsi_fail(err, errlen, rc, "index: write %s: %s", path, strerror(-rc));
         }
         *created = 1;
         *size = sizeof(h);
         return fd;
     }
-    int rc = read_all(fd, &h, sizeof(h), 0);
+    int rc = vms_pread_all(fd, &h, sizeof(h), 0);
     const char *why = rc < 0 ? strerror(-rc) : vmsi_header_check(&h, magic, recsize);
     if (why != NULL) {
         close(fd);
-        return fail(err, errlen, rc < 0 ? rc : -EBADMSG, "index: %s: %s", path, why);
+        return vmsi_fail(err, errlen, rc < 0 ? rc : -EBADMSG, "index: %s: %s", path, why);
     }
     *created = 0;
     *size = st.st_size;
@@ -338,12 +171,12 @@ read_records(int fd, off_t size, const char *path, vmsi_seg_record_t **out, size
     size_t cnt = (size_t) (size - (off_t) sizeof(vmsi_file_header_t)) / sizeof(vmsi_seg_record_t);
     vmsi_seg_record_t *v = malloc((cnt + 1) * sizeof(*v));
     if (v == NULL) {
-        return fail(err, errlen, -ENOMEM, "index: out of memory reading %s", path);
+        return vmsi_fail(err, errlen, -ENOMEM, "index: out of memory reading %s", path);
     }
-    int rc = cnt ? read_all(fd, v, cnt * sizeof(*v), sizeof(vmsi_file_header_t)) : 0;
+    int rc = cnt ? vms_pread_all(fd, v, cnt * sizeof(*v), sizeof(vmsi_file_header_t)) : 0;
     if (rc < 0) {
         free(v);
-        return fail(err, errlen, rc, "index: read %s: %s", path, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: read %s: %s", path, strerror(-rc));
     }
     for (size_t i = 0; i < cnt; i++) {
         const char *why = vmsi_record_check(&v[i]);
@@ -352,7 +185,7 @@ read_records(int fd, off_t size, const char *path, vmsi_seg_record_t **out, size
         }
         if (why != NULL) {
             free(v);
-            return fail(err, errlen, -EBADMSG, "index: %s: record %zu: %s", path, i, why);
+            return vmsi_fail(err, errlen, -EBADMSG, "index: %s: record %zu: %s", path, i, why);
         }
     }
     *out = v;
@@ -368,23 +201,23 @@ rewrite_records(const char *dir, const char *path, int64_t day, const vmsi_seg_r
     if (n == 0) {
         if (unlink(path) < 0 && errno != ENOENT) {
             int rc = -errno;
-            return fail(err, errlen, rc, "index: unlink %s: %s", path, strerror(-rc));
+            return vmsi_fail(err, errlen, rc, "index: unlink %s: %s", path, strerror(-rc));
         }
         int rc = fsync_dir(dir);
-        return rc < 0 ? fail(err, errlen, rc, "index: fsync %s: %s", dir, strerror(-rc)) : 0;
+        return rc < 0 ? vmsi_fail(err, errlen, rc, "index: fsync %s: %s", dir, strerror(-rc)) : 0;
     }
     char tmp[VMS_INDEX_PATH_MAX + 600];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         int rc = -errno;
-        return fail(err, errlen, rc, "index: open %s: %s", tmp, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: open %s: %s", tmp, strerror(-rc));
     }
     vmsi_file_header_t h;
     vmsi_header_init(&h, VMSI_MAGIC_SEG, sizeof(vmsi_seg_record_t), day * VMSI_DAY_US);
-    int rc = write_all(fd, &h, sizeof(h), 0);
+    int rc = vms_pwrite_all(fd, &h, sizeof(h), 0);
     if (rc == 0) {
-        rc = write_all(fd, v, n * sizeof(*v), sizeof(h));
+        rc = vms_pwrite_all(fd, v, n * sizeof(*v), sizeof(h));
     }
     if (rc == 0 && fsync(fd) < 0) {
         rc = -errno;
@@ -395,10 +228,10 @@ rewrite_records(const char *dir, const char *path, int64_t day, const vmsi_seg_r
     }
     if (rc < 0) {
         unlink(tmp);
-        return fail(err, errlen, rc, "index: rewrite %s: %s", path, strerror(-rc));
+        return vmsi_fail(err, errlen, rc, "index: rewrite %s: %s", path, strerror(-rc));
     }
     rc = fsync_dir(dir);
-    return rc < 0 ? fail(err, errlen, rc, "index: fsync %s: %s", dir, strerror(-rc)) : 0;
+    return rc < 0 ? vmsi_fail(err, errlen, rc, "index: fsync %s: %s", dir, strerror(-rc)) : 0;
 }
 
 int
@@ -406,7 +239,7 @@ vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg, char 
 {
     vmsi_seg_record_t rec;
     if (seg == NULL || seg_to_record(seg, 0, &rec) < 0) {
-        return fail(err, errlen, -EINVAL, "index: invalid segment for %s (path, times or sizes)",
+        return vmsi_fail(err, errlen, -EINVAL, "index: invalid segment for %s (path, times or sizes)",
                     camera_dir);
     }
     vmsi_wlock_t l;
@@ -419,7 +252,7 @@ vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg, char 
     if (vmsi_day_path(segp, sizeof(segp), camera_dir, day, "seg") < 0
         || vmsi_day_path(fragp, sizeof(fragp), camera_dir, day, "frag") < 0) {
         wunlock(&l);
-        return fail(err, errlen, -ENAMETOOLONG, "index: path too long under %s", l.dir);
+        return vmsi_fail(err, errlen, -ENAMETOOLONG, "index: path too long under %s", l.dir);
     }
     int seg_created = 0, frag_created = 0, sfd = -1, ffd = -1;
     off_t ssize = 0, fsize = 0;
@@ -440,7 +273,7 @@ vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg, char 
     for (size_t i = n; i-- > 0 && v[i].start_us >= seg->start_us;) {
         if (v[i].start_us == seg->start_us) {
             rc = strcmp(v[i].path, rec.path) == 0 ? 0
-                 : fail(err, errlen, -EEXIST, "index: %s already has a segment starting at %lld (%s)",
+                 : vmsi_fail(err, errlen, -EEXIST, "index: %s already has a segment starting at %lld (%s)",
                         segp, (long long) seg->start_us, v[i].path);
             goto done;
         }
@@ -456,7 +289,7 @@ vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg, char 
         rc = -errno;
     }
     if (rc < 0) {
-        fail(err, errlen, rc, "index: write %s: %s", fragp, strerror(-rc));
+        vmsi_fail(err, errlen, rc, "index: write %s: %s", fragp, strerror(-rc));
         goto done;
     }
     rec.frag_off = (uint64_t) fsize;
@@ -468,19 +301,19 @@ vms_index_append_e(const char *camera_dir, const vms_index_segment_t *seg, char 
             rc = -errno;
         }
         if (rc == 0) {
-            rc = write_all(sfd, &rec, sizeof(rec), end);
+            rc = vms_pwrite_all(sfd, &rec, sizeof(rec), end);
         }
         if (rc == 0 && fdatasync(sfd) < 0) {
             rc = -errno;
         }
         if (rc < 0) {
-            fail(err, errlen, rc, "index: write %s: %s", segp, strerror(-rc));
+            vmsi_fail(err, errlen, rc, "index: write %s: %s", segp, strerror(-rc));
             goto done;
         }
         if (seg_created || frag_created) {
             rc = fsync_dir(l.dir);
             if (rc < 0) {
-                fail(err, errlen, rc, "index: fsync %s: %s", l.dir, strerror(-rc));
+                vmsi_fail(err, errlen, rc, "index: fsync %s: %s", l.dir, strerror(-rc));
             }
         }
     } else {
@@ -527,25 +360,25 @@ vms_index_remove_e(const char *camera_dir, int64_t start_us, char *err, size_t e
     int fd = -1;
     if (vmsi_day_path(segp, sizeof(segp), camera_dir, day, "seg") < 0
         || vmsi_day_path(fragp, sizeof(fragp), camera_dir, day, "frag") < 0) {
-        rc = fail(err, errlen, -ENAMETOOLONG, "index: path too long under %s", l.dir);
+        rc = vmsi_fail(err, errlen, -ENAMETOOLONG, "index: path too long under %s", l.dir);
         goto done;
     }
     fd = open(segp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         rc = errno == ENOENT ? -ENOENT : -errno;
-        fail(err, errlen, rc, "index: %s: %s", segp, strerror(-rc));
+        vmsi_fail(err, errlen, rc, "index: %s: %s", segp, strerror(-rc));
         goto done;
     }
     struct stat st;
     vmsi_file_header_t h;
     if (fstat(fd, &st) < 0 || st.st_size < (off_t) sizeof(h)) {
-        rc = fail(err, errlen, -EBADMSG, "index: %s: truncated header", segp);
+        rc = vmsi_fail(err, errlen, -EBADMSG, "index: %s: truncated header", segp);
         goto done;
     }
-    rc = read_all(fd, &h, sizeof(h), 0);
+    rc = vms_pread_all(fd, &h, sizeof(h), 0);
     const char *why = rc < 0 ? strerror(-rc) : vmsi_header_check(&h, VMSI_MAGIC_SEG, sizeof(*v));
     if (why != NULL) {
-        rc = fail(err, errlen, rc < 0 ? rc : -EBADMSG, "index: %s: %s", segp, why);
+        rc = vmsi_fail(err, errlen, rc < 0 ? rc : -EBADMSG, "index: %s: %s", segp, why);
         goto done;
     }
     rc = read_records(fd, st.st_size, segp, &v, &n, err, errlen);
@@ -557,7 +390,7 @@ vms_index_remove_e(const char *camera_dir, int64_t start_us, char *err, size_t e
         i++;
     }
     if (i == n) {
-        rc = fail(err, errlen, -ENOENT, "index: %s has no segment starting at %lld", segp,
+        rc = vmsi_fail(err, errlen, -ENOENT, "index: %s has no segment starting at %lld", segp,
                   (long long) start_us);
         goto done;
     }
@@ -568,7 +401,7 @@ vms_index_remove_e(const char *camera_dir, int64_t start_us, char *err, size_t e
     rc = rewrite_records(l.dir, segp, day, v, n, err, errlen);
     if (rc == 0 && n == 0 && unlink(fragp) < 0 && errno != ENOENT) {
         rc = -errno;
-        fail(err, errlen, rc, "index: unlink %s: %s", fragp, strerror(-rc));
+        vmsi_fail(err, errlen, rc, "index: unlink %s: %s", fragp, strerror(-rc));
     }
 done:
     if (fd >= 0) {
@@ -615,9 +448,9 @@ vms_index_write_open(const char *camera_dir, const vms_index_segment_t *seg)
     }
     vmsi_file_header_t h;
     vmsi_header_init(&h, VMSI_MAGIC_OPEN, sizeof(rec), 0);
-    int rc = write_all(fd, &h, sizeof(h), 0);
+    int rc = vms_pwrite_all(fd, &h, sizeof(h), 0);
     if (rc == 0) {
-        rc = write_all(fd, &rec, sizeof(rec), sizeof(h));
+        rc = vms_pwrite_all(fd, &rec, sizeof(rec), sizeof(h));
     }
     if (rc == 0) {
         rc = write_block(fd, (off_t) rec.frag_off, seg);

@@ -52,17 +52,6 @@ struct vms_index_reader_s {
     unsigned char *open_buf;     /* this query's open-segment file */
 };
 
-static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static void
 ident_of(const struct stat *st, vmsi_ident_t *id)
@@ -91,12 +80,12 @@ map_file(const char *path, vmsi_ident_t *id, const unsigned char **map, size_t *
         if (e == ENOENT) {
             return -ENOENT;
         }
-        return fail(err, errlen, VMS_INDEX_EIO, "index: open %s: %s", path, strerror(e));
+        return vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: open %s: %s", path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, VMS_INDEX_EIO, "index: %s: not a regular file", path);
+        return vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: %s: not a regular file", path);
     }
     ident_of(&st, id);
     *len = (size_t) st.st_size;
@@ -106,7 +95,7 @@ map_file(const char *path, vmsi_ident_t *id, const unsigned char **map, size_t *
         if (p == MAP_FAILED) {
             int e = errno;
             close(fd);
-            return fail(err, errlen, VMS_INDEX_EIO, "index: mmap %s: %s", path, strerror(e));
+            return vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: mmap %s: %s", path, strerror(e));
         }
         *map = p;
     }
@@ -183,9 +172,9 @@ day_load(vmsi_day_t *d, char *err, size_t errlen)
         d->map = NULL;
         d->len = 0;
         if (bad != (size_t) -1) {
-            return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: record %zu: %s", d->path, bad, why);
+            return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: record %zu: %s", d->path, bad, why);
         }
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: %s", d->path, why);
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: %s", d->path, why);
     }
     d->recs = (const void *) (d->map + sizeof(vmsi_file_header_t));
     d->nrec = (d->len - sizeof(vmsi_file_header_t)) / sizeof(vmsi_seg_record_t);
@@ -241,7 +230,7 @@ day_get(vms_index_reader_t *r, const char *camera_dir, int64_t day, int *rc, cha
 {
     char path[4096];
     if (vmsi_day_path(path, sizeof(path), camera_dir, day, "seg") < 0) {
-        *rc = fail(err, errlen, VMS_INDEX_EIO, "index: path too long for %s", camera_dir);
+        *rc = vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: path too long for %s", camera_dir);
         return NULL;
     }
     vmsi_day_t *d = NULL;
@@ -254,7 +243,7 @@ day_get(vms_index_reader_t *r, const char *camera_dir, int64_t day, int *rc, cha
     struct stat st;
     if (stat(path, &st) < 0) {
         *rc = errno == ENOENT ? -ENOENT
-              : fail(err, errlen, VMS_INDEX_EIO, "index: stat %s: %s", path, strerror(errno));
+              : vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: stat %s: %s", path, strerror(errno));
         if (d != NULL && d->used != r->gen) {
             /* the day is gone (retention): unmap it now, so its blocks are freed on disk */
             for (size_t i = 0; i < r->ndays; i++) {
@@ -281,7 +270,7 @@ day_get(vms_index_reader_t *r, const char *camera_dir, int64_t day, int *rc, cha
                 r->days = nd;
             }
             free(d);
-            *rc = fail(err, errlen, VMS_INDEX_ENOMEM, "index: out of memory");
+            *rc = vmsi_fail(err, errlen, VMS_INDEX_ENOMEM, "index: out of memory");
             return NULL;
         }
         r->days = nd;
@@ -370,7 +359,7 @@ push_open(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, int64_
     if (fstat(fd, &st) < 0 || st.st_size > (off_t) (1 << 22)
         || st.st_size < (off_t) (sizeof(vmsi_file_header_t) + sizeof(vmsi_seg_record_t))) {
         close(fd);
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: bad size", path);
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: bad size", path);
     }
     size_t len = (size_t) st.st_size;
     unsigned char *buf = malloc(len);
@@ -378,7 +367,7 @@ push_open(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, int64_
     close(fd);
     if (got != (ssize_t) len) {
         free(buf);
-        return fail(err, errlen, VMS_INDEX_EIO, "index: read %s failed", path);
+        return vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: read %s failed", path);
     }
     const vmsi_file_header_t *h = (const void *) buf;
     const vmsi_seg_record_t *rec = (const void *) (buf + sizeof(*h));
@@ -393,7 +382,7 @@ push_open(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, int64_
     }
     if (why != NULL) {
         free(buf);
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: %s", path, why);
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: %s", path, why);
     }
     free(r->open_buf);
     r->open_buf = buf;
@@ -403,7 +392,7 @@ push_open(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, int64_
     }
     int rc = push(r, n, rec, r);
     if (rc < 0) {
-        return fail(err, errlen, rc, "index: out of memory");
+        return vmsi_fail(err, errlen, rc, "index: out of memory");
     }
     r->ents[*n - 1].flags |= VMS_SEG_OPEN;
     r->ents[*n - 1].frags = f;
@@ -481,7 +470,7 @@ vms_index_query(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, 
     snprintf(dir, sizeof(dir), "%s/" VMS_INDEX_DIRNAME, camera_dir);
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        return fail(err, errlen, VMS_INDEX_ENOINDEX, "index: no index directory %s "
+        return vmsi_fail(err, errlen, VMS_INDEX_ENOINDEX, "index: no index directory %s "
                     "(run vms-index rebuild %s)", dir, camera_dir);
     }
     /* a segment starting the day before may run into the first day */
@@ -491,7 +480,7 @@ vms_index_query(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, 
     if (d1 - d0 > 62) {
         int rc = list_days(dir, d0, d1, &days, &ndays);
         if (rc < 0) {
-            return fail(err, errlen, VMS_INDEX_EIO, "index: read %s: %s", dir, strerror(-rc));
+            return vmsi_fail(err, errlen, VMS_INDEX_EIO, "index: read %s: %s", dir, strerror(-rc));
         }
         nd = (int64_t) ndays;
     } else {
@@ -527,12 +516,12 @@ vms_index_query(vms_index_reader_t *r, const char *camera_dir, int64_t from_us, 
                 continue;
             }
             if (n > 0 && r->ents[n - 1].start_us >= d->recs[k].start_us) {
-                rc = fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: record %zu overlaps the "
+                rc = vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: record %zu overlaps the "
                           "previous day's file", d->path, k);
                 break;
             }
             if ((rc = push(r, &n, &d->recs[k], d)) < 0) {
-                fail(err, errlen, rc, "index: out of memory");
+                vmsi_fail(err, errlen, rc, "index: out of memory");
                 break;
             }
         }
@@ -566,7 +555,7 @@ vms_index_frags(vms_index_reader_t *r, vms_index_entry_t *e, char *err, size_t e
         size_t len;
         int rc = map_file(fpath, &id, &map, &len, err, errlen);
         if (rc == -ENOENT) {
-            return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s missing (its .seg lists "
+            return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s missing (its .seg lists "
                         "fragments)", fpath);
         }
         if (rc < 0) {
@@ -575,7 +564,7 @@ vms_index_frags(vms_index_reader_t *r, vms_index_entry_t *e, char *err, size_t e
         if (len < sizeof(vmsi_file_header_t)
             || vmsi_header_check((const void *) map, VMSI_MAGIC_FRAG, sizeof(vms_index_fragment_t))) {
             unmap(map, len);
-            return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: bad header", fpath);
+            return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: bad header", fpath);
         }
         /* Pointers handed out earlier in this query stay valid: a file only
          * gets remapped in a later query. */
@@ -592,7 +581,7 @@ vms_index_frags(vms_index_reader_t *r, vms_index_entry_t *e, char *err, size_t e
     const char *why = block_at(d->fmap, d->flen, e->frag_off_, e->start_us, e->nfrags, e->bytes,
                                e->init_size, &e->frags);
     if (why != NULL) {
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: segment %s: %s", fpath, e->path, why);
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "index: %s: segment %s: %s", fpath, e->path, why);
     }
     return 0;
 }
@@ -601,12 +590,12 @@ int
 vms_index_validate_buf(const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
     if (len < sizeof(vmsi_file_header_t)) {
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "truncated header");
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "truncated header");
     }
     /* the image may be unaligned (fuzzer input): work on an aligned copy */
     unsigned char *b = malloc(len);
     if (b == NULL) {
-        return fail(err, errlen, VMS_INDEX_ENOMEM, "out of memory");
+        return vmsi_fail(err, errlen, VMS_INDEX_ENOMEM, "out of memory");
     }
     memcpy(b, buf, len);
     const char *why = NULL;
@@ -645,9 +634,9 @@ vms_index_validate_buf(const unsigned char *buf, size_t len, char *err, size_t e
         return 0;
     }
     if (bad != (size_t) -1) {
-        return fail(err, errlen, VMS_INDEX_ECORRUPT, "record %zu: %s", bad, why);
+        return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "record %zu: %s", bad, why);
     }
-    return fail(err, errlen, VMS_INDEX_ECORRUPT, "%s", why);
+    return vmsi_fail(err, errlen, VMS_INDEX_ECORRUPT, "%s", why);
 }
 
 int

@@ -78,9 +78,15 @@ const char *vmsi_header_check(const vmsi_file_header_t *h, const char *magic,
     uint32_t record_size);
 /* NULL when r is a valid record; else a reason. */
 const char *vmsi_record_check(const vmsi_seg_record_t *r);
+/* A relative path with no ".." component, backslash or control byte: 1 or 0. */
+int vmsi_path_ok(const char *p, size_t len);
 /* "{camera_dir}/.index/YYYY-MM-DD.seg" etc.; -1 if it does not fit. */
 int vmsi_day_path(char *buf, size_t len, const char *camera_dir, int64_t day,
     const char *ext);
 int64_t vmsi_day_of(int64_t us);
+
+/* Formats the reason into err (when err is not NULL) and returns rc. */
+int vmsi_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* VMS_INDEX_FORMAT_H */

@@ -1,12 +1,12 @@
 /*
- * MediaMTX-style segment path templates; see segpath.h.
+ * MediaMTX-style segment path templates; see vms_segpath.h.
  */
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "segpath.h"
+#include "vms_segpath.h"
 
 enum {
     PH_NONE = 0, PH_PATH, PH_Y, PH_m, PH_d, PH_H, PH_M, PH_S, PH_f, PH_s
