@@ -79,22 +79,12 @@ parse_moov(const unsigned char *b, size_t len, tracks_t *ts)
         }
         if (strcmp(type, "trak") == 0 && ts->n < MAX_TRACKS) {
             track_t *t = &ts->t[ts->n++];
+            vms_mp4_trak_t k;
             memset(t, 0, sizeof(*t));
-            size_t o2 = ps, s2, e2;
-            while (o2 < pe && vms_mp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
-                if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                    t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
-                } else if (strcmp(type, "mdia") == 0) {
-                    size_t o3 = s2, s3, e3;
-                    while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
-                        if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                            t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
-                        } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
-                            t->video = memcmp(b + s3 + 8, "vide", 4) == 0;
-                        }
-                    }
-                }
-            }
+            vms_mp4_trak(b, ps, pe, &k);
+            t->id = k.id;
+            t->timescale = k.timescale;
+            t->video = k.video;
         } else if (strcmp(type, "mvex") == 0) {
             size_t o2 = ps, s2, e2;
             while (o2 < pe && vms_mp4_box(b, pe, &o2, type, &s2, &e2) == 0) {

@@ -19,6 +19,17 @@
 /* Box iterator over [*off, end): type and payload; 0, or -1 when malformed. */
 int vms_mp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_t *ps, size_t *pe);
 
+/* What a trak box says of its track: id (tkhd), timescale (mdhd), whether
+ * it is video (hdlr "vide").  0 where the box is missing or short. */
+typedef struct {
+    uint32_t  id;
+    uint32_t  timescale;
+    int       video;
+} vms_mp4_trak_t;
+
+/* Reads the trak whose payload is [ps, pe) of b. */
+void vms_mp4_trak(const unsigned char *b, size_t ps, size_t pe, vms_mp4_trak_t *t);
+
 typedef struct {
     uint64_t  bytes;           /* file size */
     uint64_t  complete;        /* end of the last complete fragment or other box:

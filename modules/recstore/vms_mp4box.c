@@ -1,5 +1,5 @@
-/* MP4 box iterator (see vms_mp4.h); its own object, so that a binary that reads boxes
- * (the playback module) does not link the file scanner. */
+/* MP4 box iterator and trak reader (see vms_mp4.h); their own object, so that a binary that
+ * reads boxes (the playback module) does not link the file scanner. */
 #include "vms_mp4.h"
 #include "vms_bytes.h"
 
@@ -31,4 +31,27 @@ vms_mp4_box(const unsigned char *b, size_t end, size_t *off, char type[5], size_
     *pe = *off + (size_t) sz;
     *off = *pe;
     return 0;
+}
+
+void
+vms_mp4_trak(const unsigned char *b, size_t ps, size_t pe, vms_mp4_trak_t *t)
+{
+    char type[5];
+    size_t o2 = ps, s2, e2;
+
+    memset(t, 0, sizeof(*t));
+    while (o2 < pe && vms_mp4_box(b, pe, &o2, type, &s2, &e2) == 0) {
+        if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
+            t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
+        } else if (strcmp(type, "mdia") == 0) {
+            size_t o3 = s2, s3, e3;
+            while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
+                if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
+                    t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
+                } else if (strcmp(type, "hdlr") == 0 && e3 - s3 >= 12) {
+                    t->video = memcmp(b + s3 + 8, "vide", 4) == 0;
+                }
+            }
+        }
+    }
 }

@@ -25,20 +25,9 @@ pb_fmp4_tracks(const unsigned char *b, size_t len, pb_fmp4_tracks_t *t)
             if (strcmp(type, "trak") != 0 || t->n == PB_FMP4_MAX_TRACKS) {
                 continue;
             }
-            uint32_t id = 0, ts = 0;
-            size_t o2 = s1, s2, e2;
-            while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
-                if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                    id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
-                } else if (strcmp(type, "mdia") == 0) {
-                    size_t o3 = s2, s3, e3;
-                    while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
-                        if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                            ts = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
-                        }
-                    }
-                }
-            }
+            vms_mp4_trak_t k;
+            vms_mp4_trak(b, s1, e1, &k);
+            uint32_t id = k.id, ts = k.timescale;
             if (id == 0 || ts == 0) {
                 return -1;
             }

@@ -77,19 +77,10 @@ pb_pmp4_init_parse(const unsigned char *b, size_t len, pb_pmp4_init_t *in)
                 pb_pmp4_track_t *t = &in->t[in->n];
                 t->trak_off = at;
                 t->trak_len = e1 - at;
-                size_t o2 = s1, s2, e2;
-                while (o2 < e1 && vms_mp4_box(b, e1, &o2, type, &s2, &e2) == 0) {
-                    if (strcmp(type, "tkhd") == 0 && e2 - s2 >= 24) {
-                        t->id = vms_be32(b + s2 + (b[s2] == 1 ? 20 : 12));
-                    } else if (strcmp(type, "mdia") == 0) {
-                        size_t o3 = s2, s3, e3;
-                        while (o3 < e2 && vms_mp4_box(b, e2, &o3, type, &s3, &e3) == 0) {
-                            if (strcmp(type, "mdhd") == 0 && e3 - s3 >= 24) {
-                                t->timescale = vms_be32(b + s3 + (b[s3] == 1 ? 20 : 12));
-                            }
-                        }
-                    }
-                }
+                vms_mp4_trak_t k;
+                vms_mp4_trak(b, s1, e1, &k);
+                t->id = k.id;
+                t->timescale = k.timescale;
                 if (t->id == 0 || t->timescale == 0) {
                     return -1;
                 }
