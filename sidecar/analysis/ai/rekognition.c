@@ -179,25 +179,36 @@ bbox(json_t *bb, const vms_ai_image_t *img, int *x, int *y, int *w, int *h)
     return 0;
 }
 
-static json_t *
-image_body(const char *b64img)
+/* A Detect* operation on the picture; params (may be NULL) is consumed. */
+static vms_ai_err_e
+detect_call(rek_t *r, const char *op, const char *b64img, json_t *params,
+    json_t **ans, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    return json_pack("{s:{s:s}}", "Image", "Bytes", b64img);
+    json_t        *body = json_pack("{s:{s:s}}", "Image", "Bytes", b64img);
+    vms_ai_err_e   e;
+
+    if (params != NULL) {
+        json_object_update(body, params);
+        json_decref(params);
+    }
+    e = rek_call(r, op, body, ans, usage, err, errlen);
+    json_decref(body);
+    return e;
 }
 
 static vms_ai_err_e
 do_labels(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *labels, *l;
+    json_t *ans = NULL, *labels, *l;
     size_t i;
     vms_ai_err_e e;
 
-    json_object_set_new(body, "MaxLabels", json_integer(r->conf.max_labels));
-    json_object_set_new(body, "MinConfidence",
-                        json_real(r->conf.min_confidence * 100.0));
-    e = rek_call(r, "DetectLabels", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectLabels", b64img,
+                    json_pack("{s:i,s:f}", "MaxLabels", r->conf.max_labels,
+                              "MinConfidence",
+                              r->conf.min_confidence * 100.0),
+                    &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
@@ -256,12 +267,11 @@ static vms_ai_err_e
 do_faces(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *f;
+    json_t *ans = NULL, *f;
     size_t i;
     vms_ai_err_e e;
 
-    e = rek_call(r, "DetectFaces", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectFaces", b64img, NULL, &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
@@ -284,12 +294,11 @@ static vms_ai_err_e
 do_text(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *t;
+    json_t *ans = NULL, *t;
     size_t i;
     vms_ai_err_e e;
 
-    e = rek_call(r, "DetectText", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectText", b64img, NULL, &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
