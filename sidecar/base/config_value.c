@@ -104,26 +104,33 @@ vms_config_parse_relay(const vms_confkey_t *k, void *base, const char *value,
     return 0;
 }
 
-int
-vms_config_parse_loglevel(const vms_confkey_t *k, void *base,
-    const char *value, char *why, size_t whylen)
+/* A name from a fixed list (parse: 0 or -1) into an int field. */
+static int
+parse_name(const vms_confkey_t *k, void *base, const char *value,
+    int (*parse)(const char *name, int *out), const char *expect, char *why,
+    size_t whylen)
 {
-    if (vms_log_level_parse(value, (int *) FIELD(k, base)) != 0) {
-        snprintf(why, whylen, "expected debug, info, warn or error");
+    if (parse(value, (int *) FIELD(k, base)) != 0) {
+        snprintf(why, whylen, "%s", expect);
         return -1;
     }
     return 0;
 }
 
 int
+vms_config_parse_loglevel(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    return parse_name(k, base, value, vms_log_level_parse,
+                      "expected debug, info, warn or error", why, whylen);
+}
+
+int
 vms_config_parse_logformat(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)
 {
-    if (vms_log_format_parse(value, (int *) FIELD(k, base)) != 0) {
-        snprintf(why, whylen, "expected json or text");
-        return -1;
-    }
-    return 0;
+    return parse_name(k, base, value, vms_log_format_parse,
+                      "expected json or text", why, whylen);
 }
 
 int
