@@ -12,67 +12,98 @@
 #include <string.h>
 
 
+#define CS  vms_cam_settings_t
+#define GC  vms_config_t
+
+/* One entry per key (confkey.h): name, type, field, range, default, and the
+ * error message where the type's own does not fit. */
+#define DUR(S, name, f, min, def)                                            \
+    { name, VMS_CK_DURATION, VMS_CK_AT(S, f, int64_t), min, 0, def, NULL, 0, \
+      NULL }
+#define INT(S, name, f, lo, hi, def, expect)                                 \
+    { name, VMS_CK_INT, VMS_CK_INT_AT(S, f), lo, hi, def, expect, 0, NULL }
+#define SIZE(S, name, f, min, def)                                           \
+    { name, VMS_CK_SIZE, VMS_CK_AT(S, f, int64_t), min, 0, def, NULL, 0, NULL }
+#define STR(S, name, f, def)                                                 \
+    { name, VMS_CK_STRING, VMS_CK_AT(S, f, char *), 0, 0, def, NULL, 0, NULL }
+#define FUNC(S, name, f, parse, def, expect)                                 \
+    { name, VMS_CK_FUNC, VMS_CK_ANY_AT(S, f), 0, 0, def, expect, 0, parse }
+
+/* "backoff" sets the schedule part of vms_backoff_conf_t only: a camera
+ * that sets it keeps the default jitter, attempts and healthy period. */
+_Static_assert(offsetof(vms_backoff_conf_t, schedule_ms) == 0
+               && offsetof(vms_backoff_conf_t, nschedule)
+                  < offsetof(vms_backoff_conf_t, jitter_pct),
+               "schedule_ms, nschedule lead vms_backoff_conf_t");
+#define SCHEDULE_SIZE  offsetof(vms_backoff_conf_t, jitter_pct)
+
 /* Keys of [camera ID] sections; [vmsd] sets their defaults. */
-static const key_t_ camera_keys[] = {
-    { "backoff", K_SCHEDULE, CAM(backoff), 0, 0,
-      "expected a list of durations like 5s,10s,30s,60s" },
-    { "backoff_jitter", K_INT, CAM(backoff.jitter_pct), 0, 100,
-      "expected a percentage 0-100" },
-    { "max_attempts", K_INT, CAM(backoff.max_attempts), 1, 1000000,
-      "expected a positive integer" },
-    { "healthy_period", K_DURATION, CAM(backoff.healthy_ms), 1, 0, NULL },
-    { "probe_interval", K_DURATION, CAM(probe_ms), 1, 0, NULL },
-    { "io_timeout", K_DURATION, CAM(io_timeout_ms), 1, 0, NULL },
-    { "watchdog_interval", K_DURATION, CAM(watchdog_ms), 1, 0, NULL },
-    { "frozen_timeout", K_DURATION, CAM(frozen_ms), 1, 0, NULL },
-    { "still_timeout", K_DURATION, CAM(still_ms), 1, 0, NULL },
-    { "snapshot_interval", K_DURATION, CAM(snapshot_ms), 1, 0, NULL },
-    { "snapshot_ttl", K_DURATION, CAM(snapshot_ttl_ms), 1000, 0, NULL },
-    { "snapshot_width", K_INT, CAM(snapshot_width), 16, 7680,
-      "expected a width in pixels 16-7680" },
-    { "segment_duration", K_DURATION, CAM(segment_ms), 1000, 0, NULL },
-    { "fragment_duration", K_DURATION, CAM(fragment_ms), 100, 0, NULL },
-    { "path_template", K_TEMPLATE, CAM(path_template), 0, 0, NULL },
-    { "record", K_BOOL, CAM(record), 0, 0, NULL },
-    { "retention_days", K_INT, CAM(retention_days), 0, 36500,
-      "expected a positive integer (0 = keep until disk pressure)" },
-    { "relay", K_RELAY, CAM(relay), 0, 0, NULL },
+static const vms_confkey_t camera_keys[] = {
+    { "backoff", VMS_CK_FUNC, offsetof(CS, backoff), SCHEDULE_SIZE, 0, 0,
+      "5s,10s,30s,60s", "expected a list of durations like 5s,10s,30s,60s", 0,
+      vms_config_parse_schedule },
+    INT(CS, "backoff_jitter", backoff.jitter_pct, 0, 100, "10",
+        "expected a percentage 0-100"),
+    INT(CS, "max_attempts", backoff.max_attempts, 1, 1000000, "10",
+        "expected a positive integer"),
+    DUR(CS, "healthy_period", backoff.healthy_ms, 1, "60s"),
+    DUR(CS, "probe_interval", probe_ms, 1, "30s"),
+    DUR(CS, "io_timeout", io_timeout_ms, 1, "10s"),
+    DUR(CS, "watchdog_interval", watchdog_ms, 1, "15s"),
+    DUR(CS, "frozen_timeout", frozen_ms, 1, "30s"),
+    DUR(CS, "still_timeout", still_ms, 1, "30s"),
+    DUR(CS, "snapshot_interval", snapshot_ms, 1, "30s"),
+    DUR(CS, "snapshot_ttl", snapshot_ttl_ms, 1000, "300s"),
+    INT(CS, "snapshot_width", snapshot_width, 16, 7680, "640",
+        "expected a width in pixels 16-7680"),
+    DUR(CS, "segment_duration", segment_ms, 1000, "60s"),
+    DUR(CS, "fragment_duration", fragment_ms, 100, "1s"),
+    FUNC(CS, "path_template", path_template, vms_config_parse_template,
+         "%path/%Y/%m/%d/%H/segment_%s", NULL),
+    { "record", VMS_CK_BOOL, VMS_CK_AT(CS, record, int), 0, 0, "yes", NULL, 0,
+      NULL },
+    INT(CS, "retention_days", retention_days, 0, 36500, "7",
+        "expected a positive integer (0 = keep until disk pressure)"),
+    FUNC(CS, "relay", relay, vms_config_parse_relay, NULL, NULL),
 };
 
 #define NCAMKEYS  (sizeof(camera_keys) / sizeof(camera_keys[0]))
 
 /* Keys of [vmsd] only. */
-static const key_t_ global_keys[] = {
-    { "listen", K_LISTEN, GLB(listen_host), 0, 0, NULL },
-    { "recordings", K_STRING, GLB(recordings), 0, 0, NULL },
-    { "kafka_brokers", K_STRING, GLB(kafka_brokers), 0, 0, NULL },
-    { "events_topic", K_STRING, GLB(events_topic), 0, 0, NULL },
-    { "spool_dir", K_STRING, GLB(spool_dir), 0, 0, NULL },
-    { "spool_max_size", K_SIZE, GLB(spool_max_bytes), 4096, 0, NULL },
-    { "kafka_message_timeout", K_DURATION, GLB(kafka_message_timeout_ms), 1, 0,
-      NULL },
-    { "kafka_queue_max", K_INT, GLB(kafka_queue_max), 1, 10000000,
-      "expected a positive integer" },
-    { "kafka_probe_interval", K_DURATION, GLB(kafka_probe_interval_ms), 100, 0,
-      NULL },
-    { "api_allowed_origins", K_STRING, GLB(api_allowed_origins), 0, 0, NULL },
-    { "redis", K_STRING, GLB(redis), 0, 0, NULL },
-    { "redis_password_file", K_SECRET_FILE, GLB(redis_password), 0, 0, NULL },
-    { "redis_queue_max", K_INT, GLB(redis_queue_max), 1, 10000000,
-      "expected a positive integer" },
-    { "postgres_file", K_SECRET_FILE, GLB(pg_conninfo), 0, 0, NULL },
-    { "postgres_schema", K_STRING, GLB(pg_schema), 0, 0, NULL },
-    { "relay_token_secret_file", K_SECRET_FILE, GLB(relay_secret), 0, 0,
-      NULL },
-    { "postgres_queue_max", K_INT, GLB(pg_queue_max), 1, 10000000,
-      "expected a positive integer" },
-    { "log_level", K_LOGLEVEL, GLB(log_level), 0, 0, NULL },
-    { "log_format", K_LOGFORMAT, GLB(log_format), 0, 0, NULL },
-    { "disk_max_used_percent", K_INT, GLB(disk_max_used_pct), 1, 100,
-      "expected a percentage 1-100" },
-    { "disk_min_free", K_SIZE, GLB(disk_min_free_bytes), 0, 0, NULL },
-    { "retention_interval", K_DURATION, GLB(retention_interval_ms), 1, 0, NULL },
-    { "retention_daily_at", K_TIMEOFDAY, GLB(retention_daily_at), 0, 0, NULL },
+static const vms_confkey_t global_keys[] = {
+    FUNC(GC, "listen", listen_host, vms_config_parse_listen,
+         "127.0.0.1:8091", NULL),
+    STR(GC, "recordings", recordings, NULL),
+    STR(GC, "kafka_brokers", kafka_brokers, NULL),
+    STR(GC, "events_topic", events_topic, "vms.events"),
+    STR(GC, "spool_dir", spool_dir, NULL),
+    SIZE(GC, "spool_max_size", spool_max_bytes, 4096, "64MB"),
+    DUR(GC, "kafka_message_timeout", kafka_message_timeout_ms, 1, "300s"),
+    INT(GC, "kafka_queue_max", kafka_queue_max, 1, 10000000, "100000",
+        "expected a positive integer"),
+    DUR(GC, "kafka_probe_interval", kafka_probe_interval_ms, 100, "10s"),
+    STR(GC, "api_allowed_origins", api_allowed_origins, NULL),
+    STR(GC, "redis", redis, NULL),
+    FUNC(GC, "redis_password_file", redis_password,
+         vms_config_parse_secret_file, NULL, NULL),
+    INT(GC, "redis_queue_max", redis_queue_max, 1, 10000000, "10000",
+        "expected a positive integer"),
+    FUNC(GC, "postgres_file", pg_conninfo, vms_config_parse_secret_file, NULL,
+         NULL),
+    STR(GC, "postgres_schema", pg_schema, NULL),
+    FUNC(GC, "relay_token_secret_file", relay_secret,
+         vms_config_parse_secret_file, NULL, NULL),
+    INT(GC, "postgres_queue_max", pg_queue_max, 1, 10000000, "100000",
+        "expected a positive integer"),
+    FUNC(GC, "log_level", log_level, vms_config_parse_loglevel, "info", NULL),
+    FUNC(GC, "log_format", log_format, vms_config_parse_logformat, "json",
+         NULL),
+    INT(GC, "disk_max_used_percent", disk_max_used_pct, 1, 100, "90",
+        "expected a percentage 1-100"),
+    SIZE(GC, "disk_min_free", disk_min_free_bytes, 0, NULL),
+    DUR(GC, "retention_interval", retention_interval_ms, 1, "60s"),
+    FUNC(GC, "retention_daily_at", retention_daily_at,
+         vms_config_parse_timeofday, "02:00", NULL),
 };
 
 #define NGLBKEYS  (sizeof(global_keys) / sizeof(global_keys[0]))
@@ -139,63 +170,6 @@ perr(parse_t *p, int line, const char *camera, const char *key,
     vms_buf_printf(&p->errors, "%s", msg);
 }
 
-static void
-defaults(vms_config_t *cfg)
-{
-    vms_cam_settings_t *d = &cfg->defaults;
-
-    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
-    cfg->listen_port = 8091;
-    cfg->spool_max_bytes = 64LL << 20;
-    cfg->kafka_message_timeout_ms = 300000;
-    cfg->kafka_queue_max = 100000;
-    cfg->kafka_probe_interval_ms = 10000;
-    cfg->redis_queue_max = 10000;
-    cfg->pg_queue_max = 100000;
-    cfg->log_level = VMS_LOG_INFO;
-    cfg->log_format = VMS_LOG_JSON;
-    cfg->disk_max_used_pct = 90;
-    cfg->retention_interval_ms = 60000;
-    snprintf(cfg->retention_daily_at, sizeof(cfg->retention_daily_at), "02:00");
-
-    d->backoff.schedule_ms[0] = 5000;
-    d->backoff.schedule_ms[1] = 10000;
-    d->backoff.schedule_ms[2] = 30000;
-    d->backoff.schedule_ms[3] = 60000;
-    d->backoff.nschedule = 4;
-    d->backoff.jitter_pct = 10;
-    d->backoff.max_attempts = 10;
-    d->backoff.healthy_ms = 60000;
-    d->probe_ms = 30000;
-    d->io_timeout_ms = 10000;
-    d->watchdog_ms = 15000;
-    d->frozen_ms = 30000;
-    d->still_ms = 30000;
-    d->snapshot_ms = 30000;
-    d->snapshot_ttl_ms = 300000;
-    d->snapshot_width = 640;
-    d->segment_ms = 60000;
-    d->fragment_ms = 1000;
-    snprintf(d->path_template, sizeof(d->path_template),
-             "%%path/%%Y/%%m/%%d/%%H/segment_%%s");
-    d->record = 1;
-    d->retention_days = 7;
-}
-
-static const key_t_ *
-find_key(const key_t_ *keys, size_t n, const char *name, size_t *idx)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (strcmp(keys[i].name, name) == 0) {
-            *idx = i;
-            return &keys[i];
-        }
-    }
-    return NULL;
-}
-
 static int
 is_analysis_key(const char *name)
 {
@@ -238,9 +212,8 @@ pairs_free(pair_t *pr)
 static int
 global_key(parse_t *p, const char *name, const char *value)
 {
-    const key_t_  *k;
-    size_t         idx;
-    char           why[256];
+    int   idx;
+    char  why[256];
 
     if (strcmp(name, "postgres") == 0) {
         /* allowed for development; postgres_file or VMS_PG_CONNINFO keep the
@@ -260,22 +233,24 @@ global_key(parse_t *p, const char *name, const char *value)
         p->ai_tail = &pr->next;
         return 1;
     }
-    k = find_key(camera_keys, NCAMKEYS, name, &idx);
-    if (k != NULL) {
+    idx = vms_confkey_find(camera_keys, NCAMKEYS, name);
+    if (idx >= 0) {
         if (p->global_set & (1u << idx)) {
             perr(p, p->line, NULL, name, "set twice");
             return 0;
         }
         p->global_set |= 1u << idx;
         vms_buf_printf(&p->global_raw, "%s=%s\n", name, value);
-        if (vms_config_set_key(k, &p->cfg->defaults, value, why, sizeof(why)) != 0) {
+        if (vms_confkey_set(&camera_keys[idx], &p->cfg->defaults, value, why,
+                            sizeof(why)) != 0)
+        {
             perr(p, p->line, NULL, name, "%s", why);
             return 0;
         }
         return 1;
     }
-    k = find_key(global_keys, NGLBKEYS, name, &idx);
-    if (k == NULL) {
+    idx = vms_confkey_find(global_keys, NGLBKEYS, name);
+    if (idx < 0) {
         perr(p, p->line, NULL, name, "unknown key in [vmsd]");
         return 0;
     }
@@ -284,7 +259,9 @@ global_key(parse_t *p, const char *name, const char *value)
         return 0;
     }
     p->global_only_set |= 1ull << idx;
-    if (vms_config_set_key(k, p->cfg, value, why, sizeof(why)) != 0) {
+    if (vms_confkey_set(&global_keys[idx], p->cfg, value, why, sizeof(why))
+        != 0)
+    {
         perr(p, p->line, NULL, name, "%s", why);
         return 0;
     }
@@ -308,11 +285,9 @@ static int
 camera_key(parse_t *p, const char *id, int new_section, const char *name,
     const char *value)
 {
-    cam_parse_t   *c = find_cam(p, id);
-    const key_t_  *k;
-    size_t         idx;
-    char           why[256];
-    int            b;
+    cam_parse_t  *c = find_cam(p, id);
+    int           idx, b;
+    char          why[256];
 
     if (c != NULL && new_section) {
         perr(p, p->line, id, NULL, "section [camera %s] appears twice (first"
@@ -371,8 +346,8 @@ camera_key(parse_t *p, const char *id, int new_section, const char *name,
         c->ai_tail = &pr->next;
         return 1;
     }
-    k = find_key(camera_keys, NCAMKEYS, name, &idx);
-    if (k == NULL) {
+    idx = vms_confkey_find(camera_keys, NCAMKEYS, name);
+    if (idx < 0) {
         perr(p, p->line, id, name, "unknown camera key");
         return 0;
     }
@@ -381,7 +356,9 @@ camera_key(parse_t *p, const char *id, int new_section, const char *name,
         return 0;
     }
     c->set |= 1u << idx;
-    if (vms_config_set_key(k, &c->cc->s, value, why, sizeof(why)) != 0) {
+    if (vms_confkey_set(&camera_keys[idx], &c->cc->s, value, why,
+                        sizeof(why)) != 0)
+    {
         perr(p, p->line, id, name, "%s", why);
         return 0;
     }
@@ -459,31 +436,8 @@ finish_camera(parse_t *p, cam_parse_t *c)
     cc->s = p->cfg->defaults;
     for (i = 0; i < NCAMKEYS; i++) {
         if (c->set & (1u << i)) {
-            size_t sz;
-            switch (camera_keys[i].type) {
-            case K_SCHEDULE:
-                /* only the schedule part of the struct */
-                memcpy(cc->s.backoff.schedule_ms, mine.backoff.schedule_ms,
-                       sizeof(mine.backoff.schedule_ms));
-                cc->s.backoff.nschedule = mine.backoff.nschedule;
-                continue;
-            case K_TEMPLATE:
-            case K_RELAY:
-                sz = VMS_PATH_TEMPLATE_MAX;
-                break;
-            case K_BOOL:
-                sz = sizeof(int);
-                break;
-            case K_INT:
-                sz = (camera_keys[i].off == CAM(backoff.jitter_pct)
-                      || camera_keys[i].off == CAM(backoff.max_attempts))
-                     ? sizeof(int) : sizeof(int64_t);
-                break;
-            default:
-                sz = sizeof(int64_t);
-            }
             memcpy((char *) &cc->s + camera_keys[i].off,
-                   (char *) &mine + camera_keys[i].off, sz);
+                   (char *) &mine + camera_keys[i].off, camera_keys[i].size);
         }
     }
 
@@ -536,9 +490,6 @@ check_global(parse_t *p)
         perr(p, p->line, NULL, "recordings", "missing in [vmsd] (the"
              " recordings root directory)");
     }
-    if (cfg->events_topic == NULL) {
-        cfg->events_topic = strdup("vms.events");
-    }
     if (cfg->pg_conninfo == NULL && (env = getenv("VMS_PG_CONNINFO")) != NULL
         && env[0] != '\0')
     {
@@ -583,7 +534,8 @@ vms_config_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    defaults(cfg);
+    vms_confkey_defaults(global_keys, NGLBKEYS, cfg);
+    vms_confkey_defaults(camera_keys, NCAMKEYS, &cfg->defaults);
     cfg->path = strdup(path);
     p.cfg = cfg;
     p.path = path;

@@ -1,43 +1,30 @@
 /*
- * Private to config.c and config_value.c: the key tables' types and the
- * parser of one value.
+ * Private to config.c and config_value.c: the parsers of the vmsd keys whose
+ * values are not one of confkey.h's plain types.
  */
 
 #ifndef VMS_CONFIG_KEYS_H
 #define VMS_CONFIG_KEYS_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "confkey.h"
 
-typedef enum {
-    K_DURATION,      /* "15s"; int64_t ms, > 0 */
-    K_INT,           /* int64_t within [min, max] */
-    K_BOOL,          /* int */
-    K_SCHEDULE,      /* vms_backoff_conf_t.schedule */
-    K_TEMPLATE,      /* char[VMS_PATH_TEMPLATE_MAX] */
-    K_STRING,        /* char * (global only) */
-    K_SIZE,          /* int64_t bytes */
-    K_LISTEN,        /* host:port, loopback only (global only) */
-    K_LOGLEVEL,      /* global only */
-    K_LOGFORMAT,     /* json|text (global only) */
-    K_TIMEOFDAY,     /* "HH:MM" (global only) */
-    K_SECRET_FILE,   /* char *, read from a file (global only) */
-    K_RELAY,         /* char[VMS_PATH_TEMPLATE_MAX], rtmp(s):// or "off" */
-} key_type_e;
-
-typedef struct {
-    const char  *name;
-    key_type_e   type;
-    size_t       off;
-    int64_t      min, max;
-    const char  *expect;
-} key_t_;
-
-#define CAM(f)  offsetof(vms_cam_settings_t, f)
-#define GLB(f)  offsetof(vms_config_t, f)
-
-/* Parse value for key k into base + k->off.  0, or -1 with why. */
-int vms_config_set_key(const key_t_ *k, void *base, const char *value,
-    char *why, size_t whylen);
+/* VMS_CK_FUNC parsers (confkey.h): base is a vms_cam_settings_t for camera
+ * keys, a vms_config_t for [vmsd]-only ones. */
+int vms_config_parse_schedule(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* vms_backoff_conf_t */
+int vms_config_parse_template(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* char[size] */
+int vms_config_parse_relay(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* char[size], rtmp(s) */
+int vms_config_parse_listen(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* host:port, loopback */
+int vms_config_parse_loglevel(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* int */
+int vms_config_parse_logformat(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* int */
+int vms_config_parse_timeofday(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* char[8] "HH:MM" */
+int vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* char *, the file's */
 
 #endif /* VMS_CONFIG_KEYS_H */

@@ -66,6 +66,26 @@ vms_buf_printf(vms_buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+/* The JSON escape of c, or NULL when c stands for itself; esc is the room
+ * for a \u escape. */
+static const char *
+json_escape_of(unsigned char c, char esc[8])
+{
+    switch (c) {
+    case '"':  return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default:
+        if (c < 0x20) {
+            snprintf(esc, 8, "\\u%04x", c);
+            return esc;
+        }
+    }
+    return NULL;
+}
+
 int
 vms_buf_json_str(vms_buf_t *b, const char *s)
 {
@@ -76,19 +96,8 @@ vms_buf_json_str(vms_buf_t *b, const char *s)
         return -1;
     }
     for (p = (const unsigned char *) s; *p; p++) {
-        const char *r = NULL;
-        switch (*p) {
-        case '"':  r = "\\\""; break;
-        case '\\': r = "\\\\"; break;
-        case '\n': r = "\\n"; break;
-        case '\r': r = "\\r"; break;
-        case '\t': r = "\\t"; break;
-        default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                r = esc;
-            }
-        }
+        const char *r = json_escape_of(*p, esc);
+
         if (r != NULL) {
             if (vms_buf_append(b, r, strlen(r)) != 0) {
                 return -1;
@@ -119,21 +128,9 @@ vms_json_escape(char *out, size_t outlen, const char *s)
         return;
     }
     for (p = (const unsigned char *) s; *p; p++) {
-        const char *r = NULL;
-        size_t      n;
-        switch (*p) {
-        case '"':  r = "\\\""; break;
-        case '\\': r = "\\\\"; break;
-        case '\n': r = "\\n"; break;
-        case '\r': r = "\\r"; break;
-        case '\t': r = "\\t"; break;
-        default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                r = esc;
-            }
-        }
-        n = r ? strlen(r) : 1;
+        const char *r = json_escape_of(*p, esc);
+        size_t      n = r ? strlen(r) : 1;
+
         if (o + n >= outlen) {
             break;      /* never cut an escape sequence in half */
         }

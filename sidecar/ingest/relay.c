@@ -359,6 +359,18 @@ relay_thread(void *arg)
     return NULL;
 }
 
+/* What start allocated, apart from the streams' parameters. */
+static void
+relay_free(vms_relay_t *r)
+{
+    free(r->url);
+    free(r->key);
+    free(r->map);
+    free(r->par);
+    free(r->tb);
+    free(r);
+}
+
 vms_relay_t *
 vms_relay_start(const char *camera_id, const char *url,
     const unsigned char *key, size_t keylen, const AVFormatContext *in,
@@ -451,12 +463,7 @@ fail:
             }
         }
     }
-    free(r->url);
-    free(r->key);
-    free(r->map);
-    free(r->par);
-    free(r->tb);
-    free(r);
+    relay_free(r);
     return NULL;
 }
 
@@ -481,10 +488,5 @@ vms_relay_stop(vms_relay_t *r)
     }
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
-    free(r->url);
-    free(r->key);
-    free(r->map);
-    free(r->par);
-    free(r->tb);
-    free(r);
+    relay_free(r);
 }

@@ -2,6 +2,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "reconnect.h"
 #include "util.h"
 
 #include <libpq-fe.h>
@@ -152,8 +153,9 @@ execute(pg_item_t *it)
 static void *
 pg_thread(void *arg)
 {
-    int64_t  retry_at = 0, delay_ms = 500;
+    vms_reconnect_t  rc;
 
+    vms_reconnect_init(&rc, try_connect, 500, 5000);
     for (;;) {
         int64_t   now = vms_mono_us();
         pg_item_t *it;
@@ -164,17 +166,8 @@ pg_thread(void *arg)
         {
             break;
         }
-        if (pg.conn == NULL) {
-            if (now < retry_at) {
-                vms_queue_peek(&pg.queue, 100);
-                continue;
-            }
-            if (try_connect() != 0) {
-                retry_at = vms_mono_us() + delay_ms * 1000;
-                delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
-                continue;
-            }
-            delay_ms = 500;
+        if (pg.conn == NULL && !vms_reconnect(&rc, &pg.queue)) {
+            continue;
         }
         it = (pg_item_t *) vms_queue_peek(&pg.queue, 200);
         if (it == NULL) {

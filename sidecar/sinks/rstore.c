@@ -2,6 +2,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "reconnect.h"
 #include "util.h"
 
 #include <hiredis/hiredis.h>
@@ -85,23 +86,15 @@ fail:
 static void *
 redis_thread(void *arg)
 {
-    int64_t  retry_at = 0, delay_ms = 200;
+    vms_reconnect_t  rc;
 
+    vms_reconnect_init(&rc, try_connect, 200, 5000);
     while (!atomic_load(&rs.stop)) {
         r_item_t    *it;
         redisReply  *r;
 
-        if (rs.c == NULL) {
-            if (vms_mono_us() < retry_at) {
-                vms_queue_peek(&rs.queue, 100);
-                continue;
-            }
-            if (try_connect() != 0) {
-                retry_at = vms_mono_us() + delay_ms * 1000;
-                delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
-                continue;
-            }
-            delay_ms = 200;
+        if (rs.c == NULL && !vms_reconnect(&rc, &rs.queue)) {
+            continue;
         }
         it = (r_item_t *) vms_queue_peek(&rs.queue, 200);
         if (it == NULL) {

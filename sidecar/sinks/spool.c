@@ -338,26 +338,28 @@ vms_spool_commit(vms_spool_t *sp, uint64_t off)
     return rc;
 }
 
-uint64_t
-vms_spool_committed(vms_spool_t *sp)
+/* One of sp's offsets, read under its lock. */
+static uint64_t
+locked_offset(vms_spool_t *sp, const uint64_t *off)
 {
     uint64_t v;
 
     pthread_mutex_lock(&sp->lock);
-    v = sp->committed;
+    v = *off;
     pthread_mutex_unlock(&sp->lock);
     return v;
 }
 
 uint64_t
+vms_spool_committed(vms_spool_t *sp)
+{
+    return locked_offset(sp, &sp->committed);
+}
+
+uint64_t
 vms_spool_end(vms_spool_t *sp)
 {
-    uint64_t v;
-
-    pthread_mutex_lock(&sp->lock);
-    v = sp->end;
-    pthread_mutex_unlock(&sp->lock);
-    return v;
+    return locked_offset(sp, &sp->end);
 }
 
 int

@@ -90,6 +90,40 @@ test_secret_not_echoed(void **state)
     assert_string_equal(c.provider.deepstack_api_key, "s3cret");
 }
 
+static void
+test_defaults(void **state)
+{
+    vms_ai_conf_default(&c);
+    assert_int_equal(c.enabled, 0);
+    assert_string_equal(c.provider.provider, "local");
+    assert_int_equal(c.interval_ms, 10000);
+    assert_int_equal(c.provider.timeout_ms, 5000);
+    assert_int_equal(c.provider.retries, 3);
+    assert_int_equal(c.provider.backoff_ms, 500);
+    assert_true(c.provider.min_confidence == 0.5);
+    assert_int_equal(c.max_width, 1280);
+    assert_int_equal(c.jpeg_quality, 4);
+    assert_int_equal(c.queue_len, 2);
+    assert_string_equal(c.provider.region, "");
+    assert_int_equal(c.provider.rek_apis, VMS_AI_REK_LABELS);
+    assert_int_equal(c.provider.max_labels, 20);
+    assert_string_equal(c.provider.s3_bucket, "vms-detections");
+    assert_int_equal(c.store_results, 1);
+    assert_string_equal(c.provider.deepstack_url, "http://127.0.0.1:5000");
+    assert_string_equal(c.provider.cascade_dir,
+                        "/usr/share/opencv4/haarcascades");
+    assert_int_equal(c.provider.local_faces, 1);
+    assert_int_equal(c.provider.local_plates, 1);
+    assert_int_equal(c.provider.min_face_px, 24);
+    assert_true(vms_ai_price_of(&c.prices, "DetectLabels") == 0.001);
+    assert_true(c.budget_usd == 0);
+    assert_int_equal(c.motion_enabled, 1);
+    assert_true(c.motion.threshold == 0.03);
+    assert_int_equal(c.motion.pixel_threshold, 25);
+    assert_int_equal(c.motion_width, 160);
+    assert_int_equal(c.roi.n, 0);
+}
+
 int
 main(void)
 {
@@ -97,6 +131,7 @@ main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_secret_not_echoed),
+        cmocka_unit_test(test_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,85 +3,17 @@
  */
 
 #include "conf.h"
-#include "util.h"
+#include "confkey.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int
-parse_real(const char *key, const char *v, double min, double max,
-    double *out, char *err, size_t errlen)
-{
-    char   *end;
-    double  d = strtod(v, &end);
-
-    if (end == v || *end != '\0' || d < min || d > max) {
-        snprintf(err, errlen, "expected a number in %g..%g, got \"%.40s\"", min,
-                 max, v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
+#define FIELD(k, base)  ((char *) (base) + (k)->off)
 
 static int
-parse_int(const char *key, const char *v, int64_t min, int64_t max,
-    int *out, char *err, size_t errlen)
-{
-    int64_t n;
-
-    if (vms_parse_int(v, min, max, &n) < 0) {
-        snprintf(err, errlen, "expected an integer in %lld..%lld, got \"%.40s\"",
-                 (long long) min, (long long) max, v);
-        return -1;
-    }
-    *out = (int) n;
-    return 0;
-}
-
-static int
-parse_dur(const char *key, const char *v, int64_t min_ms, int64_t max_ms,
-    int64_t *out, char *err, size_t errlen)
-{
-    int64_t ms;
-
-    if (vms_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > max_ms) {
-        snprintf(err, errlen, "expected a duration with a unit (e.g. 500ms, 10s) "
-                 "in %lldms..%llds, got \"%.40s\"", (long long) min_ms,
-                 (long long) (max_ms / 1000), v);
-        return -1;
-    }
-    *out = ms;
-    return 0;
-}
-
-static int
-parse_bool(const char *key, const char *v, int *out, char *err, size_t errlen)
-{
-    if (vms_parse_bool(v, out) < 0) {
-        snprintf(err, errlen, "expected on/off, got \"%.40s\"", v);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-copy_str(const char *key, const char *v, char *dst, size_t dstlen,
-    int secret, char *err, size_t errlen)
-{
-    if (strlen(v) >= dstlen) {
-        snprintf(err, errlen, "longer than %zu bytes", dstlen - 1);
-        return -1;
-    }
-    (void) secret;
-    snprintf(dst, dstlen, "%s", v);
-    return 0;
-}
-
-static int
-parse_url(const char *key, const char *v, char *dst, size_t dstlen,
-    char *err, size_t errlen)
+parse_url(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
 {
     if (v[0] != '\0' && strncmp(v, "http://", 7) != 0
         && strncmp(v, "https://", 8) != 0)
@@ -93,11 +25,17 @@ parse_url(const char *key, const char *v, char *dst, size_t dstlen,
         snprintf(err, errlen, "credentials do not belong in the URL");
         return -1;
     }
-    return copy_str(key, v, dst, dstlen, 0, err, errlen);
+    if (strlen(v) >= k->size) {
+        snprintf(err, errlen, "longer than %zu bytes", k->size - 1);
+        return -1;
+    }
+    snprintf(FIELD(k, base), k->size, "%s", v);
+    return 0;
 }
 
 static int
-parse_apis(const char *v, int *out, char *err, size_t errlen)
+parse_apis(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
 {
     char  buf[128], *save = NULL, *t;
     int   m = 0;
@@ -120,165 +58,157 @@ parse_apis(const char *v, int *out, char *err, size_t errlen)
         snprintf(err, errlen, "empty: expected a list of labels, faces, text");
         return -1;
     }
-    *out = m;
+    *(int *) FIELD(k, base) = m;
     return 0;
+}
+
+static int
+parse_provider(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    if (strcmp(v, "rekognition") && strcmp(v, "deepstack")
+        && strcmp(v, "local"))
+    {
+        snprintf(err, errlen, "expected rekognition, deepstack or local, got "
+                 "\"%.40s\"", v);
+        return -1;
+    }
+    snprintf(FIELD(k, base), k->size, "%s", v);
+    return 0;
+}
+
+static int
+parse_region(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    if (strlen(v) >= k->size
+        || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v))
+    {
+        snprintf(err, errlen, "expected an AWS region such as us-east-1");
+        return -1;
+    }
+    snprintf(FIELD(k, base), k->size, "%s", v);
+    return 0;
+}
+
+static int
+parse_bucket(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    if (v[0] && (strlen(v) < 3 || strlen(v) > 63
+        || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(v)))
+    {
+        snprintf(err, errlen, "expected an S3 bucket name (3-63 of a-z 0-9 . -)");
+        return -1;
+    }
+    snprintf(FIELD(k, base), k->size, "%s", v);
+    return 0;
+}
+
+static int
+parse_prices(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    return vms_ai_prices_parse((vms_ai_prices_t *) FIELD(k, base), v, err,
+                               errlen);
+}
+
+static int
+parse_roi(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    char e2[200];
+
+    if (vms_roi_parse((vms_roi_t *) FIELD(k, base), v, e2, sizeof(e2)) < 0) {
+        snprintf(err, errlen, "%s", e2);
+        return -1;
+    }
+    return 0;
+}
+
+#define AC  vms_ai_conf_t
+
+/* One entry per key (base/confkey.h); values that do not parse are quoted
+ * in the error, except strings (a secret is never echoed). */
+#define INT(name, f, lo, hi, def)                                            \
+    { name, VMS_CK_INT, VMS_CK_INT_AT(AC, f), lo, hi, def, NULL, 1, NULL }
+#define REAL(name, f, lo, hi, def)                                           \
+    { name, VMS_CK_DOUBLE, VMS_CK_AT(AC, f, double), lo, hi, def, NULL, 1,   \
+      NULL }
+#define DUR(name, f, lo_ms, hi_s, def)                                       \
+    { name, VMS_CK_DURATION, VMS_CK_AT(AC, f, int64_t), lo_ms, hi_s * 1000,  \
+      def, "expected a duration with a unit (e.g. 500ms, 10s) in " #lo_ms    \
+      "ms.." #hi_s "s", 1, NULL }
+#define ONOFF(name, f, def)                                                  \
+    { name, VMS_CK_BOOL, VMS_CK_AT(AC, f, int), 0, 0, def, "expected on/off",\
+      1, NULL }
+#define CHARS(name, f, def)                                                  \
+    { name, VMS_CK_CHARS, VMS_CK_AT(AC, f, char *), 0, 0, def, NULL, 0, NULL }
+#define FUNC(name, f, parse, def)                                            \
+    { name, VMS_CK_FUNC, VMS_CK_ANY_AT(AC, f), 0, 0, def, NULL, 0, parse }
+
+/* docs/ai.md lists them.  The motion_* defaults are motion.c's
+ * (vms_motion_conf_default), ai_price's cost.c's (vms_ai_prices_default). */
+static const vms_confkey_t ai_keys[] = {
+    ONOFF("ai_enabled", enabled, "off"),
+    FUNC("ai_provider", provider.provider, parse_provider, "local"),
+    DUR("ai_interval", interval_ms, 0, 86400, "10s"),
+    DUR("ai_timeout", provider.timeout_ms, 10, 600, "5s"),
+    INT("ai_retries", provider.retries, 0, 10, "3"),
+    DUR("ai_retry_backoff", provider.backoff_ms, 0, 60, "500ms"),
+    REAL("ai_min_confidence", provider.min_confidence, 0, 1, "0.5"),
+    INT("ai_max_width", max_width, 64, 8192, "1280"),
+    INT("ai_jpeg_quality", jpeg_quality, 2, 31, "4"),
+    INT("ai_queue", queue_len, 1, 16, "2"),
+    FUNC("ai_rekognition_region", provider.region, parse_region, NULL),
+    FUNC("ai_rekognition_endpoint", provider.endpoint, parse_url, NULL),
+    FUNC("ai_rekognition_apis", provider.rek_apis, parse_apis, "labels"),
+    INT("ai_rekognition_max_labels", provider.max_labels, 1, 1000, "20"),
+    FUNC("ai_s3_endpoint", provider.s3_endpoint, parse_url, NULL),
+    FUNC("ai_s3_bucket", provider.s3_bucket, parse_bucket, "vms-detections"),
+    ONOFF("ai_store_results", store_results, "on"),
+    FUNC("ai_deepstack_url", provider.deepstack_url, parse_url,
+         "http://127.0.0.1:5000"),
+    CHARS("ai_deepstack_api_key", provider.deepstack_api_key, NULL),
+    CHARS("ai_local_cascades", provider.cascade_dir,
+          "/usr/share/opencv4/haarcascades"),
+    CHARS("ai_local_tessdata", provider.tessdata, NULL),
+    ONOFF("ai_local_faces", provider.local_faces, "on"),
+    ONOFF("ai_local_plates", provider.local_plates, "on"),
+    INT("ai_local_min_face", provider.min_face_px, 12, 1024, "24"),
+    FUNC("ai_price", prices, parse_prices, NULL),
+    REAL("ai_budget_usd_per_day", budget_usd, 0, 1e+06, "0"),
+    CHARS("ai_snapshot_dir", snapshot_dir, NULL),
+    ONOFF("motion_enabled", motion_enabled, "on"),
+    REAL("motion_threshold", motion.threshold, 0.0001, 1, NULL),
+    INT("motion_pixel_threshold", motion.pixel_threshold, 1, 255, NULL),
+    REAL("motion_alpha", motion.alpha, 0.001, 1, NULL),
+    REAL("motion_recalibrate", motion.recalibrate, 0.05, 1, NULL),
+    ONOFF("motion_normalize", motion.normalize, NULL),
+    INT("motion_width", motion_width, 16, 1920, "160"),
+    FUNC("roi_areas", roi, parse_roi, NULL),
+};
+
+#define NAIKEYS  (sizeof(ai_keys) / sizeof(ai_keys[0]))
+
+void
+vms_ai_conf_default(vms_ai_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    vms_motion_conf_default(&c->motion);
+    vms_ai_prices_default(&c->prices);
+    vms_confkey_defaults(ai_keys, NAIKEYS, c);
 }
 
 int
 vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *v, char *err,
     size_t errlen)
 {
-    vms_ai_provider_conf_t *pc = &c->provider;
-    int64_t                 ms;
+    int i = vms_confkey_find(ai_keys, NAIKEYS, key);
 
-#define IS(k) (strcmp(key, k) == 0)
-    if (IS("ai_enabled")) {
-        return parse_bool(key, v, &c->enabled, err, errlen);
+    if (i >= 0) {
+        return vms_confkey_set(&ai_keys[i], c, v, err, errlen);
     }
-    if (IS("ai_provider")) {
-        if (strcmp(v, "rekognition") && strcmp(v, "deepstack")
-            && strcmp(v, "local"))
-        {
-            snprintf(err, errlen, "expected rekognition, deepstack or local, got "
-                     "\"%.40s\"", v);
-            return -1;
-        }
-        snprintf(pc->provider, sizeof(pc->provider), "%s", v);
-        return 0;
-    }
-    if (IS("ai_interval")) {
-        return parse_dur(key, v, 0, 86400000, &c->interval_ms, err, errlen);
-    }
-    if (IS("ai_timeout")) {
-        return parse_dur(key, v, 10, 600000, &pc->timeout_ms, err, errlen);
-    }
-    if (IS("ai_retries")) {
-        return parse_int(key, v, 0, 10, &pc->retries, err, errlen);
-    }
-    if (IS("ai_retry_backoff")) {
-        if (parse_dur(key, v, 0, 60000, &ms, err, errlen) < 0) {
-            return -1;
-        }
-        pc->backoff_ms = ms;
-        return 0;
-    }
-    if (IS("ai_min_confidence")) {
-        return parse_real(key, v, 0, 1, &pc->min_confidence, err, errlen);
-    }
-    if (IS("ai_max_width")) {
-        return parse_int(key, v, 64, 8192, &c->max_width, err, errlen);
-    }
-    if (IS("ai_jpeg_quality")) {
-        return parse_int(key, v, 2, 31, &c->jpeg_quality, err, errlen);
-    }
-    if (IS("ai_queue")) {
-        return parse_int(key, v, 1, 16, &c->queue_len, err, errlen);
-    }
-    if (IS("ai_rekognition_region")) {
-        if (strlen(v) >= sizeof(pc->region)
-            || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v))
-        {
-            snprintf(err, errlen, "expected an AWS region such as us-east-1");
-            return -1;
-        }
-        snprintf(pc->region, sizeof(pc->region), "%s", v);
-        return 0;
-    }
-    if (IS("ai_rekognition_endpoint")) {
-        return parse_url(key, v, pc->endpoint, sizeof(pc->endpoint), err,
-                         errlen);
-    }
-    if (IS("ai_rekognition_apis")) {
-        return parse_apis(v, &pc->rek_apis, err, errlen);
-    }
-    if (IS("ai_rekognition_max_labels")) {
-        return parse_int(key, v, 1, 1000, &pc->max_labels, err, errlen);
-    }
-    if (IS("ai_s3_endpoint")) {
-        return parse_url(key, v, pc->s3_endpoint, sizeof(pc->s3_endpoint),
-                         err, errlen);
-    }
-    if (IS("ai_s3_bucket")) {
-        if (v[0] && (strlen(v) < 3 || strlen(v) > 63
-            || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(v)))
-        {
-            snprintf(err, errlen, "expected an S3 bucket name (3-63 of a-z 0-9 . -)");
-            return -1;
-        }
-        snprintf(pc->s3_bucket, sizeof(pc->s3_bucket), "%s", v);
-        return 0;
-    }
-    if (IS("ai_store_results")) {
-        return parse_bool(key, v, &c->store_results, err, errlen);
-    }
-    if (IS("ai_deepstack_url")) {
-        return parse_url(key, v, pc->deepstack_url, sizeof(pc->deepstack_url),
-                         err, errlen);
-    }
-    if (IS("ai_deepstack_api_key")) {
-        return copy_str(key, v, pc->deepstack_api_key,
-                        sizeof(pc->deepstack_api_key), 1, err, errlen);
-    }
-    if (IS("ai_local_cascades")) {
-        return copy_str(key, v, pc->cascade_dir, sizeof(pc->cascade_dir), 0,
-                        err, errlen);
-    }
-    if (IS("ai_local_tessdata")) {
-        return copy_str(key, v, pc->tessdata, sizeof(pc->tessdata), 0, err,
-                        errlen);
-    }
-    if (IS("ai_local_faces")) {
-        return parse_bool(key, v, &pc->local_faces, err, errlen);
-    }
-    if (IS("ai_local_plates")) {
-        return parse_bool(key, v, &pc->local_plates, err, errlen);
-    }
-    if (IS("ai_local_min_face")) {
-        return parse_int(key, v, 12, 1024, &pc->min_face_px, err, errlen);
-    }
-    if (IS("ai_price")) {
-        return vms_ai_prices_parse(&c->prices, v, err, errlen);
-    }
-    if (IS("ai_budget_usd_per_day")) {
-        return parse_real(key, v, 0, 1e6, &c->budget_usd, err, errlen);
-    }
-    if (IS("ai_snapshot_dir")) {
-        return copy_str(key, v, c->snapshot_dir, sizeof(c->snapshot_dir), 0,
-                        err, errlen);
-    }
-    if (IS("motion_enabled")) {
-        return parse_bool(key, v, &c->motion_enabled, err, errlen);
-    }
-    if (IS("motion_threshold")) {
-        return parse_real(key, v, 0.0001, 1, &c->motion.threshold, err,
-                          errlen);
-    }
-    if (IS("motion_pixel_threshold")) {
-        return parse_int(key, v, 1, 255, &c->motion.pixel_threshold, err,
-                         errlen);
-    }
-    if (IS("motion_alpha")) {
-        return parse_real(key, v, 0.001, 1, &c->motion.alpha, err, errlen);
-    }
-    if (IS("motion_recalibrate")) {
-        return parse_real(key, v, 0.05, 1, &c->motion.recalibrate, err,
-                          errlen);
-    }
-    if (IS("motion_normalize")) {
-        return parse_bool(key, v, &c->motion.normalize, err, errlen);
-    }
-    if (IS("motion_width")) {
-        return parse_int(key, v, 16, 1920, &c->motion_width, err, errlen);
-    }
-    if (IS("roi_areas")) {
-        char e2[200];
-        if (vms_roi_parse(&c->roi, v, e2, sizeof(e2)) < 0) {
-            snprintf(err, errlen, "%s", e2);
-            return -1;
-        }
-        return 0;
-    }
-#undef IS
     if (strncmp(key, "ai_", 3) == 0 || strncmp(key, "motion_", 7) == 0
         || strncmp(key, "roi", 3) == 0)
     {

@@ -10,6 +10,9 @@
 
 #include "pipeline.h"
 
+/* Every key's default (docs/ai.md). */
+void vms_ai_conf_default(vms_ai_conf_t *c);
+
 /* 0; 1 when the key is not an analysis key; -1 with a message naming the
  * key (values of secret keys are never quoted). */
 int vms_ai_conf_set(vms_ai_conf_t *c, const char *key, const char *value,

@@ -7,7 +7,7 @@
  */
 
 #include "provider.h"
-#include "http.h"
+#include "http_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,10 +64,10 @@ ds_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
     ds_t                 *ds = (ds_t *) p;
-    vms_ai_http_policy_t  pol = { ds->conf.timeout_ms, ds->conf.retries,
+    vms_ai_http_client_policy_t  pol = { ds->conf.timeout_ms, ds->conf.retries,
                                   ds->conf.backoff_ms, p->cancel };
-    vms_ai_http_req_t     req = { 0 };
-    vms_ai_http_resp_t    resp;
+    vms_ai_http_client_req_t     req = { 0 };
+    vms_ai_http_client_resp_t    resp;
     form_t                form = { ds, img };
     struct curl_slist    *hdrs = curl_slist_append(NULL, "Expect:");
     json_t               *ans, *pr;
@@ -82,16 +82,17 @@ ds_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
     req.mime = build_form;
     req.mime_data = &form;
     req.what = "DeepStack detection";
-    e = vms_ai_http_call(&pol, &req, NULL, &resp, &attempts, err, errlen);
+    e = vms_ai_http_client_call(&pol, &req, NULL, &resp, &attempts, err,
+                                errlen);
     usage->attempts += attempts;
     curl_slist_free_all(hdrs);
     if (e != VMS_AI_OK) {
-        vms_ai_http_resp_free(&resp);
+        vms_ai_http_client_resp_free(&resp);
         return e;
     }
     vms_ai_usage_add(usage, "detection", 1);
     ans = json_loads(resp.body, 0, &je);
-    vms_ai_http_resp_free(&resp);
+    vms_ai_http_client_resp_free(&resp);
     if (!json_is_object(ans)) {
         json_decref(ans);
         snprintf(err, errlen, "DeepStack detection: answer is not a JSON "

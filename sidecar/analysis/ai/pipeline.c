@@ -43,23 +43,6 @@ vms_ai_skip_name(vms_ai_skip_e s)
     return (unsigned) s < VMS_AI_SKIP_N ? skip_names[s] : "unknown";
 }
 
-void
-vms_ai_conf_default(vms_ai_conf_t *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->enabled = 0;
-    c->motion_enabled = 1;
-    c->motion_width = 160;
-    vms_motion_conf_default(&c->motion);
-    c->interval_ms = 10000;
-    c->max_width = 1280;
-    c->jpeg_quality = 4;
-    vms_ai_provider_conf_default(&c->provider);
-    vms_ai_prices_default(&c->prices);
-    c->store_results = 1;
-    c->queue_len = 2;
-}
-
 vms_ai_pipeline_t *
 vms_ai_pipeline_new(const char *camera_id, const vms_ai_conf_t *conf,
     const vms_ai_sink_t *sink, const volatile int *cancel, char *err,

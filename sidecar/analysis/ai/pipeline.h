@@ -42,8 +42,6 @@ typedef struct {
     int                     queue_len;      /* ai_queue: 2 frames */
 } vms_ai_conf_t;
 
-void vms_ai_conf_default(vms_ai_conf_t *c);
-
 /* Where results go; every callback may be NULL.  Called on the analysis
  * thread; must not block for long (they enqueue). */
 typedef struct {

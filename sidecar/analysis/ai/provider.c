@@ -108,27 +108,6 @@ vms_ai_usage_add(vms_ai_usage_t *u, const char *api, int calls)
     }
 }
 
-void
-vms_ai_provider_conf_default(vms_ai_provider_conf_t *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->provider, sizeof(c->provider), "local");
-    c->timeout_ms = 5000;
-    c->retries = 3;
-    c->backoff_ms = 500;
-    c->min_confidence = 0.5;
-    c->rek_apis = VMS_AI_REK_LABELS;
-    c->max_labels = 20;
-    snprintf(c->s3_bucket, sizeof(c->s3_bucket), "vms-detections");
-    snprintf(c->deepstack_url, sizeof(c->deepstack_url),
-             "http://127.0.0.1:5000");
-    snprintf(c->cascade_dir, sizeof(c->cascade_dir),
-             "/usr/share/opencv4/haarcascades");
-    c->local_faces = 1;
-    c->local_plates = 1;
-    c->min_face_px = 24;
-}
-
 vms_ai_provider_t *
 vms_ai_provider_new(const vms_ai_provider_conf_t *c, char *err, size_t errlen)
 {

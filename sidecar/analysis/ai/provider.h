@@ -118,8 +118,6 @@ typedef struct {
     int       min_face_px;           /* 24 */
 } vms_ai_provider_conf_t;
 
-void vms_ai_provider_conf_default(vms_ai_provider_conf_t *c);
-
 typedef struct vms_ai_provider_s vms_ai_provider_t;
 
 struct vms_ai_provider_s {

@@ -12,7 +12,7 @@
  */
 
 #include "provider.h"
-#include "http.h"
+#include "http_client.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -79,11 +79,11 @@ rek_classify(long status, const char *body)
     if (strstr(body, "InternalServerError")) {
         return VMS_AI_ESERVER;
     }
-    return vms_ai_http_classify_default(status, body);
+    return vms_ai_http_client_classify_default(status, body);
 }
 
 static void
-policy(rek_t *r, vms_ai_http_policy_t *pol)
+policy(rek_t *r, vms_ai_http_client_policy_t *pol)
 {
     pol->timeout_ms = r->conf.timeout_ms;
     pol->retries = r->conf.retries;
@@ -96,9 +96,9 @@ static vms_ai_err_e
 rek_call(rek_t *r, const char *op, json_t *body, json_t **out,
     vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    vms_ai_http_policy_t  pol;
-    vms_ai_http_req_t     req = { 0 };
-    vms_ai_http_resp_t    resp;
+    vms_ai_http_client_policy_t  pol;
+    vms_ai_http_client_req_t     req = { 0 };
+    vms_ai_http_client_resp_t    resp;
     struct curl_slist    *hdrs = NULL;
     char                  target[96], what[64];
     char                 *text;
@@ -129,8 +129,8 @@ rek_call(rek_t *r, const char *op, json_t *body, json_t **out,
     req.what = what;
     policy(r, &pol);
 
-    e = vms_ai_http_call(&pol, &req, rek_classify, &resp, &attempts, err,
-                         errlen);
+    e = vms_ai_http_client_call(&pol, &req, rek_classify, &resp, &attempts,
+                                err, errlen);
     usage->attempts += attempts;
     curl_slist_free_all(hdrs);
     free(text);
@@ -146,7 +146,7 @@ rek_call(rek_t *r, const char *op, json_t *body, json_t **out,
             e = VMS_AI_ERESPONSE;
         }
     }
-    vms_ai_http_resp_free(&resp);
+    vms_ai_http_client_resp_free(&resp);
     return e;
 }
 
@@ -179,25 +179,36 @@ bbox(json_t *bb, const vms_ai_image_t *img, int *x, int *y, int *w, int *h)
     return 0;
 }
 
-static json_t *
-image_body(const char *b64img)
+/* A Detect* operation on the picture; params (may be NULL) is consumed. */
+static vms_ai_err_e
+detect_call(rek_t *r, const char *op, const char *b64img, json_t *params,
+    json_t **ans, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    return json_pack("{s:{s:s}}", "Image", "Bytes", b64img);
+    json_t        *body = json_pack("{s:{s:s}}", "Image", "Bytes", b64img);
+    vms_ai_err_e   e;
+
+    if (params != NULL) {
+        json_object_update(body, params);
+        json_decref(params);
+    }
+    e = rek_call(r, op, body, ans, usage, err, errlen);
+    json_decref(body);
+    return e;
 }
 
 static vms_ai_err_e
 do_labels(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *labels, *l;
+    json_t *ans = NULL, *labels, *l;
     size_t i;
     vms_ai_err_e e;
 
-    json_object_set_new(body, "MaxLabels", json_integer(r->conf.max_labels));
-    json_object_set_new(body, "MinConfidence",
-                        json_real(r->conf.min_confidence * 100.0));
-    e = rek_call(r, "DetectLabels", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectLabels", b64img,
+                    json_pack("{s:i,s:f}", "MaxLabels", r->conf.max_labels,
+                              "MinConfidence",
+                              r->conf.min_confidence * 100.0),
+                    &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
@@ -256,12 +267,11 @@ static vms_ai_err_e
 do_faces(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *f;
+    json_t *ans = NULL, *f;
     size_t i;
     vms_ai_err_e e;
 
-    e = rek_call(r, "DetectFaces", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectFaces", b64img, NULL, &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
@@ -284,12 +294,11 @@ static vms_ai_err_e
 do_text(rek_t *r, const vms_ai_image_t *img, const char *b64img,
     vms_ai_dets_t *out, vms_ai_usage_t *usage, char *err, size_t errlen)
 {
-    json_t *body = image_body(b64img), *ans = NULL, *t;
+    json_t *ans = NULL, *t;
     size_t i;
     vms_ai_err_e e;
 
-    e = rek_call(r, "DetectText", body, &ans, usage, err, errlen);
-    json_decref(body);
+    e = detect_call(r, "DetectText", b64img, NULL, &ans, usage, err, errlen);
     if (e != VMS_AI_OK) {
         return e;
     }
@@ -355,9 +364,9 @@ rek_store(vms_ai_provider_t *p, const char *camera_id, int64_t ts_us,
     vms_ai_usage_t *usage, char *err, size_t errlen)
 {
     rek_t                *r = (rek_t *) p;
-    vms_ai_http_policy_t  pol;
-    vms_ai_http_req_t     req = { 0 };
-    vms_ai_http_resp_t    resp;
+    vms_ai_http_client_policy_t  pol;
+    vms_ai_http_client_req_t     req = { 0 };
+    vms_ai_http_client_resp_t    resp;
     struct curl_slist    *hdrs = NULL;
     unsigned char         md[SHA256_DIGEST_LENGTH];
     char                  hash[120], url[700], key[160];
@@ -398,14 +407,14 @@ rek_store(vms_ai_provider_t *p, const char *camera_id, int64_t ts_us,
     req.userpwd = r->userpwd;
     req.what = "S3 PutObject";
     policy(r, &pol);
-    e = vms_ai_http_call(&pol, &req, rek_classify, &resp, &attempts, err,
-                         errlen);
+    e = vms_ai_http_client_call(&pol, &req, rek_classify, &resp, &attempts,
+                                err, errlen);
     usage->attempts += attempts;
     if (e == VMS_AI_OK) {
         vms_ai_usage_add(usage, "PutObject", 1);
         snprintf(ref, reflen, "s3://%s/%s", r->conf.s3_bucket, key);
     }
-    vms_ai_http_resp_free(&resp);
+    vms_ai_http_client_resp_free(&resp);
     curl_slist_free_all(hdrs);
     return e;
 }

@@ -1,8 +1,9 @@
 /*
- * Provider HTTP exchanges with timeout, retries and error classes (http.h).
+ * Provider HTTP exchanges with timeout, retries and error classes
+ * (http_client.h).
  */
 
-#include "http.h"
+#include "http_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ vms_ai_sleep_ms(int64_t ms, const volatile int *cancel)
 }
 
 vms_ai_err_e
-vms_ai_http_classify_default(long status, const char *body)
+vms_ai_http_client_classify_default(long status, const char *body)
 {
     if (status >= 200 && status < 300) {
         return VMS_AI_OK;
@@ -88,8 +89,9 @@ progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 }
 
 static vms_ai_err_e
-attempt(const vms_ai_http_policy_t *pol, const vms_ai_http_req_t *req,
-    vms_ai_http_classify_pt classify, vms_ai_http_resp_t *resp,
+attempt(const vms_ai_http_client_policy_t *pol,
+    const vms_ai_http_client_req_t *req,
+    vms_ai_http_client_classify_pt classify, vms_ai_http_client_resp_t *resp,
     char *err, size_t errlen)
 {
     CURL         *h;
@@ -189,7 +191,7 @@ attempt(const vms_ai_http_policy_t *pol, const vms_ai_http_req_t *req,
 }
 
 void
-vms_ai_http_resp_free(vms_ai_http_resp_t *r)
+vms_ai_http_client_resp_free(vms_ai_http_client_resp_t *r)
 {
     free(r->body);
     r->body = NULL;
@@ -198,8 +200,9 @@ vms_ai_http_resp_free(vms_ai_http_resp_t *r)
 }
 
 vms_ai_err_e
-vms_ai_http_call(const vms_ai_http_policy_t *pol, const vms_ai_http_req_t *req,
-    vms_ai_http_classify_pt classify, vms_ai_http_resp_t *resp,
+vms_ai_http_client_call(const vms_ai_http_client_policy_t *pol,
+    const vms_ai_http_client_req_t *req,
+    vms_ai_http_client_classify_pt classify, vms_ai_http_client_resp_t *resp,
     int *attempts, char *err, size_t errlen)
 {
     vms_ai_err_e  e = VMS_AI_EINTERNAL;
@@ -207,7 +210,7 @@ vms_ai_http_call(const vms_ai_http_policy_t *pol, const vms_ai_http_req_t *req,
     char          last[512] = "";
 
     if (classify == NULL) {
-        classify = vms_ai_http_classify_default;
+        classify = vms_ai_http_client_classify_default;
     }
     memset(resp, 0, sizeof(*resp));
     for (int k = 0; k <= pol->retries; k++) {
@@ -220,7 +223,7 @@ vms_ai_http_call(const vms_ai_http_policy_t *pol, const vms_ai_http_req_t *req,
                 break;
             }
         }
-        vms_ai_http_resp_free(resp);
+        vms_ai_http_client_resp_free(resp);
         n++;
         e = attempt(pol, req, classify, resp, last, sizeof(last));
         if (e == VMS_AI_OK || !vms_ai_err_retryable(e)) {
