@@ -23,6 +23,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vms_redis.h"
+#include "ngx_vms_shm.h"
 #include "vms_gcra.h"
 #include "vms_lease.h"
 #include "vms_session.h"
@@ -94,12 +95,6 @@ typedef struct {
     ngx_http_vms_limit_counters_t  counters;
     ngx_http_vms_limit_route_t     routes[NGX_HTTP_VMS_LIMIT_ROUTES];
 } ngx_http_vms_limit_shctx_t;
-
-
-typedef struct {
-    ngx_http_vms_limit_shctx_t    *sh;
-    ngx_slab_pool_t               *shpool;
-} ngx_http_vms_limit_shm_t;
 
 
 typedef struct {
