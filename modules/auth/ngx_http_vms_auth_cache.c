@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_vms_auth_module.h"
+#include "ngx_vms_shm.h"
 
 enum { NODE_TOKEN = 0, NODE_JTI = 1 };
 
@@ -27,11 +28,6 @@ typedef struct {
     ngx_rbtree_node_t  sentinel;
     ngx_queue_t        queue;
 } ngx_http_vms_auth_shctx_t;
-
-typedef struct {
-    ngx_http_vms_auth_shctx_t  *sh;
-    ngx_slab_pool_t            *shpool;
-} ngx_http_vms_auth_zone_t;
 
 #define VMS_AUTH_CACHE_PAYLOAD_MAX 4096
 
@@ -61,36 +57,13 @@ ngx_http_vms_auth_rbtree_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node
     ngx_rbt_red(node);
 }
 
-static ngx_int_t
-ngx_http_vms_auth_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+static void
+ngx_http_vms_auth_init_sh(void *data)
 {
-    ngx_http_vms_auth_zone_t *octx = data, *ctx = shm_zone->data;
+    ngx_http_vms_auth_shctx_t *sh = data;
 
-    if (octx) {
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_http_vms_auth_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-    ctx->shpool->data = ctx->sh;
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel, ngx_http_vms_auth_rbtree_insert);
-    ngx_queue_init(&ctx->sh->queue);
-    size_t len = sizeof(" in vms_auth zone \"\"") + shm_zone->shm.name.len;
-    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
-    if (ctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_sprintf(ctx->shpool->log_ctx, " in vms_auth zone \"%V\"%Z", &shm_zone->shm.name);
-    ctx->shpool->log_nomem = 0;
-    return NGX_OK;
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_http_vms_auth_rbtree_insert);
+    ngx_queue_init(&sh->queue);
 }
 
 char *
@@ -124,28 +97,20 @@ ngx_http_vms_auth_conf_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vms_auth_cache zone \"%V\" is too small", &value[1]);
         return NGX_CONF_ERROR;
     }
-    ngx_http_vms_auth_zone_t *ctx = ngx_pcalloc(cf->pool, sizeof(*ctx));
-    if (ctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-    amcf->cache_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_vms_auth_module);
+    amcf->cache_zone = ngx_vms_shm_add(cf, &name, size, &ngx_http_vms_auth_module, "vms_auth",
+                                       sizeof(ngx_http_vms_auth_shctx_t), ngx_http_vms_auth_init_sh);
     if (amcf->cache_zone == NULL) {
         return NGX_CONF_ERROR;
     }
-    if (amcf->cache_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "zone \"%V\" is already used", &name);
-        return NGX_CONF_ERROR;
-    }
-    amcf->cache_zone->init = ngx_http_vms_auth_init_zone;
-    amcf->cache_zone->data = ctx;
     return NGX_CONF_OK;
 }
 
 static ngx_http_vms_auth_node_t *
-ngx_http_vms_auth_lookup(ngx_http_vms_auth_zone_t *z, ngx_uint_t kind, const u_char *hash)
+ngx_http_vms_auth_lookup(ngx_vms_shm_t *z, ngx_uint_t kind, const u_char *hash)
 {
+    ngx_http_vms_auth_shctx_t *sh = z->sh;
     ngx_rbtree_key_t key = *(uint32_t *) hash;
-    ngx_rbtree_node_t *node = z->sh->rbtree.root, *sentinel = z->sh->rbtree.sentinel;
+    ngx_rbtree_node_t *node = sh->rbtree.root, *sentinel = sh->rbtree.sentinel;
 
     while (node != sentinel) {
         if (key != node->key) {
@@ -163,20 +128,23 @@ ngx_http_vms_auth_lookup(ngx_http_vms_auth_zone_t *z, ngx_uint_t kind, const u_c
 }
 
 static void
-ngx_http_vms_auth_free_node(ngx_http_vms_auth_zone_t *z, ngx_http_vms_auth_node_t *n)
+ngx_http_vms_auth_free_node(ngx_vms_shm_t *z, ngx_http_vms_auth_node_t *n)
 {
+    ngx_http_vms_auth_shctx_t *sh = z->sh;
     ngx_rbtree_node_t *node = (ngx_rbtree_node_t *) ((u_char *) n - offsetof(ngx_rbtree_node_t, color));
     ngx_queue_remove(&n->queue);
-    ngx_rbtree_delete(&z->sh->rbtree, node);
+    ngx_rbtree_delete(&sh->rbtree, node);
     ngx_slab_free_locked(z->shpool, node);
 }
 
 /* Drops expired entries from the LRU end; with force, drops up to n entries regardless. */
 static void
-ngx_http_vms_auth_expire(ngx_http_vms_auth_zone_t *z, time_t now, ngx_uint_t force)
+ngx_http_vms_auth_expire(ngx_vms_shm_t *z, time_t now, ngx_uint_t force)
 {
-    for (ngx_uint_t i = 0; i < 3 && !ngx_queue_empty(&z->sh->queue); i++) {
-        ngx_queue_t *q = ngx_queue_last(&z->sh->queue);
+    ngx_http_vms_auth_shctx_t *sh = z->sh;
+
+    for (ngx_uint_t i = 0; i < 3 && !ngx_queue_empty(&sh->queue); i++) {
+        ngx_queue_t *q = ngx_queue_last(&sh->queue);
         ngx_http_vms_auth_node_t *n = ngx_queue_data(q, ngx_http_vms_auth_node_t, queue);
         if (!force && n->until >= now) {
             return;
@@ -189,7 +157,8 @@ static void
 ngx_http_vms_auth_store(ngx_shm_zone_t *zone, ngx_uint_t kind, const u_char *hash, time_t until,
     ngx_uint_t revoked, const u_char *data, size_t len)
 {
-    ngx_http_vms_auth_zone_t *z = zone->data;
+    ngx_vms_shm_t *z = zone->data;
+    ngx_http_vms_auth_shctx_t *sh = z->sh;
     size_t size = offsetof(ngx_rbtree_node_t, color) + offsetof(ngx_http_vms_auth_node_t, data) + len;
 
     ngx_shmtx_lock(&z->shpool->mutex);
@@ -217,8 +186,8 @@ ngx_http_vms_auth_store(ngx_shm_zone_t *zone, ngx_uint_t kind, const u_char *has
     if (len) {
         ngx_memcpy(n->data, data, len);
     }
-    ngx_rbtree_insert(&z->sh->rbtree, node);
-    ngx_queue_insert_head(&z->sh->queue, &n->queue);
+    ngx_rbtree_insert(&sh->rbtree, node);
+    ngx_queue_insert_head(&sh->queue, &n->queue);
     ngx_shmtx_unlock(&z->shpool->mutex);
 }
 
@@ -226,7 +195,8 @@ ngx_int_t
 ngx_http_vms_auth_cache_get(ngx_shm_zone_t *zone, const u_char *hash, time_t now, ngx_pool_t *pool,
     ngx_str_t *payload)
 {
-    ngx_http_vms_auth_zone_t *z = zone->data;
+    ngx_vms_shm_t *z = zone->data;
+    ngx_http_vms_auth_shctx_t *sh = z->sh;
     ngx_int_t rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&z->shpool->mutex);
@@ -237,7 +207,7 @@ ngx_http_vms_auth_cache_get(ngx_shm_zone_t *zone, const u_char *hash, time_t now
             ngx_memcpy(payload->data, n->data, n->len);
             payload->len = n->len;
             ngx_queue_remove(&n->queue);
-            ngx_queue_insert_head(&z->sh->queue, &n->queue);
+            ngx_queue_insert_head(&sh->queue, &n->queue);
             rc = NGX_OK;
         }
     } else if (n) {
@@ -266,7 +236,7 @@ ngx_http_vms_auth_jti_hash(const char *jti, u_char *hash)
 ngx_int_t
 ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t now)
 {
-    ngx_http_vms_auth_zone_t *z = zone->data;
+    ngx_vms_shm_t *z = zone->data;
     u_char hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
     ngx_int_t rc = -1;
 

@@ -3,7 +3,8 @@
  *
  *   ngx_http_vms_limit_module.c   command table, configuration, phase handler
  *   ngx_http_vms_limit_conf.c     directive handlers
- *   ngx_http_vms_limit_http.c     request helpers (resume, keys, JSON answers)
+ *   ngx_http_vms_limit_http.c     request helpers (Redis calls, resume, keys,
+ *                                 JSON answers)
  *   ngx_http_vms_limit_rate.c     per-consumer rate limit (GCRA)
  *   ngx_http_vms_limit_fail.c     per-client budget of failed-auth answers
  *   ngx_http_vms_limit_streams.c  concurrent stream leases, release endpoint
@@ -23,6 +24,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vms_redis.h"
+#include "ngx_vms_shm.h"
 #include "vms_gcra.h"
 #include "vms_lease.h"
 #include "vms_session.h"
@@ -94,12 +96,6 @@ typedef struct {
     ngx_http_vms_limit_counters_t  counters;
     ngx_http_vms_limit_route_t     routes[NGX_HTTP_VMS_LIMIT_ROUTES];
 } ngx_http_vms_limit_shctx_t;
-
-
-typedef struct {
-    ngx_http_vms_limit_shctx_t    *sh;
-    ngx_slab_pool_t               *shpool;
-} ngx_http_vms_limit_shm_t;
 
 
 typedef struct {
@@ -275,6 +271,17 @@ ngx_http_vms_limit_ctx_t *ngx_http_vms_limit_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
 
 /* http.c: request helpers */
+ngx_int_t ngx_http_vms_limit_wait(ngx_int_t rc, ngx_uint_t *result);
+ngx_int_t ngx_http_vms_limit_sent(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_int_t rc);
+void ngx_http_vms_limit_redis_failed(ngx_http_request_t *r,
+    ngx_vms_redis_status_e status, redisReply *reply, const char *what);
+ngx_int_t ngx_http_vms_limit_gcra_eval(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_str_t *key, const vms_gcra_t *g, ngx_uint_t peek,
+    ngx_vms_redis_handler_pt handler, void *data);
+ngx_uint_t ngx_http_vms_limit_gcra_reply(ngx_http_request_t *r,
+    ngx_vms_redis_status_e status, redisReply *reply, vms_gcra_result_t *res,
+    const char *what);
 ngx_int_t ngx_http_vms_limit_use_redis(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_http_vms_limit_loc_conf_t *llcf);
 void ngx_http_vms_limit_resume(ngx_http_request_t *r);

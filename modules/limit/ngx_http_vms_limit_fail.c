@@ -21,52 +21,11 @@ static void
 ngx_http_vms_limit_fail_reply(ngx_vms_redis_status_e status,
     redisReply *reply, void *data)
 {
-    ngx_uint_t                 i;
     ngx_http_vms_limit_ctx_t  *ctx = data;
 
-    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 4)
-    {
-        for (i = 0; i < 4; i++) {
-            if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
-                break;
-            }
-        }
-
-        if (i == 4) {
-            ctx->fail.allowed = reply->element[0]->integer ? 1 : 0;
-            ctx->fail.remaining = reply->element[1]->integer;
-            ctx->fail.retry_after_us = reply->element[2]->integer;
-            ctx->fail.reset_us = reply->element[3]->integer;
-            ctx->fail_result = NGX_HTTP_VMS_LIMIT_R_REPLY;
-            ngx_http_vms_limit_resume(ctx->request);
-            return;
-        }
-    }
-
-    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                  "vms_limit: failed-auth budget check %s in Redis",
-                  status == NGX_VMS_REDIS_TIMEOUT ? "timed out" : "failed");
-
-    ctx->fail_result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
+    ctx->fail_result = ngx_http_vms_limit_gcra_reply(ctx->request, status,
+                           reply, &ctx->fail, "failed-auth budget check");
     ngx_http_vms_limit_resume(ctx->request);
-}
-
-
-/* interval and burst as Redis arguments; argv[0] is the key */
-static void
-ngx_http_vms_limit_fail_argv(ngx_http_vms_limit_ctx_t *ctx,
-    const vms_gcra_t *g, const char **argv, size_t *lens,
-    u_char *interval, u_char *burst)
-{
-    argv[0] = (const char *) ctx->fail_key.data;
-    lens[0] = ctx->fail_key.len;
-    argv[1] = (const char *) interval;
-    lens[1] = ngx_sprintf(interval, "%L", g->interval_us) - interval;
-    argv[2] = (const char *) burst;
-    lens[2] = ngx_sprintf(burst, "%L", g->burst) - burst;
-    argv[3] = "1";
-    lens[3] = 1;
 }
 
 
@@ -94,11 +53,8 @@ ngx_http_vms_limit_fail_start(ngx_http_request_t *r,
     ngx_http_vms_limit_main_conf_t *lmcf, ngx_http_vms_limit_loc_conf_t *llcf,
     ngx_http_vms_limit_ctx_t *ctx)
 {
-    size_t      lens[4];
     ngx_int_t   rc;
     ngx_str_t   value;
-    const char *argv[4];
-    u_char      interval[NGX_INT64_LEN], burst[NGX_INT64_LEN];
 
     if (ngx_http_complex_value(r, llcf->fail_key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -123,24 +79,11 @@ ngx_http_vms_limit_fail_start(ngx_http_request_t *r,
         return ngx_http_vms_limit_fail_local(r, lmcf, ctx);
     }
 
-    ngx_http_vms_limit_fail_argv(ctx, ctx->fail_gcra, argv, lens,
-                                 interval, burst);
+    rc = ngx_http_vms_limit_gcra_eval(r, r->pool, &ctx->fail_key,
+                                      ctx->fail_gcra, 1,
+                                      ngx_http_vms_limit_fail_reply, ctx);
 
-    rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
-                            lmcf->gcra_script, ngx_http_vms_limit_fail_reply,
-                            ctx, 1, 4, argv, lens, NULL);
-
-    if (rc == NGX_OK) {
-        ctx->fail_result = NGX_HTTP_VMS_LIMIT_R_WAITING;
-        return NGX_AGAIN;
-    }
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->fail_result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
-    return NGX_OK;
+    return ngx_http_vms_limit_wait(rc, &ctx->fail_result);
 }
 
 
@@ -265,15 +208,11 @@ ngx_http_vms_limit_fail_check(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_vms_limit_fail_charge(ngx_http_request_t *r)
 {
-    size_t                           lens[4];
     ngx_int_t                        rc;
-    const char                      *argv[4];
     vms_gcra_result_t                res;
     ngx_http_vms_limit_ctx_t        *ctx;
     ngx_http_vms_limit_loc_conf_t   *llcf;
     ngx_http_vms_limit_main_conf_t  *lmcf;
-    u_char                           interval[NGX_INT64_LEN];
-    u_char                           burst[NGX_INT64_LEN];
 
     if (r != r->main
         || (r->headers_out.status != NGX_HTTP_UNAUTHORIZED
@@ -307,13 +246,9 @@ ngx_http_vms_limit_fail_charge(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    ngx_http_vms_limit_fail_argv(ctx, ctx->fail_gcra, argv, lens,
-                                 interval, burst);
-
-    /* fire-and-forget: the answer is already decided; argv is copied */
-    rc = ngx_vms_redis_eval(lmcf->redis, NULL, llcf->redis_timeout,
-                            lmcf->gcra_script, NULL, NULL, 1, 3, argv, lens,
-                            NULL);
+    /* fire-and-forget: the answer is already decided */
+    rc = ngx_http_vms_limit_gcra_eval(r, NULL, &ctx->fail_key, ctx->fail_gcra,
+                                      0, NULL, NULL);
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

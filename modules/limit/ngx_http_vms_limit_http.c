@@ -1,6 +1,7 @@
 /*
- * vms_limit request helpers shared by the steps: resuming after Redis,
- * keys, headers, JSON answers.
+ * vms_limit request helpers shared by the steps: Redis calls (the GCRA
+ * script, waiting for a reply, a failed call), resuming after Redis, keys,
+ * headers, JSON answers.
  */
 
 #include "ngx_http_vms_limit.h"
@@ -16,6 +17,139 @@ ngx_http_vms_limit_resume(ngx_http_request_t *r)
 
     ngx_http_core_run_phases(r);
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * What a phase step does with the rc of its ngx_vms_redis_eval(): NGX_AGAIN
+ * while the reply is awaited (*result WAITING; the handler resumes the
+ * request), NGX_OK when the call was not sent (*result UNAVAILABLE: the step
+ * applies its outage policy at once), NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+ngx_int_t
+ngx_http_vms_limit_wait(ngx_int_t rc, ngx_uint_t *result)
+{
+    if (rc == NGX_OK) {
+        *result = NGX_HTTP_VMS_LIMIT_R_WAITING;
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
+    return NGX_OK;
+}
+
+
+/*
+ * A content handler's ngx_vms_redis_eval() (rc) that was not sent is
+ * answered here: 500 on an error, 503 while Redis is unreachable (a call
+ * that needs Redis has no local answer).  Returns NGX_DONE: the caller
+ * touches r no more.
+ */
+ngx_int_t
+ngx_http_vms_limit_sent(ngx_http_request_t *r,
+    ngx_http_vms_limit_main_conf_t *lmcf, ngx_int_t rc)
+{
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+
+    } else if (rc == NGX_DECLINED) {
+        (void) ngx_http_vms_limit_unavailable(r, lmcf);
+    }
+
+    return NGX_DONE;
+}
+
+
+/* A call that timed out or failed (Redis' error text when it sent one). */
+void
+ngx_http_vms_limit_redis_failed(ngx_http_request_t *r,
+    ngx_vms_redis_status_e status, redisReply *reply, const char *what)
+{
+    if (status == NGX_VMS_REDIS_TIMEOUT) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vms_limit: %s timed out in Redis", what);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "vms_limit: %s failed in Redis: %*s", what,
+                  (size_t) (reply && reply->str ? reply->len : 9),
+                  reply && reply->str ? reply->str : "no reply");
+}
+
+
+/*
+ * The GCRA script (ngx_http_vms_limit_scripts.h) for key: KEYS key; ARGV
+ * interval, burst and, with peek, "1" (look without storing).  The
+ * arguments are copied; handler NULL: nobody waits for the reply.
+ */
+ngx_int_t
+ngx_http_vms_limit_gcra_eval(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_str_t *key, const vms_gcra_t *g, ngx_uint_t peek,
+    ngx_vms_redis_handler_pt handler, void *data)
+{
+    size_t                           lens[4];
+    const char                      *argv[4];
+    ngx_http_vms_limit_loc_conf_t   *llcf;
+    ngx_http_vms_limit_main_conf_t  *lmcf;
+    u_char                           interval[NGX_INT64_LEN];
+    u_char                           burst[NGX_INT64_LEN];
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_vms_limit_module);
+
+    argv[0] = (const char *) key->data;
+    lens[0] = key->len;
+    argv[1] = (const char *) interval;
+    lens[1] = ngx_sprintf(interval, "%L", g->interval_us) - interval;
+    argv[2] = (const char *) burst;
+    lens[2] = ngx_sprintf(burst, "%L", g->burst) - burst;
+    argv[3] = "1";
+    lens[3] = 1;
+
+    return ngx_vms_redis_eval(lmcf->redis, pool, llcf->redis_timeout,
+                              lmcf->gcra_script, handler, data, 1,
+                              peek ? 4 : 3, argv, lens, NULL);
+}
+
+
+/*
+ * The GCRA script's reply {allowed, remaining, retry_after_us, reset_us}
+ * into *res: NGX_HTTP_VMS_LIMIT_R_REPLY, or R_UNAVAILABLE when the call
+ * failed (logged as `what`).
+ */
+ngx_uint_t
+ngx_http_vms_limit_gcra_reply(ngx_http_request_t *r,
+    ngx_vms_redis_status_e status, redisReply *reply, vms_gcra_result_t *res,
+    const char *what)
+{
+    ngx_uint_t  i;
+
+    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 4)
+    {
+        for (i = 0; i < 4; i++) {
+            if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+                break;
+            }
+        }
+
+        if (i == 4) {
+            res->allowed = reply->element[0]->integer ? 1 : 0;
+            res->remaining = reply->element[1]->integer;
+            res->retry_after_us = reply->element[2]->integer;
+            res->reset_us = reply->element[3]->integer;
+            return NGX_HTTP_VMS_LIMIT_R_REPLY;
+        }
+    }
+
+    ngx_http_vms_limit_redis_failed(r, status, reply, what);
+
+    return NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
 }
 
 

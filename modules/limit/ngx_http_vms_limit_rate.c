@@ -12,44 +12,11 @@ static void
 ngx_http_vms_limit_rate_reply(ngx_vms_redis_status_e status, redisReply *reply,
     void *data)
 {
-    ngx_uint_t                 i;
-    ngx_http_request_t        *r;
     ngx_http_vms_limit_ctx_t  *ctx = data;
 
-    r = ctx->request;
-
-    if (status == NGX_VMS_REDIS_OK && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 4)
-    {
-        for (i = 0; i < 4; i++) {
-            if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
-                break;
-            }
-        }
-
-        if (i == 4) {
-            ctx->rate.allowed = reply->element[0]->integer ? 1 : 0;
-            ctx->rate.remaining = reply->element[1]->integer;
-            ctx->rate.retry_after_us = reply->element[2]->integer;
-            ctx->rate.reset_us = reply->element[3]->integer;
-            ctx->result = NGX_HTTP_VMS_LIMIT_R_REPLY;
-            ngx_http_vms_limit_resume(r);
-            return;
-        }
-    }
-
-    if (status == NGX_VMS_REDIS_TIMEOUT) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vms_limit: rate check timed out in Redis");
-    } else {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vms_limit: rate check failed in Redis: %*s",
-                      (size_t) (reply && reply->str ? reply->len : 9),
-                      reply && reply->str ? reply->str : "no reply");
-    }
-
-    ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
-    ngx_http_vms_limit_resume(r);
+    ctx->result = ngx_http_vms_limit_gcra_reply(ctx->request, status, reply,
+                                                &ctx->rate, "rate check");
+    ngx_http_vms_limit_resume(ctx->request);
 }
 
 
@@ -79,13 +46,10 @@ ngx_http_vms_limit_rate_start(ngx_http_request_t *r,
     ngx_http_vms_limit_ctx_t *ctx)
 {
     u_char                    *p;
-    size_t                     lens[3];
     ngx_int_t                  rc;
     ngx_str_t                  value, prefix;
     ngx_uint_t                 i;
-    const char                *argv[3];
     ngx_http_complex_value_t  *cv;
-    u_char                     interval[NGX_INT64_LEN], burst[NGX_INT64_LEN];
 
     cv = llcf->rate_keys->elts;
     ngx_str_null(&value);
@@ -121,28 +85,10 @@ ngx_http_vms_limit_rate_start(ngx_http_request_t *r,
         return ngx_http_vms_limit_rate_local(r, lmcf, llcf, ctx);
     }
 
-    argv[0] = (const char *) ctx->key.data;
-    lens[0] = ctx->key.len;
-    argv[1] = (const char *) interval;
-    lens[1] = ngx_sprintf(interval, "%L", llcf->gcra.interval_us) - interval;
-    argv[2] = (const char *) burst;
-    lens[2] = ngx_sprintf(burst, "%L", llcf->gcra.burst) - burst;
+    rc = ngx_http_vms_limit_gcra_eval(r, r->pool, &ctx->key, &llcf->gcra, 0,
+                                      ngx_http_vms_limit_rate_reply, ctx);
 
-    rc = ngx_vms_redis_eval(lmcf->redis, r->pool, llcf->redis_timeout,
-                            lmcf->gcra_script, ngx_http_vms_limit_rate_reply,
-                            ctx, 1, 3, argv, lens, NULL);
-
-    if (rc == NGX_OK) {
-        ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
-        return NGX_AGAIN;
-    }
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
-    return NGX_OK;
+    return ngx_http_vms_limit_wait(rc, &ctx->result);
 }
 
 

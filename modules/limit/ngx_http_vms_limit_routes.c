@@ -70,9 +70,10 @@ ngx_http_vms_limit_route_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_http_vms_limit_route_t *
 ngx_http_vms_limit_routes(ngx_http_vms_limit_main_conf_t *lmcf)
 {
-    ngx_http_vms_limit_shm_t  *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t               *ctx = lmcf->shm_zone->data;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
-    return ctx->sh->routes;
+    return sh->routes;
 }
 
 
@@ -183,7 +184,8 @@ ngx_http_vms_limit_route_slot(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_str_t *name)
 {
     ngx_int_t                    i, slot;
-    ngx_http_vms_limit_shm_t    *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t               *ctx = lmcf->shm_zone->data;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
     ngx_http_vms_limit_route_t  *rt;
 
     slot = -2;
@@ -191,7 +193,7 @@ ngx_http_vms_limit_route_slot(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
     for (i = 0; i < NGX_HTTP_VMS_LIMIT_ROUTES; i++) {
-        rt = &ctx->sh->routes[i];
+        rt = &sh->routes[i];
 
         if (rt->len == 0) {
             ngx_memcpy(rt->name, name->data, name->len);

@@ -30,10 +30,6 @@ typedef struct {
 } ngx_http_vms_limit_node_t;
 
 
-static ngx_int_t ngx_http_vms_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-
-
 static void
 ngx_http_vms_limit_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
@@ -76,101 +72,52 @@ ngx_http_vms_limit_rbtree_insert(ngx_rbtree_node_t *temp,
 }
 
 
+static void
+ngx_http_vms_limit_init_sh(void *data)
+{
+    ngx_http_vms_limit_shctx_t  *sh = data;
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
+                    ngx_http_vms_limit_rbtree_insert);
+    ngx_queue_init(&sh->lru);
+}
+
+
 ngx_int_t
 ngx_http_vms_limit_shm_add(ngx_conf_t *cf, ngx_http_vms_limit_main_conf_t *lmcf)
 {
     ngx_str_t  name = ngx_string("vms_limit");
 
-    lmcf->shm_zone = ngx_shared_memory_add(cf, &name, lmcf->zone_size,
-                                           &ngx_http_vms_limit_module);
-    if (lmcf->shm_zone == NULL) {
-        return NGX_ERROR;
-    }
+    lmcf->shm_zone = ngx_vms_shm_add(cf, &name, lmcf->zone_size,
+                                     &ngx_http_vms_limit_module, "vms_limit",
+                                     sizeof(ngx_http_vms_limit_shctx_t),
+                                     ngx_http_vms_limit_init_sh);
 
-    if (lmcf->shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"vms_limit\" is already used");
-        return NGX_ERROR;
-    }
-
-    lmcf->shm_zone->init = ngx_http_vms_limit_init_zone;
-    lmcf->shm_zone->data = ngx_pcalloc(cf->pool, sizeof(ngx_http_vms_limit_shm_t));
-    if (lmcf->shm_zone->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_vms_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_vms_limit_shm_t  *octx = data;
-    ngx_http_vms_limit_shm_t  *ctx = shm_zone->data;
-    size_t                     len;
-
-    if (octx) {
-        /* reload: keep counters and state */
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_http_vms_limit_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_memzero(ctx->sh, sizeof(ngx_http_vms_limit_shctx_t));
-
-    ctx->shpool->data = ctx->sh;
-
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_vms_limit_rbtree_insert);
-    ngx_queue_init(&ctx->sh->lru);
-
-    len = sizeof(" in vms_limit zone \"\"") + shm_zone->shm.name.len;
-
-    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
-    if (ctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(ctx->shpool->log_ctx, " in vms_limit zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    ctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return lmcf->shm_zone ? NGX_OK : NGX_ERROR;
 }
 
 
 ngx_http_vms_limit_counters_t *
 ngx_http_vms_limit_counters(ngx_http_vms_limit_main_conf_t *lmcf)
 {
-    ngx_http_vms_limit_shm_t  *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t               *ctx = lmcf->shm_zone->data;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
-    return &ctx->sh->counters;
+    return &sh->counters;
 }
 
 
 static ngx_http_vms_limit_node_t *
-ngx_http_vms_limit_lookup(ngx_http_vms_limit_shm_t *ctx, u_char kind,
+ngx_http_vms_limit_lookup(ngx_vms_shm_t *ctx, u_char kind,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_int_t                   rc;
-    ngx_rbtree_node_t          *node, *sentinel;
-    ngx_http_vms_limit_node_t  *ln;
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_vms_limit_node_t   *ln;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
 
     while (node != sentinel) {
 
@@ -195,7 +142,7 @@ ngx_http_vms_limit_lookup(ngx_http_vms_limit_shm_t *ctx, u_char kind,
 
         if (rc == 0) {
             ngx_queue_remove(&ln->queue);
-            ngx_queue_insert_head(&ctx->sh->lru, &ln->queue);
+            ngx_queue_insert_head(&sh->lru, &ln->queue);
             return ln;
         }
 
@@ -207,16 +154,17 @@ ngx_http_vms_limit_lookup(ngx_http_vms_limit_shm_t *ctx, u_char kind,
 
 
 static void
-ngx_http_vms_limit_free_node(ngx_http_vms_limit_shm_t *ctx,
+ngx_http_vms_limit_free_node(ngx_vms_shm_t *ctx,
     ngx_http_vms_limit_node_t *ln)
 {
-    ngx_rbtree_node_t  *node;
+    ngx_rbtree_node_t           *node;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
     node = (ngx_rbtree_node_t *)
                ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
 
     ngx_queue_remove(&ln->queue);
-    ngx_rbtree_delete(&ctx->sh->rbtree, node);
+    ngx_rbtree_delete(&sh->rbtree, node);
     ngx_slab_free_locked(ctx->shpool, node);
 }
 
@@ -226,20 +174,21 @@ ngx_http_vms_limit_free_node(ngx_http_vms_limit_shm_t *ctx,
  * key), or with `force` up to `force` entries whatever their state.
  */
 static void
-ngx_http_vms_limit_expire(ngx_http_vms_limit_shm_t *ctx, int64_t now_us,
+ngx_http_vms_limit_expire(ngx_vms_shm_t *ctx, int64_t now_us,
     ngx_uint_t force)
 {
-    ngx_uint_t                  n;
-    ngx_queue_t                *q;
-    ngx_http_vms_limit_node_t  *ln;
+    ngx_uint_t                   n;
+    ngx_queue_t                 *q;
+    ngx_http_vms_limit_node_t   *ln;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
     for (n = 0; n < (force ? force : 2); n++) {
 
-        if (ngx_queue_empty(&ctx->sh->lru)) {
+        if (ngx_queue_empty(&sh->lru)) {
             return;
         }
 
-        q = ngx_queue_last(&ctx->sh->lru);
+        q = ngx_queue_last(&sh->lru);
         ln = ngx_queue_data(q, ngx_http_vms_limit_node_t, queue);
 
         if (!force) {
@@ -260,13 +209,14 @@ ngx_http_vms_limit_expire(ngx_http_vms_limit_shm_t *ctx, int64_t now_us,
 
 static ngx_http_vms_limit_node_t *
 ngx_http_vms_limit_get(ngx_http_vms_limit_main_conf_t *lmcf,
-    ngx_http_vms_limit_shm_t *ctx, u_char kind, ngx_str_t *key, int64_t now_us)
+    ngx_vms_shm_t *ctx, u_char kind, ngx_str_t *key, int64_t now_us)
 {
-    size_t                      size, extra;
-    uint32_t                    hash;
-    ngx_uint_t                  tries;
-    ngx_rbtree_node_t          *node;
-    ngx_http_vms_limit_node_t  *ln;
+    size_t                       size, extra;
+    uint32_t                     hash;
+    ngx_uint_t                   tries;
+    ngx_rbtree_node_t           *node;
+    ngx_http_vms_limit_node_t   *ln;
+    ngx_http_vms_limit_shctx_t  *sh = ctx->sh;
 
     hash = ngx_crc32_short(key->data, key->len) ^ kind;
 
@@ -291,7 +241,7 @@ ngx_http_vms_limit_get(ngx_http_vms_limit_main_conf_t *lmcf,
     }
 
     if (node == NULL) {
-        (void) ngx_atomic_fetch_add(&ctx->sh->counters.shm_full, 1);
+        (void) ngx_atomic_fetch_add(&sh->counters.shm_full, 1);
         return NULL;
     }
 
@@ -308,8 +258,8 @@ ngx_http_vms_limit_get(ngx_http_vms_limit_main_conf_t *lmcf,
         ln->leases->n = 0;
     }
 
-    ngx_rbtree_insert(&ctx->sh->rbtree, node);
-    ngx_queue_insert_head(&ctx->sh->lru, &ln->queue);
+    ngx_rbtree_insert(&sh->rbtree, node);
+    ngx_queue_insert_head(&sh->lru, &ln->queue);
 
     (void) lmcf;
     return ln;
@@ -321,7 +271,7 @@ ngx_http_vms_limit_shm_rate(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_str_t *key, const vms_gcra_t *g, int64_t now_us, ngx_uint_t peek,
     vms_gcra_result_t *res)
 {
-    ngx_http_vms_limit_shm_t   *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t              *ctx = lmcf->shm_zone->data;
     ngx_http_vms_limit_node_t  *ln;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
@@ -349,7 +299,7 @@ ngx_http_vms_limit_shm_lease(ngx_http_vms_limit_main_conf_t *lmcf,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res)
 {
     ngx_int_t                   rc;
-    ngx_http_vms_limit_shm_t   *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t              *ctx = lmcf->shm_zone->data;
     ngx_http_vms_limit_node_t  *ln;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
@@ -406,7 +356,7 @@ ngx_http_vms_limit_shm_acquire_handover(ngx_http_vms_limit_main_conf_t *lmcf,
     ngx_str_t *user, uint64_t session, uint64_t handover, int64_t now_us,
     int64_t ttl_us, int64_t limit, vms_lease_result_t *res, uint64_t *from)
 {
-    ngx_http_vms_limit_shm_t   *ctx = lmcf->shm_zone->data;
+    ngx_vms_shm_t              *ctx = lmcf->shm_zone->data;
     ngx_http_vms_limit_node_t  *ln;
 
     *from = 0;

@@ -134,15 +134,7 @@ ngx_http_vms_limit_acquire_reply(ngx_vms_redis_status_e status,
         }
     }
 
-    if (status == NGX_VMS_REDIS_TIMEOUT) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vms_limit: stream admission timed out in Redis");
-    } else {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vms_limit: stream admission failed in Redis: %*s",
-                      (size_t) (reply && reply->str ? reply->len : 9),
-                      reply && reply->str ? reply->str : "no reply");
-    }
+    ngx_http_vms_limit_redis_failed(r, status, reply, "stream admission");
 
     ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
     ngx_http_vms_limit_resume(r);
@@ -630,17 +622,16 @@ ngx_http_vms_limit_streams(ngx_http_request_t *r, ngx_http_vms_limit_ctx_t *ctx)
                                 ngx_http_vms_limit_acquire_reply, ctx,
                                 5, 9, argv, lens, NULL);
 
-        if (rc == NGX_OK) {
-            ctx->result = NGX_HTTP_VMS_LIMIT_R_WAITING;
+        rc = ngx_http_vms_limit_wait(rc, &ctx->result);
+
+        if (rc == NGX_AGAIN) {
             return NGX_AGAIN;
         }
 
-        if (rc == NGX_ERROR) {
+        if (rc != NGX_OK) {
             return ngx_http_vms_limit_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal", "internal error");
         }
-
-        ctx->result = NGX_HTTP_VMS_LIMIT_R_UNAVAILABLE;
     }
 
     session = vms_lease_hash((const char *) ctx->session.data, ctx->session.len);
@@ -749,9 +740,7 @@ ngx_http_vms_limit_release_reply(ngx_vms_redis_status_e status,
         (void) ngx_http_vms_limit_release_send(r, reply->integer > 0);
 
     } else {
-        ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                      "vms_limit: stream release %s in Redis",
-                      status == NGX_VMS_REDIS_TIMEOUT ? "timed out" : "failed");
+        ngx_http_vms_limit_redis_failed(r, status, reply, "stream release");
         lmcf = ngx_http_get_module_main_conf(r, ngx_http_vms_limit_module);
         (void) ngx_http_vms_limit_unavailable(r, lmcf);
     }
@@ -835,16 +824,7 @@ ngx_http_vms_limit_release_handler(ngx_http_request_t *r)
                             ngx_http_vms_limit_release_reply, rel,
                             2, 4, argv, lens, NULL);
 
-    if (rc == NGX_ERROR) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_vms_limit_unavailable(r, lmcf);
-    }
-
-    return NGX_DONE;
+    return ngx_http_vms_limit_sent(r, lmcf, rc);
 }
 
 
@@ -910,10 +890,9 @@ ngx_http_vms_limit_reader_reply(ngx_vms_redis_status_e status,
         || reply->element[0]->type != REDIS_REPLY_INTEGER
         || reply->element[1]->type != REDIS_REPLY_STRING)
     {
-        ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                      "vms_limit: reader lease %s %s in Redis",
-                      renew ? "renewal" : "release",
-                      status == NGX_VMS_REDIS_TIMEOUT ? "timed out" : "failed");
+        ngx_http_vms_limit_redis_failed(r, status, reply,
+                                        renew ? "reader lease renewal"
+                                              : "reader lease release");
         (void) ngx_http_vms_limit_unavailable(r, lmcf);
         ngx_http_run_posted_requests(c);
         return;
@@ -1052,15 +1031,5 @@ ngx_http_vms_limit_reader_handler(ngx_http_request_t *r)
                             ngx_http_vms_limit_reader_reply, r,
                             1, 4, argv, lens, NULL);
 
-    if (rc == NGX_ERROR) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        (void) ngx_http_vms_limit_unavailable(r, lmcf);
-        return NGX_DONE;
-    }
-
-    return NGX_DONE;
+    return ngx_http_vms_limit_sent(r, lmcf, rc);
 }

@@ -1,7 +1,7 @@
 /*
  * vms_playback: HLS VOD playlists, timeline JSON, MP4 clips and the
  * MediaMTX-compatible /list and /get over recorded fMP4 segments, answered
- * from the per-camera segment index (modules/common/vms_index.h): no
+ * from the per-camera segment index (modules/recstore/vms_index.h): no
  * directory scan and no MP4 parsing in the request path.
  *
  *   location /api/playback/ { vms_playback api; }

@@ -14,6 +14,7 @@
  */
 #include "ngx_http_vms_playback_job.h"
 #include "pb_fmp4.h"
+#include "vms_bytes.h"
 
 #include <stdlib.h>
 
@@ -80,7 +81,7 @@ job_work(void *data, ngx_log_t *log)
         job_frag_t *g = &j->frags[i];
         unsigned char h[8];
         if (pread_full(j->files[g->file].fd, h, 8, g->offset) == 0) {
-            g->msz = (uint32_t) h[0] << 24 | (uint32_t) h[1] << 16 | (uint32_t) h[2] << 8 | h[3];
+            g->msz = vms_be32(h);
         }
         if (g->msz < 8 || g->msz > g->size || g->msz > PB_BOX_MAX || memcmp(h + 4, "moof", 4) != 0
             || (g->moof = malloc(g->msz)) == NULL

@@ -146,7 +146,7 @@ record(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     }
     /* id is the whole decoded value (http.h): "cam1%00/../x" never reads
      * as "cam1" */
-    if (!vms_camera_id_valid(id)) {
+    if (!vms_camera_id_valid(id, strlen(id))) {
         vms_http_error(w, 400, "invalid camera id (expected"
                        " [A-Za-z0-9_-]{1,64})");
         return 0;
@@ -181,7 +181,7 @@ webrtc_latency(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     char                  labels[128], *end;
     long                  v;
 
-    if (id == NULL || !vms_camera_id_valid(id)) {
+    if (id == NULL || !vms_camera_id_valid(id, strlen(id))) {
         vms_http_error(w, 400, "missing or invalid camera=ID (expected"
                        " [A-Za-z0-9_-]{1,64})");
         return 0;

@@ -381,7 +381,7 @@ handler(void *user, const char *section, const char *name, const char *value)
         while (*id == ' ') {
             id++;
         }
-        if (!vms_camera_id_valid(id)) {
+        if (!vms_camera_id_valid(id, strlen(id))) {
             if (new_section) {
                 perr(p, p->line, NULL, NULL, "section [%s]: camera id must"
                      " match [A-Za-z0-9_-]{1,64}", section);

@@ -283,19 +283,6 @@ vms_parse_size(const char *s, int64_t *out)
     return -1;
 }
 
-int
-vms_camera_id_valid(const char *id)
-{
-    size_t n = 0;
-
-    for (; *id; id++, n++) {
-        if (!isalnum((unsigned char) *id) && *id != '_' && *id != '-') {
-            return 0;
-        }
-    }
-    return n >= 1 && n <= VMS_CAMERA_ID_MAX;
-}
-
 void
 vms_url_redact(const char *url, char *out, size_t outlen)
 {

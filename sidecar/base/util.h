@@ -1,6 +1,7 @@
 /*
  * Small helpers shared by every vmsd file: growable buffers, time, JSON
- * string escaping, duration parsing, camera id and URL checks.
+ * string escaping, duration parsing, URL checks; camera ids through
+ * modules/common/vms_camera_id.h.
  * No I/O, no threads: safe to use anywhere (and in unit tests).
  */
 
@@ -10,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VMS_CAMERA_ID_MAX  64
+#include "vms_camera_id.h"    /* vms_camera_id_valid, VMS_CAMERA_ID_MAX */
 
 typedef struct {
     char    *p;
@@ -44,9 +45,6 @@ int vms_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 int vms_parse_bool(const char *s, int *out);
 /* "10GB", "512MB", "4096" (bytes); 0 or -1. */
 int vms_parse_size(const char *s, int64_t *out);
-
-/* [A-Za-z0-9_-]{1,64} */
-int vms_camera_id_valid(const char *id);
 
 /* Copies url with any "user:password@" replaced by "***@" (for logs). */
 void vms_url_redact(const char *url, char *out, size_t outlen);

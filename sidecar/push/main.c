@@ -23,8 +23,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "../consumer_common/svc.h"
-
-#define CAMERA_MAX 64
+#include "vms_camera_id.h"
 
 typedef struct {
     CURL          *curl;
@@ -33,20 +32,6 @@ typedef struct {
     rd_kafka_t    *rk;
     unsigned long  pushed, skipped, failures;
 } push_t;
-
-static int
-camera_valid(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
-              || c == '-') || n >= CAMERA_MAX) {
-            return 0;
-        }
-    }
-    return n > 0;
-}
 
 static size_t
 discard(char *p, size_t size, size_t n, void *u)
@@ -86,8 +71,8 @@ handle(push_t *p, const rd_kafka_message_t *m)
     json_error_t jerr;
     json_t *doc = json_loadb(m->payload, m->len, 0, &jerr);
     const char *camera = json_is_object(doc) ? json_string_value(json_object_get(doc, "camera_id")) : NULL;
-    char cam[CAMERA_MAX + 1];
-    if (camera == NULL || !camera_valid(camera)) {
+    char cam[VMS_CAMERA_ID_MAX + 1];
+    if (camera == NULL || !vms_camera_id_valid(camera, strlen(camera))) {
         p->skipped++;
         json_decref(doc);
         return 0;

@@ -1,7 +1,7 @@
 /*
  * Recorder: stream copy of one camera connection into fragmented MP4
  * segments (1 s fragments, a new segment at the first keyframe after the
- * segment duration), indexed at close (modules/common/vms_index.h).
+ * segment duration), indexed at close (modules/recstore/vms_index.h).
  *
  * Threading: one recorder per camera connection, used only from that
  * camera's thread.  Nothing here blocks for longer than a disk write; fsync

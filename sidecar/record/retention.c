@@ -133,7 +133,7 @@ list_cameras(vms_retention_t *ret, ret_scan_t *sc)
         return -1;
     }
     while ((de = readdir(d)) != NULL && sc->n < RET_MAX_CAMERAS) {
-        if (!vms_camera_id_valid(de->d_name)) {
+        if (!vms_camera_id_valid(de->d_name, strlen(de->d_name))) {
             continue;
         }
         snprintf(p, sizeof(p), "%s/%s/%s", ret->root, de->d_name,
@@ -484,7 +484,7 @@ vms_retention_camera(vms_retention_t *ret, const char *camera_id, int64_t days)
     size_t i;
     int    rc = 0;
 
-    if (!vms_camera_id_valid(camera_id) || days < 0) {
+    if (!vms_camera_id_valid(camera_id, strlen(camera_id)) || days < 0) {
         return -1;
     }
     pthread_mutex_lock(&ret->lock);

@@ -234,7 +234,7 @@ pg_array(const rq_cameras_t *cams, char *out, size_t len)
 {
     size_t o = 0;
     out[o++] = '{';
-    for (size_t i = 0; i < cams->n && o + RQ_CAMERA_MAX + 3 < len; i++) {
+    for (size_t i = 0; i < cams->n && o + VMS_CAMERA_ID_MAX + 3 < len; i++) {
         o += (size_t) snprintf(out + o, len - o, "%s%s", i ? "," : "", cams->v[i]);
     }
     out[o++] = '}';
@@ -247,7 +247,7 @@ list_events(req_t *q, reply_t *r)
     rq_cameras_t cams;
     int64_t start = 0, end = 0, cur_start = 0;
     int has_start, has_end, has_cams = arg(q, "camera") != NULL;
-    char cur_id[RQ_ID_MAX + 1] = "", cams_lit[RQ_CAMERAS_MAX * (RQ_CAMERA_MAX + 1) + 8];
+    char cur_id[RQ_ID_MAX + 1] = "", cams_lit[RQ_CAMERAS_MAX * (VMS_CAMERA_ID_MAX + 1) + 8];
     char s_start[24], s_end[24], s_cur[24], s_limit[8];
     long limit = PAGE_DEFAULT;
 

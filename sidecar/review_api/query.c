@@ -62,20 +62,6 @@ rq_time_format(int64_t us, char *out, size_t len)
 }
 
 int
-rq_camera_ok(const char *s, size_t len)
-{
-    if (len == 0 || len > RQ_CAMERA_MAX) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (!isalnum((unsigned char) s[i]) && s[i] != '_' && s[i] != '-') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int
 rq_cameras(const char *s, rq_cameras_t *out)
 {
     out->n = 0;
@@ -85,7 +71,7 @@ rq_cameras(const char *s, rq_cameras_t *out)
     for (;;) {
         const char *comma = strchr(s, ',');
         size_t len = comma ? (size_t) (comma - s) : strlen(s);
-        if (!rq_camera_ok(s, len) || out->n == RQ_CAMERAS_MAX) {
+        if (!vms_camera_id_valid(s, len) || out->n == RQ_CAMERAS_MAX) {
             return -1;
         }
         memcpy(out->v[out->n], s, len);

@@ -9,12 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RQ_CAMERA_MAX   64      /* characters of a camera id */
+#include "vms_camera_id.h"
+
 #define RQ_CAMERAS_MAX  64      /* cameras in one camera= list */
 #define RQ_ID_MAX       128     /* characters of an event id */
 
 typedef struct {
-    char    v[RQ_CAMERAS_MAX][RQ_CAMERA_MAX + 1];
+    char    v[RQ_CAMERAS_MAX][VMS_CAMERA_ID_MAX + 1];
     size_t  n;
 } rq_cameras_t;
 
@@ -23,8 +24,7 @@ typedef struct {
 int rq_time(const char *s, int64_t *us);
 /* "2026-12-03T10:00:05.123Z" (milliseconds); out >= 32 bytes */
 void rq_time_format(int64_t us, char *out, size_t len);
-int rq_camera_ok(const char *s, size_t len);
-/* "a,b,c": 1..RQ_CAMERAS_MAX valid ids; 0 or -1 */
+/* "a,b,c": 1..RQ_CAMERAS_MAX valid ids (vms_camera_id_valid); 0 or -1 */
 int rq_cameras(const char *s, rq_cameras_t *out);
 /* X-VMS-Cameras: "*" every camera, "-" or NULL none, else a comma list; 1 when camera is in it */
 int rq_scope_allows(const char *scope, const char *camera);

@@ -1,6 +1,7 @@
 #include "spool.h"
 #include "log.h"
 #include "util.h"
+#include "vms_bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,19 +25,6 @@ struct vms_spool_s {
     uint64_t         committed;
     uint64_t         end;
 };
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-    p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
 
 static int
 pread_all(int fd, void *buf, size_t n, uint64_t off)
@@ -70,10 +58,10 @@ check_record(vms_spool_t *sp, uint64_t off, uint64_t size)
     if (off + HDR_SIZE > size || pread_all(sp->fd, hdr, HDR_SIZE, off) != 0) {
         return 0;
     }
-    len = get32(hdr + 4);
-    crc = get32(hdr + 8);
+    len = vms_be32(hdr + 4);
+    crc = vms_be32(hdr + 8);
     end = off + HDR_SIZE + len;
-    if (get32(hdr) != SPOOL_MAGIC || end > size || len > (64u << 20)) {
+    if (vms_be32(hdr) != SPOOL_MAGIC || end > size || len > (64u << 20)) {
         return 0;
     }
     body = malloc(len ? len : 1);
@@ -200,17 +188,15 @@ vms_spool_append(vms_spool_t *sp, const char *topic, const char *key,
     if (rec == NULL) {
         return -2;
     }
-    put32(rec, SPOOL_MAGIC);
-    put32(rec + 4, (uint32_t) blen);
-    rec[HDR_SIZE] = (unsigned char) (tlen >> 8);
-    rec[HDR_SIZE + 1] = (unsigned char) tlen;
-    rec[HDR_SIZE + 2] = (unsigned char) (keylen >> 8);
-    rec[HDR_SIZE + 3] = (unsigned char) keylen;
+    vms_put_be32(rec, SPOOL_MAGIC);
+    vms_put_be32(rec + 4, (uint32_t) blen);
+    vms_put_be16(rec + HDR_SIZE, (uint16_t) tlen);
+    vms_put_be16(rec + HDR_SIZE + 2, (uint16_t) keylen);
     memcpy(rec + HDR_SIZE + 4, topic, tlen);
     memcpy(rec + HDR_SIZE + 4 + tlen, key, keylen);
     memcpy(rec + HDR_SIZE + 4 + tlen + keylen, value, len);
-    put32(rec + 8, (uint32_t) crc32(0, rec + HDR_SIZE, (uInt) blen));
-    put32(rec + 12, 0);
+    vms_put_be32(rec + 8, (uint32_t) crc32(0, rec + HDR_SIZE, (uInt) blen));
+    vms_put_be32(rec + 12, 0);
 
     pthread_mutex_lock(&sp->lock);
     if ((int64_t) (sp->end - sp->committed + total) > sp->max_bytes) {
@@ -260,8 +246,8 @@ vms_spool_read(vms_spool_t *sp, uint64_t off, vms_spool_rec_t *rec)
     if (pread_all(sp->fd, hdr, HDR_SIZE, off) != 0) {
         goto fail;
     }
-    len = get32(hdr + 4);
-    if (get32(hdr) != SPOOL_MAGIC || off + HDR_SIZE + len > sp->end || len < 4) {
+    len = vms_be32(hdr + 4);
+    if (vms_be32(hdr) != SPOOL_MAGIC || off + HDR_SIZE + len > sp->end || len < 4) {
         goto fail;
     }
     body = malloc(len);
@@ -269,8 +255,8 @@ vms_spool_read(vms_spool_t *sp, uint64_t off, vms_spool_rec_t *rec)
         goto fail;
     }
     pthread_mutex_unlock(&sp->lock);
-    tlen = (size_t) body[0] << 8 | body[1];
-    klen = (size_t) body[2] << 8 | body[3];
+    tlen = vms_be16(body);
+    klen = vms_be16(body + 2);
     if (4 + tlen + klen > len) {
         free(body);
         return -1;

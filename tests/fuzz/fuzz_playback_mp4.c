@@ -11,12 +11,7 @@
 #include <string.h>
 
 #include "pb_pmp4.h"
-
-static uint32_t
-be32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
+#include "vms_bytes.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2) {
         return 0;
     }
-    size_t ilen = (size_t) data[0] << 8 | data[1];
+    size_t ilen = vms_be16(data);
     if (ilen > size - 2) {
         return 0;
     }
@@ -45,13 +40,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     uint32_t nfile = 0;
     while (off + 8 <= blen) {
-        uint32_t bsz = be32(body + off);
+        uint32_t bsz = vms_be32(body + off);
         if (bsz < 8 || bsz > blen - off) {
             break;
         }
         size_t next = off + bsz;
         while (next + 8 <= blen && memcmp(body + next + 4, "moof", 4) != 0) {
-            uint32_t n = be32(body + next);
+            uint32_t n = vms_be32(body + next);
             if (n < 8 || n > blen - next) {
                 next = blen;
                 break;

@@ -13,6 +13,7 @@
 
 #include "pb_fmp4.h"
 #include "vms_mp4.h"
+#include "vms_bytes.h"
 
 typedef struct {
     unsigned char b[65536];
@@ -225,7 +226,7 @@ test_tracks_and_rebase(void **state)
 
     size_t fl = fragment(&b, 900000, 480000, 1, 25);
     unsigned char *moof = b.b + init_size;
-    size_t msz = (size_t) moof[0] << 24 | moof[1] << 16 | moof[2] << 8 | moof[3];
+    size_t msz = vms_be32(moof);
     assert_true(msz < fl);
     int64_t first[PB_FMP4_MAX_TRACKS];
     assert_int_equal(pb_fmp4_moof_tfdt(moof, msz, &t, first, NULL), 0);

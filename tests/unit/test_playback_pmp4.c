@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pb_pmp4.h"
+#include "vms_bytes.h"
 
 typedef struct {
     unsigned char b[65536];
@@ -367,18 +368,6 @@ in_trak(const unsigned char *b, size_t end, int k, const char *path, size_t *len
     return NULL;
 }
 
-static uint32_t
-rd32(const unsigned char *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-rd64(const unsigned char *p)
-{
-    return (uint64_t) rd32(p) << 32 | rd32(p + 4);
-}
-
 static void
 test_write(void **state)
 {
@@ -402,7 +391,7 @@ test_write(void **state)
     for (size_t i = 1; i < o.nranges; i++) {
         payload += o.ranges[i].length;
     }
-    assert_int_equal(rd32(o.head + o.head_len - 8), payload + 8);
+    assert_int_equal(vms_be32(o.head + o.head_len - 8), payload + 8);
     assert_int_equal(o.total, o.head_len + payload);
     /* byte ranges: the video of fragments 1, 2 and 3 (the first 13 samples), the audio of 3 */
     assert_int_equal(o.nranges, 1 + 4);
@@ -413,61 +402,61 @@ test_write(void **state)
     /* video: 63 samples, one stts run, the keyframes, 2 chunks, offsets into the file */
     const unsigned char *p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stts", &len);
     assert_non_null(p);
-    assert_int_equal(rd32(p + 4), 1);
-    assert_int_equal(rd32(p + 8), 63);
-    assert_int_equal(rd32(p + 12), 3600);
+    assert_int_equal(vms_be32(p + 4), 1);
+    assert_int_equal(vms_be32(p + 8), 63);
+    assert_int_equal(vms_be32(p + 12), 3600);
     p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stss", &len);
     assert_non_null(p);
-    assert_int_equal(rd32(p + 4), 2);
-    assert_int_equal(rd32(p + 8), 1);
-    assert_int_equal(rd32(p + 12), 51);
+    assert_int_equal(vms_be32(p + 4), 2);
+    assert_int_equal(vms_be32(p + 8), 1);
+    assert_int_equal(vms_be32(p + 12), 51);
     p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stsz", &len);
-    assert_int_equal(rd32(p + 4), 100);              /* all the same size */
-    assert_int_equal(rd32(p + 8), 63);
+    assert_int_equal(vms_be32(p + 4), 100);              /* all the same size */
+    assert_int_equal(vms_be32(p + 8), 63);
     p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stco", &len);
     assert_non_null(p);
     /* a chunk is a run contiguous in the output: all 63 video samples (the audio of fragments 1
      * and 2 was before start), then the 2 audio samples */
-    assert_int_equal(rd32(p + 4), 1);
-    assert_int_equal(rd32(p + 8), o.head_len);
+    assert_int_equal(vms_be32(p + 4), 1);
+    assert_int_equal(vms_be32(p + 8), o.head_len);
     p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stsc", &len);
-    assert_int_equal(rd32(p + 4), 1);
-    assert_int_equal(rd32(p + 8), 1);
-    assert_int_equal(rd32(p + 12), 63);
+    assert_int_equal(vms_be32(p + 4), 1);
+    assert_int_equal(vms_be32(p + 8), 1);
+    assert_int_equal(vms_be32(p + 12), 63);
     p = in_trak(o.head, o.head_len, 1, "mdia/minf/stbl/stco", &len);
     assert_non_null(p);
-    assert_int_equal(rd32(p + 4), 1);
-    assert_int_equal(rd32(p + 8), o.head_len + 6300);
+    assert_int_equal(vms_be32(p + 4), 1);
+    assert_int_equal(vms_be32(p + 8), o.head_len + 6300);
     /* the edit list hides the 1.5 s before start (media_time, track units) and shows the rest */
     p = in_trak(o.head, o.head_len, 0, "edts/elst", &len);
     assert_non_null(p);
     assert_int_equal(p[0], 1);
-    assert_int_equal(rd32(p + 4), 1);
-    assert_int_equal(rd64(p + 8), 1020);              /* ms: 63 * 40 ms - 1500 */
-    assert_int_equal(rd64(p + 16), 135000);
+    assert_int_equal(vms_be32(p + 4), 1);
+    assert_int_equal(vms_be64(p + 8), 1020);              /* ms: 63 * 40 ms - 1500 */
+    assert_int_equal(vms_be64(p + 16), 135000);
     /* tkhd and mdhd carry the durations; the codec's description is copied */
     p = in_trak(o.head, o.head_len, 0, "tkhd", &len);
-    assert_int_equal(rd32(p + 20), 1020);
+    assert_int_equal(vms_be32(p + 20), 1020);
     p = in_trak(o.head, o.head_len, 0, "mdia/mdhd", &len);
-    assert_int_equal(rd32(p + 12), 90000);
-    assert_int_equal(rd32(p + 16), 63 * 3600);
+    assert_int_equal(vms_be32(p + 12), 90000);
+    assert_int_equal(vms_be32(p + 16), 63 * 3600);
     p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stsd", &len);
     assert_int_equal(len, 16);
     assert_int_equal(p[15], 0x42);
     /* the audio track, second: its first sample kept is 0.5 s after start -> an empty edit */
     p = in_trak(o.head, o.head_len, 1, "edts/elst", &len);
     assert_non_null(p);
-    assert_int_equal(rd32(p + 4), 2);
-    assert_int_equal(rd64(p + 8), 500);              /* ms of nothing: its first sample is at 12 s */
-    assert_int_equal(rd64(p + 16), UINT64_MAX);      /* media_time -1: an empty edit */
-    assert_int_equal(rd64(p + 28), 43);              /* then its 2048 samples (42.7 ms) */
-    assert_int_equal(rd64(p + 36), 0);
+    assert_int_equal(vms_be32(p + 4), 2);
+    assert_int_equal(vms_be64(p + 8), 500);              /* ms of nothing: its first sample is at 12 s */
+    assert_int_equal(vms_be64(p + 16), UINT64_MAX);      /* media_time -1: an empty edit */
+    assert_int_equal(vms_be64(p + 28), 43);              /* then its 2048 samples (42.7 ms) */
+    assert_int_equal(vms_be64(p + 36), 0);
     assert_int_equal(o.ntracks, 2);
     /* the presentation: 1.02 s of video */
     assert_int_equal(o.duration_us, 1020000);
     p = find(o.head, o.head_len, "moov/mvhd", &len);
-    assert_int_equal(rd32(p + 12), 1000);
-    assert_int_equal(rd32(p + 16), 1020);
+    assert_int_equal(vms_be32(p + 12), 1000);
+    assert_int_equal(vms_be32(p + 16), 1020);
     pb_pmp4_out_free(&o);
     pb_pmp4_samples_free(&s);
 }
@@ -489,12 +478,12 @@ test_large_file_uses_co64(void **state)
     assert_null(in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/stco", &len));
     const unsigned char *p = in_trak(o.head, o.head_len, 0, "mdia/minf/stbl/co64", &len);
     assert_non_null(p);
-    assert_int_equal(rd32(p + 4), 1);              /* one chunk: contiguous in the output */
-    assert_int_equal(rd64(p + 8), o.head_len);
+    assert_int_equal(vms_be32(p + 4), 1);              /* one chunk: contiguous in the output */
+    assert_int_equal(vms_be64(p + 8), o.head_len);
     assert_true(o.head_len + (6ull << 30) > UINT32_MAX);
-    assert_int_equal(rd32(o.head + o.head_len - 16), 1);
+    assert_int_equal(vms_be32(o.head + o.head_len - 16), 1);
     assert_memory_equal(o.head + o.head_len - 12, "mdat", 4);
-    assert_int_equal(rd64(o.head + o.head_len - 8), (6ull << 30) + 16);
+    assert_int_equal(vms_be64(o.head + o.head_len - 8), (6ull << 30) + 16);
     assert_int_equal(o.nranges, 1 + 2);
     /* no audio samples: one track written */
     assert_int_equal(o.ntracks, 1);
@@ -522,7 +511,7 @@ trun_of(const unsigned char *moof, size_t len, int k, uint64_t *tfdt)
         size_t l;
         const unsigned char *t = find(moof + s1, e1 - s1, "tfdt", &l);
         assert_non_null(t);
-        *tfdt = rd64(t + 4);
+        *tfdt = vms_be64(t + 4);
         return find(moof + s1, e1 - s1, "trun", &l);
     }
     return NULL;
@@ -558,28 +547,28 @@ test_write_fragmented(void **state)
     const unsigned char *t = trun_of(moof, o.ranges[1].length, 0, &tfdt);
     assert_non_null(t);
     assert_int_equal(tfdt, 1800);
-    assert_int_equal(rd32(t + 4), 25);
-    uint32_t data_off = rd32(t + 8);
+    assert_int_equal(vms_be32(t + 4), 25);
+    uint32_t data_off = vms_be32(t + 8);
     assert_memory_equal(moof + data_off - 4, "mdat", 4);       /* the data follows the mdat header */
     for (int i = 0; i < 25; i++) {
-        assert_int_equal(rd32(t + 12 + 16 * i), 0);
-        assert_int_equal(rd32(t + 16 + 16 * i), 100);
+        assert_int_equal(vms_be32(t + 12 + 16 * i), 0);
+        assert_int_equal(vms_be32(t + 16 + 16 * i), 100);
     }
-    assert_int_equal(rd32(t + 20), 0x02000000);                /* the keyframe */
-    assert_int_equal(rd32(t + 36), 0x01010000);
+    assert_int_equal(vms_be32(t + 20), 0x02000000);                /* the keyframe */
+    assert_int_equal(vms_be32(t + 36), 0x01010000);
     /* fragment 2 (11-12 s): 13 hidden pictures, then 12 shown for 40 ms each */
     moof = o.head + o.ranges[3].offset;
     assert_int_equal(o.ranges[3].file, PB_PMP4_HEAD);
     t = trun_of(moof, o.ranges[3].length, 0, &tfdt);
     assert_int_equal(tfdt, 1800);
-    assert_int_equal(rd32(t + 12 + 16 * 12), 0);
-    assert_int_equal(rd32(t + 12 + 16 * 13), 3600);
+    assert_int_equal(vms_be32(t + 12 + 16 * 12), 0);
+    assert_int_equal(vms_be32(t + 12 + 16 * 13), 3600);
     /* fragment 3: the audio traf starts at 0.5 s */
     moof = o.head + o.ranges[5].offset;
     t = trun_of(moof, o.ranges[5].length, 1, &tfdt);
     assert_non_null(t);
     assert_int_equal(tfdt, 24000);
-    assert_int_equal(rd32(t + 4), 2);
+    assert_int_equal(vms_be32(t + 4), 2);
     /* 12 shown pictures of fragment 2 + 13 of fragment 3 after 1800 ticks: 0.02 + 1 s */
     assert_int_equal(o.duration_us, 1020000);
     pb_pmp4_out_free(&o);

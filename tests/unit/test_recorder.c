@@ -3,7 +3,7 @@
  * (encoded here by libavcodec) whose timestamps are played with: segment
  * cuts at keyframes, the fragment table against the files, contiguity, and
  * the timestamp guards (missing, repeated, jumping timestamps).  Output is
- * read back through the real index (modules/common/vms_index*.c) and
+ * read back through the real index (modules/recstore/vms_index*.c) and
  * libavformat's demuxer.
  */
 

@@ -346,10 +346,18 @@ test_value_parsers(void **state)
     assert_int_equal(vms_parse_duration_ms("99999999999999999d", &v), -1);
     assert_int_equal(vms_parse_size("512MB", &v), 0);
     assert_int_equal(v, 512LL << 20);
-    assert_true(vms_camera_id_valid("cam_1-A"));
-    assert_false(vms_camera_id_valid(""));
-    assert_false(vms_camera_id_valid("a b"));
-    assert_false(vms_camera_id_valid("../x"));
+    assert_true(vms_camera_id_valid("cam_1-A", 7));
+    assert_false(vms_camera_id_valid("", 0));
+    assert_false(vms_camera_id_valid("a b", 3));
+    assert_false(vms_camera_id_valid("../x", 4));
+    assert_false(vms_camera_id_valid("cam\xe9", 4));   /* ASCII only, whatever the locale */
+    assert_true(vms_camera_id_valid("cam1/x", 4));      /* the length given, not the NUL */
+    {
+        char id[VMS_CAMERA_ID_MAX + 2];
+        memset(id, 'a', sizeof(id));
+        assert_true(vms_camera_id_valid(id, VMS_CAMERA_ID_MAX));
+        assert_false(vms_camera_id_valid(id, VMS_CAMERA_ID_MAX + 1));
+    }
     vms_url_redact("rtsp://admin:secret@10.0.0.5:554/live", out, sizeof(out));
     assert_string_equal(out, "rtsp://***@10.0.0.5:554/live");
     vms_url_redact("rtsp://10.0.0.5/a@b", out, sizeof(out));

@@ -52,22 +52,6 @@ vms_action_name(int action)
     return action >= VMS_ACT_PUBLISH && action <= VMS_ACT_PPROF ? vms_actions[action] : "?";
 }
 
-int
-vms_camera_id_valid(const char *id, size_t len)
-{
-    if (len == 0 || len > VMS_CAMERA_ID_MAX) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char ch = id[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-              || ch == '_' || ch == '-')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static unsigned
 vms_role_perms(const char *role)
 {

@@ -11,7 +11,8 @@
  *
  * Roles:  viewer -> view_stream;  operator -> + control_camera;  admin -> every permission.
  * A token without camera_id/cameras is not restricted by camera (tenant scoping still applies).
- * Camera ids must match [A-Za-z0-9_-]{1,64}; a token carrying another one is invalid.
+ * Camera ids must match [A-Za-z0-9_-]{1,64} (vms_camera_id.h); a token carrying another one is
+ * invalid.
  */
 #ifndef VMS_CLAIMS_H
 #define VMS_CLAIMS_H
@@ -19,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+
+#include "vms_camera_id.h"
 
 enum {
     VMS_PERM_VIEW_STREAM    = 1u << 0,
@@ -34,7 +37,6 @@ enum {
     VMS_ACT_PUBLISH = 1, VMS_ACT_READ, VMS_ACT_PLAYBACK, VMS_ACT_API, VMS_ACT_METRICS, VMS_ACT_PPROF
 };
 
-#define VMS_CAMERA_ID_MAX 64
 #define VMS_CLAIMS_MAX_CAMERAS 256
 #define VMS_CLAIMS_MAX_MTX 256
 
@@ -78,7 +80,6 @@ unsigned    vms_perm_from_name(const char *name, size_t len);
 const char *vms_perm_name(unsigned perm);
 int         vms_action_from_name(const char *name, size_t len);
 const char *vms_action_name(int action);
-int         vms_camera_id_valid(const char *id, size_t len);
 
 /*
  * Does the token grant perm on camera (NULL/"" = no camera involved)?  Our claims and MediaMTX

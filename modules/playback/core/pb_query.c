@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "vms_camera_id.h"
 #include "vms_pct.h"
 
 int
@@ -35,23 +36,20 @@ id_char(int c)
 int
 pb_camera_ok(const char *s, size_t len, int nested)
 {
-    size_t comp = 0, ncomp = 1;
-    if (len == 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '/') {
-            if (!nested || comp == 0 || ++ncomp > 4) {
-                return 0;
-            }
-            comp = 0;
-            continue;
-        }
-        if (!id_char((unsigned char) s[i]) || ++comp > 64) {
+    const char *end = s + len;
+
+    for (size_t ncomp = 1; ncomp <= 4; ncomp++) {
+        const char *slash = nested ? memchr(s, '/', (size_t) (end - s)) : NULL;
+        const char *e = slash != NULL ? slash : end;
+        if (!vms_camera_id_valid(s, (size_t) (e - s))) {
             return 0;
         }
+        if (slash == NULL) {
+            return 1;
+        }
+        s = slash + 1;
     }
-    return comp > 0;
+    return 0;
 }
 
 int
@@ -243,7 +241,7 @@ pb_path_camera(const char *path, size_t len, char *out, size_t outlen)
         b--;
     }
     size_t n = len - b;
-    if (n == 0 || n > 64 || n + 1 > outlen || !pb_camera_ok(path + b, n, 0)) {
+    if (n + 1 > outlen || !vms_camera_id_valid(path + b, n)) {
         return 0;
     }
     memcpy(out, path + b, n);

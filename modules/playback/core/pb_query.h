@@ -76,7 +76,7 @@ int pb_host_ok(const char *s, size_t len);
  * Returns bytes written (out >= 6 * len + 1). */
 size_t pb_json_escape(char *out, const char *s, size_t len);
 
-/* Camera id: [A-Za-z0-9_-]{1,64}.  With nested != 0, up to 4 such
+/* Camera id (vms_camera_id_valid).  With nested != 0, up to 4 such
  * components joined by '/' (MediaMTX path names like "camera/cam1"). */
 int pb_camera_ok(const char *s, size_t len, int nested);
 

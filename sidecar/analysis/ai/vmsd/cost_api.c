@@ -46,7 +46,7 @@ cost_handler(const vms_http_req_t *req, vms_http_resp_t *resp, void *data)
     const char *to = vms_http_arg(req, "to");
     char       *json;
 
-    if (cam != NULL && !vms_camera_id_valid(cam)) {
+    if (cam != NULL && !vms_camera_id_valid(cam, strlen(cam))) {
         vms_http_error(resp, 400, "camera_id: expected [A-Za-z0-9_-]{1,64}");
         return 0;
     }
