@@ -131,12 +131,6 @@ vms_series_set(vms_series_t *s, double v)
     }
 }
 
-double
-vms_series_get(vms_series_t *s)
-{
-    return s ? atomic_load(&s->value) : 0;
-}
-
 void
 vms_series_observe(vms_series_t *s, double v)
 {

@@ -42,7 +42,6 @@ vms_series_t *vms_metric_series(vms_metric_t *m, const char *labels);
 void vms_series_add(vms_series_t *s, double v);
 void vms_series_set(vms_series_t *s, double v);
 void vms_series_observe(vms_series_t *s, double v);
-double vms_series_get(vms_series_t *s);
 
 /* name1, value1, …, NULL -> name1="value1",… with values escaped. */
 void vms_metric_labels(char *buf, size_t len, ...);

@@ -20,13 +20,6 @@ vms_queue_init(vms_queue_t *q, int64_t max)
     q->closed = 0;
 }
 
-void
-vms_queue_destroy(vms_queue_t *q)
-{
-    pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->cond);
-}
-
 int
 vms_queue_push(vms_queue_t *q, vms_qitem_t *it)
 {

@@ -24,7 +24,6 @@ typedef struct {
 } vms_queue_t;
 
 void vms_queue_init(vms_queue_t *q, int64_t max);
-void vms_queue_destroy(vms_queue_t *q);
 /* 0 queued, -1 full or closed */
 int vms_queue_push(vms_queue_t *q, vms_qitem_t *it);
 /* Oldest item without removing it, waiting up to timeout_ms; NULL if none. */

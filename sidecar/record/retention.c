@@ -51,7 +51,6 @@ struct vms_retention_s {
     pthread_mutex_t     lock;
     pthread_cond_t      cond;
     int                 stop;
-    int                 kick;               /* 1 cheap, 2 full */
     int                 reconciling;        /* vms_retention_camera() busy */
 
     ret_camera_t       *cams;               /* configured age limits */
@@ -373,7 +372,7 @@ ret_thread(void *arg)
 {
     vms_retention_t *ret = arg;
     struct timespec  ts;
-    int              kick, full;
+    int              full;
 
     /* The first pass waits an interval: vmsd registers (and so reconciles)
      * its cameras meanwhile, and a pass must see every camera's segments to
@@ -387,7 +386,7 @@ ret_thread(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        while (!ret->stop && !ret->kick) {
+        while (!ret->stop) {
             if (pthread_cond_timedwait(&ret->cond, &ret->lock, &ts) == ETIMEDOUT) {
                 break;
             }
@@ -399,11 +398,9 @@ ret_thread(void *arg)
             pthread_mutex_unlock(&ret->lock);
             break;
         }
-        kick = ret->kick;
-        ret->kick = 0;
         pthread_mutex_unlock(&ret->lock);
 
-        full = kick == 2 || daily_due(ret, vms_now_us());
+        full = daily_due(ret, vms_now_us());
         run_pass(ret, full);
     }
     return NULL;
@@ -523,17 +520,6 @@ vms_retention_camera(vms_retention_t *ret, const char *camera_id, int64_t days)
     pthread_cond_broadcast(&ret->cond);
     pthread_mutex_unlock(&ret->lock);
     return rc;
-}
-
-void
-vms_retention_kick(vms_retention_t *ret, int full)
-{
-    pthread_mutex_lock(&ret->lock);
-    if (ret->kick < (full ? 2 : 1)) {
-        ret->kick = full ? 2 : 1;
-    }
-    pthread_cond_signal(&ret->cond);
-    pthread_mutex_unlock(&ret->lock);
 }
 
 void

@@ -51,12 +51,8 @@ vms_retention_t *vms_retention_start(const vms_retention_conf_t *conf);
 int vms_retention_camera(vms_retention_t *ret, const char *camera_id,
     int64_t days);
 
-/* Runs a pass as soon as possible (full: also the daily part). */
-void vms_retention_kick(vms_retention_t *ret, int full);
-
 /* Stops and joins the thread. */
 void vms_retention_stop(vms_retention_t *ret);
-
 
 /* ---- the decision, pure (unit-tested in tests/unit/test_retention_select.c) ---- */
 
