@@ -16,6 +16,7 @@
 
 #include "analysis.h"
 #include "api.h"
+#include "apiauth.h"
 #include "camera.h"
 #include "config.h"
 #include "events.h"
@@ -47,6 +48,21 @@ typedef struct {
 
 static running_t         running;
 static vms_retention_t  *retention;
+
+/* The API's keys and policy from cfg (apiauth.h); they replace the ones in force. */
+static int
+apiauth_load(const vms_config_t *cfg, char *err, size_t errlen)
+{
+    vms_apiauth_conf_t ac = {
+        .on = cfg->api_auth,
+        .secret = cfg->api_secret,
+        .jwks = cfg->api_jwks,
+        .leeway_ms = cfg->api_token_leeway_ms,
+        .issuer = cfg->api_token_issuer,
+        .audience = cfg->api_token_audience,
+    };
+    return vms_apiauth_init(&ac, err, errlen);
+}
 
 static void
 log_errors(const char *prefix, const char *err)
@@ -147,6 +163,12 @@ reload(const char *path, vms_config_t *old)
     cfg = vms_config_load(path, err, sizeof(err));
     if (cfg == NULL) {
         log_errors("reload refused, running configuration kept: ", err);
+        return;
+    }
+    /* the API's keys first: a key that does not load keeps everything as it was */
+    if (apiauth_load(cfg, err, sizeof(err)) != 0) {
+        log_errors("reload refused, running configuration kept: ", err);
+        vms_config_free(cfg);
         return;
     }
     vms_log_set_level(cfg->log_level);
@@ -273,10 +295,20 @@ main(int argc, char **argv)
         }
         return 2;
     }
+    if (apiauth_load(cfg, err, sizeof(err)) != 0) {
+        if (check) {
+            fprintf(stderr, "%s: %s\n", path, err);
+        } else {
+            log_errors("", err);
+        }
+        vms_config_free(cfg);
+        return 2;
+    }
     vms_log_set_level(cfg->log_level);
     vms_log_set_format(cfg->log_format);
     if (check) {
         printf("%s: configuration ok (%d cameras)\n", path, cfg->ncameras);
+        vms_apiauth_free();
         vms_config_free(cfg);
         return 0;
     }
@@ -366,6 +398,7 @@ main(int argc, char **argv)
     }
     vms_watchdog_stop();
     vms_http_stop();
+    vms_apiauth_free();
     vms_events_shutdown(3000);
     vms_pg_stop(3000);
     vms_redis_stop();

@@ -109,6 +109,8 @@ typedef struct {
     ngx_str_t                  admit_retry;     /* its Retry-After */
     /* an established session's token (nginx-rtmp update/done): time checks as when it began */
     time_t                     session_age;
+    /* the request's token as found (header, argument or cookie): $vms_auth_token once verified */
+    ngx_str_t                  token;
 } ngx_http_vms_auth_ctx_t;
 
 extern ngx_module_t ngx_http_vms_auth_module;

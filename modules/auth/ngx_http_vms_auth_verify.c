@@ -290,6 +290,7 @@ ngx_http_vms_auth_authenticate(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         ctx->why = NULL;    /* no credentials: a plain challenge */
         return ctx->status;
     }
+    ctx->token = token;
     return ngx_http_vms_auth_verify_token(r, ctx, &token);
 }
 
@@ -394,7 +395,7 @@ ngx_http_vms_auth_send_error(ngx_http_request_t *r, ngx_int_t status, const char
 
 /* $vms_auth_sub, _tenant, _role, _jti, _camera, _plan, _error, _cameras: the request's verified
  * claims. */
-enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN, VAR_CAMERAS };
+enum { VAR_SUB, VAR_TENANT, VAR_ROLE, VAR_JTI, VAR_CAMERA, VAR_ERROR, VAR_PLAN, VAR_CAMERAS, VAR_TOKEN };
 
 /*
  * $vms_auth_cameras: the cameras the token may view, for scoping lists (X-VMS-Cameras of
@@ -455,6 +456,17 @@ ngx_http_vms_auth_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, 
     if (ctx == NULL) {
         return NGX_OK;
     }
+    if (data == VAR_TOKEN) {
+        /* the verified token, for an upstream that checks it again (vmsd's API) */
+        if (ctx->state == 1 && ctx->token.len > 0) {
+            v->data = ctx->token.data;
+            v->len = ctx->token.len;
+            v->valid = 1;
+            v->no_cacheable = 1;
+            v->not_found = 0;
+        }
+        return NGX_OK;
+    }
     if (data == VAR_ERROR) {
         s = ctx->state == 2 ? ctx->why : NULL;
     } else if (ctx->state == 1 && ctx->has_claims) {
@@ -489,7 +501,8 @@ ngx_http_vms_auth_add_variables(ngx_conf_t *cf)
 {
     static ngx_str_t names[] = { ngx_string("vms_auth_sub"), ngx_string("vms_auth_tenant"),
         ngx_string("vms_auth_role"), ngx_string("vms_auth_jti"), ngx_string("vms_auth_camera"),
-        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan"), ngx_string("vms_auth_cameras") };
+        ngx_string("vms_auth_error"), ngx_string("vms_auth_plan"), ngx_string("vms_auth_cameras"),
+        ngx_string("vms_auth_token") };
     for (ngx_uint_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         ngx_http_variable_t *var = ngx_http_add_variable(cf, &names[i], NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {

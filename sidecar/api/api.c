@@ -1,4 +1,5 @@
 #include "api.h"
+#include "apiauth.h"
 #include "camera.h"
 #include "events.h"
 #include "http.h"
@@ -224,4 +225,10 @@ vms_api_register(void)
     vms_http_route_args("POST", "/record/stop", "camera", record, NULL);
     vms_http_route_args("POST", "/metrics/webrtc", "camera latency_ms",
                         webrtc_latency, NULL);
+    /* who may call what (apiauth.h); a route not named here needs manage_config */
+    vms_http_route_access("GET", "/health", VMS_APIAUTH_OPEN, NULL);
+    vms_http_route_access("GET", "/metrics", VMS_APIAUTH_METRICS, NULL);
+    vms_http_route_access("POST", "/record/start", VMS_APIAUTH_CONTROL_CAMERA, "camera");
+    vms_http_route_access("POST", "/record/stop", VMS_APIAUTH_CONTROL_CAMERA, "camera");
+    vms_http_route_access("POST", "/metrics/webrtc", VMS_APIAUTH_VIEW_STREAM, "camera");
 }

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "apiauth.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -41,6 +42,8 @@ typedef struct {
     char                *params;     /* space-separated; NULL: any name */
     vms_http_handler_pt  handler;
     void                *data;
+    unsigned             need;       /* apiauth.h: what the caller's token must grant */
+    char                 camera_arg[16];   /* the query argument naming the camera, or "" */
 } route_t;
 
 static pthread_mutex_t    lock = PTHREAD_MUTEX_INITIALIZER;
@@ -71,6 +74,8 @@ vms_http_route_args(const char *method, const char *path, const char *params,
         r->params = params ? strdup(params) : NULL;
         r->handler = handler;
         r->data = data;
+        r->need = VMS_APIAUTH_MANAGE_CONFIG;     /* until vms_http_route_access() says less */
+        r->camera_arg[0] = '\0';
         if (params == NULL || r->params != NULL) {
             nroutes++;
             rc = 0;
@@ -88,6 +93,30 @@ vms_http_route(const char *method, const char *path,
     vms_http_handler_pt handler, void *data)
 {
     return vms_http_route_args(method, path, NULL, handler, data);
+}
+
+int
+vms_http_route_access(const char *method, const char *path, unsigned need,
+    const char *camera_arg)
+{
+    int i, rc = -1;
+
+    pthread_mutex_lock(&lock);
+    for (i = 0; i < nroutes; i++) {
+        if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, path) == 0
+            && (camera_arg == NULL || strlen(camera_arg) < sizeof(routes[i].camera_arg)))
+        {
+            routes[i].need = need;
+            snprintf(routes[i].camera_arg, sizeof(routes[i].camera_arg), "%s",
+                     camera_arg ? camera_arg : "");
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    if (rc != 0) {
+        vms_log_error(NULL, "http: cannot set the access of %s %s", method, path);
+    }
+    return rc;
 }
 
 void
@@ -113,18 +142,6 @@ vms_http_header(const vms_http_req_t *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *
-vms_http_method(const vms_http_req_t *req)
-{
-    return req->method;
-}
-
-const char *
-vms_http_path(const vms_http_req_t *req)
-{
-    return req->q->path;
-}
-
 void
 vms_http_error(vms_http_resp_t *resp, int status, const char *msg)
 {
@@ -136,6 +153,7 @@ vms_http_error(vms_http_resp_t *resp, int status, const char *msg)
     vms_buf_append(&resp->body, "}\n", 2);
 }
 
+/* allow: the Allow header of a 405; a 401 gets WWW-Authenticate (RFC 6750) */
 static enum MHD_Result
 reply(struct MHD_Connection *conn, vms_http_resp_t *w, const char *allow)
 {
@@ -156,6 +174,9 @@ reply(struct MHD_Connection *conn, vms_http_resp_t *w, const char *allow)
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (allow != NULL) {
         MHD_add_response_header(r, "Allow", allow);
+    }
+    if (w->status == 401) {
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"vmsd\"");
     }
     ret = MHD_queue_response(conn, (unsigned) w->status, r);
     MHD_destroy_response(r);
@@ -213,7 +234,7 @@ refuse(struct MHD_Connection *conn, const char *method, const char *target,
         vms_log_warn(NULL, "http: %d %s %s: %s", status, method, path, why);
     }
     vms_metric_labels(labels, sizeof(labels), "code",
-                      status == 400 ? "400" : status == 403 ? "403"
+                      status == 400 ? "400" : status == 401 ? "401" : status == 403 ? "403"
                       : status == 413 ? "413" : status == 414 ? "414"
                       : status == 421 ? "421" : "other", NULL);
     vms_series_add(vms_metric_series(m_rejected, labels), 1);
@@ -438,6 +459,16 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         return ret;
     }
     if (found) {
+        char sub[128];
+        status = vms_apiauth_check(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                               "Authorization"),
+                                   r.need, r.camera_arg[0] ? vms_httpq_get(&q, r.camera_arg) : NULL,
+                                   &why, sub, sizeof(sub));
+        if (status != 0) {
+            enum MHD_Result ret = refuse(conn, method, ctx->target, status, why);
+            vms_httpq_free(&q);
+            return ret;
+        }
         req.conn = conn;
         req.method = method;
         req.q = &q;

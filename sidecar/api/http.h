@@ -15,7 +15,10 @@
  * DNS rebinding); a request other than GET/HEAD with an Origin not in
  * api_allowed_origins is refused (403: a web page posting cross-site); a
  * body over 4 KB is refused (413); a malformed or repeated X-Request-ID is
- * refused (400).  Refusals are logged at a bounded rate.
+ * refused (400).  Then the caller's credential (apiauth.h): a route needs
+ * manage_config unless vms_http_route_access() says otherwise (401 without
+ * a valid token, 403 without the permission).  Refusals are logged at a
+ * bounded rate.
  */
 
 #ifndef VMS_HTTP_H
@@ -42,6 +45,13 @@ int vms_http_route(const char *method, const char *path,
 int vms_http_route_args(const char *method, const char *path,
     const char *params, vms_http_handler_pt handler, void *data);
 
+/* What route method+path asks of the caller (apiauth.h): need is
+ * VMS_APIAUTH_OPEN, a VMS_APIAUTH_* permission or VMS_APIAUTH_METRICS, on the
+ * camera its query argument camera_arg names (NULL: no camera).  0, or -1
+ * when no such route is registered. */
+int vms_http_route_access(const char *method, const char *path, unsigned need,
+    const char *camera_arg);
+
 /* Origins (space- or comma-separated, e.g. "http://127.0.0.1:8080") whose
  * browser requests other than GET/HEAD are accepted; NULL: none. */
 void vms_http_allow_origins(const char *list);
@@ -62,8 +72,6 @@ const char *vms_http_arg(const vms_http_req_t *req, const char *name);
 /* Request header (each of Host, Origin, Content-Length, X-Request-ID and
  * X-VMS-Cameras is known to appear at most once). */
 const char *vms_http_header(const vms_http_req_t *req, const char *name);
-const char *vms_http_method(const vms_http_req_t *req);
-const char *vms_http_path(const vms_http_req_t *req);
 
 /* Sets status and a JSON {"error": msg} body. */
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);

@@ -93,6 +93,15 @@ static const vms_confkey_t global_keys[] = {
     STR(GC, "postgres_schema", pg_schema, NULL),
     FUNC(GC, "relay_token_secret_file", relay_secret,
          vms_config_parse_secret_file, NULL, NULL),
+    { "api_auth", VMS_CK_BOOL, VMS_CK_AT(GC, api_auth, int), 0, 0, "on", NULL, 0,
+      NULL },
+    FUNC(GC, "api_token_secret_file", api_secret, vms_config_parse_secret_file,
+         NULL, NULL),
+    STR(GC, "api_token_jwks", api_jwks, NULL),
+    { "api_token_leeway", VMS_CK_DURATION, VMS_CK_AT(GC, api_token_leeway_ms, int64_t),
+      0, 3600000, "30s", NULL, 0, NULL },
+    STR(GC, "api_token_issuer", api_token_issuer, NULL),
+    STR(GC, "api_token_audience", api_token_audience, NULL),
     INT(GC, "postgres_queue_max", pg_queue_max, 1, 10000000, "100000",
         "expected a positive integer"),
     FUNC(GC, "log_level", log_level, vms_config_parse_loglevel, "info", NULL),
@@ -500,6 +509,16 @@ check_global(parse_t *p)
     {
         cfg->redis_password = strdup(env);
     }
+    /* the NAME_FILE convention (Docker and Kubernetes secrets): the variable names a file */
+    if (cfg->api_secret == NULL
+        && (env = getenv("VMS_API_TOKEN_SECRET_FILE")) != NULL && env[0] != '\0')
+    {
+        cfg->api_secret = vms_config_read_secret(env, why, sizeof(why));
+        if (cfg->api_secret == NULL) {
+            perr(p, p->line, NULL, "api_token_secret_file",
+                 "from VMS_API_TOKEN_SECRET_FILE: %s", why);
+        }
+    }
     if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
         vms_buf_t b = {0};
         vms_buf_printf(&b, "%s/.spool", cfg->recordings);
@@ -619,6 +638,13 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->kafka_brokers);
     free(cfg->events_topic);
     free(cfg->api_allowed_origins);
+    if (cfg->api_secret != NULL) {
+        explicit_bzero(cfg->api_secret, strlen(cfg->api_secret));
+    }
+    free(cfg->api_secret);
+    free(cfg->api_jwks);
+    free(cfg->api_token_issuer);
+    free(cfg->api_token_audience);
     free(cfg->spool_dir);
     free(cfg->redis);
     free(cfg->redis_password);

@@ -80,6 +80,12 @@ typedef struct {
     char      *pg_schema;                  /* SQL file run at each connect */
     char      *relay_secret;               /* secret: HS256 key for relay
                                               publish tokens */
+    int        api_auth;                   /* the API needs a token (apiauth.h) */
+    char      *api_secret;                 /* secret: HMAC key tokens are checked with */
+    char      *api_jwks;                   /* JWKS file of public keys */
+    int64_t    api_token_leeway_ms;
+    char      *api_token_issuer;
+    char      *api_token_audience;
     int64_t    pg_queue_max;
     int        log_level;
     int        log_format;                 /* VMS_LOG_JSON or VMS_LOG_TEXT */

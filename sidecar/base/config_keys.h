@@ -27,4 +27,8 @@ int vms_config_parse_timeofday(const vms_confkey_t *k, void *base,
 int vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char *, the file's */
 
+/* A secret file's content (trailing newline and blanks dropped), malloc'd;
+ * NULL with why (which never holds the content). */
+char *vms_config_read_secret(const char *path, char *why, size_t whylen);
+
 #endif /* VMS_CONFIG_KEYS_H */

@@ -27,8 +27,8 @@ is_loopback(const char *host)
     return 0;
 }
 
-static char *
-read_secret_file(const char *path, char *why, size_t whylen)
+char *
+vms_config_read_secret(const char *path, char *why, size_t whylen)
 {
     FILE    *f = fopen(path, "re");
     char     buf[4096];
@@ -159,7 +159,7 @@ vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)
 {
     char **field = (char **) FIELD(k, base);
-    char  *s = read_secret_file(value, why, whylen);
+    char  *s = vms_config_read_secret(value, why, whylen);
 
     if (s == NULL) {
         return -1;

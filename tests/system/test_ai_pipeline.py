@@ -139,7 +139,7 @@ def test_cost_tracking_accuracy(stack):
             answered[r["op"]] = answered.get(r["op"], 0) + 1
     assert answered == {"DetectLabels": 3, "DetectFaces": 3, "PutObject": 3}
 
-    status, body = vmsstack.http_get(v.api + "/api/analytics/ai-cost?camera_id=walk")
+    status, body = vmsstack.http_get(v.api + "/api/analytics/ai-cost?camera_id=walk", headers=v.auth)
     assert status == 200
     cost = json.loads(body)
     days = cost["cameras"][0]["days"]
@@ -153,7 +153,7 @@ def test_cost_tracking_accuracy(stack):
     assert abs(metric(v, "vms_rekognition_cost_usd", camera_id="walk") - 0.009015) < 1e-6
 
     for bad in ("camera_id=../x", "from=yesterday"):
-        status, body = vmsstack.http_get(v.api + "/api/analytics/ai-cost?" + bad)
+        status, body = vmsstack.http_get(v.api + "/api/analytics/ai-cost?" + bad, headers=v.auth)
         assert status == 400 and "error" in json.loads(body)
 
     v.stop()

@@ -26,6 +26,6 @@ def test_ai_cost_is_admin_only(stack):
     admin = {"Authorization": "Bearer " + token(stack, "admin")}
     r = requests.get(url, headers=admin, timeout=5)
     assert r.status_code == 200, r.text
-    direct = requests.get(v.api + "/api/analytics/ai-cost", timeout=5)
+    direct = requests.get(v.api + "/api/analytics/ai-cost", headers=admin, timeout=5)
     assert r.json() == direct.json()
     assert requests.post(url, headers=admin, timeout=5).status_code == 403

@@ -61,7 +61,7 @@ segment_duration = 2s
 
 
 def metric(vmsd, name, **labels):
-    body = vmsstack.http_get(vmsd.api + "/metrics")[1].decode()
+    body = vmsstack.http_get(vmsd.api + "/metrics", headers=vmsd.auth)[1].decode()
     total = None
     for line in body.splitlines():
         m = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)

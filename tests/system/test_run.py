@@ -60,10 +60,14 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         assert base + "/" in up.stdout
         api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
         assert vmsstack.http_get(base + "/health")[0] == 200
-        # vmsd's /metrics shows all four cameras receiving frames.
+        # vmsd's /metrics, with an admin's `./build.sh token` (none: 401), shows all four cameras
+        # receiving frames.
+        admin = subprocess.run(run + ["token", "--role", "admin"], env=env, capture_output=True,
+                               text=True, timeout=30).stdout.strip()
+        assert vmsstack.http_get(api + "/metrics")[0] == 401
         deadline, frames = time.monotonic() + 60, {}
         while time.monotonic() < deadline:
-            text = vmsstack.http_get(api + "/metrics")[1].decode()
+            text = vmsstack.http_get(api + "/metrics", headers={"Authorization": f"Bearer {admin}"})[1].decode()
             frames = {c: metric(text, "vms_camera_frames_received_total", c) for c in ("cam1", "cam2", "cam3", "cam4")}
             if all(v and v > 0 for v in frames.values()):
                 break

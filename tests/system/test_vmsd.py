@@ -275,7 +275,7 @@ def test_api_is_loopback_and_validates_input(stack):
     v = stack.vmsd(text=conf_text(cams, ["cam1"]))
 
     def post(path):
-        req = vmsstack.urllib.request.Request(v.api + path, data=b"", method="POST")
+        req = vmsstack.urllib.request.Request(v.api + path, data=b"", method="POST", headers=v.auth)
         try:
             with vmsstack.urllib.request.urlopen(req, timeout=5) as resp:
                 return resp.status, resp.read()
@@ -389,7 +389,7 @@ def test_secrets_never_reach_logs_api_or_events(stack):
         off = ev.wait("camera.offline", "cam1", svc=v)[0]
         assert "***@127.0.0.1" in off["error"]
         seen = [open(v.log).read(), vmsstack.http_get(v.api + "/health")[1].decode(),
-                vmsstack.http_get(v.api + "/metrics")[1].decode(), json.dumps(ev.poll())]
+                vmsstack.http_get(v.api + "/metrics", headers=v.auth)[1].decode(), json.dumps(ev.poll())]
         for text in seen:
             assert "Sup3rS3cretPG" not in text and "Cam3raPa55" not in text
         assert "rtsp://***@127.0.0.1" in seen[0]

@@ -2,6 +2,8 @@
 cross-origin and foreign-Host requests refused, /api/cameras limited to the token's cameras, and a
 Kafka broker that does not answer reported in /health, /metrics and the log."""
 import json
+import os
+import subprocess
 import time
 
 import jwt
@@ -55,6 +57,7 @@ def req(port, method, target, headers=(), body=b""):
 
 def test_every_parameter_is_validated_whole(stack):
     v = start(stack, conf())
+    a = list(v.auth.items())       # an admin's token: these requests are refused for their input
     assert camera(v, "cam1")["record"] is True
     hostile = [
         "/record/stop?camera=cam1%00/../../etc",     # the id check used to stop at the NUL
@@ -76,27 +79,27 @@ def test_every_parameter_is_validated_whole(stack):
         "/record/stop?" + "&".join(f"a{i}=1" for i in range(20)),
     ]
     for target in hostile:
-        status, body = req(v.port, "POST", target)
+        status, body = req(v.port, "POST", target, a)
         assert status == 400, (target, body)
         assert isinstance(body, dict) and body["error"], (target, body)
     # a path that decodes to a route is not that route
     for target in ("/record/stop%00x?camera=cam1", "/record%2Fstop?camera=cam1", "/record/stop/?camera=cam1"):
-        status, body = req(v.port, "POST", target)
+        status, body = req(v.port, "POST", target, a)
         assert status in (400, 404) and body["error"], (target, body)
-    assert req(v.port, "POST", "/record/stop?camera=" + "a" * 5000)[0] == 414
+    assert req(v.port, "POST", "/record/stop?camera=" + "a" * 5000, a)[0] == 414
     assert req(v.port, "GET", "/health?verbose=1")[0] == 400
     assert req(v.port, "GET", "/metrics?x=1")[0] == 400
     # a body no route reads: refused before it is read
-    status, body = req(v.port, "POST", "/record/stop?camera=cam1", body=b"x" * 5000)
+    status, body = req(v.port, "POST", "/record/stop?camera=cam1", a, body=b"x" * 5000)
     assert status == 413 and body["error"] == "request body too large"
     # none of that touched cam1 ...
     assert camera(v, "cam1")["record"] is True
     # ... while the well-formed request does
-    status, body = req(v.port, "POST", "/record/stop?camera=cam1")
+    status, body = req(v.port, "POST", "/record/stop?camera=cam1", a)
     assert status == 200 and body == {"camera_id": "cam1", "record": False, "recording": False,
                                       "state": body["state"]}
     assert camera(v, "cam1")["record"] is False
-    assert req(v.port, "POST", "/record/start?camera=cam%31")[0] == 200    # escapes of valid bytes are fine
+    assert req(v.port, "POST", "/record/start?camera=cam%31", a)[0] == 200    # escapes of valid bytes are fine
     assert camera(v, "cam1")["record"] is True
     refused = [line for line in log_lines(v) if line["message"].startswith("http: 400 POST /record/stop")]
     assert refused and not any("etc" in line["message"] for line in refused)   # values never logged
@@ -127,9 +130,9 @@ def test_cross_origin_and_foreign_host_are_refused(stack):
     for host in (f"localhost:{v.port}", f"LOCALHOST:{v.port}", f"[::1]:{v.port}"):
         assert req(v.port, "GET", "/health", [("Host", host)])[0] == 200
     assert req(v.port, "GET", "/health", [("Origin", "http://evil.example")])[0] == 200
-    assert req(v.port, "POST", stop, [("Origin", "http://127.0.0.1:8080")])[0] == 200
+    assert req(v.port, "POST", stop, [("Origin", "http://127.0.0.1:8080"), *v.auth.items()])[0] == 200
     assert camera(v, "cam1")["record"] is False
-    assert requests.post(v.api + "/record/start?camera=cam1", timeout=5).status_code == 200
+    assert requests.post(v.api + "/record/start?camera=cam1", headers=v.auth, timeout=5).status_code == 200
 
 
 def test_api_cameras_lists_only_the_token_cameras(stack):
@@ -201,3 +204,98 @@ def test_unreachable_broker_is_reported(stack):
     wait("connected again", lambda: health(v2)["kafka"]["connected"], 30, svc=v2)
     assert metric(v2, "vms_kafka_connected") == 1
     assert any(line["message"].startswith("kafka: broker reachable again") for line in log_lines(v2))
+
+
+def test_protected_routes_need_a_credential(stack):
+    """#14 item 4: vmsd's API takes a token checked with vms_auth's keys; /health stays open."""
+    v = start(stack, conf())
+    key = open(stack.secret_file()).read().strip()
+    stop, stop2 = "/record/stop?camera=cam1", "/record/stop?camera=cam2"
+
+    def tok(key=key, alg="HS256", **claims):
+        now = int(time.time())
+        body = {"sub": "api-user", "role": "operator", "iat": now, "exp": now + 600, **claims}
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg)
+
+    def call(method, target, token=None, authorization=None):
+        h = {}
+        if token is not None or authorization is not None:
+            h["Authorization"] = authorization if authorization is not None else f"Bearer {token}"
+        r = requests.request(method, v.api + target, headers=h, timeout=5)
+        return r.status_code, r.json() if r.headers.get("Content-Type") == "application/json" else r.text, r
+
+    # no credential, or one that does not verify: 401 with a JSON reason and a Bearer challenge
+    none_alg = jwt.encode({"sub": "x", "role": "admin", "exp": int(time.time()) + 600}, None, algorithm="none")
+    for method, target in (("POST", stop), ("GET", "/metrics"), ("GET", "/api/analytics/ai-cost")):
+        for authorization in (None, "", "Basic dXNlcjpwYXNz", "Bearer ", "Bearer x.y.z",
+                              f"Bearer {none_alg}",                            # alg none
+                              f"Bearer {tok(key='another-key-of-32-bytes-or-more!!')}",  # other key
+                              f"Bearer {tok(exp=int(time.time()) - 3600)}",   # expired
+                              f"Bearer {tok(cameras='cam1')}",                # a claim of the wrong shape
+                              f"Bearer {tok(key=key, alg='HS512', role='admin')}"[:-4] + "AAAA"):  # bad signature
+            status, body, r = call(method, target, authorization=authorization)
+            assert status == 401, (target, authorization, body)
+            assert body["error"] and r.headers["WWW-Authenticate"].startswith("Bearer"), (target, body)
+    assert call("GET", "/health")[0] == 200                         # open: the load balancer's probe
+    assert camera(v, "cam1")["record"] is True                      # nothing of that stopped a camera
+
+    # a valid token without the permission: 403
+    assert call("POST", stop, tok(role="viewer"))[0] == 403
+    assert call("GET", "/metrics", tok(role="operator"))[0] == 403
+    assert call("POST", stop, tok(cameras=["cam2"]))[0] == 403      # an operator of another camera
+    assert camera(v, "cam1")["record"] is True
+    # the permission: an operator of the camera stops it; a scraper's token reads /metrics only
+    status, body, _ = call("POST", stop, tok(cameras=["cam1"]))
+    assert status == 200 and body["record"] is False
+    scraper = tok(role=None, mediamtx_permissions=[{"action": "metrics", "path": ""}])
+    status, text, _ = call("GET", "/metrics", scraper)
+    assert status == 200 and "vms_api_requests" in text
+    assert call("POST", stop2, scraper)[0] == 403
+    assert call("GET", "/api/analytics/ai-cost", tok(role="operator"))[0] == 403
+    assert call("GET", "/api/analytics/ai-cost", tok(role="admin"))[0] == 200
+
+    # refusals are counted and logged without the token
+    assert metric(v, "vms_api_rejected_total", code="401") >= 30
+    assert metric(v, "vms_api_rejected_total", code="403") >= 4
+    refused = [line["message"] for line in log_lines(v) if line["message"].startswith("http: 40")]
+    assert any(m.startswith("http: 401 POST /record/stop") for m in refused)
+    assert not any(key in m or "eyJ" in m for m in refused)
+
+
+def test_nginx_passes_the_verified_token_on(stack):
+    """nginx checks the token (vms_auth) and hands the same one to vmsd, which checks it again:
+    from a header or from the ?jwt= argument alike; a token nginx refused never reaches vmsd."""
+    v = start(stack, conf())
+    r = stack.redis()
+    ngx = stack.nginx(vars={"VMSD_API": f"127.0.0.1:{v.port}", "REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9"})
+    key = open(stack.secret_file()).read().strip()
+    now = int(time.time())
+    op = jwt.encode({"sub": "op1", "role": "operator", "cameras": ["cam1"], "iat": now, "exp": now + 600},
+                    key, algorithm="HS256")
+    url = ngx.url("/api/cameras/cam1/record/stop")
+    assert requests.post(url, timeout=5).status_code == 401
+    assert requests.post(ngx.url("/api/cameras/cam2/record/stop"), headers={"Authorization": f"Bearer {op}"},
+                         timeout=5).status_code == 403
+    assert camera(v, "cam1")["record"] is True
+    r1 = requests.post(url, headers={"Authorization": f"Bearer {op}"}, timeout=5)
+    assert r1.status_code == 200 and r1.json()["record"] is False, r1.text
+    r2 = requests.post(ngx.url("/api/cameras/cam1/record/start"), params={"jwt": op}, timeout=5)
+    assert r2.status_code == 200 and r2.json()["record"] is True, r2.text
+    # vmsd saw only verified tokens: no refusal in its log
+    assert not [line for line in log_lines(v) if line["message"].startswith("http: 401")]
+
+
+def test_api_auth_needs_a_key_and_can_be_turned_off(stack, tmp_path):
+    """api_auth on (the default) without a key is a configuration error at start (and for -t);
+    api_auth = off trusts the loopback caller as before."""
+    text = conf().replace("@API_PORT@", str(vmsstack.free_port())).replace(
+        "@RECORDINGS@", str(tmp_path / "rec")).replace("@STATE@", str(tmp_path / "state"))
+    path = tmp_path / "vmsd.conf"
+    path.write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "VMS_API_TOKEN_SECRET_FILE"}
+    check = subprocess.run([stack.bin("vmsd"), "-t", "-c", str(path)], env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2 and "api_auth is on but vmsd has no key" in check.stderr, check.stderr
+    off = start(stack, conf(["api_auth = off"]), name="vmsd-open")
+    assert requests.get(off.api + "/metrics", timeout=5).status_code == 200
+    assert requests.post(off.api + "/record/stop?camera=cam1", timeout=5).status_code == 200

@@ -58,7 +58,7 @@ def log_lines(svc):
 
 
 def metrics(svc):
-    status, body = vmsstack.http_get(svc.api + "/metrics")
+    status, body = vmsstack.http_get(svc.api + "/metrics", headers=svc.auth)
     assert status == 200
     out = {}
     for line in body.decode().splitlines():

@@ -119,9 +119,9 @@ def tail(path, n=30):
     return f"--- {path} (last {n} lines)\n" + "".join(lines[-n:])
 
 
-def http_get(url, timeout=2.0):
+def http_get(url, timeout=2.0, headers=None):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -238,6 +238,26 @@ class Stack:
                                       text=True).stdout.strip()
                 env["LD_PRELOAD"] = asan
         return env
+
+    def service_token(self, sub, ttl=86400, **claims):
+        """A token signed with the stack's HS256 secret, the key vms_auth and vmsd's API check
+        (docs/vmsd.md, "API authentication"): admin unless claims say otherwise."""
+        import jwt   # python3-jwt
+        with open(self.secret_file()) as f:
+            key = f.read().strip()
+        now = int(time.time())
+        body = {"sub": sub, "role": "admin", "iat": now, "exp": now + ttl}
+        body.update(claims)
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="HS256")
+
+    def token_file(self, name, sub, **claims):
+        """service_token() in secrets/NAME (0600), for a client that reads its credential from a
+        file (Prometheus' credentials_file)."""
+        path = os.path.join(self.path("secrets"), name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.service_token(sub, **claims))
+        return path
 
     def secret_file(self, name="jwt_hs256.key"):
         """A random secret kept in the work dir (tests and `run` mint tokens with it)."""
@@ -424,9 +444,15 @@ class Stack:
         conf = os.path.join(d, "vmsd.conf")
         with open(conf, "w") as f:
             f.write(render(text, v, "vmsd.conf"))
-        svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=self._env())
+        # vmsd's API checks tokens with the stack's key (VMS_API_TOKEN_SECRET_FILE: the
+        # NAME_FILE convention, for configs that do not name api_token_secret_file)
+        env = self._env()
+        env["VMS_API_TOKEN_SECRET_FILE"] = self.secret_file()
+        svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=env)
         svc.port, svc.conf = port, conf
         svc.api = f"http://127.0.0.1:{port}"
+        # an admin's credential for the API's protected routes (/metrics, /record/...)
+        svc.auth = {"Authorization": f"Bearer {self.service_token('test-admin')}"}
         wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
         return svc
 
@@ -442,6 +468,10 @@ class Stack:
         """Render conf/prometheus/prometheus.yml.in into WORK/NAME/; returns (path, variables)."""
         v = {"RULES": os.path.abspath(rules or ALERT_RULES), "PORT": port or free_port()}
         v["PROMETHEUS_TARGET"] = f"127.0.0.1:{v['PORT']}"
+        # vmsd's /metrics needs a credential: a token that grants MediaMTX's "metrics" action only
+        v["VMSD_TOKEN_FILE"] = self.token_file(
+            f"{name}-vmsd.token", "prometheus", ttl=366 * 86400, role=None,
+            mediamtx_permissions=[{"action": "metrics", "path": ""}])
         v.update(vars or {})
         conf = os.path.join(self.path(name), "prometheus.yml")
         self._render_file(os.path.join(ROOT, "conf", "prometheus", "prometheus.yml.in"), conf, v)
@@ -631,7 +661,7 @@ def run(args):
   player     {base}/player.html?camera=cam1
   playback   {base}/playback.html?camera=cam1
   health     {base}/health
-  vmsd       {v.api}/health   {v.api}/metrics
+  vmsd       {v.api}/health   {v.api}/metrics (with -H "Authorization: Bearer $(./build.sh token --role admin)")
   cameras    {cams.url('cam1')} … (control {cams.control}/status)
   redis      {r.addr}   postgres {pg.url}   kafka {k.bootstrap}   ({len(topics.stdout.splitlines()) - 1} topics as conf/kafka/topics.json: vms-topics)
   events     {base}/events.html   (API {base}/api/events, vms-review-api {review.addr})
