@@ -118,8 +118,9 @@ def test_compose_file_has_restart_and_healthchecks_everywhere(tmp_path):
         assert svc.get("restart") == "unless-stopped", name
         hc = svc.get("healthcheck")
         assert hc and hc.get("test") and hc["test"][0] in ("CMD", "CMD-SHELL"), name
-    # Prometheus reads the shipped rules file
+    # Prometheus reads the shipped rules file, and has the credential vmsd's /metrics asks for
     assert any(str(vol).startswith(RULES + ":") for vol in services["prometheus"]["volumes"])
+    assert [s["source"] for s in services["prometheus"]["secrets"]] == ["vmsd_metrics_token"]
     # MediaMTX reaches vms at conf/mediamtx.yml's 127.0.0.1:8080 (auth, lease hooks): one netns
     assert services["mediamtx"]["network_mode"] == "service:vms"
 
