@@ -693,7 +693,11 @@ def run(args):
         common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
-        ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443)) if args.tls else common
+        ngx_vars = common
+        if args.tls:
+            ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443))
+            if os.environ.get("VMS_HSTS_MAX_AGE"):
+                ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
         ngx = st.nginx(vars=ngx_vars, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
@@ -727,6 +731,7 @@ def run(args):
         tls_lines = f"""
   tls        CA {st.tls.ca} (trust it in the browser, or curl --cacert); certificates in {st.tls.dir}
              postgres only over TLS (sslmode=verify-full); loopback HTTP {ngx.url('/')} for nginx-rtmp and Prometheus
+             still plain text on loopback: Redis, Kafka, the vmsd API (docs/security.md, "Transport (TLS)")
              {st.tls_issued.strip().replace(chr(10), chr(10) + '             ')}"""
     with open(am.conf) as f:
         webhook = re.search(r"url: '([^']*)'", f.read()).group(1)
