@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vms: one entry point.   ./build.sh [build|run [--detach]|stop|token [opts]|test [pytest args]|bench|clean]
+# vms: one entry point.   ./build.sh [build|run [--detach] [--tls]|stop|token [opts]|test [pytest args]|bench|clean]
 # Every command installs what is missing first (auto/install.sh), then builds.
 # Environment: VMS_BUILD_DIR (default build/), VMS_SANITIZE=1, VMS_MODULES="auth limit",
 #              VMS_SKIP_INSTALL=1 (skip apt step), VMS_TEST_SANITIZE=0 (system tests on the plain build),
@@ -116,5 +116,5 @@ case "$cmd" in
     bench) build; for s in bench/*.sh bench/*.py; do [ -e "$s" ] || continue; echo "== $s"; \
                case "$s" in *.py) VMS_BUILD_DIR=$B "$PY" "$s" ;; *) VMS_BUILD_DIR=$B bash "$s" ;; esac; done ;;
     clean) rm -rf "$B" "$B-asan" var ;;
-    *) echo "usage: ./build.sh [build|run [--detach]|stop|token [--role R --plan P --camera C]|test [pytest args]|bench|clean]" >&2; exit 2 ;;
+    *) echo "usage: ./build.sh [build|run [--detach] [--tls]|stop|token [--role R --plan P --camera C]|test [pytest args]|bench|clean]" >&2; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 VMS_PACKAGE_GROUPS=(toolchain nginx media libs peers ops python ai browser)
 
 VMS_PKGS_toolchain=(build-essential pkg-config clang llvm libclang-rt-14-dev gcovr ca-certificates procps iproute2 curl wrk
-                    faketime tzdata)
+                    faketime tzdata openssl)
 VMS_PKGS_nginx=(nginx nginx-dev libnginx-mod-rtmp libnginx-mod-nchan libpcre2-dev libssl-dev zlib1g-dev)
 VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
                 libgstrtspserver-1.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev

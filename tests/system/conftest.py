@@ -28,10 +28,9 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
-@pytest.fixture
-def stack(request):
+def _stack(request, **kw):
     work = tempfile.mkdtemp(prefix="vms-test-")
-    st = vmsstack.Stack(BUILD, work)
+    st = vmsstack.Stack(BUILD, work, **kw)
     yield st
     failed = any(getattr(request.node, f"rep_{w}", None) is not None and getattr(request.node, f"rep_{w}").failed
                  for w in ("setup", "call"))
@@ -50,6 +49,17 @@ def stack(request):
         shutil.rmtree(work, ignore_errors=True)
     if leaks:
         pytest.fail("credentials in the stack's logs:\n" + logscan.report(leaks), pytrace=False)
+
+
+@pytest.fixture
+def stack(request):
+    yield from _stack(request)
+
+
+@pytest.fixture
+def tls_stack(request):
+    """A stack with Stack(tls=True): certificates by auto/certs.sh, nginx HTTPS, PostgreSQL TLS."""
+    yield from _stack(request, tls=True)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ and is stopped by PID (SIGTERM, then SIGKILL of its process group).  Logs are
 appended across runs of the same work directory (`./build.sh run` after `stop`);
 Service.wait_line() and Service.output() see only what this process wrote.
 
-    st = Stack(build_dir, workdir)
+    st = Stack(build_dir, workdir)      # tls=True: auto/certs.sh into WORK/tls, nginx HTTPS, PG TLS
     r = st.redis(); pg = st.postgres(); k = st.kafka()
     cams = st.camsim(cameras=4)
     ngx = st.nginx(vars={...})          # conf/nginx/*.in rendered with @VARS@
@@ -26,6 +26,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,45 @@ def render(text, variables, name="template"):
                    for line in body.splitlines(keepends=True))
 
 
+class Certs:
+    """A directory auto/certs.sh keeps: ca.crt, and NAME.crt / NAME.key per service."""
+
+    SCRIPT = os.path.join(ROOT, "auto", "certs.sh")
+
+    def __init__(self, d):
+        self.dir = d
+        self.ca = os.path.join(d, "ca.crt")
+
+    def crt(self, name):
+        return os.path.join(self.dir, f"{name}.crt")
+
+    def key(self, name):
+        return os.path.join(self.dir, f"{name}.key")
+
+    def issue(self, *services, days=None, renew=False, clock=None):
+        """Runs auto/certs.sh (only for `services` if named); returns what it printed.
+        clock: a faketime(1) time spec the script runs at (e.g. '-2y': a certificate that has
+        expired whatever today's date)."""
+        argv = [self.SCRIPT, self.dir, *services]
+        if days is not None:
+            argv += ["--days", str(days)]
+        if renew:
+            argv.append("--renew")
+        if clock is not None:
+            argv = ["faketime", "-f", clock] + argv
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            raise StackError(f"auto/certs.sh failed: {r.stderr.strip()}")
+        return r.stdout
+
+
+def tls_context(ca):
+    """A client context that verifies the server against `ca` (and its host name)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
 class Service:
     """One process: started detached in its own session, stopped by PID."""
 
@@ -200,7 +240,7 @@ def kill_group(pid):
 
 
 class Stack:
-    def __init__(self, build_dir=None, workdir=None):
+    def __init__(self, build_dir=None, workdir=None, tls=False):
         self.build = os.path.abspath(build_dir or os.environ.get("VMS_BUILD_DIR") or os.path.join(ROOT, "build"))
         self.work = os.path.abspath(workdir or os.path.join(ROOT, "var"))
         os.makedirs(self.work, exist_ok=True)
@@ -208,6 +248,13 @@ class Stack:
         self.logs = self.path("logs")
         self.services = []
         self.sanitized = os.path.exists(os.path.join(self.build, ".sanitize"))
+        # tls: certificates of auto/certs.sh in WORK/tls (kept across runs, reissued when due);
+        # nginx serves HTTPS (HTTP/2) besides its loopback HTTP port, PostgreSQL only TLS on TCP,
+        # and pg.dsn / pg.url verify it (sslmode=verify-full) with the CA.
+        self.tls = None
+        if tls:
+            self.tls = Certs(self.path("tls"))
+            self.tls_issued = self.tls.issue()
 
     # -- helpers -----------------------------------------------------------
     def path(self, *parts, mkdir=True):
@@ -301,6 +348,7 @@ class Stack:
                 os.chmod(d, 0o755)
             shutil.chown(d, "postgres", "postgres")
         data = os.path.join(d, "data")
+        tls_args = self._postgres_tls(d, as_pg) if self.tls else []
         if not os.path.exists(os.path.join(data, "PG_VERSION")):
             r = subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
                                         "-E", "UTF8", "--no-sync"], capture_output=True, text=True)
@@ -308,11 +356,19 @@ class Stack:
                 raise StackError(f"initdb failed: {r.stderr[-2000:]}")
         svc = self._start(name, as_pg + [f"{PG_BIN}/postgres", "-D", data, "-p", str(port), "-k", d,
                                          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                         "-c", "full_page_writes=off"],
+                                         "-c", "full_page_writes=off", *tls_args],
                           stop_signal=signal.SIGINT)
         svc.port = port
         svc.dsn = f"host=127.0.0.1 port={port} dbname=vms user=postgres"
         svc.url = f"postgresql://postgres@127.0.0.1:{port}/vms"
+        if self.tls:
+            svc.dsn += f" sslmode=verify-full sslrootcert={self.tls.ca}"
+            svc.url += f"?sslmode=verify-full&sslrootcert={self.tls.ca}"
+
+            def reload_tls():   # after auto/certs.sh reissued the postgres certificate
+                self._postgres_tls(d, as_pg)
+                svc.signal(signal.SIGHUP)
+            svc.reload_tls = reload_tls
 
         def ready():
             return subprocess.run([f"{PG_BIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0
@@ -325,6 +381,32 @@ class Stack:
             if r.returncode:
                 raise StackError(f"conf/schema.sql failed: {r.stderr[-2000:]}")
         return svc
+
+    def _postgres_tls(self, d, as_pg):
+        """ssl=on with the postgres certificate, and an hba file that takes TCP clients over TLS
+        only (the socket stays trust). The key is copied for the server's user: PostgreSQL
+        refuses a key file another user owns unless it is root's and group-readable."""
+        tdir = os.path.join(d, "tls")
+        os.makedirs(tdir, exist_ok=True)
+        crt, key = os.path.join(tdir, "server.crt"), os.path.join(tdir, "server.key")
+        for src, dst, mode in ((self.tls.crt("postgres"), crt, 0o644), (self.tls.key("postgres"), key, 0o600)):
+            tmp = dst + ".new"
+            shutil.copyfile(src, tmp)
+            os.chmod(tmp, mode)
+            if as_pg:
+                shutil.chown(tmp, "postgres", "postgres")
+            os.replace(tmp, dst)
+        hba = os.path.join(tdir, "pg_hba.conf")
+        with open(hba, "w") as f:
+            f.write("# written by tests/tools/vmsstack.py (Stack(tls=True)): TCP only over TLS\n"
+                    "local all all trust\n"
+                    "hostssl all all 127.0.0.1/32 trust\n"
+                    "hostssl all all ::1/128 trust\n")
+        if as_pg:
+            shutil.chown(tdir, "postgres", "postgres")
+            shutil.chown(hba, "postgres", "postgres")
+        return ["-c", "ssl=on", "-c", f"ssl_cert_file={crt}", "-c", f"ssl_key_file={key}",
+                "-c", "ssl_min_protocol_version=TLSv1.2", "-c", f"hba_file={hba}"]
 
     def kafka(self, name="kafka-broker", brokers=1):
         """librdkafka's mock cluster; topics and partitions as conf/kafka/topics.json says (the mock
@@ -393,7 +475,12 @@ class Stack:
             "JWT_SECRET_FILE": self.secret_file(), "EXTRA_HTTP": "", "EXTRA_SERVER": "",
             "EXTRA_MAIN": "", "LIMIT_SESSION_KEY_FILE": self.secret_file("limit_session.key"),
         }
+        if self.tls:   # server.d/tls.conf.in (`# @requires tls`): the HTTPS listener
+            v.update({"HTTPS_PORT": free_port(), "TLS_CERT": self.tls.crt("nginx"),
+                      "TLS_KEY": self.tls.key("nginx")})
         v.update(vars or {})
+        if v.get("TLS_CERT"):
+            present.add("tls")
         src = os.path.join(ROOT, "conf", "nginx")
         for sub in ("http.d", "server.d"):
             os.makedirs(os.path.join(conf_dir, sub), exist_ok=True)
@@ -429,6 +516,9 @@ class Stack:
         svc.error_log = os.path.join(prefix, "logs", "error.log")
         svc.reload = lambda: svc.signal(signal.SIGHUP)
         wait_for(name, lambda: http_get(svc.url("/health"))[0] == 200, 20, svc.proc, svc.error_log)
+        if v.get("TLS_CERT"):   # one master bound both ports before /health answered on the first
+            svc.https_port = int(v["HTTPS_PORT"])
+            svc.https_url = lambda p="/": f"https://127.0.0.1:{svc.https_port}{p}"
         return svc
 
     def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=()):
@@ -591,7 +681,11 @@ def env_port(name, default):
 def run(args):
     if os.path.exists(STATE):
         stop(args, quiet=True)
-    st = Stack(args.build, VAR)
+    try:
+        st = Stack(args.build, VAR, tls=args.tls)
+    except StackError as e:
+        print(f"run: {e}", file=sys.stderr)
+        return 1
     am_port = env_port("VMS_ALERTMANAGER_PORT", 9193)
     prom_port = env_port("VMS_PROMETHEUS_PORT", 9190)
     rules = os.environ.get("VMS_ALERT_RULES") or ALERT_RULES
@@ -629,7 +723,12 @@ def run(args):
         common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
-        ngx = st.nginx(vars=common, port=http_port)
+        ngx_vars = common
+        if args.tls:
+            ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443))
+            if os.environ.get("VMS_HSTS_MAX_AGE"):
+                ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
+        ngx = st.nginx(vars=ngx_vars, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
                           "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
         dc = st.detections_consumer(pg, k)
@@ -654,6 +753,16 @@ def run(args):
     with open(STATE, "w") as f:
         json.dump({"pids": st.pids()}, f)
     base = f"http://127.0.0.1:{ngx.port}"
+    tls_lines = ""
+    if st.tls:
+        # browsers: the HTTPS port under a name the certificate has; the HTTP port stays for
+        # loopback callers (nginx-rtmp's hooks, Prometheus)
+        base = f"https://localhost:{ngx.https_port}"
+        tls_lines = f"""
+  tls        CA {st.tls.ca} (trust it in the browser, or curl --cacert); certificates in {st.tls.dir}
+             postgres only over TLS (sslmode=verify-full); loopback HTTP {ngx.url('/')} for nginx-rtmp and Prometheus
+             still plain text on loopback: Redis, Kafka, the vmsd API (docs/security.md, "Transport (TLS)")
+             {st.tls_issued.strip().replace(chr(10), chr(10) + '             ')}"""
     with open(am.conf) as f:
         webhook = re.search(r"url: '([^']*)'", f.read()).group(1)
     print(f"""vms is up (logs: {st.logs})
@@ -670,7 +779,7 @@ def run(args):
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})
-  dev token  ./build.sh token   (signed with {st.secret_file()})""")
+  dev token  ./build.sh token   (signed with {st.secret_file()}){tls_lines}""")
     if args.detach:
         return 0
     print("Ctrl-C stops everything.")
@@ -735,6 +844,8 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("--build", default=None)
     r.add_argument("--detach", action="store_true")
+    r.add_argument("--tls", action="store_true",
+                   help="certificates by auto/certs.sh in var/tls; nginx HTTPS (HTTP/2) and PostgreSQL over TLS")
     sub.add_parser("stop")
     t = sub.add_parser("token", help="mint a development user token for the running stack")
     t.add_argument("--sub", default="dev")
