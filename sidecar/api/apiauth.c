@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util.h"
 #include "vms_claims.h"
 #include "vms_jwt.h"
 
@@ -18,38 +19,6 @@ _Static_assert(VMS_APIAUTH_VIEW_STREAM == VMS_PERM_VIEW_STREAM
                && VMS_APIAUTH_CONTROL_CAMERA == VMS_PERM_CONTROL_CAMERA
                && VMS_APIAUTH_MANAGE_CONFIG == VMS_PERM_MANAGE_CONFIG,
                "apiauth.h's permission bits are vms_claims.h's");
-
-
-static char *
-read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE   *f = fopen(path, "re");
-    char   *buf = NULL;
-    size_t  cap = 0, n = 0, got;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "api_token_jwks: cannot read \"%s\": %s", path, strerror(errno));
-        return NULL;
-    }
-    do {
-        if (n + 4096 > cap) {
-            char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (nb == NULL || cap > (1u << 20)) {
-                snprintf(err, errlen, "api_token_jwks: \"%s\" is too large", path);
-                free(nb == NULL ? buf : nb);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* The keys and policy in force; replaced whole on SIGHUP while the HTTP
  * thread may be checking a token, hence the lock. */
@@ -76,9 +45,8 @@ state_free(state_t *st)
 static int
 state_load(state_t *st, const vms_apiauth_conf_t *conf, char *err, size_t errlen)
 {
-    char    why[256];
-    char   *jwks;
-    size_t  len;
+    char       why[256];
+    vms_buf_t  jwks = { 0 };
 
     st->on = conf->on;
     if (!st->on) {
@@ -103,16 +71,18 @@ state_load(state_t *st, const vms_apiauth_conf_t *conf, char *err, size_t errlen
         return -1;
     }
     if (conf->jwks != NULL) {
-        jwks = read_file(conf->jwks, &len, err, errlen);
-        if (jwks == NULL) {
+        if (vms_buf_read_file(&jwks, conf->jwks, 1u << 20) != 0) {
+            snprintf(err, errlen, "api_token_jwks: cannot read \"%s\": %s", conf->jwks,
+                     strerror(errno));
+            vms_buf_free(&jwks);
             return -1;
         }
-        if (vms_jwt_keyset_add_jwks(st->keys, jwks, len, why, sizeof(why)) != 0) {
+        if (vms_jwt_keyset_add_jwks(st->keys, jwks.p ? jwks.p : "", jwks.len, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "api_token_jwks: \"%s\": %s", conf->jwks, why);
-            free(jwks);
+            vms_buf_free(&jwks);
             return -1;
         }
-        free(jwks);
+        vms_buf_free(&jwks);
     }
     if (vms_jwt_keyset_count(st->keys) == 0) {
         snprintf(err, errlen, "api_auth is on but vmsd has no key to check a token with: set "
@@ -163,7 +133,7 @@ allows(const vms_claims_t *c, unsigned need, const char *camera)
 
 static int
 check(const state_t *st, const char *authorization, unsigned need, const char *camera,
-    const char **why, char *sub, size_t subsize)
+    const char **why)
 {
     vms_jwt_t     jwt;
     vms_claims_t  claims;
@@ -197,9 +167,6 @@ check(const state_t *st, const char *authorization, unsigned need, const char *c
         vms_claims_free(&claims);
         return 401;
     }
-    if (claims.sub != NULL) {
-        snprintf(sub, subsize, "%s", claims.sub);
-    }
     rc = allows(&claims, need, camera) ? 0 : 403;
     if (rc == 403) {
         *why = camera != NULL ? "the token does not grant this on this camera"
@@ -211,14 +178,13 @@ check(const state_t *st, const char *authorization, unsigned need, const char *c
 
 int
 vms_apiauth_check(const char *authorization, unsigned need, const char *camera,
-    const char **why, char *sub, size_t subsize)
+    const char **why)
 {
     int rc;
 
-    sub[0] = '\0';
     *why = NULL;
     pthread_rwlock_rdlock(&lock);
-    rc = check(&cur, authorization, need, camera, why, sub, subsize);
+    rc = check(&cur, authorization, need, camera, why);
     pthread_rwlock_unlock(&lock);
     return rc;
 }

@@ -47,10 +47,9 @@ void vms_apiauth_free(void);
  * Checks the Authorization header value (NULL: none) against need, for
  * camera (NULL: no camera involved).  Returns 0 (allowed), 401 (no token,
  * or one that does not verify) or 403 (a valid token without the
- * permission); *why is a client-safe reason, never token bytes.  sub
- * (subsize bytes) receives the token's subject for the log ("" if none).
+ * permission); *why is a client-safe reason, never token bytes.
  */
 int vms_apiauth_check(const char *authorization, unsigned need, const char *camera,
-    const char **why, char *sub, size_t subsize);
+    const char **why);
 
 #endif /* VMS_APIAUTH_H */

@@ -459,11 +459,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         return ret;
     }
     if (found) {
-        char sub[128];
         status = vms_apiauth_check(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                "Authorization"),
                                    r.need, r.camera_arg[0] ? vms_httpq_get(&q, r.camera_arg) : NULL,
-                                   &why, sub, sizeof(sub));
+                                   &why);
         if (status != 0) {
             enum MHD_Result ret = refuse(conn, method, ctx->target, status, why);
             vms_httpq_free(&q);

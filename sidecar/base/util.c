@@ -48,6 +48,29 @@ vms_buf_append(vms_buf_t *b, const void *data, size_t n)
 }
 
 int
+vms_buf_read_file(vms_buf_t *b, const char *path, size_t max)
+{
+    FILE    *f = fopen(path, "re");
+    char     chunk[4096];
+    size_t   n, total = 0;
+    int      err = 0;
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (err == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        total += n;
+        err = total > max ? EFBIG : vms_buf_append(b, chunk, n) != 0 ? ENOMEM : 0;
+    }
+    if (err == 0 && ferror(f)) {
+        err = EIO;
+    }
+    fclose(f);
+    errno = err;
+    return err ? -1 : 0;
+}
+
+int
 vms_buf_printf(vms_buf_t *b, const char *fmt, ...)
 {
     va_list  ap;

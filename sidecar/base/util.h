@@ -27,6 +27,9 @@ int vms_buf_printf(vms_buf_t *b, const char *fmt, ...)
 /* Appends s as a JSON string literal, quotes included. */
 int vms_buf_json_str(vms_buf_t *b, const char *s);
 void vms_buf_free(vms_buf_t *b);
+/* Appends the whole file at path (at most max bytes).  0, or -1 with errno
+ * (EFBIG: larger than max; ENOMEM). */
+int vms_buf_read_file(vms_buf_t *b, const char *path, size_t max);
 
 /* Escapes s as JSON string content (no quotes) into out; truncates safely. */
 void vms_json_escape(char *out, size_t outlen, const char *s);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 typedef struct {
@@ -47,25 +48,19 @@ item_free(pg_item_t *it)
 static int
 run_schema(PGconn *conn)
 {
-    FILE      *f;
     vms_buf_t  b = {0};
-    char       chunk[4096];
-    size_t     n;
     PGresult  *res;
     int        ok;
 
     if (pg.schema_file == NULL) {
         return 0;
     }
-    f = fopen(pg.schema_file, "re");
-    if (f == NULL) {
-        vms_log_error(NULL, "postgres: cannot read schema %s", pg.schema_file);
+    if (vms_buf_read_file(&b, pg.schema_file, 16u << 20) != 0) {
+        vms_log_error(NULL, "postgres: cannot read schema %s: %s", pg.schema_file,
+                      strerror(errno));
+        vms_buf_free(&b);
         return -1;
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        vms_buf_append(&b, chunk, n);
-    }
-    fclose(f);
     res = PQexec(conn, b.p ? b.p : "");
     ok = PQresultStatus(res) == PGRES_COMMAND_OK
          || PQresultStatus(res) == PGRES_TUPLES_OK;

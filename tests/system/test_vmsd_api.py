@@ -11,6 +11,7 @@ import requests
 
 import vmsstack
 from playback_fixtures import raw_exchange
+from test_auth_helpers import Keys, bearer, forge_hs256
 from vmsdtest import camera, health, log_lines, metric, wait
 
 CAMS = ["cam1", "cam2", "cam3"]
@@ -299,3 +300,23 @@ def test_api_auth_needs_a_key_and_can_be_turned_off(stack, tmp_path):
     off = start(stack, conf(["api_auth = off"]), name="vmsd-open")
     assert requests.get(off.api + "/metrics", timeout=5).status_code == 200
     assert requests.post(off.api + "/record/stop?camera=cam1", timeout=5).status_code == 200
+
+
+def test_public_keys_from_a_jwks_are_pinned_to_their_algorithm(stack):
+    """api_token_jwks, as vms_auth_jwks: RS256 and ES384 keys verify their own tokens only; an
+    HS256 token 'signed' with a public key's PEM bytes (algorithm confusion) is refused."""
+    keys = Keys(stack)
+    v = start(stack, conf([f"api_token_jwks = {keys.jwks_path}"]))
+    stop = v.api + "/record/stop?camera=cam1"
+    for alg, kid in (("RS256", "jwks-rsa"), ("ES384", "jwks-ec")):
+        r = requests.post(stop, headers=bearer(keys.token(alg=alg, kid=kid, role="operator")), timeout=5)
+        assert r.status_code == 200, (alg, r.text)
+    now = int(time.time())
+    forged = forge_hs256({"sub": "mallory", "role": "admin", "exp": now + 600},
+                         Keys._pub_pem(keys.jwks_rsa))
+    assert requests.post(stop, headers=bearer(forged), timeout=5).status_code == 401
+    # a key the JWKS pins to RS256 does not take an RS384 token
+    r = requests.post(stop, headers=bearer(jwt.encode({"sub": "x", "role": "admin", "exp": now + 600},
+                                                      keys.jwks_rsa, algorithm="RS384",
+                                                      headers={"kid": "jwks-rsa"})), timeout=5)
+    assert r.status_code == 401
