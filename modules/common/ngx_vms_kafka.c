@@ -26,7 +26,6 @@ struct ngx_vms_kafka_s {
     ngx_fd_t               fd;
     ngx_log_t             *log;
     ngx_event_t            poll_ev;
-    ngx_vms_kafka_stats_t  stats;
 };
 
 ngx_vms_kafka_t *
@@ -53,32 +52,33 @@ ngx_vms_kafka_set_fallback(ngx_vms_kafka_t *k, ngx_str_t *path)
     k->fallback = *path;
 }
 
-static void
+/* NGX_OK, or NGX_ERROR when the line could not be written (logged). */
+static ngx_int_t
 ngx_vms_kafka_to_file(ngx_vms_kafka_t *k, const void *value, size_t vlen)
 {
-    k->stats.failed++;
+    ngx_int_t rc = NGX_OK;
+
     if (k->fd == NGX_INVALID_FILE) {
-        k->stats.file_errors++;
         ngx_log_error(NGX_LOG_ERR, k->log, 0, "vms kafka: message lost: no broker and no fallback file");
-        return;
+        return NGX_ERROR;
     }
     /* One write per line so concurrent workers' lines never interleave (O_APPEND). */
     u_char  stackbuf[4096];
     u_char *buf = vlen + 1 <= sizeof(stackbuf) ? stackbuf : ngx_alloc(vlen + 1, k->log);
     if (buf == NULL) {
-        k->stats.file_errors++;
-        return;
+        return NGX_ERROR;
     }
     ngx_memcpy(buf, value, vlen);
     buf[vlen] = '\n';
     ssize_t n = write(k->fd, buf, vlen + 1);
     if (n != (ssize_t) (vlen + 1)) {
-        k->stats.file_errors++;
+        rc = NGX_ERROR;
         ngx_log_error(NGX_LOG_ERR, k->log, ngx_errno, "vms kafka: write to \"%V\" failed", &k->fallback);
     }
     if (buf != stackbuf) {
         ngx_free(buf);
     }
+    return rc;
 }
 
 static void
@@ -86,12 +86,11 @@ ngx_vms_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     ngx_vms_kafka_t *k = opaque;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        k->stats.delivered++;
         return;
     }
     ngx_log_error(NGX_LOG_WARN, k->log, 0, "vms kafka: delivery to %s failed (%s); kept in \"%V\"",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), &k->fallback);
-    ngx_vms_kafka_to_file(k, m->payload, m->len);
+    (void) ngx_vms_kafka_to_file(k, m->payload, m->len);
 }
 
 static void
@@ -209,7 +208,6 @@ ngx_int_t
 ngx_vms_kafka_produce(ngx_vms_kafka_t *k, const char *topic, const void *key, size_t klen,
     const void *value, size_t vlen)
 {
-    k->stats.produced++;
     if (k->rk) {
         rd_kafka_resp_err_t err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *) key, klen),
@@ -220,13 +218,5 @@ ngx_vms_kafka_produce(ngx_vms_kafka_t *k, const char *topic, const void *key, si
         ngx_log_error(NGX_LOG_WARN, k->log, 0, "vms kafka: produce to %s refused (%s); kept in \"%V\"",
                       topic, rd_kafka_err2str(err), &k->fallback);
     }
-    ngx_uint_t before = k->stats.file_errors;
-    ngx_vms_kafka_to_file(k, value, vlen);
-    return k->stats.file_errors == before ? NGX_OK : NGX_ERROR;
-}
-
-const ngx_vms_kafka_stats_t *
-ngx_vms_kafka_stats(ngx_vms_kafka_t *k)
-{
-    return &k->stats;
+    return ngx_vms_kafka_to_file(k, value, vlen);
 }

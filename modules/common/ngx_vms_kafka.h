@@ -13,7 +13,6 @@
  *    in Kafka or in the file; the file holds one message value per line (JSON stays one line).
  *  - ngx_vms_kafka_exit_process() flushes for at most flush_timeout, then purges what is left into
  *    the fallback file.
- *  - Counters (per worker): produced, delivered, failed (went to the file), file_errors.
  */
 #ifndef NGX_VMS_KAFKA_H
 #define NGX_VMS_KAFKA_H
@@ -22,10 +21,6 @@
 #include <ngx_core.h>
 
 typedef struct ngx_vms_kafka_s ngx_vms_kafka_t;
-
-typedef struct {
-    ngx_uint_t  produced, delivered, failed, file_errors;
-} ngx_vms_kafka_stats_t;
 
 /* props: array of ngx_str_t "name=value" (librdkafka configuration), may be NULL. */
 ngx_vms_kafka_t *ngx_vms_kafka_create(ngx_conf_t *cf, ngx_str_t *brokers, ngx_array_t *props,
@@ -39,7 +34,5 @@ void ngx_vms_kafka_exit_process(ngx_vms_kafka_t *k);
 /* NGX_OK queued or written to the fallback file; NGX_ERROR when both failed (logged). */
 ngx_int_t ngx_vms_kafka_produce(ngx_vms_kafka_t *k, const char *topic, const void *key, size_t klen,
     const void *value, size_t vlen);
-
-const ngx_vms_kafka_stats_t *ngx_vms_kafka_stats(ngx_vms_kafka_t *k);
 
 #endif

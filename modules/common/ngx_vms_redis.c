@@ -716,13 +716,6 @@ ngx_vms_redis_exit_process(ngx_vms_redis_t *rds)
 }
 
 
-ngx_uint_t
-ngx_vms_redis_connected(ngx_vms_redis_t *rds)
-{
-    return rds->state == VMS_REDIS_CONNECTED && rds->ac != NULL;
-}
-
-
 /* ---- calls ------------------------------------------------------------- */
 
 static void

@@ -130,9 +130,6 @@ void ngx_vms_redis_set_stats(ngx_vms_redis_t *rds, ngx_vms_redis_stats_t *stats)
 ngx_int_t ngx_vms_redis_init_process(ngx_vms_redis_t *rds, ngx_cycle_t *cycle);
 void ngx_vms_redis_exit_process(ngx_vms_redis_t *rds);
 
-/* 1 when the connection is up (connected and not in backoff). */
-ngx_uint_t ngx_vms_redis_connected(ngx_vms_redis_t *rds);
-
 /*
  * Queue a command.  argv/argvlen are copied.  `handler` may be NULL for
  * fire-and-forget (then `pool` should be NULL too; the reply is dropped).

@@ -46,12 +46,6 @@ vms_action_from_name(const char *name, size_t len)
     return 0;
 }
 
-const char *
-vms_action_name(int action)
-{
-    return action >= VMS_ACT_PUBLISH && action <= VMS_ACT_PPROF ? vms_actions[action] : "?";
-}
-
 static unsigned
 vms_role_perms(const char *role)
 {

@@ -79,7 +79,6 @@ void vms_claims_free(vms_claims_t *c);
 unsigned    vms_perm_from_name(const char *name, size_t len);
 const char *vms_perm_name(unsigned perm);
 int         vms_action_from_name(const char *name, size_t len);
-const char *vms_action_name(int action);
 
 /*
  * Does the token grant perm on camera (NULL/"" = no camera involved)?  Our claims and MediaMTX
