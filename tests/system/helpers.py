@@ -1,6 +1,7 @@
 """Helpers the system tests share, one copy each (issue #19 item 2).  The stack itself (starting and
 stopping peers, ports, waiting) is tests/tools/vmsstack.py; these are the small client-side steps
 several test files take."""
+import http.client
 import json
 import os
 import queue
@@ -247,3 +248,36 @@ def hls_ready(ngx, cam):
     with open(p) as f:
         text = f.read()
     return ".ts" in text and text
+
+
+def limit_metrics(port):
+    """vms_limit's counters at nginx's /metrics/limit: {"name{labels}": value}."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/metrics/limit")
+        r = c.getresponse()
+        body = r.read()
+        assert r.status == 200, r.status
+    finally:
+        c.close()
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = int(v)
+    return out
+
+
+def limit_metric(port, name):
+    return limit_metrics(port).get(name, 0)
+
+
+def wait_until(check, timeout=15.0, what="condition"):
+    """check()'s first true value, polled every 50 ms; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = check()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout} s")

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from helpers import redis_cli
+from helpers import limit_metric as metric, limit_metrics as metrics, redis_cli, wait_until
 
 # Locations under test.  stub_status is only a cheap content handler behind the checks.
 LOCATIONS = """
@@ -83,31 +83,6 @@ def start_workers(stack, redis, name, workers):
     wait_until(lambda: metric(svc.port, "vms_limit_redis_connects_total") >= workers,
                what="every worker connected")
     return svc
-
-
-def metrics(port):
-    status, _, body = request(port, "/metrics/limit")
-    assert status == 200
-    out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = int(v)
-    return out
-
-
-def metric(port, name):
-    return metrics(port).get(name, 0)
-
-
-def wait_until(check, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = check()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 # -- rate limit ---------------------------------------------------------------------------

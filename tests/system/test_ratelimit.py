@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from test_auth_helpers import Keys, bearer
-from test_limit import metric, wait_until
+from helpers import limit_metric as metric, wait_until
 
 
 @pytest.fixture
