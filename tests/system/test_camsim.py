@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import BUILD
+from helpers import wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "camsim"))
 from readers import Session  # noqa: E402  (a minimal RTSP/TCP client)
@@ -41,16 +42,6 @@ def http(method, url):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
-
-
-def wait_until(what, check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = check()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ffprobe(url, *args):
@@ -110,7 +101,7 @@ class Reader:
             return list(self.lines)
 
     def wait_packets(self, n, timeout=30.0):
-        wait_until(f"{n} packets", lambda: self.count() >= n, timeout)
+        wait_until(lambda: self.count() >= n, timeout, what=f"{n} packets")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -171,7 +162,7 @@ def test_serves_h264_at_configured_sizes_on_loopback_only(stack):
     # camsim has no UDP socket.
     p = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "quiet", "-i", cams.url("cam1"), "-c", "copy", "-f", "null", "-"])
     try:
-        wait_until("the UDP-first client to play", lambda: status(cams)["cam1"]["clients"] == 1)
+        wait_until(lambda: status(cams)["cam1"]["clients"] == 1, 30.0, what="the UDP-first client to play")
         udp = subprocess.run(["ss", "-H", "-uanp"], capture_output=True, text=True).stdout
         assert f"pid={cams.pid}," not in udp
     finally:
@@ -219,7 +210,7 @@ def test_still_applies_to_a_connected_reader(stack, readers):
             if len(set(hashes[i:i + 10])) == 1:
                 return True
         return False
-    wait_until("10 identical decoded frames", repeated_run, 20)
+    wait_until(repeated_run, 20, what="10 identical decoded frames")
     assert r.proc.poll() is None
 
 
@@ -230,7 +221,7 @@ def test_drop_closes_sessions_refuses_for_t_seconds_then_serves(stack, readers):
     cams = stack.camsim(cameras=2)
     r = readers(cams.url("cam1"))
     r.wait_packets(10)
-    wait_until("cam1 counts its client", lambda: status(cams)["cam1"]["clients"] == 1)
+    wait_until(lambda: status(cams)["cam1"]["clients"] == 1, 30.0, what="cam1 counts its client")
 
     # What a drop does, observed while it lasts (open-ended, so a slow machine cannot outlast it)
     assert cams.fault("cam1", "drop")["state"] == "drop"
@@ -245,7 +236,7 @@ def test_drop_closes_sessions_refuses_for_t_seconds_then_serves(stack, readers):
     # A drop of T seconds ends by itself, not before T
     t0 = time.monotonic()
     assert cams.fault("cam1", "drop", seconds=4)["state"] == "drop"
-    wait_until("cam1 back to ok", lambda: status(cams)["cam1"]["state"] == "ok", 15)
+    wait_until(lambda: status(cams)["cam1"]["state"] == "ok", 15, what="cam1 back to ok")
     assert time.monotonic() - t0 >= 3.9
     assert probe_stream(cams.url("cam1"))["codec_name"] == "h264"
 
@@ -344,7 +335,7 @@ def test_eight_cameras_read_concurrently_and_clients_are_counted(stack, readers)
     assert all(st[f"cam{i}"]["clients"] == 1 for i in range(2, 9))
     for r in rs:
         r.stop()
-    wait_until("clients to go away", lambda: all(c["clients"] == 0 for c in status(cams).values()))
+    wait_until(lambda: all(c["clients"] == 0 for c in status(cams).values()), 30.0, what="clients to go away")
 
 
 def test_file_camera_is_transcoded_with_its_gop(stack, tmp_path):
