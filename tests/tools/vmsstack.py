@@ -618,6 +618,36 @@ class Stack:
         svc.url = lambda p="/": f"http://{svc.addr}{p}"
         return svc
 
+    def login(self, pg, redis=None, name="login", port=None, args=()):
+        """vms-login (docs/users.md); nginx reaches it with vars LOGIN_PROXY=svc.proxy. The DSN and
+        the JWT key (the stack's, which vms_auth verifies with) go in files, never argv.
+        svc.user(*argv, password=None) runs vms-user against the same database (the password on
+        stdin with --password-stdin); returns the CompletedProcess."""
+        port = port or free_port()
+        d = self.path("secrets")
+        dsn_file = os.path.join(d, f"{name}.dsn")
+        with open(os.open(dsn_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(pg.dsn + "\n")
+        argv = [self.bin("vms-login"), "--listen", f"127.0.0.1:{port}", "--pg-dsn-file", dsn_file,
+                "--jwt-secret-file", self.secret_file()]
+        if redis is not None:
+            argv += ["--redis", redis.addr]
+        svc = self._start(name, [*argv, *args], env=self._env())
+        svc.wait_line(r"login: ready on", 30)
+        svc.addr = f"127.0.0.1:{port}"
+        svc.proxy = f"proxy_pass http://{svc.addr}"
+        svc.url = lambda p="/": f"http://{svc.addr}{p}"
+        svc.dsn_file = dsn_file
+
+        def user(*argv, password=None):
+            cmd = [self.bin("vms-user"), "--dsn-file", dsn_file, *argv]
+            if password is not None:
+                cmd.append("--password-stdin")
+            return subprocess.run(cmd, input=None if password is None else password + "\n",
+                                  capture_output=True, text=True, timeout=60, env=self._env())
+        svc.user = user
+        return svc
+
     def alert_notifier(self, kafka, receivers, args=(), name="alert-notifier"):
         """vms-alert-notifier (docs/events.md); receivers: a path to a receivers.json."""
         svc = self._start(name, [self.bin("vms-alert-notifier"), "--brokers", kafka.bootstrap,
