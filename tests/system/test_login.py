@@ -148,3 +148,12 @@ def test_failed_sign_ins_are_limited(stack):
     assert codes[:5] == [401] * 5 and codes[5] == 429
     refused = sign_in(base, "carol", pw)
     assert refused.status_code == 429 and refused.json().get("scope") == "auth_failures", refused.text
+
+
+def test_without_vms_login_the_routes_answer_503_json(stack):
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9"})          # no LOGIN_PROXY
+    for path in ("/api/auth/login", "/api/auth/refresh", "/api/auth/logout"):
+        r = requests.post(ngx.url(path), json={}, timeout=10)
+        assert r.status_code == 503 and r.json()["error"] == "service_unavailable", (path, r.text)
+    # the other /api/auth/ routes are vms_auth's as before
+    assert requests.get(ngx.url("/api/auth/whoami"), timeout=10).status_code == 401
