@@ -98,9 +98,12 @@ def test_sign_in_refresh_logout(stack, site):
     wait_for("revoked token refused", lambda: requests.get(base + "/api/auth/whoami", headers=bearer(token),
                                                            timeout=10).status_code == 401, 20)
 
-    # vms-user passwd and enable through the CLI
+    # vms-user passwd and enable through the CLI; passwd ends the user's sessions, access tokens too
+    token = sign_in(base, "alice", pw_alice).json()["token"]
     new_pw = secrets.token_urlsafe(12)
     assert login.user("passwd", "alice", password=new_pw).returncode == 0
+    wait_for("token of a changed password refused", lambda: requests.get(
+        base + "/api/auth/whoami", headers=bearer(token), timeout=10).status_code == 401, 20)
     assert sign_in(base, "alice", pw_alice).status_code == 401
     assert sign_in(base, "alice", new_pw).status_code == 200
     assert login.user("enable", "bob").returncode == 0
