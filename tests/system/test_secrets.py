@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 
 import jwt
 import requests
@@ -164,3 +165,22 @@ def test_refusals_name_the_problem_without_the_value(stack):
     assert len(bad) == 1 and bad[0]["status"] == 400
     with open(os.path.join(stack.logs, "fake-secretsmanager.log")) as f:
         assert "signature rejected: signature mismatch" in f.read()
+
+
+def test_vms_limit_redis_password_file(stack):
+    """nginx's vms_limit takes the Redis password from a file too (the shared reader)."""
+    mod = os.path.join(stack.build, "modules", "ngx_http_vms_limit_module.so")
+    d = stack.path("nginx-limit")
+    pw = write_secret(stack, "limit_redis_password", REDIS_PW)
+    results = []
+    for path in (pw, pw + ".missing"):
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"load_module {mod};\npid {d}/nginx.pid;\nevents {{}}\n"
+                    f"http {{ vms_limit_redis 127.0.0.1:{closed_port()} password_file={path}; }}\n")
+        results.append(subprocess.run(["nginx", "-t", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
+                                      capture_output=True, text=True))
+    assert results[0].returncode == 0, results[0].stderr
+    assert results[1].returncode != 0
+    assert f'vms_limit_redis: password_file: cannot read "{pw}.missing"' in results[1].stderr
+    assert REDIS_PW not in results[0].stderr + results[1].stderr
