@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ngx_http_vms_auth_module.h"
+#include "secret.h"          /* sidecar/base: the shared secret-file reader */
 
 #define VMS_AUTH_KEYFILE_MAX (1024 * 1024)
 
@@ -56,14 +57,26 @@ ngx_http_vms_auth_read_secret(ngx_conf_t *cf, ngx_str_t *spec, ngx_str_t *out)
         return NGX_CONF_OK;
     }
     if (spec->len > 5 && ngx_strncmp(spec->data, "file:", 5) == 0) {
-        ngx_str_t path = { spec->len - 5, spec->data + 5 };
-        if (ngx_http_vms_auth_read_file(cf, &path, out) != NGX_CONF_OK) {
+        /* the reader every vms program uses (sidecar/base/secret_file.c): one
+         * trailing newline removed, a file others can read warned about */
+        ngx_str_t  full = { spec->len - 5, spec->data + 5 };
+        char      *v, why[512];
+
+        if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
-        while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r')) {
-            out->len--;
+        v = vms_secret_read_file((char *) full.data, why, sizeof(why));
+        if (v == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", why);
+            return NGX_CONF_ERROR;
         }
-        return NGX_CONF_OK;
+        out->len = ngx_strlen(v);
+        out->data = ngx_pnalloc(cf->pool, out->len + 1);
+        if (out->data != NULL) {
+            ngx_memcpy(out->data, v, out->len + 1);
+        }
+        vms_secret_free(v);
+        return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "secret \"%V\" must be env:NAME or file:PATH", spec);
     return NGX_CONF_ERROR;
