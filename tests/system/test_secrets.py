@@ -179,7 +179,7 @@ def test_vms_limit_redis_password_file(stack):
             f.write(f"load_module {mod};\npid {d}/nginx.pid;\nevents {{}}\n"
                     f"http {{ vms_limit_redis 127.0.0.1:{closed_port()} password_file={path}; }}\n")
         results.append(subprocess.run(["nginx", "-t", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
-                                      capture_output=True, text=True))
+                                      capture_output=True, text=True, env=stack._env(True)))
     assert results[0].returncode == 0, results[0].stderr
     assert results[1].returncode != 0
     assert f'vms_limit_redis: password_file: cannot read "{pw}.missing"' in results[1].stderr
