@@ -44,7 +44,8 @@ vms_secret_read_file(const char *path, char *why, size_t whylen)
     char        *buf;
     size_t       n = 0;
     ssize_t      r;
-    int          fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device named by mistake must not hang the open */
+    int          fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0) {
         snprintf(why, whylen, "cannot read \"%s\": %s", path, strerror(errno));
