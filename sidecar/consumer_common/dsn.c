@@ -11,10 +11,17 @@
 static int
 has_password(const char *dsn)
 {
-    const char *at, *scheme;
+    const char *at, *scheme, *p;
 
-    if (strstr(dsn, "password") != NULL) {
-        return 1;
+    /* the keyword (libpq allows spaces before '='), also as a URI parameter */
+    for (p = strstr(dsn, "password"); p != NULL; p = strstr(p + 1, "password")) {
+        const char *q = p + 8;
+        while (*q == ' ') {
+            q++;
+        }
+        if (*q == '=') {
+            return 1;
+        }
     }
     scheme = strstr(dsn, "://");
     if (scheme == NULL) {
