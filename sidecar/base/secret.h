@@ -1,8 +1,10 @@
 /*
- * Secrets for every sidecar (docs/security.md "Secrets"): from a file, from
+ * Secrets for every program (docs/security.md "Secrets"): from a file, from
  * the NAME_FILE environment convention of Docker and Kubernetes secrets, or
  * from AWS Secrets Manager.  Never from argv; no message of this module
- * carries a secret value.
+ * carries a secret value.  secret_file.c (files, warnings, free) is plain
+ * libc and linked by the nginx modules; secret.c (refs, NAME_FILE) and
+ * secret_aws.c need libcurl and jansson.
  *
  * A reference ("ref") is where a secret lives:
  *   /path/to/file                 the file's contents, one trailing newline
