@@ -55,25 +55,37 @@ ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             /* a secret from the environment (add "env NAME;" to the main
              * context), never from the config text */
             u_char  *name, *pw;
+            char     why[512];
 
             name = ngx_pnalloc(cf->pool, value[i].len - 13 + 1);
             if (name == NULL) {
                 return NGX_CONF_ERROR;
             }
             ngx_cpystrn(name, value[i].data + 13, value[i].len - 13 + 1);
-            pw = (u_char *) getenv((char *) name);
-            if (pw == NULL || *pw == '\0') {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "vms_limit_redis: environment variable "
-                                   "\"%s\" is not set", name);
+            /* NAME, or NAME_FILE naming a file (Docker/Kubernetes secrets) */
+            pw = (u_char *) vms_secret_env_with((char *) name,
+                                                vms_secret_read_file, why,
+                                                sizeof(why));
+            if (pw == NULL) {
+                if (why[0] != '\0') {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "vms_limit_redis: %s", why);
+                } else {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "vms_limit_redis: environment variable "
+                                       "\"%s\" (or %s_FILE) is not set", name,
+                                       name);
+                }
                 return NGX_CONF_ERROR;
             }
             rc->password.len = ngx_strlen(pw);
             rc->password.data = ngx_pnalloc(cf->pool, rc->password.len);
             if (rc->password.data == NULL) {
+                vms_secret_free((char *) pw);
                 return NGX_CONF_ERROR;
             }
             ngx_memcpy(rc->password.data, pw, rc->password.len);
+            vms_secret_free((char *) pw);
             continue;
         }
 

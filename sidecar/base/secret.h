@@ -41,6 +41,12 @@ char *vms_secret_read_file(const char *path, char *why, size_t whylen);
  */
 char *vms_secret_env(const char *name, char *why, size_t whylen);
 
+/* vms_secret_env() with the NAME_FILE value resolved by get: the nginx
+ * modules pass vms_secret_read_file (files only, no libcurl). */
+typedef char *(*vms_secret_get_pt)(const char *ref, char *why, size_t whylen);
+char *vms_secret_env_with(const char *name, vms_secret_get_pt get, char *why,
+    size_t whylen);
+
 /* Forgets the cached aws-sm: values: the next vms_secret_get fetches again
  * (vmsd calls it on SIGHUP before it reloads). */
 void vms_secret_flush(void);

@@ -116,3 +116,43 @@ vms_secret_read_file(const char *path, char *why, size_t whylen)
     return buf;
 }
 
+char *
+vms_secret_env_with(const char *name, vms_secret_get_pt get, char *why,
+    size_t whylen)
+{
+    char         fname[128];
+    const char  *v, *f;
+    char        *s;
+
+    why[0] = '\0';
+    snprintf(fname, sizeof(fname), "%s_FILE", name);
+    v = getenv(name);
+    f = getenv(fname);
+    if (v != NULL && v[0] == '\0') {
+        v = NULL;
+    }
+    if (f != NULL && f[0] == '\0') {
+        f = NULL;
+    }
+    if (v != NULL && f != NULL) {
+        snprintf(why, whylen, "both %s and %s are set; set one", name, fname);
+        return NULL;
+    }
+    if (v != NULL) {
+        s = strdup(v);
+        if (s == NULL) {
+            snprintf(why, whylen, "%s: out of memory", name);
+        }
+        return s;
+    }
+    if (f == NULL) {
+        return NULL;
+    }
+    s = get(f, why, whylen);
+    if (s == NULL) {
+        char inner[512];
+        snprintf(inner, sizeof(inner), "%s", why);
+        snprintf(why, whylen, "%s: %s", fname, inner);
+    }
+    return s;
+}

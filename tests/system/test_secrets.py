@@ -172,19 +172,26 @@ def test_refusals_name_the_problem_without_the_value(stack):
 
 
 def test_vms_limit_redis_password_file(stack):
-    """nginx's vms_limit takes the Redis password from a file too (the shared reader)."""
+    """nginx's vms_limit takes the Redis password from a file too, and password_env=NAME honours
+    NAME_FILE (the shared reader)."""
     mod = os.path.join(stack.build, "modules", "ngx_http_vms_limit_module.so")
     d = stack.path("nginx-limit")
     pw = write_secret(stack, "limit_redis_password", REDIS_PW)
     results = []
-    for path in (pw, pw + ".missing"):
+    cases = ((f"password_file={pw}", {}), (f"password_file={pw}.missing", {}),
+             ("password_env=T_REDIS_PW", {"T_REDIS_PW_FILE": pw}),                  # NAME_FILE
+             ("password_env=T_REDIS_PW", {"T_REDIS_PW_FILE": pw, "T_REDIS_PW": REDIS_PW}))
+    for arg, env in cases:
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"load_module {mod};\npid {d}/nginx.pid;\nevents {{}}\n"
-                    f"http {{ vms_limit_redis 127.0.0.1:{closed_port()} password_file={path}; }}\n")
+                    f"http {{ vms_limit_redis 127.0.0.1:{closed_port()} {arg}; }}\n")
         results.append(subprocess.run(["nginx", "-t", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
-                                      capture_output=True, text=True, env=stack._env(True)))
+                                      capture_output=True, text=True, env=dict(stack._env(True), **env)))
     assert results[0].returncode == 0, results[0].stderr
     assert results[1].returncode != 0
     assert f'vms_limit_redis: password_file: cannot read "{pw}.missing"' in results[1].stderr
-    assert REDIS_PW not in results[0].stderr + results[1].stderr
+    assert results[2].returncode == 0, results[2].stderr
+    assert results[3].returncode != 0
+    assert "both T_REDIS_PW and T_REDIS_PW_FILE are set" in results[3].stderr
+    assert all(REDIS_PW not in r.stderr for r in results)
