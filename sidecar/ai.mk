@@ -14,6 +14,7 @@ VMSD_LIBS     += $(AI_OPENCV_LIBS)
 # vms-ai: the pipeline on files (tests, bench/ai_bench.py, trying a config)
 EXTRA_BINS    += vms-ai
 vms-ai_SRCS   := analysis/ai/tool/vms_ai.c $(AI_SRCS) analysis/ai/cascade.cpp base/util.c \
+                 base/secret.c base/secret_file.c base/secret_aws.c \
                  base/confkey.c
 vms-ai_PKGS   := libavformat libavcodec libavutil libswscale jansson libcurl \
                  tesseract libcrypto

@@ -26,6 +26,7 @@
 #include "retention.h"
 #include "state.h"
 #include "rstore.h"
+#include "secret.h"
 #include "util.h"
 #include "watchdog.h"
 
@@ -151,6 +152,12 @@ str_differs(const char *a, const char *b)
 }
 
 static void
+secret_warn(const char *msg)
+{
+    vms_log_warn(NULL, "%s", msg);
+}
+
+static void
 reload(const char *path, vms_config_t *old)
 {
     char                err[ERR_MAX];
@@ -160,6 +167,8 @@ reload(const char *path, vms_config_t *old)
     int                 i, added, removed = 0, restarted = 0, kept = 0;
 
     vms_log_info(NULL, "SIGHUP: reloading %s", path);
+    /* a rotated secret (aws-sm:, a file) is read again */
+    vms_secret_flush();
     cfg = vms_config_load(path, err, sizeof(err));
     if (cfg == NULL) {
         log_errors("reload refused, running configuration kept: ", err);
@@ -285,6 +294,7 @@ main(int argc, char **argv)
     }
 
     vms_log_capture_ffmpeg();
+    vms_secret_set_warn(secret_warn);
     cfg = vms_config_load(path, err, sizeof(err));
     if (cfg == NULL) {
         if (check) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ngx_http_vms_auth_module.h"
+#include "secret.h"          /* sidecar/base: the shared secret-file reader */
 
 #define VMS_AUTH_KEYFILE_MAX (1024 * 1024)
 
@@ -41,29 +42,48 @@ static char *
 ngx_http_vms_auth_read_secret(ngx_conf_t *cf, ngx_str_t *spec, ngx_str_t *out)
 {
     if (spec->len > 4 && ngx_strncmp(spec->data, "env:", 4) == 0) {
-        const char *v = getenv((char *) spec->data + 4);
-        if (v == NULL || v[0] == '\0') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "environment variable %s is not set or empty",
-                               spec->data + 4);
+        /* NAME, or NAME_FILE naming a file (Docker/Kubernetes secrets) */
+        char  *v, why[512];
+
+        v = vms_secret_env_with((char *) spec->data + 4, vms_secret_read_file, why, sizeof(why));
+        if (v == NULL) {
+            if (why[0] != '\0') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", why);
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "environment variable %s (or %s_FILE) is not set or empty",
+                                   spec->data + 4, spec->data + 4);
+            }
             return NGX_CONF_ERROR;
         }
         out->len = ngx_strlen(v);
         out->data = ngx_pnalloc(cf->pool, out->len + 1);
-        if (out->data == NULL) {
-            return NGX_CONF_ERROR;
+        if (out->data != NULL) {
+            ngx_memcpy(out->data, v, out->len + 1);
         }
-        ngx_memcpy(out->data, v, out->len + 1);
-        return NGX_CONF_OK;
+        vms_secret_free(v);
+        return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
     if (spec->len > 5 && ngx_strncmp(spec->data, "file:", 5) == 0) {
-        ngx_str_t path = { spec->len - 5, spec->data + 5 };
-        if (ngx_http_vms_auth_read_file(cf, &path, out) != NGX_CONF_OK) {
+        /* the reader every vms program uses (sidecar/base/secret_file.c): one
+         * trailing newline removed, a file others can read warned about */
+        ngx_str_t  full = { spec->len - 5, spec->data + 5 };
+        char      *v, why[512];
+
+        if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
-        while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r')) {
-            out->len--;
+        v = vms_secret_read_file((char *) full.data, why, sizeof(why));
+        if (v == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", why);
+            return NGX_CONF_ERROR;
         }
-        return NGX_CONF_OK;
+        out->len = ngx_strlen(v);
+        out->data = ngx_pnalloc(cf->pool, out->len + 1);
+        if (out->data != NULL) {
+            ngx_memcpy(out->data, v, out->len + 1);
+        }
+        vms_secret_free(v);
+        return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "secret \"%V\" must be env:NAME or file:PATH", spec);
     return NGX_CONF_ERROR;

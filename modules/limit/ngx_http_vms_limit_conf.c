@@ -4,6 +4,7 @@
  */
 
 #include "ngx_http_vms_limit.h"
+#include "secret.h"          /* sidecar/base: the shared secret-file reader */
 
 
 char *
@@ -54,25 +55,65 @@ ngx_http_vms_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             /* a secret from the environment (add "env NAME;" to the main
              * context), never from the config text */
             u_char  *name, *pw;
+            char     why[512];
 
             name = ngx_pnalloc(cf->pool, value[i].len - 13 + 1);
             if (name == NULL) {
                 return NGX_CONF_ERROR;
             }
             ngx_cpystrn(name, value[i].data + 13, value[i].len - 13 + 1);
-            pw = (u_char *) getenv((char *) name);
-            if (pw == NULL || *pw == '\0') {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "vms_limit_redis: environment variable "
-                                   "\"%s\" is not set", name);
+            /* NAME, or NAME_FILE naming a file (Docker/Kubernetes secrets) */
+            pw = (u_char *) vms_secret_env_with((char *) name,
+                                                vms_secret_read_file, why,
+                                                sizeof(why));
+            if (pw == NULL) {
+                if (why[0] != '\0') {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "vms_limit_redis: %s", why);
+                } else {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "vms_limit_redis: environment variable "
+                                       "\"%s\" (or %s_FILE) is not set", name,
+                                       name);
+                }
                 return NGX_CONF_ERROR;
             }
             rc->password.len = ngx_strlen(pw);
             rc->password.data = ngx_pnalloc(cf->pool, rc->password.len);
             if (rc->password.data == NULL) {
+                vms_secret_free((char *) pw);
                 return NGX_CONF_ERROR;
             }
             ngx_memcpy(rc->password.data, pw, rc->password.len);
+            vms_secret_free((char *) pw);
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
+            /* a file (Docker/Kubernetes secret), read once at configuration
+             * time by the shared reader (sidecar/base/secret_file.c) */
+            u_char  *path;
+            char    *pw, why[512];
+
+            path = ngx_pnalloc(cf->pool, value[i].len - 14 + 1);
+            if (path == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            ngx_cpystrn(path, value[i].data + 14, value[i].len - 14 + 1);
+            pw = vms_secret_read_file((char *) path, why, sizeof(why));
+            if (pw == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "vms_limit_redis: password_file: %s", why);
+                return NGX_CONF_ERROR;
+            }
+            rc->password.len = ngx_strlen(pw);
+            rc->password.data = ngx_pnalloc(cf->pool, rc->password.len);
+            if (rc->password.data == NULL) {
+                vms_secret_free(pw);
+                return NGX_CONF_ERROR;
+            }
+            ngx_memcpy(rc->password.data, pw, rc->password.len);
+            vms_secret_free(pw);
             continue;
         }
 
@@ -87,7 +128,7 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\" (expected db=N, "
-                       "connect_timeout=TIME or password_env=NAME)", &value[i]);
+                       "connect_timeout=TIME, password_env=NAME or password_file=PATH)", &value[i]);
     return NGX_CONF_ERROR;
 }
 

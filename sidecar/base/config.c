@@ -1,5 +1,6 @@
 #include "config.h"
 #include "config_keys.h"
+#include "secret.h"
 #include "analysis.h"
 #include "log.h"
 
@@ -487,11 +488,28 @@ finish_camera(parse_t *p, cam_parse_t *c)
     cc->sig = sig.p ? sig.p : strdup("");
 }
 
+/* the config file wins over the environment */
+static void
+env_secret(parse_t *p, char **field, const char *name, const char *key)
+{
+    char  why[512];
+    char *s;
+
+    if (*field != NULL) {
+        return;
+    }
+    s = vms_secret_env(name, why, sizeof(why));
+    if (s != NULL) {
+        *field = s;
+    } else if (why[0] != '\0') {
+        perr(p, p->line, NULL, key, "from the environment: %s", why);
+    }
+}
+
 static void
 check_global(parse_t *p)
 {
     vms_config_t *cfg = p->cfg;
-    const char   *env;
     char          why[256];
     pair_t       *pr;
 
@@ -499,26 +517,15 @@ check_global(parse_t *p)
         perr(p, p->line, NULL, "recordings", "missing in [vmsd] (the"
              " recordings root directory)");
     }
-    if (cfg->pg_conninfo == NULL && (env = getenv("VMS_PG_CONNINFO")) != NULL
-        && env[0] != '\0')
-    {
-        cfg->pg_conninfo = strdup(env);
-    }
-    if (cfg->redis_password == NULL
-        && (env = getenv("VMS_REDIS_PASSWORD")) != NULL && env[0] != '\0')
-    {
-        cfg->redis_password = strdup(env);
-    }
-    /* the NAME_FILE convention (Docker and Kubernetes secrets): the variable names a file */
-    if (cfg->api_secret == NULL
-        && (env = getenv("VMS_API_TOKEN_SECRET_FILE")) != NULL && env[0] != '\0')
-    {
-        cfg->api_secret = vms_config_read_secret(env, why, sizeof(why));
-        if (cfg->api_secret == NULL) {
-            perr(p, p->line, NULL, "api_token_secret_file",
-                 "from VMS_API_TOKEN_SECRET_FILE: %s", why);
-        }
-    }
+    /* each secret also from the environment: NAME holds it, NAME_FILE names
+     * a file or an aws-sm: reference (secret.h) */
+    env_secret(p, &cfg->pg_conninfo, "VMS_PG_CONNINFO", "postgres_file");
+    env_secret(p, &cfg->redis_password, "VMS_REDIS_PASSWORD",
+               "redis_password_file");
+    env_secret(p, &cfg->api_secret, "VMS_API_TOKEN_SECRET",
+               "api_token_secret_file");
+    env_secret(p, &cfg->relay_secret, "VMS_RELAY_TOKEN_SECRET",
+               "relay_token_secret_file");
     if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
         vms_buf_t b = {0};
         vms_buf_printf(&b, "%s/.spool", cfg->recordings);

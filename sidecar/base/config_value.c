@@ -1,5 +1,6 @@
 #include "config.h"
 #include "config_keys.h"
+#include "secret.h"
 #include "log.h"
 #include "util.h"
 
@@ -27,30 +28,11 @@ is_loopback(const char *host)
     return 0;
 }
 
+/* a path or an aws-sm: reference (secret.h) */
 char *
 vms_config_read_secret(const char *path, char *why, size_t whylen)
 {
-    FILE    *f = fopen(path, "re");
-    char     buf[4096];
-    size_t   n;
-
-    if (f == NULL) {
-        snprintf(why, whylen, "cannot read \"%s\": %s", path, strerror(errno));
-        return NULL;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
-                     || buf[n - 1] == ' '))
-    {
-        buf[--n] = '\0';
-    }
-    if (n == 0) {
-        snprintf(why, whylen, "\"%s\" is empty", path);
-        return NULL;
-    }
-    return strdup(buf);
+    return vms_secret_get(path, why, whylen);
 }
 
 #define FIELD(k, base)  ((char *) (base) + (k)->off)

@@ -2,7 +2,7 @@
  * vms-detections-consumer: Kafka vms.detections -> PostgreSQL detection_results and review events,
  * alerts to vms.alerts, review.event to vms.events (docs/events.md).
  *
- *   vms-detections-consumer --brokers HOST:PORT --dsn DSN [--group vms-detections]
+ *   vms-detections-consumer --brokers HOST:PORT (--dsn-file REF | env VMS_PG_DSN[_FILE] | --dsn DSN) [--group vms-detections]
  *       [--topic vms.detections] [--dlq vms.detections.dlq] [--events-topic vms.events]
  *       [--alerts-topic vms.alerts] [--rules FILE] [--event-gap 30s] [--retries 3] [--retry-base 1s]
  *   vms-detections-consumer --replay-dlq --brokers … --dsn …   (store the DLQ's detections again, exit)
@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "../consumer_common/dsn.h"
 #include "../consumer_common/svc.h"
 #include "detection.h"
 #include "rules.h"
@@ -734,7 +735,7 @@ load_rules(app_t *a, const char *path)
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: vms-detections-consumer --brokers HOST:PORT --dsn DSN [--group G] [--topic T]\n"
+    fprintf(stderr, "usage: vms-detections-consumer --brokers HOST:PORT [--dsn-file REF | --dsn DSN] [--group G] [--topic T]\n"
                     "       [--dlq T] [--events-topic T] [--alerts-topic T] [--rules FILE]\n"
                     "       [--event-gap 30s] [--retries 3] [--retry-base 1s] [--replay-dlq]\n");
 }
@@ -745,6 +746,7 @@ main(int argc, char **argv)
     svc_init("detections-consumer");
     const char *brokers = NULL, *group = "vms-detections", *rules = NULL, *gap = "30s";
     const char *retries = "3", *base = "1s";
+    const char *dsn_arg = NULL, *dsn_file = NULL;
     int replay = 0;
     app_t a = { .topic = "vms.detections", .dlq = "vms.detections.dlq", .events_topic = "vms.events",
                 .alerts_topic = "vms.alerts" };
@@ -756,7 +758,8 @@ main(int argc, char **argv)
             continue;
         }
         if (strcmp(argv[i], "--brokers") == 0) dst = &brokers;
-        else if (strcmp(argv[i], "--dsn") == 0) dst = &a.dsn;
+        else if (strcmp(argv[i], "--dsn") == 0) dst = &dsn_arg;
+        else if (strcmp(argv[i], "--dsn-file") == 0) dst = &dsn_file;
         else if (strcmp(argv[i], "--group") == 0) dst = &group;
         else if (strcmp(argv[i], "--topic") == 0) dst = &a.topic;
         else if (strcmp(argv[i], "--dlq") == 0) dst = &a.dlq;
@@ -771,6 +774,12 @@ main(int argc, char **argv)
             return 2;
         }
         *dst = argv[++i];
+    }
+    char why[512];
+    a.dsn = svc_dsn(dsn_arg, dsn_file, why, sizeof(why));
+    if (a.dsn == NULL) {
+        svc_say("%s", why);
+        return 2;
     }
     a.gap_ms = svc_duration_ms(gap);
     a.retry_base_ms = svc_duration_ms(base);

@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 #include <microhttpd.h>
 
+#include "../consumer_common/dsn.h"
 #include "../consumer_common/svc.h"
 #include "query.h"
 
@@ -35,7 +36,7 @@
 #define EXPORT_CAMERAS  16
 #define SNAPSHOT_MAX    (8 << 20)
 
-static const char *dsn;
+static char *dsn;
 static char snapshot_dir[PATH_MAX];
 static __thread PGconn *pg;
 
@@ -519,28 +520,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     return ret;
 }
 
-static char *
-read_secret_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "--dsn-file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) {
-        buf[--n] = '\0';
-    }
-    return strdup(buf);
-}
-
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: vms-review-api --listen 127.0.0.1:PORT (--dsn DSN | --dsn-file FILE | env VMS_PG_DSN)\n"
+    fprintf(stderr, "usage: vms-review-api --listen 127.0.0.1:PORT (--dsn-file REF | env VMS_PG_DSN[_FILE] | --dsn DSN-WITHOUT-PASSWORD)\n"
                     "                      [--snapshot-dir DIR] [--threads 4]\n");
 }
 
@@ -563,7 +546,12 @@ main(int argc, char **argv)
         }
         *dst = argv[++i];
     }
-    dsn = dsn_file ? read_secret_file(dsn_file) : dsn_arg ? dsn_arg : getenv("VMS_PG_DSN");
+    char why[512];
+    dsn = svc_dsn(dsn_arg, dsn_file, why, sizeof(why));
+    if (dsn == NULL) {
+        svc_say("%s", why);
+        return 2;
+    }
     char host[64];
     int port = 0;
     const char *colon = listen_at ? strrchr(listen_at, ':') : NULL;

@@ -41,8 +41,13 @@ def summary(lines):
 
 
 def aws_standin(stack, secret=SK):
+    # the key in a 0600 file, not on the command line (docs/security.md "Secrets")
+    path = os.path.join(stack.path("aws-standin"), "secret_key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
     svc = stack._start("aws-standin", [sys.executable, os.path.join(TOOLS, "aws_standin.py"),
-                                       "--access-key", AK, "--secret", secret])
+                                       "--access-key", AK, "--secret-file", path])
     m = svc.wait_line(r"aws-standin: ready (\S+)", 15)
     svc.url = "http://" + m.group(1)
     return svc

@@ -3,7 +3,8 @@
 (path-style PutObject/GetObject) that checks every request's SigV4 signature
 independently of libcurl, with python3-botocore's signer.
 
-    aws_standin.py --access-key AK --secret SK [--port 0]
+    aws_standin.py --access-key AK --secret-file FILE [--port 0]
+    (the secret key from a file: argv is visible in ps, and tests grep it for secrets)
     -> prints "aws-standin: ready 127.0.0.1:PORT"
 
 Rekognition: DetectLabels, DetectFaces, DetectText answer canned results
@@ -215,11 +216,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--access-key", required=True)
-    ap.add_argument("--secret", required=True)
+    ap.add_argument("--secret-file", required=True)
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
-    srv.state = State(a.access_key, a.secret)
+    with open(a.secret_file) as f:
+        secret = f.read().rstrip("\n")
+    srv.state = State(a.access_key, secret)
     print(f"aws-standin: ready 127.0.0.1:{srv.server_address[1]}", flush=True)
     srv.serve_forever()
 

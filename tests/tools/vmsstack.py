@@ -318,22 +318,40 @@ class Stack:
         return p
 
     # -- services ------------------------------------------------------------
-    def redis(self, port=None, name="redis"):
+    def redis(self, port=None, name="redis", password=None):
+        """redis-server on loopback; password: requirepass, given in a 0600 config file (a
+        `--requirepass` argument would show in ps and /proc/PID/cmdline)."""
         port = port or free_port()
         d = self.path(name)
-        svc = self._start(name, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", d,
-                                 "--protected-mode", "yes"])
-        svc.port, svc.addr = port, f"127.0.0.1:{port}"
+        argv = ["redis-server"]
+        if password is not None:
+            conf = os.path.join(d, "redis.conf")
+            fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"requirepass {password}\n")
+            argv.append(conf)
+        svc = self._start(name, argv + ["--port", str(port), "--bind", "127.0.0.1",
+                                        "--save", "", "--appendonly", "no", "--dir", d,
+                                        "--protected-mode", "yes"])
+        svc.port, svc.addr, svc.password = port, f"127.0.0.1:{port}", password
 
         def ping():
             with socket.create_connection(("127.0.0.1", port), 1) as s:
+                if password is not None:
+                    s.sendall(f"AUTH {password}\r\n".encode())
+                    if not s.recv(16).startswith(b"+OK"):
+                        return False
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         wait_for(name, ping, 15, svc.proc, svc.log)
         return svc
 
-    def postgres(self, port=None, name="postgres"):
+    def postgres(self, port=None, name="postgres", password=None):
+        """PostgreSQL via initdb; password: TCP clients must then authenticate (scram-sha-256)
+        as postgres with it, and pg.dsn / pg.url carry it (give them to programs in a file
+        or the environment, never as an argument)."""
+        if password is not None and self.tls:
+            raise StackError("postgres(password=...) is not combined with tls yet")
         port = port or free_port()
         d = self.path(name)
         as_pg = []
@@ -349,6 +367,8 @@ class Stack:
             shutil.chown(d, "postgres", "postgres")
         data = os.path.join(d, "data")
         tls_args = self._postgres_tls(d, as_pg) if self.tls else []
+        if password is not None:
+            tls_args = self._postgres_password_hba(d, as_pg)
         if not os.path.exists(os.path.join(data, "PG_VERSION")):
             r = subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
                                         "-E", "UTF8", "--no-sync"], capture_output=True, text=True)
@@ -373,14 +393,38 @@ class Stack:
         def ready():
             return subprocess.run([f"{PG_BIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0
         wait_for(name, ready, 30, svc.proc, svc.log)
-        psql = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        # with a password, TCP wants it: the harness's own statements go over the socket
+        psql = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", d if password is not None else "127.0.0.1",
+                "-p", str(port), "-U", "postgres"]
         subprocess.run(psql + ["-d", "postgres", "-c", "CREATE DATABASE vms"], capture_output=True)
         schema = os.path.join(ROOT, "conf", "schema.sql")
         if os.path.exists(schema):
             r = subprocess.run(psql + ["-d", "vms", "-f", schema], capture_output=True, text=True)
             if r.returncode:
                 raise StackError(f"conf/schema.sql failed: {r.stderr[-2000:]}")
+        if password is not None:   # over the socket (trust), on psql's stdin, not its argv
+            lit = password.replace("'", "''")
+            r = subprocess.run(psql + ["-d", "postgres", "-f", "-"], capture_output=True, text=True,
+                               input=f"ALTER USER postgres PASSWORD '{lit}';\n")
+            if r.returncode:
+                raise StackError(f"setting the postgres password failed: {r.stderr[-2000:]}")
+            svc.password = password
+            svc.dsn += f" password={password}"
+            svc.url = svc.url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
         return svc
+
+    def _postgres_password_hba(self, d, as_pg):
+        """TCP clients authenticate with scram-sha-256; the socket (the harness's own psql)
+        stays trust."""
+        hba = os.path.join(d, "pg_hba_password.conf")
+        with open(hba, "w") as f:
+            f.write("# written by tests/tools/vmsstack.py (postgres(password=...))\n"
+                    "local all all trust\n"
+                    "host all all 127.0.0.1/32 scram-sha-256\n"
+                    "host all all ::1/128 scram-sha-256\n")
+        if as_pg:
+            shutil.chown(hba, "postgres", "postgres")
+        return ["-c", f"hba_file={hba}"]
 
     def _postgres_tls(self, d, as_pg):
         """ssl=on with the postgres certificate, and an hba file that takes TCP clients over TLS
@@ -521,7 +565,7 @@ class Stack:
             svc.https_url = lambda p="/": f"https://127.0.0.1:{svc.https_port}{p}"
         return svc
 
-    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=()):
+    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True):
         """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars."""
         port = port or free_port()
         d = self.path(name)
@@ -536,14 +580,16 @@ class Stack:
             f.write(render(text, v, "vmsd.conf"))
         # vmsd's API checks tokens with the stack's key (VMS_API_TOKEN_SECRET_FILE: the
         # NAME_FILE convention, for configs that do not name api_token_secret_file)
-        env = self._env()
+        extra, env = env, self._env()
         env["VMS_API_TOKEN_SECRET_FILE"] = self.secret_file()
+        env.update(extra or {})
         svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=env)
         svc.port, svc.conf = port, conf
         svc.api = f"http://127.0.0.1:{port}"
         # an admin's credential for the API's protected routes (/metrics, /record/...)
         svc.auth = {"Authorization": f"Bearer {self.service_token('test-admin')}"}
-        wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
+        if wait:
+            wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
         return svc
 
     # -- monitoring (docs/operations.md) ------------------------------------------
@@ -603,8 +649,9 @@ class Stack:
     def detections_consumer(self, pg, kafka, args=(), name="detections-consumer", rules=None):
         """vms-detections-consumer (docs/events.md); rules: a path, else conf/review/rules.json."""
         rules = rules or os.path.join(ROOT, "conf", "review", "rules.json")
+        # the DSN in the environment: it may carry a password, argv is visible in ps
         svc = self._start(name, [self.bin("vms-detections-consumer"), "--brokers", kafka.bootstrap,
-                                 "--dsn", pg.dsn, "--rules", rules, *args], env=self._env())
+                                 "--rules", rules, *args], env=dict(self._env(), VMS_PG_DSN=pg.dsn))
         svc.wait_line(r"detections-consumer: ready", 60)
         return svc
 
@@ -665,6 +712,35 @@ class Stack:
                                  "--publish", ngx.push_publisher, "--node", node or name, *args],
                           env=self._env())
         svc.wait_line(r"push: assigned partitions \[.+\]", 60)
+        return svc
+
+    def secretsmanager(self, secrets, access_key, secret_key, name="fake-secretsmanager"):
+        """tests/tools/fake_secretsmanager.py: GetSecretValue for `secrets` ({id: value}), every
+        request's SigV4 checked with botocore against (access_key, secret_key).  The key and the
+        secrets reach it in 0600 files.  svc.endpoint for VMS_AWS_SM_ENDPOINT; svc.requests()
+        what it saw; svc.rotate({id: value})."""
+        d = self.path(name)
+        paths = {}
+        for fname, text in (("secret_key", secret_key), ("secrets.json", json.dumps(secrets))):
+            paths[fname] = os.path.join(d, fname)
+            fd = os.open(paths[fname], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        svc = self._start(name, ["/usr/bin/python3", os.path.join(ROOT, "tests", "tools", "fake_secretsmanager.py"),
+                                 "--access-key", access_key, "--secret-key-file", paths["secret_key"],
+                                 "--secrets", paths["secrets.json"]])
+        m = svc.wait_line(r"fake-secretsmanager: ready (\S+)", 15)
+        svc.endpoint = f"http://{m.group(1)}/"
+
+        def requests_seen():
+            with urllib.request.urlopen(svc.endpoint + "_fake/requests", timeout=5) as r:
+                return json.loads(r.read())
+
+        def rotate(values):
+            req = urllib.request.Request(svc.endpoint + "_fake/secrets", data=json.dumps(values).encode(),
+                                         method="POST")
+            urllib.request.urlopen(req, timeout=5).read()
+        svc.requests, svc.rotate = requests_seen, rotate
         return svc
 
     def stop(self):

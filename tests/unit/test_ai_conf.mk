@@ -1,3 +1,3 @@
-test_ai_conf_SRCS := sidecar/analysis/ai/conf.c sidecar/analysis/ai/roi.c sidecar/analysis/ai/cost.c sidecar/analysis/ai/motion.c sidecar/base/util.c sidecar/base/confkey.c
-test_ai_conf_CFLAGS := $(SIDECAR_INC) $(call pc_cflags,jansson libavutil)
-test_ai_conf_LIBS := $(call pc_libs,jansson) -lpthread -lm
+test_ai_conf_SRCS := sidecar/analysis/ai/conf.c sidecar/analysis/ai/roi.c sidecar/analysis/ai/cost.c sidecar/analysis/ai/motion.c sidecar/base/util.c sidecar/base/confkey.c sidecar/base/secret.c sidecar/base/secret_file.c sidecar/base/secret_aws.c sidecar/analysis/ai/http_client.c
+test_ai_conf_CFLAGS := $(SIDECAR_INC) $(call pc_cflags,jansson libavutil libcurl)
+test_ai_conf_LIBS := $(call pc_libs,jansson libcurl) -lpthread -lm

@@ -1,7 +1,7 @@
 /*
  * vms-audit-consumer: Kafka vms.audit -> PostgreSQL audit_log.
  *
- *   vms-audit-consumer --brokers HOST:PORT --dsn "host=... dbname=vms" [--topic vms.audit]
+ *   vms-audit-consumer --brokers HOST:PORT (--dsn-file REF | env VMS_PG_DSN[_FILE] | --dsn "host=... dbname=vms") [--topic vms.audit]
  *                      [--group vms-audit-consumer] [--dlq vms.audit.dlq]
  *   vms-audit-consumer --dsn DSN --replay FILE      (import vms_auth's fallback file, then exit)
  *
@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "dsn.h"
 #include "svc.h"     /* sidecar/consumer_common: the consumers' shared service code */
 #include "audit_record.h"
 
@@ -211,7 +212,7 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: vms-audit-consumer --dsn DSN (--brokers HOST:PORT [--topic T] [--group G] "
+    fprintf(stderr, "usage: vms-audit-consumer [--dsn-file REF | --dsn DSN] (--brokers HOST:PORT [--topic T] [--group G] "
                     "[--dlq T] | --replay FILE)\n");
 }
 
@@ -219,13 +220,14 @@ int
 main(int argc, char **argv)
 {
     svc_init("audit-consumer");
-    const char *brokers = NULL, *dsn = NULL, *topic = "vms.audit", *group = "vms-audit-consumer";
+    const char *brokers = NULL, *dsn_arg = NULL, *dsn_file = NULL, *topic = "vms.audit", *group = "vms-audit-consumer";
     const char *dlq = "vms.audit.dlq", *replay_file = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char **dst = NULL;
         if (strcmp(argv[i], "--brokers") == 0) dst = &brokers;
-        else if (strcmp(argv[i], "--dsn") == 0) dst = &dsn;
+        else if (strcmp(argv[i], "--dsn") == 0) dst = &dsn_arg;
+        else if (strcmp(argv[i], "--dsn-file") == 0) dst = &dsn_file;
         else if (strcmp(argv[i], "--topic") == 0) dst = &topic;
         else if (strcmp(argv[i], "--group") == 0) dst = &group;
         else if (strcmp(argv[i], "--dlq") == 0) dst = &dlq;
@@ -236,8 +238,14 @@ main(int argc, char **argv)
         }
         *dst = argv[++i];
     }
-    if (dsn == NULL || (brokers == NULL && replay_file == NULL)) {
+    if (brokers == NULL && replay_file == NULL) {
         usage();
+        return 2;
+    }
+    char why[512];
+    char *dsn = svc_dsn(dsn_arg, dsn_file, why, sizeof(why));
+    if (dsn == NULL) {
+        svc_say("%s", why);
         return 2;
     }
     store_t s = { dsn, NULL };

@@ -4,6 +4,7 @@
 
 #include "conf.h"
 #include "confkey.h"
+#include "secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,27 @@ parse_roi(const vms_confkey_t *k, void *base, const char *v, char *err,
     return 0;
 }
 
+/* a secret from a file or aws-sm: (base/secret.h), never echoed */
+static int
+parse_secret_ref(const vms_confkey_t *k, void *base, const char *v, char *err,
+    size_t errlen)
+{
+    char *s = vms_secret_get(v, err, errlen);
+
+    if (s == NULL) {
+        return -1;
+    }
+    if (strlen(s) >= k->size) {
+        snprintf(err, errlen, "the secret is longer than %zu bytes",
+                 k->size - 1);
+        vms_secret_free(s);
+        return -1;
+    }
+    snprintf(FIELD(k, base), k->size, "%s", s);
+    vms_secret_free(s);
+    return 0;
+}
+
 #define AC  vms_ai_conf_t
 
 /* One entry per key (base/confkey.h); values that do not parse are quoted
@@ -170,6 +192,8 @@ static const vms_confkey_t ai_keys[] = {
     FUNC("ai_deepstack_url", provider.deepstack_url, parse_url,
          "http://127.0.0.1:5000"),
     CHARS("ai_deepstack_api_key", provider.deepstack_api_key, NULL),
+    FUNC("ai_deepstack_api_key_file", provider.deepstack_api_key,
+         parse_secret_ref, NULL),
     CHARS("ai_local_cascades", provider.cascade_dir,
           "/usr/share/opencv4/haarcascades"),
     CHARS("ai_local_tessdata", provider.tessdata, NULL),

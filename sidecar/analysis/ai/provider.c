@@ -8,33 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *err_names[VMS_AI_NERR] = {
-    [VMS_AI_OK] = "ok",
-    [VMS_AI_ETIMEOUT] = "timeout",
-    [VMS_AI_ECONNECT] = "connect",
-    [VMS_AI_ETHROTTLED] = "throttled",
-    [VMS_AI_ESERVER] = "server",
-    [VMS_AI_EAUTH] = "auth",
-    [VMS_AI_EREQUEST] = "request",
-    [VMS_AI_ERESPONSE] = "response",
-    [VMS_AI_ECONFIG] = "config",
-    [VMS_AI_EINTERNAL] = "internal",
-    [VMS_AI_ECANCELLED] = "cancelled",
-};
-
-const char *
-vms_ai_err_name(vms_ai_err_e e)
-{
-    return (unsigned) e < VMS_AI_NERR ? err_names[e] : "unknown";
-}
-
-int
-vms_ai_err_retryable(vms_ai_err_e e)
-{
-    return e == VMS_AI_ETIMEOUT || e == VMS_AI_ECONNECT
-           || e == VMS_AI_ETHROTTLED || e == VMS_AI_ESERVER;
-}
-
 const char *
 vms_ai_kind_name(vms_ai_kind_e k)
 {

@@ -13,6 +13,7 @@
 
 #include "provider.h"
 #include "http_client.h"
+#include "secret.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -444,21 +445,36 @@ vms_ai_provider_t *
 vms_ai_rekognition_new(const vms_ai_provider_conf_t *c, char *err,
     size_t errlen)
 {
-    const char *ak = getenv("AWS_ACCESS_KEY_ID");
-    const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
-    const char *tok = getenv("AWS_SESSION_TOKEN");
     const char *region = c->region[0] ? c->region : getenv("AWS_REGION");
-    rek_t      *r;
+    char        why[512];
+    char       *ak = NULL, *sk = NULL, *tok = NULL;
+    rek_t      *r = NULL;
 
-    if (ak == NULL || *ak == '\0' || sk == NULL || *sk == '\0') {
-        snprintf(err, errlen, "ai_provider rekognition: AWS_ACCESS_KEY_ID and "
-                 "AWS_SECRET_ACCESS_KEY must be set in the environment");
-        return NULL;
+    /* AWS_* or AWS_*_FILE (the NAME_FILE convention, secret.h) */
+    ak = vms_secret_env("AWS_ACCESS_KEY_ID", why, sizeof(why));
+    if (ak == NULL && why[0] == '\0') {
+        snprintf(why, sizeof(why), "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                 " (or their _FILE forms) must be set in the environment");
+    }
+    if (ak != NULL) {
+        sk = vms_secret_env("AWS_SECRET_ACCESS_KEY", why, sizeof(why));
+        if (sk == NULL && why[0] == '\0') {
+            snprintf(why, sizeof(why), "AWS_SECRET_ACCESS_KEY (or"
+                     " AWS_SECRET_ACCESS_KEY_FILE) must be set in the"
+                     " environment");
+        }
+    }
+    if (sk != NULL) {
+        tok = vms_secret_env("AWS_SESSION_TOKEN", why, sizeof(why));
+    }
+    if (ak == NULL || sk == NULL || (tok == NULL && why[0] != '\0')) {
+        snprintf(err, errlen, "ai_provider rekognition: %s", why);
+        goto fail;
     }
     if (strchr(ak, ':') != NULL || strlen(ak) + strlen(sk) + 2 > 512) {
         snprintf(err, errlen, "ai_provider rekognition: AWS_ACCESS_KEY_ID is "
                  "malformed");
-        return NULL;
+        goto fail;
     }
     if (region == NULL || *region == '\0' || strlen(region) > 31
         || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -466,17 +482,17 @@ vms_ai_rekognition_new(const vms_ai_provider_conf_t *c, char *err,
     {
         snprintf(err, errlen, "ai_provider rekognition: set a region "
                  "(ai_rekognition_region or AWS_REGION, e.g. us-east-1)");
-        return NULL;
+        goto fail;
     }
     if (tok != NULL && strlen(tok) > 2048) {
         snprintf(err, errlen, "ai_provider rekognition: AWS_SESSION_TOKEN "
                  "longer than 2048 bytes");
-        return NULL;
+        goto fail;
     }
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
         snprintf(err, errlen, "ai_provider rekognition: out of memory");
-        return NULL;
+        goto fail;
     }
     r->conf = *c;
     snprintf(r->conf.region, sizeof(r->conf.region), "%s", region);
@@ -503,5 +519,14 @@ vms_ai_rekognition_new(const vms_ai_provider_conf_t *c, char *err,
     r->base.detect = rek_detect;
     r->base.store = rek_store;
     r->base.destroy = rek_destroy;
+    vms_secret_free(ak);
+    vms_secret_free(sk);
+    vms_secret_free(tok);
     return &r->base;
+
+fail:
+    vms_secret_free(ak);
+    vms_secret_free(sk);
+    vms_secret_free(tok);
+    return NULL;
 }
