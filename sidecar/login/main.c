@@ -25,6 +25,7 @@
 
 #include "../consumer_common/svc.h"
 #include "login.h"
+#include "secret.h"
 
 lg_conf_t lg_conf = {
     .listen = "127.0.0.1:8095", .token_ttl = 900, .refresh_ttl = 604800, .cookie_secure = 1,
@@ -207,34 +208,22 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 /* ---- configuration ---- */
 
-/* the file's bytes without trailing white space (NUL-terminated, malloc'd), or NULL (logged) */
+/* A secret from a file or aws-sm: (secret.h: one trailing newline trimmed, as nginx's vms_auth
+ * reads the same key file), NUL-terminated and malloc'd; NULL (said why, never the value). */
 char *
-lg_read_secret(const char *what, const char *path, size_t *len)
+lg_read_secret(const char *what, const char *ref, size_t *len)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "%s %s: %s\n", what, path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(8192);
-    size_t n = buf ? fread(buf, 1, 8191, f) : 0;
-    fclose(f);
-    if (buf == NULL) {
-        return NULL;
-    }
-    while (n > 0 && isspace((unsigned char) buf[n - 1])) {
-        n--;
-    }
-    buf[n] = '\0';
-    if (n == 0) {
-        fprintf(stderr, "%s %s: empty\n", what, path);
-        free(buf);
+    char  why[256];
+    char *v = vms_secret_get(ref, why, sizeof(why));
+
+    if (v == NULL) {
+        fprintf(stderr, "%s: %s\n", what, why);
         return NULL;
     }
     if (len) {
-        *len = n;
+        *len = strlen(v);
     }
-    return buf;
+    return v;
 }
 
 static void

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../consumer_common/dsn.h"
 #include "body.h"
 #include "pw.h"
 
@@ -40,24 +41,6 @@ usage(void)
             "       vms-user [--dsn-file F] disable NAME | enable NAME | list [--json]\n"
             "  passwd, disable: [--redis IP:PORT] (or VMS_REDIS_ADDR) also revokes the sessions' access tokens\n"
             "  DSN: --dsn-file F, else VMS_PG_DSN_FILE or VMS_PG_DSN in the environment\n");
-}
-
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "vms-user: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && isspace((unsigned char) buf[n - 1])) {
-        n--;
-    }
-    buf[n] = '\0';
-    return strdup(buf);
 }
 
 /* one line into buf (without its newline); 0, or -1 at EOF / over-long */
@@ -284,12 +267,10 @@ main(int argc, char **argv)
         fprintf(stderr, "vms-user: a user name is 1..64 of A-Z a-z 0-9 . _ @ -\n");
         return 2;
     }
-    if (dsn_file == NULL) {
-        dsn_file = getenv("VMS_PG_DSN_FILE");
-    }
-    char *dsn = dsn_file ? read_file(dsn_file) : getenv("VMS_PG_DSN") ? strdup(getenv("VMS_PG_DSN")) : NULL;
+    char why[512];
+    char *dsn = svc_dsn(NULL, dsn_file, why, sizeof(why));
     if (dsn == NULL) {
-        fprintf(stderr, "vms-user: no DSN (--dsn-file F, VMS_PG_DSN_FILE or VMS_PG_DSN)\n");
+        fprintf(stderr, "vms-user: %s\n", why);
         return 2;
     }
     const char *k[] = { "dbname", "connect_timeout", "application_name", NULL };
