@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <openssl/sha.h>
 
+#include "../consumer_common/pgq.h"
 #include "../consumer_common/svc.h"
 #include "login.h"
 #include "pw.h"
@@ -21,7 +22,6 @@
 #define REFRESH_B64     43          /* base64url of 32 bytes, unpadded */
 #define JTI_BYTES       16
 
-static __thread PGconn *pg;
 static __thread redisContext *rds;
 static char dummy_phc[LG_PHC_MAX];
 static vms_jwt_keyset_t *keys;
@@ -50,57 +50,22 @@ lg_setup(void)
         svc_say("--jwt-secret-file: %s", keys ? err : "out of memory");
         return -1;
     }
+    svc_pgq_init(lg_conf.dsn, "vms-login");
     return 0;
 }
 
 /* ---- PostgreSQL ---- */
 
-static int
-pg_ready(void)
-{
-    if (pg && PQstatus(pg) == CONNECTION_OK) {
-        return 0;
-    }
-    if (pg) {
-        PQfinish(pg);
-    }
-    const char *k[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
-    const char *v[] = { lg_conf.dsn, "3", "-c statement_timeout=5000", "vms-login", NULL };
-    pg = PQconnectdbParams(k, v, 1);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        /* libpq's message names host and port, never the password */
-        char *m = PQerrorMessage(pg), *nl = strchr(m, '\n');
-        svc_say("postgres: connect failed: %.*s", nl ? (int) (nl - m) : (int) strlen(m), m);
-        PQfinish(pg);
-        pg = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-/* the result, or NULL with a 503 in r (PostgreSQL unreachable, or the statement failed) */
 static PGresult *
 query(lg_reply_t *r, const char *sql, int n, const char *const *params)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (pg_ready() != 0) {
-            break;
-        }
-        PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            return res;
-        }
-        char *m = PQresultErrorMessage(res), *nl = strchr(m, '\n');
-        svc_say("postgres: %.*s", nl ? (int) (nl - m) : (int) strlen(m), m);
-        PQclear(res);
-        if (PQstatus(pg) == CONNECTION_OK) {
-            break;            /* the statement failed, not the connection: do not repeat it */
-        }
+    PGresult *res = svc_pgq_exec(sql, n, params);
+
+    if (res == NULL) {
+        lg_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "the user database is unavailable");
+        r->retry_after = 5;
     }
-    lg_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "the user database is unavailable");
-    r->retry_after = 5;
-    return NULL;
+    return res;
 }
 
 /* "\x…" (bytea's text input) of SHA-256(s): names and refresh tokens are stored hashed */

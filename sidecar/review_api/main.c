@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 
 #include "../consumer_common/dsn.h"
+#include "../consumer_common/pgq.h"
 #include "../consumer_common/svc.h"
 #include "query.h"
 
@@ -38,7 +39,6 @@
 
 static char *dsn;
 static char snapshot_dir[PATH_MAX];
-static __thread PGconn *pg;
 
 typedef struct {
     unsigned  status;
@@ -68,50 +68,17 @@ reply_error(reply_t *r, unsigned status, const char *code, const char *fmt, cons
 
 /* ---- PostgreSQL ---- */
 
-static int
-pg_ready(void)
-{
-    if (pg && PQstatus(pg) == CONNECTION_OK) {
-        return 0;
-    }
-    if (pg) {
-        PQfinish(pg);
-    }
-    const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
-    const char *vals[] = { dsn, "3", "-c statement_timeout=5000", "vms-review-api", NULL };
-    pg = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        /* libpq's message names host and port, never the password */
-        char *m = PQerrorMessage(pg), *nl = strchr(m, '\n');
-        svc_say("postgres: connect failed: %.*s", nl ? (int) (nl - m) : (int) strlen(m), m);
-        PQfinish(pg);
-        pg = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 /* NULL and a 503 in r when PostgreSQL is unreachable or the statement failed */
 static PGresult *
 query(reply_t *r, const char *sql, int n, const char *const *params)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (pg_ready() != 0) {
-            break;
-        }
-        PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-            return res;
-        }
-        svc_say("postgres: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        if (PQstatus(pg) == CONNECTION_OK) {
-            break;            /* the statement failed, not the connection: do not repeat it */
-        }
+    PGresult *res = svc_pgq_exec(sql, n, params);
+
+    if (res == NULL) {
+        reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "service_unavailable", "database unavailable%s", "");
+        r->retry_after = 5;
     }
-    reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "service_unavailable", "database unavailable%s", "");
-    r->retry_after = 5;
-    return NULL;
+    return res;
 }
 
 /* An event's columns, turned into JSON here (event_json): PostgreSQL's json_build_object and
@@ -552,6 +519,7 @@ main(int argc, char **argv)
         svc_say("%s", why);
         return 2;
     }
+    svc_pgq_init(dsn, "vms-review-api");
     char host[64];
     int port = 0;
     const char *colon = listen_at ? strrchr(listen_at, ':') : NULL;
