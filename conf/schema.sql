@@ -119,3 +119,52 @@ CREATE TABLE IF NOT EXISTS review_alerts (
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (event_id, rule)
 );
+
+-- Users who sign in with a password (docs/users.md): vms-user writes them,
+-- vms-login reads them.  password_hash is an argon2id PHC string.
+CREATE TABLE IF NOT EXISTS users (
+    id                      bigserial PRIMARY KEY,
+    username                text NOT NULL UNIQUE CHECK (username ~ '^[A-Za-z0-9._@-]{1,64}$'),
+    password_hash           text NOT NULL,
+    role                    text NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'operator', 'admin')),
+    plan                    text,
+    max_concurrent_streams  integer CHECK (max_concurrent_streams >= 0),
+    cameras                 text[],
+    tenant                  text,
+    disabled                boolean NOT NULL DEFAULT false,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now(),
+    password_changed_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- A sign-in's refresh-token chain: refresh_hash is SHA-256 of the current
+-- refresh token; each refresh replaces it.  last_jti/last_exp name the
+-- newest access token, revoked in Redis at logout.
+CREATE TABLE IF NOT EXISTS auth_sessions (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id       bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    refresh_hash  bytea NOT NULL UNIQUE,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz NOT NULL,
+    last_used_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at    timestamptz,
+    last_jti      text,
+    last_exp      timestamptz
+);
+CREATE INDEX IF NOT EXISTS auth_sessions_user ON auth_sessions (user_id);
+
+-- Refresh tokens already spent (SHA-256): one presented again revokes its
+-- session (someone kept a copy).
+CREATE TABLE IF NOT EXISTS auth_refresh_spent (
+    refresh_hash  bytea PRIMARY KEY,
+    session_id    uuid NOT NULL REFERENCES auth_sessions (id) ON DELETE CASCADE,
+    spent_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- Failed sign-ins per user name (SHA-256 of the name, known or not) in the
+-- current window; at login_max_failures the name gets 429 until it ends.
+CREATE TABLE IF NOT EXISTS login_failures (
+    name_hash     bytea PRIMARY KEY,
+    window_start  timestamptz NOT NULL,
+    failures      integer NOT NULL
+);

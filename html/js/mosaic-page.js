@@ -105,7 +105,10 @@ async function main() {
             mosaic.setStatuses(states);
             showStates(states);
         } catch (e) {
-            if (e instanceof ApiError && e.serverDown) mosaic.setStatuses(null);
+            if (e instanceof ApiError && e.serverDown) {
+                mosaic.setStatuses(null);
+                showStates(new Map(list.map((c) => [c.id, 'unreachable'])));   // not the last known states
+            }
         }
     }, (window.vmsPlayerOptions || {}).statusMs || 15_000);
     addEventListener('pagehide', () => mosaic.stop());

@@ -142,15 +142,47 @@ vms_http_header(const vms_http_req_t *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* The error code of a status, as nginx's /_vms/error names it (conf/nginx/nginx.conf.in). */
+static const char *
+status_code_name(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "payload_too_large";
+    case 414: return "uri_too_long";
+    case 415: return "unsupported_media_type";
+    case 421: return "misdirected_request";
+    case 429: return "too_many_requests";
+    case 500: return "internal_error";
+    case 502: return "bad_gateway";
+    case 503: return "service_unavailable";
+    case 504: return "gateway_timeout";
+    case 507: return "insufficient_storage";
+    default:  return "error";
+    }
+}
+
+/* Our APIs' one error shape: {"error":CODE,"message":TEXT,"status":N}, as nginx's own errors. */
 void
 vms_http_error(vms_http_resp_t *resp, int status, const char *msg)
 {
+    char  tail[32];
+    int   n;
+
     resp->status = status;
     resp->content_type = "application/json";
     resp->body.len = 0;
     vms_buf_append(&resp->body, "{\"error\":", 9);
+    vms_buf_json_str(&resp->body, status_code_name(status));
+    vms_buf_append(&resp->body, ",\"message\":", 11);
     vms_buf_json_str(&resp->body, msg);
-    vms_buf_append(&resp->body, "}\n", 2);
+    n = snprintf(tail, sizeof(tail), ",\"status\":%d}\n", status);
+    vms_buf_append(&resp->body, tail, (size_t) n);
 }
 
 /* allow: the Allow header of a 405; a 401 gets WWW-Authenticate (RFC 6750) */

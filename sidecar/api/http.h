@@ -73,7 +73,7 @@ const char *vms_http_arg(const vms_http_req_t *req, const char *name);
  * X-VMS-Cameras is known to appear at most once). */
 const char *vms_http_header(const vms_http_req_t *req, const char *name);
 
-/* Sets status and a JSON {"error": msg} body. */
+/* Sets status and the JSON body {"error":CODE,"message":msg,"status":N} (CODE from the status). */
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
 
 int vms_http_start(const char *host, int port, char *err, size_t errlen);

@@ -47,6 +47,10 @@ test('all cameras down shows Sistema em manutenção, then recovers', async () =
         process.kill(vmsd, 'SIGSTOP');
         stopped = true;
         await step('maintenance banner, no tile playing', () => page.waitForFunction(settledDown, null, { timeout: 90_000, polling: 250 }));
+        // the camera list no longer shows the last known states as if they were current
+        await step('camera list says unreachable', () => page.waitForFunction(
+            () => [...document.querySelectorAll('#camera-list li')].every((li) => li.dataset.state === 'unreachable'),
+            null, { timeout: 30_000, polling: 250 }));
         await screenshot(page, 'maintenance');
         process.kill(vmsd, 'SIGCONT');
         stopped = false;

@@ -82,7 +82,7 @@ def test_every_parameter_is_validated_whole(stack):
     for target in hostile:
         status, body = req(v.port, "POST", target, a)
         assert status == 400, (target, body)
-        assert isinstance(body, dict) and body["error"], (target, body)
+        assert isinstance(body, dict) and body["error"] == "bad_request" and body["message"], (target, body)
     # a path that decodes to a route is not that route
     for target in ("/record/stop%00x?camera=cam1", "/record%2Fstop?camera=cam1", "/record/stop/?camera=cam1"):
         status, body = req(v.port, "POST", target, a)
@@ -92,7 +92,7 @@ def test_every_parameter_is_validated_whole(stack):
     assert req(v.port, "GET", "/metrics?x=1")[0] == 400
     # a body no route reads: refused before it is read
     status, body = req(v.port, "POST", "/record/stop?camera=cam1", a, body=b"x" * 5000)
-    assert status == 413 and body["error"] == "request body too large"
+    assert status == 413 and body == {"error": "payload_too_large", "message": "request body too large", "status": 413}
     # none of that touched cam1 ...
     assert camera(v, "cam1")["record"] is True
     # ... while the well-formed request does
@@ -115,7 +115,7 @@ def test_cross_origin_and_foreign_host_are_refused(stack):
     # a page on another site posting to the loopback API (CSRF)
     for origin in ("http://evil.example", "null", "http://127.0.0.1:8081"):
         status, body = req(v.port, "POST", stop, [("Origin", origin)])
-        assert status == 403 and "cross-origin" in body["error"], (origin, body)
+        assert status == 403 and body["error"] == "forbidden" and "cross-origin" in body["message"], (origin, body)
     # a page whose DNS name rebinds to 127.0.0.1: the browser sends its own name as Host
     for host in ("evil.example", f"evil.example:{v.port}", "127.0.0.1", f"127.0.0.1:{v.port + 1}",
                  f"127.0.0.1.evil.example:{v.port}"):

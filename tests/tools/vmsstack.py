@@ -618,6 +618,36 @@ class Stack:
         svc.url = lambda p="/": f"http://{svc.addr}{p}"
         return svc
 
+    def login(self, pg, redis=None, name="login", port=None, args=()):
+        """vms-login (docs/users.md); nginx reaches it with vars LOGIN_PROXY=svc.proxy. The DSN and
+        the JWT key (the stack's, which vms_auth verifies with) go in files, never argv.
+        svc.user(*argv, password=None) runs vms-user against the same database (the password on
+        stdin with --password-stdin); returns the CompletedProcess."""
+        port = port or free_port()
+        d = self.path("secrets")
+        dsn_file = os.path.join(d, f"{name}.dsn")
+        with open(os.open(dsn_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(pg.dsn + "\n")
+        argv = [self.bin("vms-login"), "--listen", f"127.0.0.1:{port}", "--pg-dsn-file", dsn_file,
+                "--jwt-secret-file", self.secret_file()]
+        if redis is not None:
+            argv += ["--redis", redis.addr]
+        svc = self._start(name, [*argv, *args], env=self._env())
+        svc.wait_line(r"login: ready on", 30)
+        svc.addr = f"127.0.0.1:{port}"
+        svc.proxy = f"proxy_pass http://{svc.addr}"
+        svc.url = lambda p="/": f"http://{svc.addr}{p}"
+        svc.dsn_file = dsn_file
+
+        def user(*argv, password=None):
+            cmd = [self.bin("vms-user"), "--dsn-file", dsn_file, *argv]
+            if password is not None:
+                cmd.append("--password-stdin")
+            return subprocess.run(cmd, input=None if password is None else password + "\n",
+                                  capture_output=True, text=True, timeout=60, env=self._env())
+        svc.user = user
+        return svc
+
     def alert_notifier(self, kafka, receivers, args=(), name="alert-notifier"):
         """vms-alert-notifier (docs/events.md); receivers: a path to a receivers.json."""
         svc = self._start(name, [self.bin("vms-alert-notifier"), "--brokers", kafka.bootstrap,
@@ -678,6 +708,26 @@ def env_port(name, default):
     return int(os.environ.get(name, default))
 
 
+def first_admin(login, name="admin"):
+    """A first admin for `run` when the database has none of that name: a generated password,
+    written only to a 0600 file in the run's state dir (never to a log or argv). Returns its path."""
+    path = os.path.join(os.path.dirname(STATE), "admin.password")
+    listed = login.user("list", "--json")
+    if listed.returncode != 0:
+        raise StackError(f"vms-user list: {listed.stderr.strip()}")
+    if any(u["username"] == name for u in json.loads(listed.stdout or "[]")):
+        return path if os.path.exists(path) else f"{path} (missing: vms-user passwd {name})"
+    import secrets
+    password = secrets.token_urlsafe(15)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(password + "\n")
+    added = login.user("add", name, "--role", "admin", "--plan", "enterprise", password=password)
+    if added.returncode != 0:
+        raise StackError(f"vms-user add {name}: {added.stderr.strip()}")
+    return path
+
+
 def run(args):
     if os.path.exists(STATE):
         stop(args, quiet=True)
@@ -717,10 +767,14 @@ def run(args):
                          port=env_port("VMS_CAMSIM_PORT", 8554),
                          control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
         review = st.review_api(pg, port=env_port("VMS_REVIEW_API_PORT", 8093))
+        # plain-HTTP runs: a Secure cookie would not come back over http://127.0.0.1
+        login = st.login(pg, r, port=env_port("VMS_LOGIN_PORT", 8095),
+                         args=() if args.tls else ("--cookie-secure", "off"))
+        admin_file = first_admin(login)
         api_port = env_port("VMS_API_PORT", 8091)
         http_port = env_port("VMS_HTTP_PORT", 8080)
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
-        common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
+        common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "LOGIN_PROXY": login.proxy, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx_vars = common
@@ -779,6 +833,7 @@ def run(args):
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})
+  sign in    {base}/ as admin, password in {admin_file} (vms-login {login.addr}; more users: vms-user, docs/users.md)
   dev token  ./build.sh token   (signed with {st.secret_file()}){tls_lines}""")
     if args.detach:
         return 0
