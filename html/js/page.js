@@ -107,8 +107,9 @@ export async function signedIn(main) {
     if (userToken()) return userToken();
     const out = document.getElementById('signout');
     if (out) out.hidden = true;
-    // the page's own controls wait behind the form (it is the only thing on screen, at any height)
-    const waiting = [...main.children].filter((el) => !el.hidden);
+    // the page's own controls wait behind the form (it is the only thing on screen, at any height),
+    // the header's too (the mosaic's layout picker is filled once signed in)
+    const waiting = [...main.children, document.getElementById('layout')].filter((el) => el && !el.hidden);
     for (const el of waiting) el.hidden = true;
     return new Promise((resolve) => {
         const form = document.createElement('form');
