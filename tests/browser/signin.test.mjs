@@ -1,9 +1,11 @@
 // Signing in with a user name and a password (issue #14 item 1, docs/users.md): the mosaic opened
-// with no session shows the sign-in form; a wrong password gets the one message every 401 gets;
+// with no session shows the sign-in form; a wrong password gets the one message every 401 gets, a
+// user name locked after too many the wait vms-login's 429 gives;
 // the right one signs in (vms-login, a user made with `vms-user add --password-stdin`) and a tile
 // plays; the token is renewed through the refresh cookie, without the form, when it has expired
 // and when the server refuses it; sign-out ends the session on the server and brings the form
-// back; a token pasted by hand is never renewed.
+// back; a token pasted by hand is never renewed; offline and with vms-login stopped (SIGSTOP) the
+// form says so.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BASE, env, openBrowser, pasteToken, screenshot } from './lib.mjs';
@@ -27,9 +29,21 @@ async function submitPassword(page, user, password) {
     await page.click(`${FORM} button[type=submit]`);
 }
 
+// Submits and returns the error the form shows for this answer (the last one hidden first).
+async function formError(page, user, password) {
+    await page.evaluate(() => {
+        document.querySelector('form.signin [data-role=signin-error]').hidden = true;
+    });
+    await submitPassword(page, user, password);
+    await page.waitForSelector(`${FORM} [data-role=signin-error]:not([hidden])`, { timeout: 30_000 });
+    return page.textContent(`${FORM} [data-role=signin-error]`);
+}
+
 test('sign in with a password, play, renew silently, sign out', async () => {
     const user = env('VMS_SIGNIN_USER');
     const password = env('VMS_SIGNIN_PASSWORD');
+    const loginPid = Number(env('VMS_LOGIN_PID'));
+    let stopped = false;
     const b = await openBrowser();
     const refreshes = [];
     b.context.on('request', (r) => r.url().endsWith('/api/auth/refresh') && refreshes.push(r.method()));
@@ -66,12 +80,16 @@ test('sign in with a password, play, renew silently, sign out', async () => {
             assert.equal(await page.inputValue('#signin-password'), '');
             await screenshot(page, 'signin-wrong-password');
             // a user name nobody has: the same words (the server's 401 says nothing about who exists)
-            await page.evaluate(() => {
-                document.querySelector('form.signin [data-role=signin-error]').hidden = true;
-            });
-            await submitPassword(page, 'nobody-here', 'not the password');
-            await page.waitForSelector(`${FORM} [data-role=signin-error]:not([hidden])`, { timeout: 30_000 });
-            assert.equal(await page.textContent(`${FORM} [data-role=signin-error]`), 'Usuário ou senha incorretos.');
+            assert.equal(await formError(page, 'nobody-here', 'not the password'), 'Usuário ou senha incorretos.');
+        });
+
+        await step('a user name locked after VMS_SIGNIN_MAX_FAILURES wrong passwords: the wait, from Retry-After', async () => {
+            const max = Number(env('VMS_SIGNIN_MAX_FAILURES'));
+            const name = `locked-${process.pid}`;   // a name of this run's own: a retry starts unlocked
+            for (let i = 0; i < max; i++) assert.equal(await formError(page, name, `wrong ${i}`), 'Usuário ou senha incorretos.');
+            // the window (15 min) less the moments since the first failure, in minutes
+            assert.match(await formError(page, name, 'wrong again'), /^Muitas tentativas\. Tente novamente em 1[45] min\.$/);
+            await screenshot(page, 'signin-locked');
         });
 
         await step('the right password: signed in, a tile plays', async () => {
@@ -162,10 +180,20 @@ test('sign in with a password, play, renew silently, sign out', async () => {
                 'No connection to the server. Check the network and try again.');
             await b.context.setOffline(false);
         });
+
+        await step('vms-login not answering: "unavailable" (nginx\'s 504 after its 10 s read timeout)', async () => {
+            await page.goto(`${BASE()}/index.html`);
+            await page.waitForSelector(`${FORM} #signin-user`, { timeout: 20_000 });
+            process.kill(loginPid, 'SIGSTOP');
+            stopped = true;
+            assert.equal(await formError(page, user, password), 'O acesso está indisponível no momento. Tente novamente mais tarde.');
+            await screenshot(page, 'signin-unavailable');
+        });
     } catch (e) {
         await b.dump('signin');
         throw e;
     } finally {
+        if (stopped) process.kill(loginPid, 'SIGCONT');
         await b.close();
     }
 });

@@ -112,11 +112,13 @@ def test_browser(stack, build_dir):
     # production default): Chromium sends Secure cookies back to http://127.0.0.1.
     login_env, login_vars = {}, {}
     if any(t.endswith("signin.test.mjs") for t in tests):
-        login = st.login(st.postgres(), r)
+        # a user name is locked after 3 wrong passwords (default 10): the lock-out is reached in 4 tries
+        login = st.login(st.postgres(), r, args=("--max-failures", "3"))
         password = secrets.token_urlsafe(12)
         added = login.user("add", "signin1", "--role", "viewer", password=password)
         assert added.returncode == 0, added.stderr
-        login_env = {"VMS_SIGNIN_USER": "signin1", "VMS_SIGNIN_PASSWORD": password}
+        login_env = {"VMS_SIGNIN_USER": "signin1", "VMS_SIGNIN_PASSWORD": password, "VMS_SIGNIN_MAX_FAILURES": "3",
+                     "VMS_LOGIN_PID": str(login.pid)}
         login_vars = {"LOGIN_PROXY": login.proxy}
     whep_port, vmsd_port = vmsstack.free_port(), vmsstack.free_port()
     ngx = st.nginx(vars={
