@@ -6,4 +6,4 @@ vms-login_SRCS := login/main.c login/auth.c login/body.c login/pw.c consumer_com
 vms-login_CFLAGS := -I$(ROOT)/modules/auth/core
 vms-login_PKGS := libmicrohttpd libpq jansson hiredis libargon2 libcrypto rdkafka
 vms-user_SRCS := login/user_cli.c login/pw.c login/body.c
-vms-user_PKGS := libpq libargon2 jansson
+vms-user_PKGS := libpq libargon2 jansson hiredis

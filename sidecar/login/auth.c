@@ -272,6 +272,13 @@ static const char *FAIL_CLEAR_SQL = "DELETE FROM login_failures WHERE name_hash 
 static const char *USER_SQL =
     "SELECT id, username, role, plan, max_concurrent_streams, array_to_json(cameras)::text, tenant,"
     " password_hash, disabled FROM users WHERE username = $1";
+/* the user's ended sessions go at each sign-in (their spent tokens with them: ON DELETE CASCADE) */
+static const char *PRUNE_SESSIONS_SQL =
+    "DELETE FROM auth_sessions WHERE user_id = $1::bigint AND (expires_at < now()"
+    " OR revoked_at < now() - interval '1 day')";
+/* names that stopped failing, now and then: a guesser trying many names leaves one row each */
+static const char *PRUNE_FAILURES_SQL =
+    "DELETE FROM login_failures WHERE window_start <= now() - make_interval(secs => $2::float8)";
 static const char *SESSION_SQL =
     "INSERT INTO auth_sessions (user_id, refresh_hash, expires_at, last_jti, last_exp)"
     " VALUES ($1::bigint, $2::bytea, now() + make_interval(secs => $3::float8), $4, to_timestamp($5::float8))";
@@ -323,6 +330,12 @@ lg_login(lg_req_t *q, lg_reply_t *r)
             goto error;
         }
         PQclear(f);
+        unsigned char dice;
+        lg_reply_t scratch = { 0 };     /* a failed prune changes nothing of the answer */
+        if (lg_random(&dice, 1) == 0 && dice < 4) {
+            PQclear(query(&scratch, PRUNE_FAILURES_SQL, 2, fp));
+            free(scratch.body);
+        }
         r->status = MHD_HTTP_UNAUTHORIZED;
         r->body = strdup(INVALID);
         r->len = r->body ? strlen(r->body) : 0;
@@ -346,7 +359,9 @@ lg_login(lg_req_t *q, lg_reply_t *r)
     snprintf(ttl, sizeof(ttl), "%ld", lg_conf.refresh_ttl);
     snprintf(exps, sizeof(exps), "%lld", exp);
     const char *sp[5] = { u.id, refresh_hash, ttl, jti, exps };
-    PGresult *s = query(r, SESSION_SQL, 5, sp);
+    PGresult *s = query(r, PRUNE_SESSIONS_SQL, 1, sp);
+    PQclear(s);
+    s = s ? query(r, SESSION_SQL, 5, sp) : NULL;
     PGresult *c = s ? query(r, FAIL_CLEAR_SQL, 1, fp) : NULL;
     if (c == NULL) {
         free(token);

@@ -5,10 +5,12 @@
  *                                    [--tenant T] [--password-stdin]
  *   vms-user [--dsn-file F] passwd NAME [--password-stdin]
  *   vms-user [--dsn-file F] disable NAME | enable NAME | list [--json]
+ *   (passwd and disable take [--redis IP:PORT], else VMS_REDIS_ADDR)
  *
  * The password comes from the terminal (no echo, asked twice) or one line of stdin with
  * --password-stdin; never from argv.  The DSN from --dsn-file, VMS_PG_DSN_FILE or VMS_PG_DSN.
- * passwd and disable revoke every session (refresh token) of the user.
+ * passwd and disable revoke every session (refresh token) of the user and, with Redis, the newest
+ * access token of each (vms:revoked:{jti}, as nginx's /api/auth/revoke).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -34,6 +38,7 @@ usage(void)
             "                               [--cameras a,b] [--tenant T] [--password-stdin]\n"
             "       vms-user [--dsn-file F] passwd NAME [--password-stdin]\n"
             "       vms-user [--dsn-file F] disable NAME | enable NAME | list [--json]\n"
+            "  passwd, disable: [--redis IP:PORT] (or VMS_REDIS_ADDR) also revokes the sessions' access tokens\n"
             "  DSN: --dsn-file F, else VMS_PG_DSN_FILE or VMS_PG_DSN in the environment\n");
 }
 
@@ -147,6 +152,46 @@ run(PGconn *pg, const char *sql, int n, const char *const *p)
     return res;
 }
 
+/* vms:revoked:{jti} for the access token of each revoked session (rows: jti, exp); 0 or -1 */
+static int
+revoke_tokens(const char *addr, PGresult *res)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t) (colon - addr) >= sizeof(host)) {
+        fprintf(stderr, "vms-user: --redis %s: expected IP:PORT\n", addr);
+        return -1;
+    }
+    memcpy(host, addr, (size_t) (colon - addr));
+    host[colon - addr] = '\0';
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+    int rc = 0;
+    if (c == NULL || c->err) {
+        fprintf(stderr, "vms-user: redis %s: %s\n", addr, c ? c->errstr : "out of memory");
+        rc = -1;
+    }
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 1) || PQgetisnull(res, i, 2)) {
+            continue;
+        }
+        long long ttl = strtoll(PQgetvalue(res, i, 2), NULL, 10) - (long long) time(NULL) + 30;
+        if (ttl <= 0) {
+            continue;
+        }
+        redisReply *rep = redisCommand(c, "SET vms:revoked:%s 1 EX %lld", PQgetvalue(res, i, 1), ttl);
+        if (rep == NULL || rep->type != REDIS_REPLY_STATUS) {
+            fprintf(stderr, "vms-user: redis SET failed: %s\n", rep ? rep->str : c->errstr);
+            rc = -1;
+        }
+        freeReplyObject(rep);
+    }
+    if (c) {
+        redisFree(c);
+    }
+    return rc;
+}
+
 static int
 list(PGconn *pg, int as_json)
 {
@@ -183,6 +228,13 @@ list(PGconn *pg, int as_json)
 }
 
 /* "a,b" as a text[] literal ({a,b}); camera ids are [A-Za-z0-9_-]: nothing to quote */
+/* the rest of passwd's and disable's statement: every open session ends; rows (user id, the
+ * sessions' newest jti and its exp), one with NULLs when there was none */
+#define REVOKE_SESSIONS \
+    " s AS (UPDATE auth_sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)" \
+    " AND revoked_at IS NULL RETURNING last_jti, extract(epoch FROM last_exp)::bigint AS exp)" \
+    " SELECT u.id, s.last_jti, s.exp FROM u LEFT JOIN s ON true"
+
 static int
 cameras_literal(const char *in, char *out, size_t len)
 {
@@ -198,7 +250,7 @@ int
 main(int argc, char **argv)
 {
     const char *dsn_file = NULL, *cmd = NULL, *name = NULL, *role = "viewer", *plan = NULL, *max = NULL,
-               *cams = NULL, *tenant = NULL;
+               *cams = NULL, *tenant = NULL, *redis = getenv("VMS_REDIS_ADDR");
     int from_stdin = 0, as_json = 0;
     for (int i = 1; i < argc; i++) {
         const char **dst = NULL;
@@ -208,6 +260,7 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--max-streams") == 0) dst = &max;
         else if (strcmp(argv[i], "--cameras") == 0) dst = &cams;
         else if (strcmp(argv[i], "--tenant") == 0) dst = &tenant;
+        else if (strcmp(argv[i], "--redis") == 0) dst = &redis;
         else if (strcmp(argv[i], "--password-stdin") == 0) { from_stdin = 1; continue; }
         else if (strcmp(argv[i], "--json") == 0) { as_json = 1; continue; }
         else if (strcmp(argv[i], "--password") == 0) {
@@ -270,12 +323,10 @@ main(int argc, char **argv)
                 goto out;
             }
             sql = "WITH u AS (UPDATE users SET password_hash = $2, updated_at = now(), password_changed_at = now()"
-                  " WHERE username = $1 RETURNING id), s AS (UPDATE auth_sessions SET revoked_at = now()"
-                  " WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL) SELECT id FROM u";
+                  " WHERE username = $1 RETURNING id)," REVOKE_SESSIONS;
         } else if (strcmp(cmd, "disable") == 0) {
-            sql = "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE username = $1 RETURNING id),"
-                  " s AS (UPDATE auth_sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"
-                  " AND revoked_at IS NULL) SELECT id FROM u";
+            sql = "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE username = $1"
+                  " RETURNING id)," REVOKE_SESSIONS;
         } else {
             sql = "UPDATE users SET disabled = false, updated_at = now() WHERE username = $1 RETURNING id";
         }
@@ -284,6 +335,10 @@ main(int argc, char **argv)
             fprintf(stderr, "vms-user: no user %s\n", name);
         } else if (res) {
             rc = 0;
+            if (strcmp(cmd, "enable") != 0 && redis && revoke_tokens(redis, res) != 0) {
+                fprintf(stderr, "vms-user: sessions revoked, but their access tokens stay valid until they expire\n");
+                rc = 1;
+            }
         }
     } else {
         usage();

@@ -98,9 +98,12 @@ def test_sign_in_refresh_logout(stack, site):
     wait_for("revoked token refused", lambda: requests.get(base + "/api/auth/whoami", headers=bearer(token),
                                                            timeout=10).status_code == 401, 20)
 
-    # vms-user passwd and enable through the CLI
+    # vms-user passwd and enable through the CLI; passwd ends the user's sessions, access tokens too
+    token = sign_in(base, "alice", pw_alice).json()["token"]
     new_pw = secrets.token_urlsafe(12)
     assert login.user("passwd", "alice", password=new_pw).returncode == 0
+    wait_for("token of a changed password refused", lambda: requests.get(
+        base + "/api/auth/whoami", headers=bearer(token), timeout=10).status_code == 401, 20)
     assert sign_in(base, "alice", pw_alice).status_code == 401
     assert sign_in(base, "alice", new_pw).status_code == 200
     assert login.user("enable", "bob").returncode == 0
@@ -148,3 +151,12 @@ def test_failed_sign_ins_are_limited(stack):
     assert codes[:5] == [401] * 5 and codes[5] == 429
     refused = sign_in(base, "carol", pw)
     assert refused.status_code == 429 and refused.json().get("scope") == "auth_failures", refused.text
+
+
+def test_without_vms_login_the_routes_answer_503_json(stack):
+    ngx = stack.nginx(vars={"REDIS_ADDR": "127.0.0.1:9"})          # no LOGIN_PROXY
+    for path in ("/api/auth/login", "/api/auth/refresh", "/api/auth/logout"):
+        r = requests.post(ngx.url(path), json={}, timeout=10)
+        assert r.status_code == 503 and r.json()["error"] == "service_unavailable", (path, r.text)
+    # the other /api/auth/ routes are vms_auth's as before
+    assert requests.get(ngx.url("/api/auth/whoami"), timeout=10).status_code == 401

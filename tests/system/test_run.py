@@ -49,7 +49,7 @@ def test_run_detach_then_stop(tmp_path, build_dir):
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT",
               "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT",
-              "VMS_REVIEW_API_PORT")}
+              "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT")}
     env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
     run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
     up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
@@ -91,6 +91,16 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         # the review API answers through nginx for the token's cameras
         events = requests.get(base + "/api/events", headers=auth, timeout=10)
         assert events.status_code == 200 and isinstance(events.json()["events"], list), events.text
+        # the first admin signs in with the password `run` wrote to a 0600 file (printed: its path only)
+        pw_file = re.search(r"as admin, password in (\S+)", up.stdout).group(1)
+        assert os.stat(pw_file).st_mode & 0o777 == 0o600
+        with open(pw_file) as f:
+            password = f.read().strip()
+        assert password not in up.stdout + up.stderr
+        signed = requests.post(base + "/api/auth/login", json={"username": "admin", "password": password}, timeout=30)
+        assert signed.status_code == 200 and signed.json()["user"]["role"] == "admin", signed.text
+        assert requests.get(base + "/api/auth/whoami", headers={"Authorization": "Bearer " + signed.json()["token"]},
+                            timeout=5).status_code == 200
         # Prometheus and Alertmanager are up, printed, and Prometheus scrapes vmsd and nginx
         prom = f"http://127.0.0.1:{ports['VMS_PROMETHEUS_PORT']}"
         am = f"http://127.0.0.1:{ports['VMS_ALERTMANAGER_PORT']}"
@@ -106,11 +116,12 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         down = subprocess.run(run + ["stop"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
     pids = [int(m) for m in re.findall(r"\((\d+)\) stopped", down.stdout)]
-    # redis, postgres, kafka-broker, camsim, review-api, nginx, vmsd, detections-consumer,
+    # redis, postgres, kafka-broker, camsim, review-api, login, nginx, vmsd, detections-consumer,
     # alert-notifier, push, alertmanager, prometheus
-    assert len(pids) == 12 and "stop: alert-notifier (" in down.stdout \
+    assert len(pids) == 13 and "stop: alert-notifier (" in down.stdout \
         and "stop: detections-consumer (" in down.stdout \
-        and "stop: push (" in down.stdout and "stop: review-api (" in down.stdout, down.stdout
+        and "stop: push (" in down.stdout and "stop: review-api (" in down.stdout \
+        and "stop: login (" in down.stdout, down.stdout
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
@@ -121,7 +132,7 @@ def test_restarted_stack_delivers_events_each_time(tmp_path, build_dir):
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PUSH_PORT",
-              "VMS_REVIEW_API_PORT")}
+              "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT")}
     var = tmp_path / "var"
     env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
     run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]

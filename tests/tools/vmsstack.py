@@ -638,13 +638,16 @@ class Stack:
         svc.proxy = f"proxy_pass http://{svc.addr}"
         svc.url = lambda p="/": f"http://{svc.addr}{p}"
         svc.dsn_file = dsn_file
+        env = self._env()
+        if redis is not None:    # passwd and disable revoke the sessions' access tokens there
+            env["VMS_REDIS_ADDR"] = redis.addr
 
         def user(*argv, password=None):
             cmd = [self.bin("vms-user"), "--dsn-file", dsn_file, *argv]
             if password is not None:
                 cmd.append("--password-stdin")
             return subprocess.run(cmd, input=None if password is None else password + "\n",
-                                  capture_output=True, text=True, timeout=60, env=self._env())
+                                  capture_output=True, text=True, timeout=60, env=env)
         svc.user = user
         return svc
 
