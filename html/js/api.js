@@ -1,7 +1,10 @@
 // HTTP calls to the vms APIs. Every call sends the user token in the
 // Authorization header; errors become ApiError with the status and the
 // server's JSON message, so components can show the right degradation text.
-import { userToken } from './session.js';
+// A 401 to a password session's token renews the token once (session.js) and
+// sends the request again; when the server refuses the renewal, the sign-in
+// form comes back saying the session expired.
+import { endSession, passwordSession, refreshSession, userToken } from './session.js';
 
 export class ApiError extends Error {
     constructor(status, body, message) {
@@ -27,21 +30,27 @@ async function parseBody(res) {
     }
 }
 
-// fetch with the user's token; throws ApiError unless 2xx.
+// fetch with the user's token (or token); throws ApiError unless 2xx.
 export async function request(path, { method = 'GET', json, body, headers = {}, token, signal, keepalive = false } = {}) {
-    const h = new Headers(headers);
+    if (json !== undefined) body = JSON.stringify(json);
+    const send = async (bearer) => {
+        const h = new Headers(headers);
+        if (bearer) h.set('Authorization', `Bearer ${bearer}`);
+        if (json !== undefined) h.set('Content-Type', 'application/json');
+        try {
+            return await fetch(path, { method, headers: h, body, signal, keepalive, cache: 'no-store' });
+        } catch (e) {
+            if (e.name === 'AbortError') throw e;
+            throw new ApiError(0, null, e.message);
+        }
+    };
     const bearer = token ?? userToken();
-    if (bearer) h.set('Authorization', `Bearer ${bearer}`);
-    if (json !== undefined) {
-        h.set('Content-Type', 'application/json');
-        body = JSON.stringify(json);
-    }
-    let res;
-    try {
-        res = await fetch(path, { method, headers: h, body, signal, keepalive, cache: 'no-store' });
-    } catch (e) {
-        if (e.name === 'AbortError') throw e;
-        throw new ApiError(0, null, e.message);
+    let res = await send(bearer);
+    if (res.status === 401 && token === undefined && bearer && passwordSession()) {
+        // another request may have renewed the token meanwhile: then only send again
+        const renewed = userToken() !== bearer ? 'ok' : await refreshSession();
+        if (renewed === 'ok') res = await send(userToken());
+        else if (renewed === 'refused') endSession('session_expired');
     }
     if (!res.ok) throw new ApiError(res.status, await parseBody(res));
     return res;

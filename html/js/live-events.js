@@ -2,7 +2,7 @@
 // fetch(), so the user token goes in the Authorization header, never in a URL. After the server
 // ends a subscription (every minute) or the network drops, it reconnects with Last-Event-ID and
 // resumes without loss; the token is checked again at each reconnection.
-import { userToken } from './session.js';
+import { passwordSession, refreshSession, userToken } from './session.js';
 
 export class LiveEvents extends EventTarget {
     constructor(cameras) {
@@ -30,11 +30,19 @@ export class LiveEvents extends EventTarget {
     async run() {
         while (!this.stopped) {
             this.abort = new AbortController();
-            const headers = { Accept: 'text/event-stream', Authorization: `Bearer ${userToken()}` };
+            const token = userToken();
+            const headers = { Accept: 'text/event-stream', Authorization: `Bearer ${token}` };
             if (this.lastId) headers['Last-Event-ID'] = this.lastId;
             try {
                 const res = await fetch(`/api/events/live?cameras=${this.cameras.join(',')}`,
                     { headers, signal: this.abort.signal, cache: 'no-store' });
+                // a password session's token renewed (now or by another request meanwhile): go on,
+                // once: a renewed token refused too is not renewed again
+                if (res.status === 401 && passwordSession() && token !== this.renewed
+                    && (userToken() !== token || (await refreshSession()) === 'ok')) {
+                    this.renewed = userToken();
+                    continue;
+                }
                 if (res.status === 401 || res.status === 403) {
                     this.state('denied', res.status);
                     return;                         // a new token is needed: no retry loop

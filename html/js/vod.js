@@ -19,9 +19,9 @@ export class VodPlayer extends EventTarget {
         this.destroy();
         const q = new URLSearchParams({ start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString() });
         const url = `/api/playback/${encodeURIComponent(cameraId)}?${q}`;
-        const token = userToken();
         const hls = new Hls({
-            xhrSetup: (xhr) => token && xhr.setRequestHeader('Authorization', `Bearer ${token}`),
+            // the token of the moment: a password session's is renewed while the video plays
+            xhrSetup: (xhr) => userToken() && xhr.setRequestHeader('Authorization', `Bearer ${userToken()}`),
             maxBufferLength: 30,
         });
         this.hls = hls;

@@ -7,13 +7,7 @@
 //   - the recordings page with such a session: the same words, never the server's English.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BASE, env, openBrowser, playerView, screenshot } from './lib.mjs';
-
-async function signInWithForm(page, token) {
-    await page.waitForSelector('form.signin textarea', { timeout: 20_000 });
-    await page.fill('form.signin textarea', token);
-    await page.click('form.signin button[type=submit]');
-}
+import { BASE, env, openBrowser, pasteToken as signInWithForm, playerView, screenshot } from './lib.mjs';
 
 async function run(name, body) {
     const b = await openBrowser();
@@ -55,7 +49,7 @@ test('an expired session asks to sign in again, and the form comes back', () => 
     assert.equal(await page.textContent('.vms-player [data-role=retry]'), 'Entrar novamente');
     await screenshot(page, 'failures-expired-player');
     await page.click('.vms-player [data-role=retry]');
-    await page.waitForSelector('form.signin textarea', { timeout: 20_000 });
+    await page.waitForSelector('form.signin', { timeout: 20_000 });
     assert.equal(await page.evaluate(() => sessionStorage.getItem('vms.token')), null);
 
     // a page opened later in the same tab, the expired token still stored: the form, saying why
@@ -84,7 +78,7 @@ test('a token the server refuses: sign in again, in the page\'s language', () =>
     assert.doesNotMatch(banner + status, /token|signature|unauthorized/i);
     await screenshot(page, 'failures-refused-playback');
     await page.click('#banner [data-role=signin-again]');
-    await page.waitForSelector('form.signin textarea', { timeout: 20_000 });
+    await page.waitForSelector('form.signin', { timeout: 20_000 });
     // in English when the page is
     await page.goto(`${BASE()}/player.html?camera=cam2&lang=en`);
     await signInWithForm(page, env('VMS_FOREIGN_TOKEN'));

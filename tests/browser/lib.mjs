@@ -67,14 +67,22 @@ export async function openBrowser() {
     };
 }
 
-// Signs in the way a user does: the token (the README's `./build.sh token`) pasted into the
-// sign-in form. player.html without a camera asks for it, then lists the cameras. The tab keeps
-// the session (sessionStorage) for the pages it opens next.
+// Signs in the way a user with an access token does (the README's `./build.sh token`, or an
+// external identity provider's JWT): "use an access token" in the sign-in form, the token
+// pasted. player.html without a camera asks for it, then lists the cameras. The tab keeps the
+// session (sessionStorage) for the pages it opens next.
 export async function signIn(page, token) {
     await page.goto(`${BASE()}/player.html`);
+    await pasteToken(page, token);
+    await page.waitForSelector('form.signin', { state: 'detached', timeout: 20_000 });
+}
+
+// The sign-in form on screen: switched to the paste box (unless it opens there), token pasted, sent.
+export async function pasteToken(page, token) {
+    await page.waitForSelector('form.signin', { timeout: 20_000 });
+    if (await page.$eval('form.signin', (f) => f.dataset.mode !== 'token')) await page.click('form.signin [data-role=use-token]');
     await page.fill('form.signin textarea', token);
     await page.click('form.signin button[type=submit]');
-    await page.waitForSelector('form.signin', { state: 'detached', timeout: 20_000 });
 }
 
 export async function screenshot(page, name) {

@@ -2,12 +2,14 @@
 
 Starts redis-server, camsim (5 cameras), nginx with our modules and nginx-rtmp, vmsd recording the
 cameras and relaying them to nginx-rtmp (live HLS), the WHEP test peer (tests/tools/whep, WebRTC for
-cam1 only); prepares a recording with a gap (a camsim drop of cam5); then runs
+cam1 only), PostgreSQL and vms-login with a user made by vms-user (signin.test.mjs; only when that
+file runs); prepares a recording with a gap (a camsim drop of cam5); then runs
 `node --test` on tests/browser/ (playwright-core driving /usr/bin/chromium) and fails if it fails.
 Screenshots land in tests/artifacts/browser/.
 """
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -100,14 +102,30 @@ def test_browser(stack, build_dir):
 
     st = stack
     tokens = Tokens(st)
+    only = os.environ.get("VMS_BROWSER_ONLY")   # e.g. "reconnect,limit" while working on those
+    tests = sorted(os.path.join(BROWSER, f) for f in os.listdir(BROWSER) if f.endswith(".test.mjs")
+                   and (not only or f.split(".")[0] in only.split(",")))
     r = st.redis()
     cams = st.camsim(cameras=len(CAMERAS))
+    # password sign-in (signin.test.mjs): vms-login on PostgreSQL, a viewer made with vms-user, the
+    # password only on its stdin and in the test's environment. The refresh cookie stays Secure (the
+    # production default): Chromium sends Secure cookies back to http://127.0.0.1.
+    login_env, login_vars = {}, {}
+    if any(t.endswith("signin.test.mjs") for t in tests):
+        # a user name is locked after 3 wrong passwords (default 10): the lock-out is reached in 4 tries
+        login = st.login(st.postgres(), r, args=("--max-failures", "3"))
+        password = secrets.token_urlsafe(12)
+        added = login.user("add", "signin1", "--role", "viewer", password=password)
+        assert added.returncode == 0, added.stderr
+        login_env = {"VMS_SIGNIN_USER": "signin1", "VMS_SIGNIN_PASSWORD": password, "VMS_SIGNIN_MAX_FAILURES": "3",
+                     "VMS_LOGIN_PID": str(login.pid)}
+        login_vars = {"LOGIN_PROXY": login.proxy}
     whep_port, vmsd_port = vmsstack.free_port(), vmsstack.free_port()
     ngx = st.nginx(vars={
         "REDIS_ADDR": r.addr, "KAFKA_BROKERS": "127.0.0.1:9",
         "VMSD_API": f"127.0.0.1:{vmsd_port}",
         "WHEP_PROXY": f"proxy_pass http://127.0.0.1:{whep_port}",
-        "PLAYBACK_ACCESS": "vms_auth on;",
+        "PLAYBACK_ACCESS": "vms_auth on;", **login_vars,
     })
     whep = st._start("whep", [sys.executable, os.path.join(ROOT, "tests", "tools", "whep", "whep.py"),
                               "--port", str(whep_port), "--rtsp", cams.url("{camera}"), "--cameras", "cam1"])
@@ -162,12 +180,9 @@ def test_browser(stack, build_dir):
                # its own user: the live pages before it may still hold viewer1's stream leases (an
                # idle lease lives 30 s), and a user at the plan's limit gets 429 for playback too
                VMS_PLAYBACK_TOKEN=tokens.make(sub="viewer7", role="viewer", permissions=["playback"]),
-               VMS_ARTIFACTS=ARTIFACTS)
+               VMS_ARTIFACTS=ARTIFACTS, **login_env)
     os.makedirs(ARTIFACTS, exist_ok=True)
     open(env["VMS_CLIENT_METRICS_LOG"], "a").close()
-    only = os.environ.get("VMS_BROWSER_ONLY")   # e.g. "reconnect,limit" while working on those
-    tests = sorted(os.path.join(BROWSER, f) for f in os.listdir(BROWSER) if f.endswith(".test.mjs")
-                   and (not only or f.split(".")[0] in only.split(",")))
     # one file at a time (some stop a shared peer: camsim drop, vmsd SIGSTOP), each its own browser
     # A file that fails is run once more, like Playwright's `retries: 1` (real-time media in a browser
     # on a loaded 2-core machine); the retry is reported, and a second failure fails the test.
