@@ -2,7 +2,6 @@
 users made with the vms-user CLI.  Passwords are random per run: none may reach a log or a
 command line."""
 import glob
-import os
 import secrets
 
 import pytest
