@@ -372,7 +372,8 @@ main(int argc, char **argv)
     vms_api_register();
     vms_http_allow_origins(cfg->api_allowed_origins);
     vms_analysis_init();
-    if (vms_http_start(cfg->listen_host, cfg->listen_port, err, sizeof(err))
+    if (vms_http_start(cfg->listen_host, cfg->listen_port, cfg->api_tls_cert,
+                       cfg->api_tls_key, err, sizeof(err))
         != 0)
     {
         vms_log_error(NULL, "%s", err);

@@ -556,8 +556,11 @@ add_host(const char *fmt, const char *host, int port)
 }
 
 int
-vms_http_start(const char *host, int port, char *err, size_t errlen)
+vms_http_start(const char *host, int port, const char *tls_cert,
+    const char *tls_key, char *err, size_t errlen)
 {
+    struct MHD_OptionItem    tls[4];
+    int                      ntls = 0;
     struct sockaddr_storage  ss;
     struct sockaddr_in      *s4 = (struct sockaddr_in *) &ss;
     struct sockaddr_in6     *s6 = (struct sockaddr_in6 *) &ss;
@@ -595,6 +598,22 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
         add_host(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     }
+    if (tls_cert != NULL) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, errlen, "http: api_tls_cert_file given, but this"
+                     " libmicrohttpd has no TLS");
+            return -1;
+        }
+        /* TLS 1.2 and 1.3, forward-secret key exchange and no CBC suites, close to
+         * nginx's server.d/tls.conf (GnuTLS priority syntax) */
+        flags |= MHD_USE_TLS;
+        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls_cert };
+        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls_key };
+        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_PRIORITIES, 0,
+            (void *) "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-AES-128-CBC:-AES-256-CBC"
+                     ":-CAMELLIA-128-CBC:-CAMELLIA-256-CBC" };
+    }
+    tls[ntls] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
     daemon_ = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
                                NULL,
                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
@@ -602,12 +621,14 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                               MHD_OPTION_ARRAY, tls,
                                MHD_OPTION_END);
     if (daemon_ == NULL) {
-        snprintf(err, errlen, "http: cannot listen on %s:%d", host, port);
+        snprintf(err, errlen, "http: cannot listen on %s:%d%s", host, port,
+                 tls_cert ? " (or the certificate and key do not load)" : "");
         return -1;
     }
-    vms_log_info(NULL, "http: API on http://%s%s%s:%d/", 
+    vms_log_info(NULL, "http: API on %s://%s%s%s:%d/", tls_cert ? "https" : "http",
                  strchr(host, ':') ? "[" : "", host,
                  strchr(host, ':') ? "]" : "", port);
     return 0;

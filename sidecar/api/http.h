@@ -76,7 +76,10 @@ const char *vms_http_header(const vms_http_req_t *req, const char *name);
 /* Sets status and the JSON body {"error":CODE,"message":msg,"status":N} (CODE from the status). */
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
 
-int vms_http_start(const char *host, int port, char *err, size_t errlen);
+/* Serves the API on host:port; HTTPS when tls_cert and tls_key (PEM text, kept by the
+ * caller until vms_http_stop) are given, plain HTTP when both are NULL. */
+int vms_http_start(const char *host, int port, const char *tls_cert,
+    const char *tls_key, char *err, size_t errlen);
 void vms_http_stop(void);
 
 #endif /* VMS_HTTP_H */

@@ -103,6 +103,10 @@ static const vms_confkey_t global_keys[] = {
       0, 3600000, "30s", NULL, 0, NULL },
     STR(GC, "api_token_issuer", api_token_issuer, NULL),
     STR(GC, "api_token_audience", api_token_audience, NULL),
+    FUNC(GC, "api_tls_cert_file", api_tls_cert, vms_config_parse_pem_file,
+         NULL, NULL),
+    FUNC(GC, "api_tls_key_file", api_tls_key, vms_config_parse_secret_file,
+         NULL, NULL),
     INT(GC, "postgres_queue_max", pg_queue_max, 1, 10000000, "100000",
         "expected a positive integer"),
     FUNC(GC, "log_level", log_level, vms_config_parse_loglevel, "info", NULL),
@@ -526,6 +530,11 @@ check_global(parse_t *p)
                "api_token_secret_file");
     env_secret(p, &cfg->relay_secret, "VMS_RELAY_TOKEN_SECRET",
                "relay_token_secret_file");
+    if ((cfg->api_tls_cert == NULL) != (cfg->api_tls_key == NULL)) {
+        perr(p, p->line, NULL, cfg->api_tls_cert ? "api_tls_key_file"
+             : "api_tls_cert_file", "missing: the API serves HTTPS with"
+             " both api_tls_cert_file and api_tls_key_file, or neither");
+    }
     if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
         vms_buf_t b = {0};
         vms_buf_printf(&b, "%s/.spool", cfg->recordings);
@@ -652,6 +661,11 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->api_jwks);
     free(cfg->api_token_issuer);
     free(cfg->api_token_audience);
+    free(cfg->api_tls_cert);
+    if (cfg->api_tls_key != NULL) {
+        explicit_bzero(cfg->api_tls_key, strlen(cfg->api_tls_key));
+    }
+    free(cfg->api_tls_key);
     free(cfg->spool_dir);
     free(cfg->redis);
     free(cfg->redis_password);

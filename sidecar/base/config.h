@@ -86,6 +86,8 @@ typedef struct {
     int64_t    api_token_leeway_ms;
     char      *api_token_issuer;
     char      *api_token_audience;
+    char      *api_tls_cert;               /* PEM of the API's certificate chain; NULL: plain HTTP */
+    char      *api_tls_key;                /* secret: PEM of its key */
     int64_t    pg_queue_max;
     int        log_level;
     int        log_format;                 /* VMS_LOG_JSON or VMS_LOG_TEXT */

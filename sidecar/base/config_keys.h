@@ -24,6 +24,8 @@ int vms_config_parse_logformat(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* int */
 int vms_config_parse_timeofday(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[8] "HH:MM" */
+int vms_config_parse_pem_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);
 int vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char *, the file's */
 

@@ -151,6 +151,31 @@ vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
     return 0;
 }
 
+/* A public file's text, e.g. a certificate chain (PEM): no secret, so no
+ * warning when others may read it; at most 1 MB. */
+int
+vms_config_parse_pem_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    char      **field = (char **) FIELD(k, base);
+    vms_buf_t   b = {0};
+
+    if (vms_buf_read_file(&b, value, 1 << 20) != 0 || b.len == 0) {
+        snprintf(why, whylen, "%s: %s", value, b.len == 0 && errno == 0 ? "empty"
+                 : strerror(errno));
+        free(b.p);
+        return -1;
+    }
+    if (vms_buf_append(&b, "", 1) != 0) {        /* NUL-terminated */
+        snprintf(why, whylen, "out of memory");
+        free(b.p);
+        return -1;
+    }
+    free(*field);
+    *field = b.p;
+    return 0;
+}
+
 int
 vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
     char *why, size_t whylen)

@@ -245,6 +245,68 @@ def test_vmsd_writes_its_camera_rows_over_tls_and_refuses_a_wrong_ca(tls_stack, 
     assert health["postgres"]["connected"] is False and health["postgres"]["queued"] >= 1, health
 
 
+VMSD_PLAIN_CONF = """[vmsd]
+listen = 127.0.0.1:@API_PORT@
+recordings = @RECORDINGS@
+spool_dir = @STATE@/spool
+{tls}
+[camera cam1]
+url = rtsp://127.0.0.1:9/camera/cam1
+record = false
+"""
+
+
+def test_vmsd_api_over_tls_verified_by_clients_and_nginx(tls_stack, tmp_path):
+    st = tls_stack
+    ca, wrong = st.tls.ca, other_ca(tmp_path)
+    v = st.vmsd(text=VMSD_PLAIN_CONF.format(tls=""), tls=True)
+    assert v.api.startswith("https://")
+    v.wait_line(r"http: API on https://127\.0\.0\.1:", 10)
+    # verified with the CA under the names the certificate carries
+    for name in ("127.0.0.1", "localhost"):
+        version, _ = handshake(v.port, ca, name)
+        assert version in ("TLSv1.2", "TLSv1.3"), version
+    r = curl(f"{v.api}/health", ca)
+    assert r.returncode == 0 and '"status"' in r.stdout, r.stderr
+    # refused: another CA, another host name, TLS 1.1, plain HTTP on the TLS port
+    with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer certificate"):
+        handshake(v.port, wrong)
+    r = s_client(v.port, wrong)
+    assert r.returncode != 0 and "unable to get local issuer certificate" in r.stdout + r.stderr
+    r = s_client(v.port, ca, "wrong.example")
+    assert r.returncode != 0 and "hostname mismatch" in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{v.port}", "-tls1_1", "-CAfile", ca],
+                       input="", capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0, r.stdout
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        vmsstack.http_get(f"http://127.0.0.1:{v.port}/health", timeout=5)
+    assert v.alive()
+
+    # nginx reaches the API over TLS, verifying vmsd's certificate with the CA (camera list)
+    ngx = st.nginx(vars={"VMSD_API": f"127.0.0.1:{v.port}", "VMSD_CA": ca}, name="nginx-vmsd-tls")
+    auth = {"Authorization": f"Bearer {st.service_token('tls-admin')}"}
+    r = requests.get(ngx.url("/api/cameras"), headers=auth, timeout=10)
+    assert r.status_code == 200 and [c["id"] for c in r.json()["cameras"]] == ["cam1"], r.text
+    # the same nginx trusting another CA refuses to talk to vmsd: 502, and its log says why
+    bad = st.nginx(vars={"VMSD_API": f"127.0.0.1:{v.port}", "VMSD_CA": wrong}, name="nginx-vmsd-wrong-ca")
+    r = requests.get(bad.url("/api/cameras"), headers=auth, timeout=10)
+    assert r.status_code == 502 and r.json()["error"] == "bad_gateway", r.text
+    vmsstack.wait_for("nginx's verify error", lambda: "upstream SSL certificate verify error"
+                      in open(bad.error_log).read(), 10)
+
+
+def test_vmsd_api_with_an_expired_certificate_is_refused(tls_stack, tmp_path):
+    old = vmsstack.Certs(str(tmp_path / "old"))
+    old.issue("vmsd", days=30, clock="-2y")
+    tls = f"api_tls_cert_file = {old.crt('vmsd')}\napi_tls_key_file = {old.key('vmsd')}\n"
+    v = tls_stack.vmsd(text=VMSD_PLAIN_CONF.format(tls=tls), wait=False)
+    v.wait_line(r"http: API on https://", 30)
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate has expired"):
+        handshake(v.port, old.ca)
+    r = s_client(v.port, old.ca)
+    assert r.returncode != 0 and "certificate has expired" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
 def test_rotated_certificate_served_after_reload_without_dropping_a_download(tls_stack):
     big = tls_stack.path("big")
     data = os.urandom(64 << 20)       # far more than the socket buffers hold while we do not read
@@ -284,7 +346,7 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_HTTPS_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PROMETHEUS_PORT",
-              "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT", "VMS_REVIEW_API_PORT")}
+              "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT", "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT")}
     var = tmp_path / "var"
     env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
     run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
@@ -300,9 +362,18 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
         # vmsd's and the consumers' DSN verify PostgreSQL's certificate; their sessions are TLS
         conf = open(var / "vmsd" / "vmsd.conf").read()
         assert f"sslmode=verify-full sslrootcert={ca}" in conf
-        api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
-        vmsstack.wait_for("vmsd on postgres", lambda: requests.get(api + "/health", timeout=5)
+        # vmsd's API is HTTPS, verified with the stack's CA
+        api = f"https://127.0.0.1:{ports['VMS_API_PORT']}"
+        assert f"vmsd       {api}/health" in up.stdout, up.stdout
+        vmsstack.wait_for("vmsd on postgres", lambda: requests.get(api + "/health", timeout=5, verify=ca)
                           .json()["postgres"]["connected"], 60)
+        # Prometheus scrapes that HTTPS endpoint, verifying it with the CA: its target is up
+
+        def vmsd_up():
+            r = requests.get(f"http://127.0.0.1:{ports['VMS_PROMETHEUS_PORT']}/api/v1/query",
+                             params={"query": 'up{job="vmsd"}'}, timeout=5).json()["data"]["result"]
+            return r and r[0]["value"][1] == "1"
+        vmsstack.wait_for("prometheus scraping vmsd over TLS", vmsd_up, 60)
         dsn = (f"host=127.0.0.1 port={ports['VMS_PG_PORT']} dbname=vms user=postgres"
                f" sslmode=verify-full sslrootcert={ca}")
         with psycopg.connect(dsn) as c:

@@ -120,9 +120,10 @@ def tail(path, n=30):
     return f"--- {path} (last {n} lines)\n" + "".join(lines[-n:])
 
 
-def http_get(url, timeout=2.0, headers=None):
+def http_get(url, timeout=2.0, headers=None, context=None):
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout,
+                                    context=context) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -525,6 +526,9 @@ class Stack:
         v.update(vars or {})
         if v.get("TLS_CERT"):
             present.add("tls")
+        if v.get("VMSD_CA"):     # server.d/vmsd_tls.conf.in: vmsd's API over verified TLS
+            present.add("vmsd_tls")
+            v.setdefault("VMSD_SCHEME", "https")
         src = os.path.join(ROOT, "conf", "nginx")
         for sub in ("http.d", "server.d"):
             os.makedirs(os.path.join(conf_dir, sub), exist_ok=True)
@@ -565,8 +569,10 @@ class Stack:
             svc.https_url = lambda p="/": f"https://127.0.0.1:{svc.https_port}{p}"
         return svc
 
-    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True):
-        """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars."""
+    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True, tls=False):
+        """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars.
+        tls: the API serves HTTPS with auto/certs.sh's vmsd certificate (a Stack(tls=True));
+        svc.api is then https:// and svc.ssl the client context that verifies it."""
         port = port or free_port()
         d = self.path(name)
         v = {"API_PORT": port, "ROOT": ROOT, "WORK": self.work, "RECORDINGS": self.path("recordings"),
@@ -575,9 +581,16 @@ class Stack:
         if text is None:
             with open(os.path.join(ROOT, "conf", "vmsd.conf.in")) as f:
                 text = f.read()
+        text = render(text, v, "vmsd.conf")
+        if tls:
+            if not self.tls:
+                raise StackError("vmsd(tls=True) needs Stack(tls=True)")
+            text = re.sub(r"^\[vmsd\][^\n]*\n", lambda m: m.group(0)
+                          + f"api_tls_cert_file = {self.tls.crt('vmsd')}\n"
+                          + f"api_tls_key_file = {self.tls.key('vmsd')}\n", text, count=1, flags=re.M)
         conf = os.path.join(d, "vmsd.conf")
         with open(conf, "w") as f:
-            f.write(render(text, v, "vmsd.conf"))
+            f.write(text)
         # vmsd's API checks tokens with the stack's key (VMS_API_TOKEN_SECRET_FILE: the
         # NAME_FILE convention, for configs that do not name api_token_secret_file)
         extra, env = env, self._env()
@@ -585,11 +598,12 @@ class Stack:
         env.update(extra or {})
         svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=env)
         svc.port, svc.conf = port, conf
-        svc.api = f"http://127.0.0.1:{port}"
+        svc.api = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        svc.ssl = tls_context(self.tls.ca) if tls else None
         # an admin's credential for the API's protected routes (/metrics, /record/...)
         svc.auth = {"Authorization": f"Bearer {self.service_token('test-admin')}"}
         if wait:
-            wait_for(name, lambda: http_get(svc.api + "/health")[0] == 200, 30, svc.proc, svc.log)
+            wait_for(name, lambda: http_get(svc.api + "/health", context=svc.ssl)[0] == 200, 30, svc.proc, svc.log)
         return svc
 
     # -- monitoring (docs/operations.md) ------------------------------------------
@@ -821,6 +835,8 @@ def run(args):
     prom_vars = {"VMSD_TARGET": f"127.0.0.1:{env_port('VMS_API_PORT', 8091)}",
                  "NGINX_TARGET": f"127.0.0.1:{env_port('VMS_HTTP_PORT', 8080)}",
                  "ALERTMANAGER_TARGET": f"127.0.0.1:{am_port}"}
+    if st.tls:   # vmsd's API serves HTTPS: Prometheus verifies it with the stack's CA
+        prom_vars.update({"VMSD_SCHEME": "https", "VMSD_TLS_CONFIG": f"{{ca_file: {st.tls.ca}}}"})
     am_vars = {}
     if os.environ.get("VMS_ALERT_WEBHOOK_URL"):
         am_vars["WEBHOOK_URL"] = os.environ["VMS_ALERT_WEBHOOK_URL"]
@@ -858,12 +874,12 @@ def run(args):
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx_vars = common
         if args.tls:
-            ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443))
+            ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443), VMSD_CA=st.tls.ca)
             if os.environ.get("VMS_HSTS_MAX_AGE"):
                 ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
         ngx = st.nginx(vars=ngx_vars, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
-                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
+                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port, tls=args.tls)
         dc = st.detections_consumer(pg, k)
         receivers = os.environ.get("VMS_ALERT_RECEIVERS")
         if not receivers:      # conf/alerts/receivers.json.in with VMS_EVENT_WEBHOOK_URL
@@ -893,8 +909,9 @@ def run(args):
         base = f"https://localhost:{ngx.https_port}"
         tls_lines = f"""
   tls        CA {st.tls.ca} (trust it in the browser, or curl --cacert); certificates in {st.tls.dir}
-             postgres only over TLS (sslmode=verify-full); loopback HTTP {ngx.url('/')} for nginx-rtmp and Prometheus
-             still plain text on loopback: Redis, Kafka, the vmsd API (docs/security.md, "Transport (TLS)")
+             postgres only over TLS (sslmode=verify-full); vmsd's API on HTTPS, verified by nginx and Prometheus
+             loopback HTTP {ngx.url('/')} for nginx-rtmp and Prometheus
+             still plain text on loopback: Redis, Kafka (docs/security.md, "Transport (TLS)")
              {st.tls_issued.strip().replace(chr(10), chr(10) + '             ')}"""
     with open(am.conf) as f:
         webhook = re.search(r"url: '([^']*)'", f.read()).group(1)

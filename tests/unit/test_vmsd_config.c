@@ -204,6 +204,28 @@ test_api_and_kafka_probe_keys(void **state)
                  "key \"api_allowed_origins\": must not be empty");
 }
 
+/* api_tls_cert_file and api_tls_key_file come as a pair; a missing or empty file is named */
+static void
+test_api_tls_pair(void **state)
+{
+    char          text[1024];
+    vms_config_t *cfg;
+
+    snprintf(text, sizeof(text), HEAD "api_tls_cert_file = %s\n", path);
+    assert_null(load(text));
+    assert_non_null(strstr(err, "key \"api_tls_key_file\": missing: the API serves HTTPS with"));
+    snprintf(text, sizeof(text), HEAD "api_tls_cert_file = /nonexistent/vmsd.crt\n");
+    assert_null(load(text));
+    assert_non_null(strstr(err, "/nonexistent/vmsd.crt: No such file or directory"));
+    /* both given: the texts are kept for vms_http_start (here the config file itself stands in) */
+    snprintf(text, sizeof(text), HEAD "api_tls_cert_file = %s\napi_tls_key_file = %s\n", path, path);
+    cfg = load(text);
+    assert_non_null(cfg);
+    assert_non_null(strstr(cfg->api_tls_cert, "[vmsd]"));
+    assert_non_null(strstr(cfg->api_tls_key, "api_tls_cert_file"));
+    vms_config_free(cfg);
+}
+
 static void
 test_log_format_and_trace_ids(void **state)
 {
@@ -384,6 +406,7 @@ main(void)
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_relay),
         cmocka_unit_test(test_api_and_kafka_probe_keys),
+        cmocka_unit_test(test_api_tls_pair),
         cmocka_unit_test(test_log_format_and_trace_ids),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
