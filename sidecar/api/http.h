@@ -77,6 +77,12 @@ const char *vms_http_header(const vms_http_req_t *req, const char *name);
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
 
 int vms_http_start(const char *host, int port, char *err, size_t errlen);
+
+/* The API on a unix socket file at path with the given mode instead of
+ * TCP.  A socket file nobody listens on (a vmsd that died) is replaced;
+ * one a live process listens on is an error. */
+int vms_http_start_unix(const char *path, int mode, char *err,
+    size_t errlen);
 void vms_http_stop(void);
 
 #endif /* VMS_HTTP_H */

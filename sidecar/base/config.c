@@ -74,6 +74,8 @@ static const vms_confkey_t camera_keys[] = {
 static const vms_confkey_t global_keys[] = {
     FUNC(GC, "listen", listen_host, vms_config_parse_listen,
          "127.0.0.1:8091", NULL),
+    FUNC(GC, "listen_mode", listen_mode, vms_config_parse_listen_mode, "0660",
+         NULL),
     STR(GC, "recordings", recordings, NULL),
     STR(GC, "kafka_brokers", kafka_brokers, NULL),
     STR(GC, "events_topic", events_topic, "vms.events"),

@@ -64,6 +64,8 @@ typedef struct {
     char      *path;
     char       listen_host[64];
     int        listen_port;
+    char       listen_unix[108];           /* "": TCP listen_host:port */
+    int        listen_mode;                /* unix socket file mode */
     char      *recordings;
     char      *kafka_brokers;              /* NULL: events only logged */
     char      *events_topic;

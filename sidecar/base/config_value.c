@@ -152,6 +152,28 @@ vms_config_parse_secret_file(const vms_confkey_t *k, void *base,
 }
 
 int
+vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+    char          *end;
+    long           mode;
+
+    (void) k;
+    errno = 0;
+    mode = strtol(value, &end, 8);
+    if (errno != 0 || end == value || *end != '\0' || (mode & 0600) != 0600
+        || mode > 0777 || (mode & 0007) != 0)
+    {
+        snprintf(why, whylen, "expected an octal mode such as 0660, owner rw"
+                 " and no access for others");
+        return -1;
+    }
+    cfg->listen_mode = (int) mode;
+    return 0;
+}
+
+int
 vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
     char *why, size_t whylen)
 {
@@ -161,6 +183,21 @@ vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
     size_t         hl;
     int64_t        port;
 
+    cfg->listen_unix[0] = '\0';
+    if (strncmp(value, "unix:", 5) == 0) {
+        /* nginx reaches the API through a socket file whose mode says
+         * who may connect (listen_mode), instead of a loopback port any
+         * local user can reach. */
+        if (value[5] != '/' || strlen(value + 5) >= sizeof(cfg->listen_unix)) {
+            snprintf(why, whylen, "expected unix:/ABSOLUTE/PATH shorter than"
+                     " %zu bytes", sizeof(cfg->listen_unix));
+            return -1;
+        }
+        snprintf(cfg->listen_unix, sizeof(cfg->listen_unix), "%s", value + 5);
+        snprintf(cfg->listen_host, sizeof(cfg->listen_host), "localhost");
+        cfg->listen_port = 0;
+        return 0;
+    }
     if (colon == NULL || vms_parse_int(colon + 1, 1, 65535, &port) != 0) {
         snprintf(why, whylen, "expected HOST:PORT on loopback");
         return -1;
