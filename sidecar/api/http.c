@@ -57,6 +57,10 @@ static int                nhosts;
 static char               unix_path[108];       /* "": TCP */
 
 static void init_metrics(void);
+
+/* The listener of metrics_listen: its tag, its daemon. */
+static int                metrics_only;
+static struct MHD_Daemon *metrics_daemon;
 static char              *origins;                /* accepted Origins */
 static struct MHD_Daemon *daemon_;
 static vms_metric_t      *m_requests;
@@ -488,6 +492,11 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
     /* route strings live as long as the process: r may point into them */
     pthread_mutex_unlock(&lock);
+    if (cls == &metrics_only && strcmp(q.path, "/metrics") != 0
+        && strcmp(q.path, "/health") != 0)
+    {
+        found = path_known = 0;     /* the API itself is on the unix socket */
+    }
 
     if (found && !vms_httpq_only(&q, r.params, &bad_name)) {
         char msg[96];
@@ -561,8 +570,11 @@ add_host(const char *fmt, const char *host, int port)
     }
 }
 
-int
-vms_http_start(const char *host, int port, char *err, size_t errlen)
+/* A TCP listener on host:port; cls is &metrics_only for the listener that
+ * serves /metrics and /health alone.  Adds its names to hosts[]. */
+static int
+start_tcp(const char *host, int port, void *cls, struct MHD_Daemon **out,
+    char *err, size_t errlen)
 {
     struct sockaddr_storage  ss;
     struct sockaddr_in      *s4 = (struct sockaddr_in *) &ss;
@@ -570,7 +582,6 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
     unsigned int             flags = MHD_USE_INTERNAL_POLLING_THREAD
                                      | MHD_USE_ERROR_LOG;
 
-    init_metrics();
     memset(&ss, 0, sizeof(ss));
     if (strcmp(host, "localhost") == 0) {
         host = "127.0.0.1";
@@ -589,29 +600,43 @@ vms_http_start(const char *host, int port, char *err, size_t errlen)
     /* The names a legitimate client uses for this socket: the loopback
      * names and the configured address.  A browser sent here by a DNS
      * name that rebinds to 127.0.0.1 sends that name instead. */
-    nhosts = 0;
     add_host("%s:%d", "127.0.0.1", port);
     add_host("%s:%d", "localhost", port);
     add_host("[%s]:%d", "::1", port);
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
         add_host(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     }
-    daemon_ = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
-                               NULL,
-                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
-                               MHD_OPTION_END);
-    if (daemon_ == NULL) {
+    *out = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
+                            cls,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                            MHD_OPTION_END);
+    if (*out == NULL) {
         snprintf(err, errlen, "http: cannot listen on %s:%d", host, port);
         return -1;
     }
-    vms_log_info(NULL, "http: API on http://%s%s%s:%d/", 
+    vms_log_info(NULL, "http: %s on http://%s%s%s:%d/",
+                 cls == &metrics_only ? "/metrics and /health" : "API",
                  strchr(host, ':') ? "[" : "", host,
                  strchr(host, ':') ? "]" : "", port);
     return 0;
+}
+
+int
+vms_http_start(const char *host, int port, char *err, size_t errlen)
+{
+    init_metrics();
+    nhosts = 0;
+    return start_tcp(host, port, NULL, &daemon_, err, errlen);
+}
+
+int
+vms_http_start_metrics(const char *host, int port, char *err, size_t errlen)
+{
+    return start_tcp(host, port, &metrics_only, &metrics_daemon, err, errlen);
 }
 
 static void
@@ -727,6 +752,10 @@ vms_http_start_unix(const char *path, int mode, char *err, size_t errlen)
 void
 vms_http_stop(void)
 {
+    if (metrics_daemon != NULL) {
+        MHD_stop_daemon(metrics_daemon);
+        metrics_daemon = NULL;
+    }
     if (daemon_ != NULL) {
         MHD_stop_daemon(daemon_);
         daemon_ = NULL;

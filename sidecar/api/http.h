@@ -83,6 +83,11 @@ int vms_http_start(const char *host, int port, char *err, size_t errlen);
  * one a live process listens on is an error. */
 int vms_http_start_unix(const char *path, int mode, char *err,
     size_t errlen);
+
+/* A second, TCP listener that answers /metrics and /health only (for
+ * Prometheus when the API is on a unix socket); after a start above. */
+int vms_http_start_metrics(const char *host, int port, char *err,
+    size_t errlen);
 void vms_http_stop(void);
 
 #endif /* VMS_HTTP_H */

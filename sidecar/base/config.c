@@ -76,6 +76,8 @@ static const vms_confkey_t global_keys[] = {
          "127.0.0.1:8091", NULL),
     FUNC(GC, "listen_mode", listen_mode, vms_config_parse_listen_mode, "0660",
          NULL),
+    FUNC(GC, "metrics_listen", metrics_host, vms_config_parse_metrics_listen,
+         NULL, NULL),
     STR(GC, "recordings", recordings, NULL),
     STR(GC, "kafka_brokers", kafka_brokers, NULL),
     STR(GC, "events_topic", events_topic, "vms.events"),

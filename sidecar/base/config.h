@@ -66,6 +66,8 @@ typedef struct {
     int        listen_port;
     char       listen_unix[108];           /* "": TCP listen_host:port */
     int        listen_mode;                /* unix socket file mode */
+    char       metrics_host[64];           /* "": no metrics_listen */
+    int        metrics_port;
     char      *recordings;
     char      *kafka_brokers;              /* NULL: events only logged */
     char      *events_topic;

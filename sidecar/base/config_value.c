@@ -173,16 +173,46 @@ vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
     return 0;
 }
 
+/* HOST:PORT on loopback into host (64 bytes) and *port. */
+static int
+parse_loopback(const char *value, char *host, int *portp, char *why,
+    size_t whylen)
+{
+    const char    *colon = strrchr(value, ':');
+    size_t         hl;
+    int64_t        port;
+
+    if (colon == NULL || vms_parse_int(colon + 1, 1, 65535, &port) != 0) {
+        snprintf(why, whylen, "expected HOST:PORT on loopback");
+        return -1;
+    }
+    hl = (size_t) (colon - value);
+    if (hl >= 2 && value[0] == '[' && value[hl - 1] == ']') {
+        value++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= 64) {
+        snprintf(why, whylen, "expected HOST:PORT on loopback");
+        return -1;
+    }
+    memcpy(host, value, hl);
+    host[hl] = '\0';
+    if (!is_loopback(host)) {
+        snprintf(why, whylen, "the API listens on loopback only"
+                 " (127.0.0.1, ::1 or localhost)");
+        return -1;
+    }
+    *portp = (int) port;
+    return 0;
+}
+
 int
 vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
     char *why, size_t whylen)
 {
     vms_config_t  *cfg = base;
-    const char    *colon = strrchr(value, ':');
-    char           host[64];
-    size_t         hl;
-    int64_t        port;
 
+    (void) k;
     cfg->listen_unix[0] = '\0';
     if (strncmp(value, "unix:", 5) == 0) {
         /* nginx reaches the API through a socket file whose mode says
@@ -198,27 +228,17 @@ vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
         cfg->listen_port = 0;
         return 0;
     }
-    if (colon == NULL || vms_parse_int(colon + 1, 1, 65535, &port) != 0) {
-        snprintf(why, whylen, "expected HOST:PORT on loopback");
-        return -1;
-    }
-    hl = (size_t) (colon - value);
-    if (hl >= 2 && value[0] == '[' && value[hl - 1] == ']') {
-        value++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof(host)) {
-        snprintf(why, whylen, "expected HOST:PORT on loopback");
-        return -1;
-    }
-    memcpy(host, value, hl);
-    host[hl] = '\0';
-    if (!is_loopback(host)) {
-        snprintf(why, whylen, "the API listens on loopback only"
-                 " (127.0.0.1, ::1 or localhost)");
-        return -1;
-    }
-    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%s", host);
-    cfg->listen_port = (int) port;
-    return 0;
+    return parse_loopback(value, cfg->listen_host, &cfg->listen_port, why,
+                          whylen);
+}
+
+int
+vms_config_parse_metrics_listen(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+
+    (void) k;
+    return parse_loopback(value, cfg->metrics_host, &cfg->metrics_port, why,
+                          whylen);
 }

@@ -24,10 +24,10 @@ def test_api_on_unix_socket(stack):
     stale = socket.socket(socket.AF_UNIX)       # what a killed vmsd leaves behind
     stale.bind(sock)
     stale.close()
-    conf = (f"[vmsd]\nlisten = unix:{sock}\nlisten_mode = 0660\n"
+    conf = (f"[vmsd]\nlisten = unix:{sock}\nlisten_mode = 0660\nmetrics_listen = 127.0.0.1:@API_PORT@\n"
             "recordings = @RECORDINGS@\nspool_dir = @STATE@/spool\n")
-    v = stack.vmsd(text=conf, wait=False)
-    v.wait_line(r"API on unix:")
+    v = stack.vmsd(text=conf)      # waits for /health on metrics_listen
+    assert "API on unix:" in v.output()
     assert "removing stale socket" in v.output()
     assert stat.S_ISSOCK(os.stat(sock).st_mode) and stat.S_IMODE(os.stat(sock).st_mode) == 0o660
 
@@ -36,6 +36,10 @@ def test_api_on_unix_socket(stack):
     admin = {"Authorization": "Bearer " + token(stack, "admin")}
     r = requests.get(url, headers=admin, timeout=5)
     assert r.status_code == 200 and "total_usd" in r.json(), r.text
+
+    # the TCP listener is for Prometheus: /metrics (with its token) and /health, not the API
+    assert requests.get(v.api + "/metrics", headers=v.auth, timeout=5).status_code == 200
+    assert requests.get(v.api + "/api/analytics/ai-cost", headers=admin, timeout=5).status_code == 404
 
     if os.geteuid() == 0:       # another user: the mode bits refuse the connect
         nobody = pwd.getpwnam("nobody")
