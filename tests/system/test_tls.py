@@ -300,6 +300,10 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
         # vmsd's and the consumers' DSN verify PostgreSQL's certificate; their sessions are TLS
         conf = open(var / "vmsd" / "vmsd.conf").read()
         assert f"sslmode=verify-full sslrootcert={ca}" in conf
+        # nginx reaches vmsd's API through a socket file only its owner and group may open
+        sock = var / "vmsd" / "api.sock"
+        assert f"listen = unix:{sock}" in conf and stat.S_IMODE(os.stat(sock).st_mode) == 0o660
+        assert f"http://unix:{sock}:" in open(var / "nginx" / "conf" / "server.d" / "live.conf").read()
         api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
         vmsstack.wait_for("vmsd on postgres", lambda: requests.get(api + "/health", timeout=5)
                           .json()["postgres"]["connected"], 60)

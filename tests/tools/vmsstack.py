@@ -565,12 +565,17 @@ class Stack:
             svc.https_url = lambda p="/": f"https://127.0.0.1:{svc.https_port}{p}"
         return svc
 
-    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True):
-        """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars."""
+    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True, api_socket=None):
+        """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars.
+        api_socket: the API on that unix socket file (svc.socket; nginx's VMSD_API is
+        svc.upstream), /metrics and /health on 127.0.0.1:port (metrics_listen)."""
         port = port or free_port()
         d = self.path(name)
         v = {"API_PORT": port, "ROOT": ROOT, "WORK": self.work, "RECORDINGS": self.path("recordings"),
-             "STATE": self.path(name, "state"), "JWT_SECRET_FILE": self.secret_file()}
+             "STATE": self.path(name, "state"), "JWT_SECRET_FILE": self.secret_file(),
+             "LISTEN": f"127.0.0.1:{port}", "METRICS_LISTEN": ""}
+        if api_socket:
+            v.update({"LISTEN": f"unix:{api_socket}", "METRICS_LISTEN": f"metrics_listen = 127.0.0.1:{port}"})
         v.update(vars or {})
         if text is None:
             with open(os.path.join(ROOT, "conf", "vmsd.conf.in")) as f:
@@ -584,7 +589,8 @@ class Stack:
         env["VMS_API_TOKEN_SECRET_FILE"] = self.secret_file()
         env.update(extra or {})
         svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=env)
-        svc.port, svc.conf = port, conf
+        svc.port, svc.conf, svc.socket = port, conf, api_socket
+        svc.upstream = f"unix:{api_socket}:" if api_socket else f"127.0.0.1:{port}"
         svc.api = f"http://127.0.0.1:{port}"
         # an admin's credential for the API's protected routes (/metrics, /record/...)
         svc.auth = {"Authorization": f"Bearer {self.service_token('test-admin')}"}
@@ -853,8 +859,10 @@ def run(args):
         api_port = env_port("VMS_API_PORT", 8091)
         http_port = env_port("VMS_HTTP_PORT", 8080)
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
+        # --tls: nginx reaches vmsd's API through a unix socket (mode 0660), not a loopback port
+        api_socket = os.path.join(st.path("vmsd"), "api.sock") if args.tls else None
         common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "LOGIN_PROXY": login.proxy, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
-                  "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
+                  "VMSD_API": f"unix:{api_socket}:" if api_socket else f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
                   "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
         ngx_vars = common
         if args.tls:
@@ -863,7 +871,8 @@ def run(args):
                 ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
         ngx = st.nginx(vars=ngx_vars, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
-                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port)
+                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port,
+                    api_socket=api_socket)
         dc = st.detections_consumer(pg, k)
         receivers = os.environ.get("VMS_ALERT_RECEIVERS")
         if not receivers:      # conf/alerts/receivers.json.in with VMS_EVENT_WEBHOOK_URL
