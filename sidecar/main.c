@@ -186,6 +186,9 @@ reload(const char *path, vms_config_t *old)
 
     if (strcmp(cfg->listen_host, old->listen_host) != 0
         || cfg->listen_port != old->listen_port
+        || strcmp(cfg->listen_unix, old->listen_unix) != 0
+        || strcmp(cfg->metrics_host, old->metrics_host) != 0
+        || cfg->metrics_port != old->metrics_port
         || str_differs(cfg->recordings, old->recordings)
         || str_differs(cfg->kafka_brokers, old->kafka_brokers)
         || str_differs(cfg->redis, old->redis)
@@ -372,11 +375,22 @@ main(int argc, char **argv)
     vms_api_register();
     vms_http_allow_origins(cfg->api_allowed_origins);
     vms_analysis_init();
-    if (vms_http_start(cfg->listen_host, cfg->listen_port, cfg->api_tls_cert,
-                       cfg->api_tls_key, err, sizeof(err))
-        != 0)
+    if ((cfg->listen_unix[0] != '\0'
+         ? vms_http_start_unix(cfg->listen_unix, cfg->listen_mode, err,
+                               sizeof(err))
+         : vms_http_start(cfg->listen_host, cfg->listen_port,
+                          cfg->api_tls_cert, cfg->api_tls_key, err,
+                          sizeof(err))) != 0)
     {
         vms_log_error(NULL, "%s", err);
+        return 1;
+    }
+    if (cfg->metrics_host[0] != '\0'
+        && vms_http_start_metrics(cfg->metrics_host, cfg->metrics_port, err,
+                                  sizeof(err)) != 0)
+    {
+        vms_log_error(NULL, "%s", err);
+        vms_http_stop();
         return 1;
     }
     vms_watchdog_start();

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define MAX_ROUTES    64
 #define MAX_HOSTS     8
@@ -51,6 +54,13 @@ static route_t            routes[MAX_ROUTES];
 static int                nroutes;
 static char               hosts[MAX_HOSTS][80];   /* accepted Host values */
 static int                nhosts;
+static char               unix_path[108];       /* "": TCP */
+
+static void init_metrics(void);
+
+/* The listener of metrics_listen: its tag, its daemon. */
+static int                metrics_only;
+static struct MHD_Daemon *metrics_daemon;
 static char              *origins;                /* accepted Origins */
 static struct MHD_Daemon *daemon_;
 static vms_metric_t      *m_requests;
@@ -482,6 +492,11 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
     /* route strings live as long as the process: r may point into them */
     pthread_mutex_unlock(&lock);
+    if (cls == &metrics_only && strcmp(q.path, "/metrics") != 0
+        && strcmp(q.path, "/health") != 0)
+    {
+        found = path_known = 0;     /* the API itself is on the unix socket */
+    }
 
     if (found && !vms_httpq_only(&q, r.params, &bad_name)) {
         char msg[96];
@@ -555,9 +570,13 @@ add_host(const char *fmt, const char *host, int port)
     }
 }
 
-int
-vms_http_start(const char *host, int port, const char *tls_cert,
-    const char *tls_key, char *err, size_t errlen)
+/* A TCP listener on host:port, HTTPS when tls_cert and tls_key are given;
+ * cls is &metrics_only for the listener that serves /metrics and /health
+ * alone.  Adds its names to hosts[]. */
+static int
+start_tcp(const char *host, int port, const char *tls_cert,
+    const char *tls_key, void *cls, struct MHD_Daemon **out, char *err,
+    size_t errlen)
 {
     struct MHD_OptionItem    tls[4];
     int                      ntls = 0;
@@ -567,12 +586,6 @@ vms_http_start(const char *host, int port, const char *tls_cert,
     unsigned int             flags = MHD_USE_INTERNAL_POLLING_THREAD
                                      | MHD_USE_ERROR_LOG;
 
-    m_requests = vms_metric_new("vms_api_requests",
-        "Requests to the vmsd API by path and status class", VMS_COUNTER,
-        NULL, 0);
-    m_rejected = vms_metric_new("vms_api_rejected_total",
-        "API requests refused before routing (bad target, Host, Origin,"
-        " body)", VMS_COUNTER, NULL, 0);
     memset(&ss, 0, sizeof(ss));
     if (strcmp(host, "localhost") == 0) {
         host = "127.0.0.1";
@@ -591,7 +604,6 @@ vms_http_start(const char *host, int port, const char *tls_cert,
     /* The names a legitimate client uses for this socket: the loopback
      * names and the configured address.  A browser sent here by a DNS
      * name that rebinds to 127.0.0.1 sends that name instead. */
-    nhosts = 0;
     add_host("%s:%d", "127.0.0.1", port);
     add_host("%s:%d", "localhost", port);
     add_host("[%s]:%d", "::1", port);
@@ -604,8 +616,8 @@ vms_http_start(const char *host, int port, const char *tls_cert,
                      " libmicrohttpd has no TLS");
             return -1;
         }
-        /* TLS 1.2 and 1.3, forward-secret key exchange and no CBC suites, close to
-         * nginx's server.d/tls.conf (GnuTLS priority syntax) */
+        /* TLS 1.2 and 1.3, forward-secret key exchange and no CBC suites,
+         * close to nginx's server.d/tls.conf (GnuTLS priority syntax) */
         flags |= MHD_USE_TLS;
         tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls_cert };
         tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls_key };
@@ -614,31 +626,168 @@ vms_http_start(const char *host, int port, const char *tls_cert,
                      ":-CAMELLIA-128-CBC:-CAMELLIA-256-CBC" };
     }
     tls[ntls] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
-    daemon_ = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
-                               NULL,
-                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
-                               MHD_OPTION_ARRAY, tls,
-                               MHD_OPTION_END);
-    if (daemon_ == NULL) {
+    *out = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, on_request,
+                            cls,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                            MHD_OPTION_ARRAY, tls,
+                            MHD_OPTION_END);
+    if (*out == NULL) {
         snprintf(err, errlen, "http: cannot listen on %s:%d%s", host, port,
                  tls_cert ? " (or the certificate and key do not load)" : "");
         return -1;
     }
-    vms_log_info(NULL, "http: API on %s://%s%s%s:%d/", tls_cert ? "https" : "http",
+    vms_log_info(NULL, "http: %s on %s://%s%s%s:%d/",
+                 cls == &metrics_only ? "/metrics and /health" : "API",
+                 tls_cert ? "https" : "http",
                  strchr(host, ':') ? "[" : "", host,
                  strchr(host, ':') ? "]" : "", port);
+    return 0;
+}
+
+int
+vms_http_start(const char *host, int port, const char *tls_cert,
+    const char *tls_key, char *err, size_t errlen)
+{
+    init_metrics();
+    nhosts = 0;
+    return start_tcp(host, port, tls_cert, tls_key, NULL, &daemon_, err,
+                     errlen);
+}
+
+int
+vms_http_start_metrics(const char *host, int port, char *err, size_t errlen)
+{
+    return start_tcp(host, port, NULL, NULL, &metrics_only, &metrics_daemon,
+                     err, errlen);
+}
+
+static void
+init_metrics(void)
+{
+    m_requests = vms_metric_new("vms_api_requests",
+        "Requests to the vmsd API by path and status class", VMS_COUNTER,
+        NULL, 0);
+    m_rejected = vms_metric_new("vms_api_rejected_total",
+        "API requests refused before routing (bad target, Host, Origin,"
+        " body)", VMS_COUNTER, NULL, 0);
+}
+
+/* Removes a socket file left by a vmsd that is gone; refuses to take over
+ * one a live process still accepts on. */
+static int
+clear_stale_socket(const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+    struct stat  st;
+    int          fd, rc;
+
+    if (lstat(sa->sun_path, &st) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "http: %s exists and is not a socket",
+                 sa->sun_path);
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "http: socket: %s", strerror(errno));
+        return -1;
+    }
+    rc = connect(fd, (const struct sockaddr *) sa, sizeof(*sa));
+    close(fd);
+    if (rc == 0) {
+        snprintf(err, errlen, "http: another process listens on %s",
+                 sa->sun_path);
+        return -1;
+    }
+    vms_log_info(NULL, "http: removing stale socket %s", sa->sun_path);
+    if (unlink(sa->sun_path) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "http: cannot remove stale %s: %s",
+                 sa->sun_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+vms_http_start_unix(const char *path, int mode, char *err, size_t errlen)
+{
+    struct sockaddr_un  sa;
+    mode_t              old;
+    int                 fd, rc;
+
+    init_metrics();
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "http: socket path too long: %s", path);
+        return -1;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    err[0] = '\0';
+    if (clear_stale_socket(&sa, err, errlen) != 0) {
+        if (err[0] == '\0') {
+            snprintf(err, errlen, "http: %s: %s", path, strerror(errno));
+        }
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "http: socket: %s", strerror(errno));
+        return -1;
+    }
+    /* The file is created with the final mode, so no other user can
+     * connect between bind() and chmod(). */
+    old = umask((mode_t) (0777 & ~mode));
+    rc = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || chmod(path, (mode_t) mode) != 0 || listen(fd, 64) != 0) {
+        snprintf(err, errlen, "http: cannot listen on unix:%s: %s", path,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* nginx sends "Host: localhost" to a unix: upstream; a browser cannot
+     * reach a socket file, so no DNS-rebinding name can arrive here. */
+    nhosts = 0;
+    snprintf(hosts[nhosts++], sizeof(hosts[0]), "localhost");
+    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD
+                               | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+                               NULL,
+                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                               MHD_OPTION_LISTEN_SOCKET, fd,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                               MHD_OPTION_END);
+    if (daemon_ == NULL) {
+        snprintf(err, errlen, "http: cannot serve on unix:%s", path);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    snprintf(unix_path, sizeof(unix_path), "%s", path);
+    vms_log_info(NULL, "http: API on unix:%s mode %04o", path, mode);
     return 0;
 }
 
 void
 vms_http_stop(void)
 {
+    if (metrics_daemon != NULL) {
+        MHD_stop_daemon(metrics_daemon);
+        metrics_daemon = NULL;
+    }
     if (daemon_ != NULL) {
         MHD_stop_daemon(daemon_);
         daemon_ = NULL;
+    }
+    if (unix_path[0] != '\0') {
+        unlink(unix_path);
+        unix_path[0] = '\0';
     }
 }

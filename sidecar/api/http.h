@@ -80,6 +80,17 @@ void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
  * caller until vms_http_stop) are given, plain HTTP when both are NULL. */
 int vms_http_start(const char *host, int port, const char *tls_cert,
     const char *tls_key, char *err, size_t errlen);
+
+/* The API on a unix socket file at path with the given mode instead of
+ * TCP.  A socket file nobody listens on (a vmsd that died) is replaced;
+ * one a live process listens on is an error. */
+int vms_http_start_unix(const char *path, int mode, char *err,
+    size_t errlen);
+
+/* A second, TCP listener that answers /metrics and /health only (for
+ * Prometheus when the API is on a unix socket); after a start above. */
+int vms_http_start_metrics(const char *host, int port, char *err,
+    size_t errlen);
 void vms_http_stop(void);
 
 #endif /* VMS_HTTP_H */

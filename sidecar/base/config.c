@@ -74,6 +74,10 @@ static const vms_confkey_t camera_keys[] = {
 static const vms_confkey_t global_keys[] = {
     FUNC(GC, "listen", listen_host, vms_config_parse_listen,
          "127.0.0.1:8091", NULL),
+    FUNC(GC, "listen_mode", listen_mode, vms_config_parse_listen_mode, "0660",
+         NULL),
+    FUNC(GC, "metrics_listen", metrics_host, vms_config_parse_metrics_listen,
+         NULL, NULL),
     STR(GC, "recordings", recordings, NULL),
     STR(GC, "kafka_brokers", kafka_brokers, NULL),
     STR(GC, "events_topic", events_topic, "vms.events"),
@@ -530,6 +534,16 @@ check_global(parse_t *p)
                "api_token_secret_file");
     env_secret(p, &cfg->relay_secret, "VMS_RELAY_TOKEN_SECRET",
                "relay_token_secret_file");
+    if (cfg->api_tls_cert != NULL && cfg->listen_unix[0] != '\0') {
+        perr(p, p->line, NULL, "api_tls_cert_file", "TLS is for a TCP"
+             " listen address; a unix: socket is guarded by its file mode");
+    }
+    if (cfg->listen_public && (cfg->api_tls_cert == NULL || !cfg->api_auth)) {
+        perr(p, p->line, NULL, "listen", "%s is not loopback: the API listens"
+             " elsewhere only over TLS (api_tls_cert_file, api_tls_key_file)"
+             " with api_auth on; else 127.0.0.1, ::1, localhost or unix:PATH",
+             cfg->listen_host);
+    }
     if ((cfg->api_tls_cert == NULL) != (cfg->api_tls_key == NULL)) {
         perr(p, p->line, NULL, cfg->api_tls_cert ? "api_tls_key_file"
              : "api_tls_cert_file", "missing: the API serves HTTPS with"

@@ -64,6 +64,11 @@ typedef struct {
     char      *path;
     char       listen_host[64];
     int        listen_port;
+    int        listen_public;              /* listen_host is not loopback (needs TLS) */
+    char       listen_unix[108];           /* "": TCP listen_host:port */
+    int        listen_mode;                /* unix socket file mode */
+    char       metrics_host[64];           /* "": no metrics_listen */
+    int        metrics_port;
     char      *recordings;
     char      *kafka_brokers;              /* NULL: events only logged */
     char      *events_topic;

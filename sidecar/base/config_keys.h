@@ -16,6 +16,10 @@ int vms_config_parse_template(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[size] */
 int vms_config_parse_relay(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[size], rtmp(s) */
+int vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);
+int vms_config_parse_metrics_listen(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);
 int vms_config_parse_listen(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* host:port, loopback */
 int vms_config_parse_loglevel(const vms_confkey_t *k, void *base,

@@ -177,12 +177,34 @@ vms_config_parse_pem_file(const vms_confkey_t *k, void *base,
 }
 
 int
-vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
-    char *why, size_t whylen)
+vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
 {
     vms_config_t  *cfg = base;
+    char          *end;
+    long           mode;
+
+    (void) k;
+    errno = 0;
+    mode = strtol(value, &end, 8);
+    if (errno != 0 || end == value || *end != '\0' || (mode & 0600) != 0600
+        || mode > 0777 || (mode & 0007) != 0)
+    {
+        snprintf(why, whylen, "expected an octal mode such as 0660, owner rw"
+                 " and no access for others");
+        return -1;
+    }
+    cfg->listen_mode = (int) mode;
+    return 0;
+}
+
+/* HOST:PORT into host (64 bytes) and *port; on loopback unless any_host
+ * (then *public says whether it is not loopback). */
+static int
+parse_hostport(const char *value, char *host, int *portp, int any_host,
+    int *public, char *why, size_t whylen)
+{
     const char    *colon = strrchr(value, ':');
-    char           host[64];
     size_t         hl;
     int64_t        port;
 
@@ -195,18 +217,59 @@ vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
         value++;
         hl -= 2;
     }
-    if (hl == 0 || hl >= sizeof(host)) {
+    if (hl == 0 || hl >= 64) {
         snprintf(why, whylen, "expected HOST:PORT on loopback");
         return -1;
     }
     memcpy(host, value, hl);
     host[hl] = '\0';
-    if (!is_loopback(host)) {
+    if (public != NULL) {
+        *public = !is_loopback(host);
+    }
+    if (!any_host && !is_loopback(host)) {
         snprintf(why, whylen, "the API listens on loopback only"
                  " (127.0.0.1, ::1 or localhost)");
         return -1;
     }
-    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%s", host);
-    cfg->listen_port = (int) port;
+    *portp = (int) port;
     return 0;
+}
+
+int
+vms_config_parse_listen(const vms_confkey_t *k, void *base, const char *value,
+    char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+
+    (void) k;
+    cfg->listen_unix[0] = '\0';
+    if (strncmp(value, "unix:", 5) == 0) {
+        /* nginx reaches the API through a socket file whose mode says
+         * who may connect (listen_mode), instead of a loopback port any
+         * local user can reach. */
+        if (value[5] != '/' || strlen(value + 5) >= sizeof(cfg->listen_unix)) {
+            snprintf(why, whylen, "expected unix:/ABSOLUTE/PATH shorter than"
+                     " %zu bytes", sizeof(cfg->listen_unix));
+            return -1;
+        }
+        snprintf(cfg->listen_unix, sizeof(cfg->listen_unix), "%s", value + 5);
+        snprintf(cfg->listen_host, sizeof(cfg->listen_host), "localhost");
+        cfg->listen_port = 0;
+        return 0;
+    }
+    /* another address only with TLS and token checks (check_global) */
+    return parse_hostport(value, cfg->listen_host, &cfg->listen_port, 1,
+                          &cfg->listen_public, why, whylen);
+}
+
+int
+vms_config_parse_metrics_listen(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+
+    (void) k;
+    return parse_hostport(value, cfg->metrics_host, &cfg->metrics_port, 0,
+                          NULL, why,
+                          whylen);
 }

@@ -362,9 +362,12 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
         # vmsd's and the consumers' DSN verify PostgreSQL's certificate; their sessions are TLS
         conf = open(var / "vmsd" / "vmsd.conf").read()
         assert f"sslmode=verify-full sslrootcert={ca}" in conf
-        # vmsd's API is HTTPS, verified with the stack's CA
+        # vmsd's API is HTTPS, verified with the stack's CA, and nginx's proxy verifies it
         api = f"https://127.0.0.1:{ports['VMS_API_PORT']}"
         assert f"vmsd       {api}/health" in up.stdout, up.stdout
+        assert "api_tls_cert_file" in conf
+        assert f"proxy_pass https://127.0.0.1:{ports['VMS_API_PORT']}" in open(
+            var / "nginx" / "conf" / "server.d" / "live.conf").read()
         vmsstack.wait_for("vmsd on postgres", lambda: requests.get(api + "/health", timeout=5, verify=ca)
                           .json()["postgres"]["connected"], 60)
         # Prometheus scrapes that HTTPS endpoint, verifying it with the CA: its target is up

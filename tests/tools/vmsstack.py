@@ -569,14 +569,20 @@ class Stack:
             svc.https_url = lambda p="/": f"https://127.0.0.1:{svc.https_port}{p}"
         return svc
 
-    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True, tls=False):
+    def vmsd(self, text=None, vars=None, name="vmsd", port=None, args=(), env=None, wait=True, tls=False,
+             api_socket=None):
         """Start vmsd with a config: `text` as is, else conf/vmsd.conf.in rendered with vars.
         tls: the API serves HTTPS with auto/certs.sh's vmsd certificate (a Stack(tls=True));
-        svc.api is then https:// and svc.ssl the client context that verifies it."""
+        svc.api is then https:// and svc.ssl the client context that verifies it.
+        api_socket: the API on that unix socket file (svc.socket; nginx's VMSD_API is
+        svc.upstream), /metrics and /health on 127.0.0.1:port (metrics_listen)."""
         port = port or free_port()
         d = self.path(name)
         v = {"API_PORT": port, "ROOT": ROOT, "WORK": self.work, "RECORDINGS": self.path("recordings"),
-             "STATE": self.path(name, "state"), "JWT_SECRET_FILE": self.secret_file()}
+             "STATE": self.path(name, "state"), "JWT_SECRET_FILE": self.secret_file(),
+             "LISTEN": f"127.0.0.1:{port}", "METRICS_LISTEN": ""}
+        if api_socket:
+            v.update({"LISTEN": f"unix:{api_socket}", "METRICS_LISTEN": f"metrics_listen = 127.0.0.1:{port}"})
         v.update(vars or {})
         if text is None:
             with open(os.path.join(ROOT, "conf", "vmsd.conf.in")) as f:
@@ -597,7 +603,8 @@ class Stack:
         env["VMS_API_TOKEN_SECRET_FILE"] = self.secret_file()
         env.update(extra or {})
         svc = self._start(name, [self.bin("vmsd"), "-c", conf, *args], env=env)
-        svc.port, svc.conf = port, conf
+        svc.port, svc.conf, svc.socket = port, conf, api_socket
+        svc.upstream = f"unix:{api_socket}:" if api_socket else f"127.0.0.1:{port}"
         svc.api = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         svc.ssl = tls_context(self.tls.ca) if tls else None
         # an admin's credential for the API's protected routes (/metrics, /record/...)

@@ -171,8 +171,9 @@ test_errors_name_file_line_and_key(void **state)
     expect_error(HEAD "[camera a]\nurl = rtsp://h/s\n[camera b]\nurl = rtsp://h/t\n"
                  "[camera a]\nrecord = no\n", 8,
                  "camera a: section [camera a] appears twice (first at line 4)");
-    expect_error(HEAD "listen = 0.0.0.0:8091\n", 3,
-                 "key \"listen\": the API listens on loopback only");
+    assert_null(load(HEAD "listen = 0.0.0.0:8091\n"));
+    assert_non_null(strstr(err, "key \"listen\": 0.0.0.0 is not loopback: the API listens"
+                           " elsewhere only over TLS"));
     expect_error(HEAD "[cams]\nx = 1\n", 4, "unknown section [cams]");
     expect_error(HEAD "bogus = 1\n", 3, "key \"bogus\": unknown key in [vmsd]");
     expect_error("[vmsd]\nkafka_brokers = h:9092\n", 2,
@@ -217,6 +218,21 @@ test_api_tls_pair(void **state)
     snprintf(text, sizeof(text), HEAD "api_tls_cert_file = /nonexistent/vmsd.crt\n");
     assert_null(load(text));
     assert_non_null(strstr(err, "/nonexistent/vmsd.crt: No such file or directory"));
+    /* another address than loopback: only with TLS (and api_auth, on by default) */
+    snprintf(text, sizeof(text), HEAD "listen = 0.0.0.0:8091\napi_tls_cert_file = %s\n"
+             "api_tls_key_file = %s\n", path, path);
+    cfg = load(text);
+    assert_non_null(cfg);
+    assert_true(cfg->listen_public);
+    vms_config_free(cfg);
+    snprintf(text, sizeof(text), HEAD "listen = 0.0.0.0:8091\napi_auth = off\napi_tls_cert_file = %s\n"
+             "api_tls_key_file = %s\n", path, path);
+    assert_null(load(text));
+    assert_non_null(strstr(err, "with api_auth on"));
+    snprintf(text, sizeof(text), HEAD "listen = unix:/run/vms/api.sock\napi_tls_cert_file = %s\n"
+             "api_tls_key_file = %s\n", path, path);
+    assert_null(load(text));
+    assert_non_null(strstr(err, "TLS is for a TCP listen address"));
     /* both given: the texts are kept for vms_http_start (here the config file itself stands in) */
     snprintf(text, sizeof(text), HEAD "api_tls_cert_file = %s\napi_tls_key_file = %s\n", path, path);
     cfg = load(text);
