@@ -37,6 +37,19 @@ ngx_http_vms_auth_read_file(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *out)
     return NGX_CONF_OK;
 }
 
+/* The secret v (wiped and freed) copied into the configuration's pool as out. */
+static char *
+keep_secret(ngx_conf_t *cf, char *v, ngx_str_t *out)
+{
+    out->len = ngx_strlen(v);
+    out->data = ngx_pnalloc(cf->pool, out->len + 1);
+    if (out->data != NULL) {
+        ngx_memcpy(out->data, v, out->len + 1);
+    }
+    vms_secret_free(v);
+    return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
 /* "env:NAME" or "file:PATH" -> secret bytes (a file's trailing newline is not part of it). */
 static char *
 ngx_http_vms_auth_read_secret(ngx_conf_t *cf, ngx_str_t *spec, ngx_str_t *out)
@@ -55,13 +68,7 @@ ngx_http_vms_auth_read_secret(ngx_conf_t *cf, ngx_str_t *spec, ngx_str_t *out)
             }
             return NGX_CONF_ERROR;
         }
-        out->len = ngx_strlen(v);
-        out->data = ngx_pnalloc(cf->pool, out->len + 1);
-        if (out->data != NULL) {
-            ngx_memcpy(out->data, v, out->len + 1);
-        }
-        vms_secret_free(v);
-        return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return keep_secret(cf, v, out);
     }
     if (spec->len > 5 && ngx_strncmp(spec->data, "file:", 5) == 0) {
         /* the reader every vms program uses (sidecar/base/secret_file.c): one
@@ -77,13 +84,7 @@ ngx_http_vms_auth_read_secret(ngx_conf_t *cf, ngx_str_t *spec, ngx_str_t *out)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", why);
             return NGX_CONF_ERROR;
         }
-        out->len = ngx_strlen(v);
-        out->data = ngx_pnalloc(cf->pool, out->len + 1);
-        if (out->data != NULL) {
-            ngx_memcpy(out->data, v, out->len + 1);
-        }
-        vms_secret_free(v);
-        return out->data != NULL ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return keep_secret(cf, v, out);
     }
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "secret \"%V\" must be env:NAME or file:PATH", spec);
     return NGX_CONF_ERROR;
