@@ -4,19 +4,8 @@ import os
 import pwd
 import socket
 import stat
-import time
 
-import jwt
 import requests
-
-
-
-def token(stack, role):
-    with open(stack.secret_file()) as f:
-        key = f.read().strip()
-    now = int(time.time())
-    return jwt.encode({"sub": f"u-{role}", "role": role, "tenant_id": "t1", "iat": now, "exp": now + 600},
-                      key, algorithm="HS256")
 
 
 def test_api_on_unix_socket(stack):
@@ -33,7 +22,7 @@ def test_api_on_unix_socket(stack):
 
     ngx = stack.nginx(vars={"VMSD_API": f"unix:{sock}:"})
     url = ngx.url("/api/analytics/ai-cost")
-    admin = {"Authorization": "Bearer " + token(stack, "admin")}
+    admin = {"Authorization": "Bearer " + stack.service_token("u-admin", ttl=600, tenant_id="t1")}
     r = requests.get(url, headers=admin, timeout=5)
     assert r.status_code == 200 and "total_usd" in r.json(), r.text
 
