@@ -1,16 +1,5 @@
 """GET /api/analytics/ai-cost through nginx: vmsd's cost report, for admins only."""
-import time
-
-import jwt
 import requests
-
-
-def token(stack, role):
-    with open(stack.secret_file()) as f:
-        key = f.read().strip()
-    now = int(time.time())
-    return jwt.encode({"sub": f"u-{role}", "role": role, "tenant_id": "t1", "iat": now, "exp": now + 600},
-                      key, algorithm="HS256")
 
 
 def test_ai_cost_is_admin_only(stack):
@@ -20,10 +9,10 @@ def test_ai_cost_is_admin_only(stack):
     url = ngx.url("/api/analytics/ai-cost")
 
     assert requests.get(url, timeout=5).status_code == 401
-    viewer = {"Authorization": "Bearer " + token(stack, "viewer")}
+    viewer = {"Authorization": "Bearer " + stack.service_token("u-viewer", role="viewer", tenant_id="t1")}
     assert requests.get(url, headers=viewer, timeout=5).status_code == 403
 
-    admin = {"Authorization": "Bearer " + token(stack, "admin")}
+    admin = {"Authorization": "Bearer " + stack.service_token("u-admin", role="admin", tenant_id="t1")}
     r = requests.get(url, headers=admin, timeout=5)
     assert r.status_code == 200, r.text
     direct = requests.get(v.api + "/api/analytics/ai-cost", headers=admin, timeout=5)

@@ -3,20 +3,10 @@ line, goes to vmsd as X-Request-ID, is the trace_id of the vmsd log lines the re
 the Kafka event it causes (the recording.segment a record stop closes)."""
 import json
 import os
-import time
 
-import jwt
 import requests
 
 from vmsdtest import Events, camera, conf_text, log_lines, wait
-
-
-def token(stack, role):
-    with open(stack.secret_file()) as f:
-        key = f.read().strip()
-    now = int(time.time())
-    return jwt.encode({"sub": f"u-{role}", "role": role, "tenant_id": "t1", "iat": now, "exp": now + 600},
-                      key, algorithm="HS256")
 
 
 def access_lines(ngx):
@@ -39,12 +29,12 @@ def test_record_stop_through_nginx_has_one_trace_id_in_nginx_vmsd_and_kafka(stac
         url = ngx.url("/api/cameras/cam1/record/stop")
 
         # control_camera is needed: a viewer is refused before vmsd is asked
-        viewer = {"Authorization": "Bearer " + token(stack, "viewer")}
+        viewer = {"Authorization": "Bearer " + stack.service_token("u-viewer", role="viewer", tenant_id="t1")}
         assert requests.post(url, headers=viewer, timeout=5).status_code == 403
         assert camera(v, "cam1")["record"] is True
 
         # a client's own X-Request-ID is not what nginx forwards: nginx sends its $request_id
-        op = {"Authorization": "Bearer " + token(stack, "operator"), "X-Request-ID": "client-chosen-id"}
+        op = {"Authorization": "Bearer " + stack.service_token("u-operator", role="operator", tenant_id="t1"), "X-Request-ID": "client-chosen-id"}
         r = requests.post(url, headers=op, timeout=5)
         assert r.status_code == 200, r.text
         assert r.json()["camera_id"] == "cam1" and r.json()["record"] is False
