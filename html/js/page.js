@@ -2,8 +2,8 @@
 // pasted token; the session is kept in sessionStorage by session.js), sign-out, the banner line.
 import { LANGUAGES, lang, setLang, t, translate } from './i18n.js';
 import {
-    claims, expiresIn, passwordSession, passwordSignIn, refreshSession, schedule, setUserToken, signOut,
-    takeNotice, userToken,
+    claims, expiresIn, passwordSession, passwordSignIn, refreshSession, resumeSession, schedule, setUserToken,
+    signOut, takeNotice, userToken,
 } from './session.js';
 import { cameras } from './api.js';
 
@@ -94,13 +94,18 @@ function signInError(r) {
 
 // Resolves with the user token, asking for one first if there is none (or it has expired: then
 // the form says so). A password session whose token expired is renewed first (the refresh
-// cookie), without the form.
+// cookie), without the form; so is a new tab's, when this browser signed in with a password.
 export async function signedIn(main) {
     if (userToken() && passwordSession()) {
         if (expiresIn() > 0 || (await refreshSession()) === 'ok') {
             schedule();
             return userToken();
         }
+    }
+    if (await resumeSession()) {
+        const out = document.getElementById('signout');
+        if (out) out.hidden = false;
+        return userToken();
     }
     const expired = userToken() && tokenExpired();
     if (expired) setUserToken('');

@@ -7,12 +7,16 @@
 //     (POST /api/auth/login). The server also set the HttpOnly refresh cookie
 //     (vms_refresh, Path=/api/auth), so the token is renewed silently before it
 //     expires or after a 401 (POST /api/auth/refresh), once per need;
+//     A new tab of the same browser starts without a token (sessionStorage is per tab) and is
+//     signed in by the same cookie (resumeSession): localStorage remembers only that there
+//     may be one (RESUME, no secret), since the page cannot see an HttpOnly cookie;
 //   - 'token': a JWT pasted by hand or set by a portal (an external identity
 //     provider's). There is no cookie behind it: it is never refreshed.
 const KEY = 'vms.token';
 const KIND = 'vms.auth';          // 'password' | absent (a pasted token)
 const EXPIRES = 'vms.expires';    // ms, local clock: when a password session's token expires
 const NOTICE = 'vms.notice';      // an i18n key the next sign-in form shows (why it is there)
+const RESUME = 'vms.resume';      // localStorage, '1': this browser may hold a refresh cookie
 
 export function userToken() {
     return sessionStorage.getItem(KEY) || '';
@@ -65,6 +69,7 @@ function keep(reply) {
     sessionStorage.setItem(KIND, 'password');
     if (ttl) sessionStorage.setItem(EXPIRES, String(Date.now() + ttl * 1000));
     else sessionStorage.removeItem(EXPIRES);
+    localStorage.setItem(RESUME, '1');
     schedule();
 }
 
@@ -120,8 +125,9 @@ let inflight = null;
 
 // Renews a password session's token with the refresh cookie. Resolves 'ok', 'refused' (the
 // server ended the session: 401) or 'failed' (not reached, or unavailable: try again later).
-export function refreshSession() {
-    if (!passwordSession()) return Promise.resolve('refused');
+// resume: this tab has no session yet; the browser's cookie, if it has one, starts it.
+export function refreshSession({ resume = false } = {}) {
+    if (!resume && !passwordSession()) return Promise.resolve('refused');
     if (!inflight) {
         const run = async () => {
             let res;
@@ -135,7 +141,10 @@ export function refreshSession() {
             } catch {
                 return 'failed';
             }
-            if (res.status === 401 || res.status === 400) return 'refused';
+            if (res.status === 401 || res.status === 400) {
+                localStorage.removeItem(RESUME);
+                return 'refused';
+            }
             if (!res.ok) return 'failed';
             const reply = await readJSON(res);
             if (!reply.token) return 'failed';
@@ -148,6 +157,13 @@ export function refreshSession() {
         });
     }
     return inflight;
+}
+
+// A tab without a token, in a browser where a password session was started: signed in by the
+// refresh cookie, without the form. Resolves true when it worked.
+export async function resumeSession() {
+    if (userToken() || !localStorage.getItem(RESUME)) return false;
+    return (await refreshSession({ resume: true })) === 'ok';
 }
 
 // The token is renewed a little before it expires: a quarter of its lifetime, at most a minute.
@@ -198,5 +214,6 @@ export async function signOut() {
     } catch {
         // the token expires by itself; the form comes back anyway
     }
+    localStorage.removeItem(RESUME);
     endSession('signed_out');
 }

@@ -128,3 +128,21 @@ export async function camsim(camera, action, query = {}) {
     if (!res.ok) throw new Error(`camsim ${action} ${camera}: HTTP ${res.status}`);
     return res.json().catch(() => ({}));
 }
+
+// Steps of a story test: each prints when it finished; a failure says which step, after how long,
+// and what the page showed (view runs in the page returned by getPage(), if there is one yet).
+export function stepper(getPage, view) {
+    const t0 = Date.now();
+    const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+    return async (name, fn) => {
+        try {
+            await fn();
+            console.log(`${name}: at ${at()} s`);
+        } catch (e) {
+            const page = getPage();
+            const shown = page ? await page.evaluate(view).catch(() => 'page gone') : '';
+            e.message = `${name} (at ${at()} s): ${e.message}\npage: ${shown}`;
+            throw e;
+        }
+    };
+}

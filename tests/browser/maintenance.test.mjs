@@ -3,7 +3,7 @@
 // snapshot; once vmsd runs again the banner goes and the tiles play by themselves.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BASE, env, openBrowser, screenshot } from './lib.mjs';
+import { BASE, env, openBrowser, screenshot, stepper } from './lib.mjs';
 
 // how many tiles play (runs in the page; the page's CSP forbids string evaluation)
 const playing = (n) => [...document.querySelectorAll('.tile .vms-player')].filter((p) => p.dataset.state === 'playing').length === n;
@@ -23,18 +23,7 @@ test('all cameras down shows Sistema em manutenção, then recovers', async () =
     const vmsd = Number(env('VMS_VMSD_PID'));
     const b = await openBrowser();
     let stopped = false;
-    const t0 = Date.now();
-    // one step of the story; a failure says which step, after how long, and what the page showed
-    const step = async (name, fn) => {
-        try {
-            await fn();
-            console.log(`${name}: at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        } catch (e) {
-            const shown = await page.evaluate(view).catch(() => 'page gone');
-            e.message = `${name} (at ${((Date.now() - t0) / 1000).toFixed(1)} s): ${e.message}\npage: ${shown}`;
-            throw e;
-        }
-    };
+    const step = stepper(() => page, view);
     let page;
     try {
         await b.context.addInitScript(() => {

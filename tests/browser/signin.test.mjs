@@ -8,7 +8,7 @@
 // form says so.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BASE, env, openBrowser, pasteToken, screenshot } from './lib.mjs';
+import { BASE, env, openBrowser, pasteToken, screenshot, stepper } from './lib.mjs';
 
 const FORM = 'form.signin';
 const playingTile = () => [...document.querySelectorAll('.tile .vms-player')].some((p) => p.dataset.state === 'playing');
@@ -48,17 +48,7 @@ test('sign in with a password, play, renew silently, sign out', async () => {
     const refreshes = [];
     b.context.on('request', (r) => r.url().endsWith('/api/auth/refresh') && refreshes.push(r.method()));
     let page;
-    const t0 = Date.now();
-    const step = async (name, fn) => {
-        try {
-            await fn();
-            console.log(`${name}: at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        } catch (e) {
-            const shown = page ? await page.evaluate(view).catch(() => 'page gone') : '';
-            e.message = `${name} (at ${((Date.now() - t0) / 1000).toFixed(1)} s): ${e.message}\npage: ${shown}`;
-            throw e;
-        }
-    };
+    const step = stepper(() => page, view);
     try {
         page = await b.page();
         await page.goto(`${BASE()}/index.html`);
@@ -128,6 +118,22 @@ test('sign in with a password, play, renew silently, sign out', async () => {
             assert.equal(await page.isHidden('#banner'), true);
             assert.equal(refreshes.length, before + 1);
         });
+        await step('a new tab of the same browser: signed in by the refresh cookie, no form', async () => {
+            const before = refreshes.length;
+            const tab = await b.page();
+            try {
+                await tab.goto(`${BASE()}/index.html`);
+                // the mosaic with its tiles and the sign-out button (the tiles may not play: the
+                // first tab holds the viewer's plan's streams)
+                await tab.waitForSelector('.tile .vms-player', { timeout: 30_000 });
+                assert.equal(await tab.isVisible('#signout'), true);
+                assert.equal(await tab.$(FORM), null);
+                assert.equal(await tab.evaluate(() => sessionStorage.getItem('vms.auth')), 'password');
+                assert.equal(refreshes.length, before + 1);
+            } finally {
+                await tab.close();
+            }
+        });
         const last = await page.evaluate(() => sessionStorage.getItem('vms.token'));
 
         await step('sign-out: the form again, the token refused, no session to renew', async () => {
@@ -159,6 +165,12 @@ test('sign in with a password, play, renew silently, sign out', async () => {
             await page.waitForSelector(`${FORM} [data-role=signin-notice]:not([hidden])`, { timeout: 20_000 });
             assert.equal(await page.textContent(`${FORM} [data-role=signin-notice]`), 'Sua sessão expirou. Entre novamente.');
             assert.equal(refreshes.length, before + 1);
+            // nor does a new tab try: signing out forgot that this browser had a session
+            const tab = await b.page();
+            await tab.goto(`${BASE()}/index.html`);
+            await tab.waitForSelector(`${FORM} #signin-user`, { timeout: 20_000 });
+            assert.equal(refreshes.length, before + 1);
+            await tab.close();
         });
 
         await step('a pasted token is never renewed', async () => {
