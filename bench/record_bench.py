@@ -6,6 +6,12 @@ lost frames, and the ratios.  Not a test: figures depend on the machine and its 
 
     ./build.sh bench                       (all of bench/)
     VMS_BUILD_DIR=build /usr/bin/python3 bench/record_bench.py [--cameras 16,32,64] [--seconds 20]
+                                                      [--profiles realistic,bars]
+
+Profiles (camsim encodes each once at start-up, so serving costs no encoding):
+  realistic  1920x1080, 25 fps, GOP 2 s (50 frames), x264 CBR 4000 kbit/s, real footage: Debian
+             opencv-doc's vtest.avi (pedestrians in a hall, 768x576 at 10 fps) scaled up, 30 s loop
+  bars       640x360, 25 fps, GOP 1 s, constant quality, colour bars (the first runs' profile)
 
 Lost frames: every recorded segment is read back with ffprobe; a segment of duration D at F fps
 should hold round(D*F) frames, and what it lacks (frames camsim skipped because a reader fell
@@ -26,6 +32,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import vmsstack  # noqa: E402
 
 FPS = 25
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"   # Debian's opencv-doc
+PROFILES = {
+    "realistic": lambda n: [a for i in range(1, n + 1) for a in (
+        "--camera", f"cam{i}:file={VTEST},size=1920x1080,fps={FPS},gop={2 * FPS},bitrate=4000,loop=30")],
+    "bars": lambda n: ["--cameras", str(n), "--gop", str(FPS), "--fps", str(FPS)],
+}
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -71,15 +83,15 @@ def measure(pids, seconds):
     return sum(cpu_seconds(p) for p in pids) - c0, peak
 
 
-def run_vmsd(stack, cam, n, seconds, warmup):
-    rec = stack.path(f"vmsd{n}", "recordings")
+def run_vmsd(stack, cam, n, seconds, warmup, profile):
+    rec = stack.path(f"vmsd-{profile}{n}", "recordings")
     text = (f"[vmsd]\nlisten = 127.0.0.1:@API_PORT@\nrecordings = {rec}\nlog_level = warn\n"
             "retention_interval = 1h\nsegment_duration = 10s\n"
             # a loaded machine answers RTSP slowly: wait longer, retry sooner
             "io_timeout = 20s\nbackoff = 1s,2s,5s\n")
     for i in range(1, n + 1):
         text += f"\n[camera cam{i}]\nurl = {cam.url(f'cam{i}')}\n"
-    vmsd = stack.vmsd(text=text, name=f"vmsd{n}")
+    vmsd = stack.vmsd(text=text, name=f"vmsd-{profile}{n}")
 
     def online():
         return json.loads(vmsstack.http_get(vmsd.api + "/health")[1])["cameras_online"]
@@ -99,13 +111,13 @@ def wait_most(done, timeout=120):
         time.sleep(1)
 
 
-def run_ffmpeg(stack, cam, n, seconds, warmup):
-    out = stack.path(f"ffmpeg{n}")
+def run_ffmpeg(stack, cam, n, seconds, warmup, profile):
+    out = stack.path(f"ffmpeg-{profile}{n}")
     procs = []
     for i in range(1, n + 1):
         d = os.path.join(out, f"cam{i}")
         os.makedirs(d, exist_ok=True)
-        procs.append(stack._start(f"ffmpeg{n}-cam{i}", [
+        procs.append(stack._start(f"ffmpeg-{profile}{n}-cam{i}", [
             "ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", cam.url(f"cam{i}"),
             "-c", "copy", "-f", "segment", "-segment_time", "10", "-reset_timestamps", "1",
             "-strftime", "1", os.path.join(d, "%Y%m%d%H%M%S.mp4")], stop_signal=signal.SIGINT))
@@ -142,31 +154,39 @@ def main():
     ap.add_argument("--cameras", default="16,32,64")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=5)
+    ap.add_argument("--profiles", default="realistic,bars", help="comma-separated: " + ",".join(PROFILES))
     args = ap.parse_args()
+    profiles = args.profiles.split(",")
+    for p in profiles:
+        if p not in PROFILES:
+            ap.error(f"--profiles: unknown profile {p!r}")
+    if "realistic" in profiles and not os.path.exists(VTEST):
+        ap.error(f"the realistic profile needs {VTEST} (apt-get install opencv-doc)")
     build = os.environ.get("VMS_BUILD_DIR") or os.path.join(vmsstack.ROOT, "build")
     work = tempfile.mkdtemp(prefix="vms-bench-")
     stack = vmsstack.Stack(build, work)
     rows = []
     try:
-        for n in [int(x) for x in args.cameras.split(",")]:
-            cam = stack.camsim(cameras=n, args=("--gop", str(FPS), "--fps", str(FPS)), name=f"camsim{n}")
-            warm_up(cam, n)
-            v = run_vmsd(stack, cam, n, args.seconds, args.warmup)
-            f = run_ffmpeg(stack, cam, n, args.seconds, args.warmup)
-            cam.stop()
-            rows.append((n, v, f))
-            print_row(n, v, f, args.seconds)
+        for profile in profiles:
+            for n in [int(x) for x in args.cameras.split(",")]:
+                cam = stack.camsim(cameras=0, args=PROFILES[profile](n), name=f"camsim-{profile}{n}")
+                warm_up(cam, n)
+                v = run_vmsd(stack, cam, n, args.seconds, args.warmup, profile)
+                f = run_ffmpeg(stack, cam, n, args.seconds, args.warmup, profile)
+                cam.stop()
+                rows.append((profile, n, v, f))
+                print_row(profile, n, v, f, args.seconds)
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
     print("\nsummary (vmsd / ffmpeg, lower is better for vmsd):")
-    for n, v, f in rows:
-        print(f"  {n:3d} cameras: CPU per recording camera {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}, "
+    for profile, n, v, f in rows:
+        print(f"  {profile:9s} {n:3d} cameras: CPU per recording camera {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}, "
               f"RSS per recording camera {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))}, "
               f"lost frames vmsd {v[2][0]} / ffmpeg {f[2][0]}")
-    for (n1, v1, _), (n2, v2, _) in zip(rows, rows[1:]):
-        if v2[3] > v1[3]:
-            print(f"  vmsd RSS added per camera from {v1[3]} to {v2[3]} recording cameras: "
+    for (p1, n1, v1, _), (p2, n2, v2, _) in zip(rows, rows[1:]):
+        if p1 == p2 and v2[3] > v1[3]:
+            print(f"  {p1}: vmsd RSS added per camera from {v1[3]} to {v2[3]} recording cameras: "
                   f"{(v2[1] - v1[1]) / (v2[3] - v1[3]) / 1e6:.2f} MB")
 
 
@@ -174,9 +194,9 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def print_row(n, v, f, seconds):
+def print_row(profile, n, v, f, seconds):
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"== {n} cameras, {seconds:.0f} s window (load average {load} on {os.cpu_count()} CPUs)")
+    print(f"== {profile}: {n} cameras, {seconds:.0f} s window (load average {load} on {os.cpu_count()} CPUs)")
     for name, (cpu, rss, (lost, rec), up) in (("vmsd", v), ("ffmpeg", f)):
         k = max(up, 1)
         print(f"  {name:7s} {up}/{n} recording  CPU {cpu:7.2f} s ({cpu / k * 1000 / seconds:6.1f} ms/s per "

@@ -351,6 +351,25 @@ def test_file_camera_is_transcoded_with_its_gop(stack, tmp_path):
     assert lobby["scene"] == "file" and lobby["loop_frames"] == 70   # 75 frames cut to whole GOPs
 
 
+def test_bitrate_key_encodes_a_constant_bit_rate_camera(stack, tmp_path):
+    """The realistic bench profile's knob: bitrate=KBPS is x264 CBR. Two cameras of one busy scene
+    (real footage: opencv-doc's pedestrians), 1500 and 400 kbit/s: what a reader records is near
+    each rate (a constant-quality encode would give one figure for both)."""
+    clip = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+    cams = stack.camsim(cameras=0, args=[
+        "--camera", f"hi:file={clip},size=640x360,gop=50,loop=10,bitrate=1500",
+        "--camera", f"lo:file={clip},size=640x360,gop=50,loop=10,bitrate=400"])
+    for cam, kbps in (("hi", 1500), ("lo", 400)):
+        out = tmp_path / f"{cam}.mp4"
+        r = subprocess.run(["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", cams.url(cam), "-t", "8",
+                            "-c", "copy", "-y", str(out)], capture_output=True, text=True, timeout=FFMPEG_TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        fmt = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=bit_rate",
+                                         "-of", "json", str(out)], capture_output=True, text=True,
+                                        check=True).stdout)["format"]
+        assert 0.6 * kbps < int(fmt["bit_rate"]) / 1000 < 1.4 * kbps, (cam, fmt)
+
+
 def test_bad_arguments_and_unreadable_file_fail_with_a_message(tmp_path):
     def run(*args):
         return subprocess.run([camsim_bin(), "--port", "1", "--control-port", "2", *args],
@@ -361,6 +380,8 @@ def test_bad_arguments_and_unreadable_file_fail_with_a_message(tmp_path):
     assert r.returncode == 2 and "camera id" in r.stderr
     r = run("--cameras", "1", "--size", "641x360")
     assert r.returncode == 2 and "--size" in r.stderr
+    r = run("--camera", "cam1:bitrate=20")
+    assert r.returncode == 2 and "bad value '20' for key 'bitrate'" in r.stderr
     r = run("--camera", "m:scene=motion,loop=10")
     assert r.returncode == 2 and "loop >= 20" in r.stderr
     r = run("--camera", f"lobby:file={tmp_path}/missing.avi")

@@ -32,6 +32,7 @@ typedef struct {
     camsim_scene_t scene;
     int            width, height;   /* 0 for a file camera that keeps the clip's own size */
     int            fps, gop;
+    int            bitrate;         /* kbit/s, constant (x264 CBR); 0 = constant quality (qp 26) */
     double         loop_s;          /* requested loop length; 0 = scene default */
     char          *file;            /* SCENE_FILE only */
 } camsim_profile_t;

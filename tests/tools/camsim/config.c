@@ -10,7 +10,7 @@
 static const char usage[] =
     "usage: camsim --port PORT --control-port CPORT [--cameras N] [--fps F] [--gop G] [--size WxH]\n"
     "              [--camera ID:key=val,key=val ...]\n"
-    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS\n";
+    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS bitrate=KBPS\n";
 
 const char *camsim_state_name(camsim_state_t s)
 {
@@ -134,6 +134,8 @@ static int apply_camera_spec(camsim_t *cs, const char *spec, const camsim_profil
             ok = parse_int(v, 1, 600, &cam->prof.gop);
         } else if (strcmp(k, "fps") == 0) {
             ok = parse_int(v, 1, 120, &cam->prof.fps);
+        } else if (strcmp(k, "bitrate") == 0) {
+            ok = parse_int(v, 50, 50000, &cam->prof.bitrate);
         } else if (strcmp(k, "size") == 0) {
             ok = parse_size(v, &cam->prof.width, &cam->prof.height);
             if (ok)

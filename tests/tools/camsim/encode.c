@@ -9,8 +9,8 @@
 #include <string.h>
 
 #define X264_TAIL \
-    "x264enc name=enc speed-preset=ultrafast bframes=0 pass=qual quantizer=26 " \
-    "option-string=scenecut=0 ! video/x-h264,profile=baseline,stream-format=avc,alignment=au ! " \
+    "x264enc name=enc speed-preset=ultrafast bframes=0 option-string=scenecut=0 ! " \
+    "video/x-h264,profile=baseline,stream-format=avc,alignment=au ! " \
     "appsink name=sink sync=false max-buffers=8"
 
 typedef struct {
@@ -66,6 +66,14 @@ static GstElement *build_pipeline(const camsim_profile_t *p, gen_t *gen, GError 
         return NULL;
     GstElement *enc = gst_bin_get_by_name(GST_BIN(pipe), "enc");
     g_object_set(enc, "key-int-max", (guint)p->gop, NULL);
+    if (p->bitrate > 0) {
+        /* a real camera's constant bit rate; one second of VBV keeps each GOP near the rate */
+        gst_util_set_object_arg(G_OBJECT(enc), "pass", "cbr");
+        g_object_set(enc, "bitrate", (guint)p->bitrate, "vbv-buf-capacity", 1000u, NULL);
+    } else {
+        gst_util_set_object_arg(G_OBJECT(enc), "pass", "qual");
+        g_object_set(enc, "quantizer", 26u, NULL);
+    }
     gst_object_unref(enc);
     if (p->scene == SCENE_FILE) {
         GstElement *fs = gst_bin_get_by_name(GST_BIN(pipe), "file");
