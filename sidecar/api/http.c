@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include "httpq.h"
+#include "tlscert.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -570,13 +571,12 @@ add_host(const char *fmt, const char *host, int port)
     }
 }
 
-/* A TCP listener on host:port, HTTPS when tls_cert and tls_key are given;
- * cls is &metrics_only for the listener that serves /metrics and /health
- * alone.  Adds its names to hosts[]. */
+/* A TCP listener on host:port, HTTPS with tlscert.h's pair when tls; cls is
+ * &metrics_only for the listener that serves /metrics and /health alone.
+ * Adds its names to hosts[]. */
 static int
-start_tcp(const char *host, int port, const char *tls_cert,
-    const char *tls_key, void *cls, struct MHD_Daemon **out, char *err,
-    size_t errlen)
+start_tcp(const char *host, int port, int tls_on, void *cls,
+    struct MHD_Daemon **out, char *err, size_t errlen)
 {
     struct MHD_OptionItem    tls[4];
     int                      ntls = 0;
@@ -610,7 +610,7 @@ start_tcp(const char *host, int port, const char *tls_cert,
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
         add_host(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     }
-    if (tls_cert != NULL) {
+    if (tls_on) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             snprintf(err, errlen, "http: api_tls_cert_file given, but this"
                      " libmicrohttpd has no TLS");
@@ -619,8 +619,10 @@ start_tcp(const char *host, int port, const char *tls_cert,
         /* TLS 1.2 and 1.3, forward-secret key exchange and no CBC suites,
          * close to nginx's server.d/tls.conf (GnuTLS priority syntax) */
         flags |= MHD_USE_TLS;
-        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls_cert };
-        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls_key };
+        /* the pair is asked for at each handshake: a SIGHUP that installs a
+         * renewed one (tlscert.h) reaches new connections only */
+        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+            (void *) &vms_tlscert_retrieve };
         tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_PRIORITIES, 0,
             (void *) "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-AES-128-CBC:-AES-256-CBC"
                      ":-CAMELLIA-128-CBC:-CAMELLIA-256-CBC" };
@@ -637,32 +639,34 @@ start_tcp(const char *host, int port, const char *tls_cert,
                             MHD_OPTION_END);
     if (*out == NULL) {
         snprintf(err, errlen, "http: cannot listen on %s:%d%s", host, port,
-                 tls_cert ? " (or the certificate and key do not load)" : "");
+                 tls_on ? " (or TLS does not start)" : "");
         return -1;
     }
     vms_log_info(NULL, "http: %s on %s://%s%s%s:%d/",
                  cls == &metrics_only ? "/metrics and /health" : "API",
-                 tls_cert ? "https" : "http",
+                 tls_on ? "https" : "http",
                  strchr(host, ':') ? "[" : "", host,
                  strchr(host, ':') ? "]" : "", port);
     return 0;
 }
 
 int
-vms_http_start(const char *host, int port, const char *tls_cert,
-    const char *tls_key, char *err, size_t errlen)
+vms_http_start(const char *host, int port, int tls, char *err, size_t errlen)
 {
     init_metrics();
     nhosts = 0;
-    return start_tcp(host, port, tls_cert, tls_key, NULL, &daemon_, err,
-                     errlen);
+    if (tls && !vms_tlscert_active()) {
+        snprintf(err, errlen, "http: TLS asked for, but no certificate installed");
+        return -1;
+    }
+    return start_tcp(host, port, tls, NULL, &daemon_, err, errlen);
 }
 
 int
 vms_http_start_metrics(const char *host, int port, char *err, size_t errlen)
 {
-    return start_tcp(host, port, NULL, NULL, &metrics_only, &metrics_daemon,
-                     err, errlen);
+    return start_tcp(host, port, 0, &metrics_only, &metrics_daemon, err,
+                     errlen);
 }
 
 static void
@@ -786,6 +790,7 @@ vms_http_stop(void)
         MHD_stop_daemon(daemon_);
         daemon_ = NULL;
     }
+    vms_tlscert_free_all();
     if (unix_path[0] != '\0') {
         unlink(unix_path);
         unix_path[0] = '\0';

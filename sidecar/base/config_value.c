@@ -177,6 +177,30 @@ vms_config_parse_pem_file(const vms_confkey_t *k, void *base,
 }
 
 int
+vms_config_parse_api_tls_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+    int            is_key = strcmp(k->name, "api_tls_key_file") == 0;
+    char         **path = is_key ? &cfg->api_tls_key_path : &cfg->api_tls_cert_path;
+    char          *copy;
+
+    if ((is_key ? vms_config_parse_secret_file(k, base, value, why, whylen)
+                : vms_config_parse_pem_file(k, base, value, why, whylen)) != 0)
+    {
+        return -1;
+    }
+    copy = strdup(value);
+    if (copy == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    free(*path);
+    *path = copy;
+    return 0;
+}
+
+int
 vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)
 {
