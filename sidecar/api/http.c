@@ -5,6 +5,7 @@
 
 #include "httpq.h"
 #include "tlscert.h"
+#include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -680,80 +681,20 @@ init_metrics(void)
         " body)", VMS_COUNTER, NULL, 0);
 }
 
-/* Removes a socket file left by a vmsd that is gone; refuses to take over
- * one a live process still accepts on. */
-static int
-clear_stale_socket(const struct sockaddr_un *sa, char *err, size_t errlen)
-{
-    struct stat  st;
-    int          fd, rc;
-
-    if (lstat(sa->sun_path, &st) != 0) {
-        return errno == ENOENT ? 0 : -1;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        snprintf(err, errlen, "http: %s exists and is not a socket",
-                 sa->sun_path);
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "http: socket: %s", strerror(errno));
-        return -1;
-    }
-    rc = connect(fd, (const struct sockaddr *) sa, sizeof(*sa));
-    close(fd);
-    if (rc == 0) {
-        snprintf(err, errlen, "http: another process listens on %s",
-                 sa->sun_path);
-        return -1;
-    }
-    vms_log_info(NULL, "http: removing stale socket %s", sa->sun_path);
-    if (unlink(sa->sun_path) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "http: cannot remove stale %s: %s",
-                 sa->sun_path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int
 vms_http_start_unix(const char *path, int mode, char *err, size_t errlen)
 {
-    struct sockaddr_un  sa;
-    mode_t              old;
-    int                 fd, rc;
+    char  why[256];
+    int   fd, stale;
 
     init_metrics();
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "http: socket path too long: %s", path);
-        return -1;
-    }
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    err[0] = '\0';
-    if (clear_stale_socket(&sa, err, errlen) != 0) {
-        if (err[0] == '\0') {
-            snprintf(err, errlen, "http: %s: %s", path, strerror(errno));
-        }
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = vms_unix_listen(path, mode, &stale, why, sizeof(why));
     if (fd < 0) {
-        snprintf(err, errlen, "http: socket: %s", strerror(errno));
+        snprintf(err, errlen, "http: %s", why);
         return -1;
     }
-    /* The file is created with the final mode, so no other user can
-     * connect between bind() and chmod(). */
-    old = umask((mode_t) (0777 & ~mode));
-    rc = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-    umask(old);
-    if (rc != 0 || chmod(path, (mode_t) mode) != 0 || listen(fd, 64) != 0) {
-        snprintf(err, errlen, "http: cannot listen on unix:%s: %s", path,
-                 strerror(errno));
-        close(fd);
-        return -1;
+    if (stale) {
+        vms_log_info(NULL, "http: removing stale socket %s", path);
     }
     /* nginx sends "Host: localhost" to a unix: upstream; a browser cannot
      * reach a socket file, so no DNS-rebinding name can arrive here. */

@@ -3,6 +3,7 @@
 #include "secret.h"
 #include "log.h"
 #include "util.h"
+#include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -205,20 +206,14 @@ vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)
 {
     vms_config_t  *cfg = base;
-    char          *end;
-    long           mode;
+    int            mode;
 
     (void) k;
-    errno = 0;
-    mode = strtol(value, &end, 8);
-    if (errno != 0 || end == value || *end != '\0' || (mode & 0600) != 0600
-        || mode > 0777 || (mode & 0007) != 0)
-    {
-        snprintf(why, whylen, "expected an octal mode such as 0660, owner rw"
-                 " and no access for others");
+    mode = vms_unix_parse_mode(value, why, whylen);
+    if (mode < 0) {
         return -1;
     }
-    cfg->listen_mode = (int) mode;
+    cfg->listen_mode = mode;
     return 0;
 }
 
