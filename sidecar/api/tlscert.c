@@ -73,8 +73,14 @@ describe(vms_tlscert_t *p)
     }
     if (gnutls_x509_crt_import(crt, &p->chain[0].cert, GNUTLS_X509_FMT_DER) >= 0) {
         if (gnutls_x509_crt_get_serial(crt, serial, &slen) >= 0) {
-            for (i = 0; i < slen; i++) {
-                snprintf(hex + 2 * i, 3, "%02X", serial[i]);
+            /* as `openssl x509 -serial` prints it: without the DER sign
+             * byte (a 00 before a first byte >= 0x80) */
+            size_t skip = 0;
+            while (skip + 1 < slen && serial[skip] == 0) {
+                skip++;
+            }
+            for (i = skip; i < slen; i++) {
+                snprintf(hex + 2 * (i - skip), 3, "%02X", serial[i]);
             }
         }
         t = gnutls_x509_crt_get_expiration_time(crt);

@@ -8,6 +8,8 @@ import re
 import signal
 import subprocess
 
+import requests
+
 import vmsstack
 
 VMSD_CONF = """[vmsd]
@@ -54,6 +56,15 @@ def test_vmsd_api_certificate_rotates_on_sighup_and_a_bad_pair_is_refused(tls_st
     first = on_file(crt)
     assert served(v.port, certs.ca) == first
 
+    # nginx -> vmsd over verified TLS (server.d/vmsd_tls.conf.in), before and after the rotation
+    ngx = tls_stack.nginx(vars={"VMSD_API": f"127.0.0.1:{v.port}", "VMSD_CA": certs.ca}, name="nginx-rot")
+    auth = {"Authorization": f"Bearer {tls_stack.service_token('rot-admin')}"}
+
+    def cameras_through_nginx():
+        r = requests.get(ngx.url("/api/cameras"), headers=auth, timeout=10)
+        assert r.status_code == 200 and [c["id"] for c in r.json()["cameras"]] == ["cam1"], r.text
+    cameras_through_nginx()
+
     # a connection set up on the first certificate, used before and after the rotation
     conn = http.client.HTTPSConnection("127.0.0.1", v.port, context=vmsstack.tls_context(certs.ca), timeout=10)
 
@@ -79,6 +90,7 @@ def test_vmsd_api_certificate_rotates_on_sighup_and_a_bad_pair_is_refused(tls_st
     health_on_old_connection()
     assert hashlib.sha256(conn.sock.getpeercert(binary_form=True)).hexdigest() == old_fp
     conn.close()
+    cameras_through_nginx()         # nginx's new handshakes verify the renewed certificate
 
     # a key that is not the certificate's: the reload is refused, the second pair stays in force
     other = vmsstack.Certs(str(tmp_path / "other"))
@@ -89,5 +101,6 @@ def test_vmsd_api_certificate_rotates_on_sighup_and_a_bad_pair_is_refused(tls_st
     v.wait_line(rf"reload refused, running configuration kept: http: api_tls_key_file {re.escape(key)} is not"
                 rf" the key of the certificate in api_tls_cert_file {re.escape(crt)}", 30)
     assert served(v.port, certs.ca) == second
+    cameras_through_nginx()
     assert "PRIVATE KEY" not in v.output()
     assert v.alive()
