@@ -10,7 +10,8 @@ VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
                 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
                 gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools)
 VMS_PKGS_libs=(libhiredis-dev libjwt-dev libjansson-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
-               libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev libargon2-dev)
+               libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev libargon2-dev
+               libgnutls28-dev)
 VMS_PKGS_peers=(redis-server postgresql kcat wget)
 # monitoring (started by `run` and the alert tests) and the offline check of docker/compose.yml
 VMS_PKGS_ops=(prometheus prometheus-alertmanager docker-compose)
@@ -32,4 +33,5 @@ declare -A VMS_PKGCONFIG=(
     [inih]=libinih-dev [libmicrohttpd]=libmicrohttpd-dev [gstreamer-rtsp-server-1.0]=libgstrtspserver-1.0-dev
     [libpcre2-8]=libpcre2-dev [openssl]=libssl-dev [libsystemd]=libsystemd-dev
     [tesseract]=libtesseract-dev [opencv4]=libopencv-dev [libcrypto]=libssl-dev [libargon2]=libargon2-dev
+    [gnutls]=libgnutls28-dev
 )

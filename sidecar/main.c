@@ -21,6 +21,7 @@
 #include "config.h"
 #include "events.h"
 #include "http.h"
+#include "tlscert.h"
 #include "log.h"
 #include "pg.h"
 #include "retention.h"
@@ -157,6 +158,25 @@ secret_warn(const char *msg)
     vms_log_warn(NULL, "%s", msg);
 }
 
+/* The API's certificate and key of a reloaded cfg, parsed and checked
+ * (*out, committed by the caller), when vmsd serves HTTPS; *out stays NULL
+ * when it does not: TLS on or off applies at the next start. */
+static int
+api_tls_prepare(const vms_config_t *cfg, const vms_config_t *old,
+    vms_tlscert_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (old->api_tls_cert == NULL || old->listen_unix[0] != '\0'
+        || cfg->api_tls_cert == NULL)
+    {
+        return 0;
+    }
+    *out = vms_tlscert_prepare(cfg->api_tls_cert, cfg->api_tls_key,
+                               cfg->api_tls_cert_path, cfg->api_tls_key_path,
+                               err, errlen);
+    return *out != NULL ? 0 : -1;
+}
+
 static void
 reload(const char *path, vms_config_t *old)
 {
@@ -164,6 +184,7 @@ reload(const char *path, vms_config_t *old)
     vms_config_t       *cfg;
     vms_camera_conf_t  *cc;
     running_t           next = { NULL, 0, 0 };
+    vms_tlscert_t      *pair = NULL;
     int                 i, added, removed = 0, restarted = 0, kept = 0;
 
     vms_log_info(NULL, "SIGHUP: reloading %s", path);
@@ -174,11 +195,21 @@ reload(const char *path, vms_config_t *old)
         log_errors("reload refused, running configuration kept: ", err);
         return;
     }
-    /* the API's keys first: a key that does not load keeps everything as it was */
-    if (apiauth_load(cfg, err, sizeof(err)) != 0) {
+    /* the API's certificate and keys first: one that does not load keeps
+     * everything as it was */
+    if (api_tls_prepare(cfg, old, &pair, err, sizeof(err)) != 0
+        || apiauth_load(cfg, err, sizeof(err)) != 0)
+    {
         log_errors("reload refused, running configuration kept: ", err);
+        vms_tlscert_discard(pair);
         vms_config_free(cfg);
         return;
+    }
+    if (pair != NULL) {
+        vms_tlscert_commit(pair);
+        vms_log_info(NULL, "reload: API certificate from %s (%s) for new"
+                     " connections", cfg->api_tls_cert_path,
+                     vms_tlscert_describe(pair));
     }
     vms_log_set_level(cfg->log_level);
     vms_log_set_format(cfg->log_format);
@@ -189,14 +220,15 @@ reload(const char *path, vms_config_t *old)
         || strcmp(cfg->listen_unix, old->listen_unix) != 0
         || strcmp(cfg->metrics_host, old->metrics_host) != 0
         || cfg->metrics_port != old->metrics_port
+        || (cfg->api_tls_cert == NULL) != (old->api_tls_cert == NULL)
         || str_differs(cfg->recordings, old->recordings)
         || str_differs(cfg->kafka_brokers, old->kafka_brokers)
         || str_differs(cfg->redis, old->redis)
         || str_differs(cfg->pg_conninfo, old->pg_conninfo)
         || str_differs(cfg->spool_dir, old->spool_dir))
     {
-        vms_log_warn(NULL, "reload: listen, recordings, kafka_brokers, redis,"
-                     " postgres and spool_dir apply at the next start; the"
+        vms_log_warn(NULL, "reload: listen, TLS on or off, recordings,"
+                     " kafka_brokers, redis, postgres and spool_dir apply at the next start; the"
                      " running values are kept");
     }
 
@@ -375,14 +407,26 @@ main(int argc, char **argv)
     vms_api_register();
     vms_http_allow_origins(cfg->api_allowed_origins);
     vms_analysis_init();
+    if (cfg->api_tls_cert != NULL && cfg->listen_unix[0] == '\0') {
+        vms_tlscert_t *pair = vms_tlscert_prepare(cfg->api_tls_cert,
+            cfg->api_tls_key, cfg->api_tls_cert_path, cfg->api_tls_key_path,
+            err, sizeof(err));
+        if (pair == NULL) {
+            vms_log_error(NULL, "%s", err);
+            return 1;
+        }
+        vms_tlscert_commit(pair);
+        vms_log_info(NULL, "http: API certificate from %s (%s)",
+                     cfg->api_tls_cert_path, vms_tlscert_describe(pair));
+    }
     if ((cfg->listen_unix[0] != '\0'
          ? vms_http_start_unix(cfg->listen_unix, cfg->listen_mode, err,
                                sizeof(err))
          : vms_http_start(cfg->listen_host, cfg->listen_port,
-                          cfg->api_tls_cert, cfg->api_tls_key, err,
-                          sizeof(err))) != 0)
+                          cfg->api_tls_cert != NULL, err, sizeof(err))) != 0)
     {
         vms_log_error(NULL, "%s", err);
+        vms_tlscert_free_all();
         return 1;
     }
     if (cfg->metrics_host[0] != '\0'

@@ -4,6 +4,8 @@
 #include "metrics.h"
 
 #include "httpq.h"
+#include "tlscert.h"
+#include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -570,13 +572,12 @@ add_host(const char *fmt, const char *host, int port)
     }
 }
 
-/* A TCP listener on host:port, HTTPS when tls_cert and tls_key are given;
- * cls is &metrics_only for the listener that serves /metrics and /health
- * alone.  Adds its names to hosts[]. */
+/* A TCP listener on host:port, HTTPS with tlscert.h's pair when tls; cls is
+ * &metrics_only for the listener that serves /metrics and /health alone.
+ * Adds its names to hosts[]. */
 static int
-start_tcp(const char *host, int port, const char *tls_cert,
-    const char *tls_key, void *cls, struct MHD_Daemon **out, char *err,
-    size_t errlen)
+start_tcp(const char *host, int port, int tls_on, void *cls,
+    struct MHD_Daemon **out, char *err, size_t errlen)
 {
     struct MHD_OptionItem    tls[4];
     int                      ntls = 0;
@@ -610,7 +611,7 @@ start_tcp(const char *host, int port, const char *tls_cert,
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
         add_host(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     }
-    if (tls_cert != NULL) {
+    if (tls_on) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             snprintf(err, errlen, "http: api_tls_cert_file given, but this"
                      " libmicrohttpd has no TLS");
@@ -619,8 +620,10 @@ start_tcp(const char *host, int port, const char *tls_cert,
         /* TLS 1.2 and 1.3, forward-secret key exchange and no CBC suites,
          * close to nginx's server.d/tls.conf (GnuTLS priority syntax) */
         flags |= MHD_USE_TLS;
-        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls_cert };
-        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls_key };
+        /* the pair is asked for at each handshake: a SIGHUP that installs a
+         * renewed one (tlscert.h) reaches new connections only */
+        tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+            (void *) &vms_tlscert_retrieve };
         tls[ntls++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_PRIORITIES, 0,
             (void *) "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-AES-128-CBC:-AES-256-CBC"
                      ":-CAMELLIA-128-CBC:-CAMELLIA-256-CBC" };
@@ -637,32 +640,34 @@ start_tcp(const char *host, int port, const char *tls_cert,
                             MHD_OPTION_END);
     if (*out == NULL) {
         snprintf(err, errlen, "http: cannot listen on %s:%d%s", host, port,
-                 tls_cert ? " (or the certificate and key do not load)" : "");
+                 tls_on ? " (or TLS does not start)" : "");
         return -1;
     }
     vms_log_info(NULL, "http: %s on %s://%s%s%s:%d/",
                  cls == &metrics_only ? "/metrics and /health" : "API",
-                 tls_cert ? "https" : "http",
+                 tls_on ? "https" : "http",
                  strchr(host, ':') ? "[" : "", host,
                  strchr(host, ':') ? "]" : "", port);
     return 0;
 }
 
 int
-vms_http_start(const char *host, int port, const char *tls_cert,
-    const char *tls_key, char *err, size_t errlen)
+vms_http_start(const char *host, int port, int tls, char *err, size_t errlen)
 {
     init_metrics();
     nhosts = 0;
-    return start_tcp(host, port, tls_cert, tls_key, NULL, &daemon_, err,
-                     errlen);
+    if (tls && !vms_tlscert_active()) {
+        snprintf(err, errlen, "http: TLS asked for, but no certificate installed");
+        return -1;
+    }
+    return start_tcp(host, port, tls, NULL, &daemon_, err, errlen);
 }
 
 int
 vms_http_start_metrics(const char *host, int port, char *err, size_t errlen)
 {
-    return start_tcp(host, port, NULL, NULL, &metrics_only, &metrics_daemon,
-                     err, errlen);
+    return start_tcp(host, port, 0, &metrics_only, &metrics_daemon, err,
+                     errlen);
 }
 
 static void
@@ -676,80 +681,20 @@ init_metrics(void)
         " body)", VMS_COUNTER, NULL, 0);
 }
 
-/* Removes a socket file left by a vmsd that is gone; refuses to take over
- * one a live process still accepts on. */
-static int
-clear_stale_socket(const struct sockaddr_un *sa, char *err, size_t errlen)
-{
-    struct stat  st;
-    int          fd, rc;
-
-    if (lstat(sa->sun_path, &st) != 0) {
-        return errno == ENOENT ? 0 : -1;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        snprintf(err, errlen, "http: %s exists and is not a socket",
-                 sa->sun_path);
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "http: socket: %s", strerror(errno));
-        return -1;
-    }
-    rc = connect(fd, (const struct sockaddr *) sa, sizeof(*sa));
-    close(fd);
-    if (rc == 0) {
-        snprintf(err, errlen, "http: another process listens on %s",
-                 sa->sun_path);
-        return -1;
-    }
-    vms_log_info(NULL, "http: removing stale socket %s", sa->sun_path);
-    if (unlink(sa->sun_path) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "http: cannot remove stale %s: %s",
-                 sa->sun_path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int
 vms_http_start_unix(const char *path, int mode, char *err, size_t errlen)
 {
-    struct sockaddr_un  sa;
-    mode_t              old;
-    int                 fd, rc;
+    char  why[256];
+    int   fd, stale;
 
     init_metrics();
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "http: socket path too long: %s", path);
-        return -1;
-    }
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    err[0] = '\0';
-    if (clear_stale_socket(&sa, err, errlen) != 0) {
-        if (err[0] == '\0') {
-            snprintf(err, errlen, "http: %s: %s", path, strerror(errno));
-        }
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = vms_unix_listen(path, mode, &stale, why, sizeof(why));
     if (fd < 0) {
-        snprintf(err, errlen, "http: socket: %s", strerror(errno));
+        snprintf(err, errlen, "http: %s", why);
         return -1;
     }
-    /* The file is created with the final mode, so no other user can
-     * connect between bind() and chmod(). */
-    old = umask((mode_t) (0777 & ~mode));
-    rc = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-    umask(old);
-    if (rc != 0 || chmod(path, (mode_t) mode) != 0 || listen(fd, 64) != 0) {
-        snprintf(err, errlen, "http: cannot listen on unix:%s: %s", path,
-                 strerror(errno));
-        close(fd);
-        return -1;
+    if (stale) {
+        vms_log_info(NULL, "http: removing stale socket %s", path);
     }
     /* nginx sends "Host: localhost" to a unix: upstream; a browser cannot
      * reach a socket file, so no DNS-rebinding name can arrive here. */
@@ -786,6 +731,7 @@ vms_http_stop(void)
         MHD_stop_daemon(daemon_);
         daemon_ = NULL;
     }
+    vms_tlscert_free_all();
     if (unix_path[0] != '\0') {
         unlink(unix_path);
         unix_path[0] = '\0';

@@ -76,10 +76,11 @@ const char *vms_http_header(const vms_http_req_t *req, const char *name);
 /* Sets status and the JSON body {"error":CODE,"message":msg,"status":N} (CODE from the status). */
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
 
-/* Serves the API on host:port; HTTPS when tls_cert and tls_key (PEM text, kept by the
- * caller until vms_http_stop) are given, plain HTTP when both are NULL. */
-int vms_http_start(const char *host, int port, const char *tls_cert,
-    const char *tls_key, char *err, size_t errlen);
+/* Serves the API on host:port; HTTPS when tls, with the pair installed by
+ * vms_tlscert_commit() (tlscert.h) before, and whatever pair is installed
+ * at each later handshake (rotation on SIGHUP); plain HTTP when 0. */
+int vms_http_start(const char *host, int port, int tls, char *err,
+    size_t errlen);
 
 /* The API on a unix socket file at path with the given mode instead of
  * TCP.  A socket file nobody listens on (a vmsd that died) is replaced;

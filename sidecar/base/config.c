@@ -107,9 +107,9 @@ static const vms_confkey_t global_keys[] = {
       0, 3600000, "30s", NULL, 0, NULL },
     STR(GC, "api_token_issuer", api_token_issuer, NULL),
     STR(GC, "api_token_audience", api_token_audience, NULL),
-    FUNC(GC, "api_tls_cert_file", api_tls_cert, vms_config_parse_pem_file,
+    FUNC(GC, "api_tls_cert_file", api_tls_cert, vms_config_parse_api_tls_file,
          NULL, NULL),
-    FUNC(GC, "api_tls_key_file", api_tls_key, vms_config_parse_secret_file,
+    FUNC(GC, "api_tls_key_file", api_tls_key, vms_config_parse_api_tls_file,
          NULL, NULL),
     INT(GC, "postgres_queue_max", pg_queue_max, 1, 10000000, "100000",
         "expected a positive integer"),
@@ -676,6 +676,8 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->api_token_issuer);
     free(cfg->api_token_audience);
     free(cfg->api_tls_cert);
+    free(cfg->api_tls_cert_path);
+    free(cfg->api_tls_key_path);
     if (cfg->api_tls_key != NULL) {
         explicit_bzero(cfg->api_tls_key, strlen(cfg->api_tls_key));
     }

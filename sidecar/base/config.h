@@ -93,6 +93,8 @@ typedef struct {
     char      *api_token_audience;
     char      *api_tls_cert;               /* PEM of the API's certificate chain; NULL: plain HTTP */
     char      *api_tls_key;                /* secret: PEM of its key */
+    char      *api_tls_cert_path;          /* the files they came from, for log lines */
+    char      *api_tls_key_path;
     int64_t    pg_queue_max;
     int        log_level;
     int        log_format;                 /* VMS_LOG_JSON or VMS_LOG_TEXT */

@@ -16,6 +16,10 @@ int vms_config_parse_template(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[size] */
 int vms_config_parse_relay(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[size], rtmp(s) */
+/* api_tls_cert_file (public PEM) or api_tls_key_file (secret): the text,
+ * and the file's name in api_tls_*_path for the rotation's log lines. */
+int vms_config_parse_api_tls_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);
 int vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);
 int vms_config_parse_metrics_listen(const vms_confkey_t *k, void *base,

@@ -3,6 +3,7 @@
 #include "secret.h"
 #include "log.h"
 #include "util.h"
+#include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -177,24 +178,42 @@ vms_config_parse_pem_file(const vms_confkey_t *k, void *base,
 }
 
 int
+vms_config_parse_api_tls_file(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    vms_config_t  *cfg = base;
+    int            is_key = strcmp(k->name, "api_tls_key_file") == 0;
+    char         **path = is_key ? &cfg->api_tls_key_path : &cfg->api_tls_cert_path;
+    char          *copy;
+
+    if ((is_key ? vms_config_parse_secret_file(k, base, value, why, whylen)
+                : vms_config_parse_pem_file(k, base, value, why, whylen)) != 0)
+    {
+        return -1;
+    }
+    copy = strdup(value);
+    if (copy == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    free(*path);
+    *path = copy;
+    return 0;
+}
+
+int
 vms_config_parse_listen_mode(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)
 {
     vms_config_t  *cfg = base;
-    char          *end;
-    long           mode;
+    int            mode;
 
     (void) k;
-    errno = 0;
-    mode = strtol(value, &end, 8);
-    if (errno != 0 || end == value || *end != '\0' || (mode & 0600) != 0600
-        || mode > 0777 || (mode & 0007) != 0)
-    {
-        snprintf(why, whylen, "expected an octal mode such as 0660, owner rw"
-                 " and no access for others");
+    mode = vms_unix_parse_mode(value, why, whylen);
+    if (mode < 0) {
         return -1;
     }
-    cfg->listen_mode = (int) mode;
+    cfg->listen_mode = mode;
     return 0;
 }
 

@@ -3,7 +3,8 @@
  * /api/auth/login, /refresh and /logout here, so nothing that waits on PostgreSQL, on argon2 or on
  * Redis runs in an nginx worker.
  *
- *   vms-login --pg-dsn-file F --jwt-secret-file F [--listen 127.0.0.1:8095] [--redis IP:PORT]
+ *   vms-login --pg-dsn-file F --jwt-secret-file F [--listen 127.0.0.1:8095|unix:/PATH [--listen-mode 0660]]
+ *             [--redis IP:PORT]
  *             [--token-ttl 900] [--refresh-ttl 604800] [--issuer S] [--audience S] [--kid S]
  *             [--cookie-secure on|off] [--leeway 30] [--threads 4]
  *
@@ -20,12 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "../consumer_common/svc.h"
 #include "login.h"
 #include "secret.h"
+#include "unixsock.h"
 
 lg_conf_t lg_conf = {
     .listen = "127.0.0.1:8095", .token_ttl = 900, .refresh_ttl = 604800, .cookie_secure = 1,
@@ -230,7 +233,8 @@ static void
 usage(void)
 {
     fprintf(stderr,
-            "usage: vms-login --pg-dsn-file F --jwt-secret-file F [--listen 127.0.0.1:8095] [--redis IP:PORT]\n"
+            "usage: vms-login --pg-dsn-file F --jwt-secret-file F [--listen 127.0.0.1:8095|unix:/PATH]\n"
+            "                 [--listen-mode 0660] [--redis IP:PORT]\n"
             "                 [--token-ttl 900] [--refresh-ttl 604800] [--issuer S] [--audience S] [--kid S]\n"
             "                 [--cookie-secure on|off] [--leeway 30] [--threads 4]\n"
             "                 [--max-failures 10] [--failure-window 900]\n"
@@ -247,13 +251,14 @@ typedef struct {
 int
 main(int argc, char **argv)
 {
-    const char *dsn_file = NULL, *key_file = NULL, *secure = "on";
+    const char *dsn_file = NULL, *key_file = NULL, *secure = "on", *listen_mode = "0660";
     long threads = 4;
     opt_t opts[] = {
         { "listen", &lg_conf.listen, NULL, 0, 0 },        { "pg-dsn-file", &dsn_file, NULL, 0, 0 },
         { "jwt-secret-file", &key_file, NULL, 0, 0 },    { "redis", &lg_conf.redis, NULL, 0, 0 },
         { "issuer", &lg_conf.issuer, NULL, 0, 0 },        { "audience", &lg_conf.audience, NULL, 0, 0 },
         { "kid", &lg_conf.kid, NULL, 0, 0 },              { "cookie-secure", &secure, NULL, 0, 0 },
+        { "listen-mode", &listen_mode, NULL, 0, 0 },
         { "token-ttl", NULL, &lg_conf.token_ttl, 10, 86400 },
         { "refresh-ttl", NULL, &lg_conf.refresh_ttl, 60, 366L * 86400 },
         { "leeway", NULL, &lg_conf.leeway, 0, 3600 },     { "threads", NULL, &threads, 1, 64 },
@@ -324,31 +329,66 @@ main(int argc, char **argv)
     if (lg_setup() != 0) {
         return 1;
     }
-    char host[64];
-    const char *colon = strrchr(lg_conf.listen, ':');
-    if (colon == NULL || (size_t) (colon - lg_conf.listen) >= sizeof(host)) {
-        fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095\n");
-        return 2;
-    }
-    memcpy(host, lg_conf.listen, (size_t) (colon - lg_conf.listen));
-    host[colon - lg_conf.listen] = '\0';
-    int port = atoi(colon + 1);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095\n");
-        return 2;
-    }
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
-                                            (uint16_t) port, NULL, NULL, on_request, NULL,
-                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                                            MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                                            MHD_OPTION_END);
-    if (d == NULL) {
-        svc_say("cannot listen on %s: %s", lg_conf.listen, strerror(errno));
-        return 1;
+    struct MHD_Daemon *d;
+    const char *sock_path = vms_unix_path(lg_conf.listen);
+    if (sock_path != NULL) {
+        /* nginx on the same host: the socket file's mode decides who may connect (docs/users.md) */
+        char why[256];
+        int stale, mode = vms_unix_parse_mode(listen_mode, why, sizeof(why));
+        if (mode < 0) {
+            fprintf(stderr, "--listen-mode %s: %s\n", listen_mode, why);
+            return 2;
+        }
+        int fd = vms_unix_listen(sock_path, mode, &stale, why, sizeof(why));
+        if (fd < 0) {
+            svc_say("%s", why);
+            return 1;
+        }
+        if (stale) {
+            svc_say("removing stale socket %s", sock_path);
+        }
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY, 0, NULL, NULL,
+                             on_request, NULL,
+                             MHD_OPTION_LISTEN_SOCKET, fd,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                             MHD_OPTION_END);
+        if (d == NULL) {
+            svc_say("cannot serve on %s", lg_conf.listen);
+            close(fd);
+            unlink(sock_path);
+            return 1;
+        }
+        svc_say("listening on %s mode %04o", lg_conf.listen, mode);
+    } else {
+        char host[64];
+        const char *colon = strrchr(lg_conf.listen, ':');
+        if (colon == NULL || (size_t) (colon - lg_conf.listen) >= sizeof(host)) {
+            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095 or unix:/PATH\n");
+            return 2;
+        }
+        memcpy(host, lg_conf.listen, (size_t) (colon - lg_conf.listen));
+        host[colon - lg_conf.listen] = '\0';
+        int port = atoi(colon + 1);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095 or unix:/PATH\n");
+            return 2;
+        }
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
+                             (uint16_t) port, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                             MHD_OPTION_END);
+        if (d == NULL) {
+            svc_say("cannot listen on %s: %s", lg_conf.listen, strerror(errno));
+            return 1;
+        }
     }
     svc_say("ready on %s (%ld threads, token ttl %lds, refresh ttl %lds%s)", lg_conf.listen, threads,
             lg_conf.token_ttl, lg_conf.refresh_ttl, lg_conf.redis ? "" : ", no Redis: logout cannot revoke access tokens");
@@ -356,6 +396,9 @@ main(int argc, char **argv)
         svc_sleep_ms(500);
     }
     MHD_stop_daemon(d);
+    if (sock_path != NULL) {
+        unlink(sock_path);
+    }
     svc_say("stopping");
     return 0;
 }

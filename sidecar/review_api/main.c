@@ -2,7 +2,8 @@
  * vms-review-api: review events from PostgreSQL over loopback HTTP, behind nginx's vms_auth
  * (docs/events.md, "Review API").
  *
- *   vms-review-api --listen 127.0.0.1:PORT (--dsn DSN | --dsn-file FILE | env VMS_PG_DSN)
+ *   vms-review-api --listen 127.0.0.1:PORT|unix:/PATH [--listen-mode 0660]
+ *                  (--dsn DSN | --dsn-file FILE | env VMS_PG_DSN)
  *                  [--snapshot-dir DIR] [--threads 4]
  *
  * nginx passes the token's cameras as X-VMS-Cameras ("*", "-" or "a,b"); nothing of a camera
@@ -28,6 +29,7 @@
 #include "../consumer_common/dsn.h"
 #include "../consumer_common/pgq.h"
 #include "../consumer_common/svc.h"
+#include "unixsock.h"
 #include "query.h"
 
 #define PAGE_DEFAULT    50
@@ -490,7 +492,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: vms-review-api --listen 127.0.0.1:PORT (--dsn-file REF | env VMS_PG_DSN[_FILE] | --dsn DSN-WITHOUT-PASSWORD)\n"
+    fprintf(stderr, "usage: vms-review-api --listen 127.0.0.1:PORT|unix:/PATH [--listen-mode 0660]\n"
+                    "                      (--dsn-file REF | env VMS_PG_DSN[_FILE] | --dsn DSN-WITHOUT-PASSWORD)\n"
                     "                      [--snapshot-dir DIR] [--threads 4]\n");
 }
 
@@ -498,6 +501,7 @@ int
 main(int argc, char **argv)
 {
     const char *listen_at = NULL, *dsn_arg = NULL, *dsn_file = NULL, *snaps = NULL, *threads = "4";
+    const char *listen_mode = "0660";
 
     svc_init("review-api");
     for (int i = 1; i < argc; i++) {
@@ -507,6 +511,7 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--dsn-file") == 0) dst = &dsn_file;
         else if (strcmp(argv[i], "--snapshot-dir") == 0) dst = &snaps;
         else if (strcmp(argv[i], "--threads") == 0) dst = &threads;
+        else if (strcmp(argv[i], "--listen-mode") == 0) dst = &listen_mode;
         if (dst == NULL || i + 1 >= argc) {
             usage();
             return 2;
@@ -520,36 +525,73 @@ main(int argc, char **argv)
         return 2;
     }
     svc_pgq_init(dsn, "vms-review-api");
-    char host[64];
-    int port = 0;
-    const char *colon = listen_at ? strrchr(listen_at, ':') : NULL;
     long nthreads = strtol(threads, NULL, 10);
-    if (dsn == NULL || colon == NULL || (size_t) (colon - listen_at) >= sizeof(host) || nthreads < 1 || nthreads > 64) {
+    const char *sock_path = vms_unix_path(listen_at);
+    if (dsn == NULL || listen_at == NULL || nthreads < 1 || nthreads > 64) {
         usage();
-        return 2;
-    }
-    memcpy(host, listen_at, (size_t) (colon - listen_at));
-    host[colon - listen_at] = '\0';
-    port = atoi(colon + 1);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8093\n");
         return 2;
     }
     if (snaps && realpath(snaps, snapshot_dir) == NULL) {
         fprintf(stderr, "--snapshot-dir %s: %s\n", snaps, strerror(errno));
         return 2;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
-                                            (uint16_t) port, NULL, NULL, on_request, NULL,
-                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                                            MHD_OPTION_END);
-    if (d == NULL) {
-        svc_say("cannot listen on %s: %s", listen_at, strerror(errno));
-        return 1;
+    struct MHD_Daemon *d;
+    if (sock_path != NULL) {
+        /* nginx on the same host: the socket file's mode decides who may connect (docs/events.md) */
+        char why[256];
+        int stale, mode = vms_unix_parse_mode(listen_mode, why, sizeof(why));
+        if (mode < 0) {
+            fprintf(stderr, "--listen-mode %s: %s\n", listen_mode, why);
+            return 2;
+        }
+        int fd = vms_unix_listen(sock_path, mode, &stale, why, sizeof(why));
+        if (fd < 0) {
+            svc_say("%s", why);
+            return 1;
+        }
+        if (stale) {
+            svc_say("removing stale socket %s", sock_path);
+        }
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY, 0, NULL, NULL,
+                             on_request, NULL,
+                             MHD_OPTION_LISTEN_SOCKET, fd,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                             MHD_OPTION_END);
+        if (d == NULL) {
+            svc_say("cannot serve on %s", listen_at);
+            close(fd);
+            unlink(sock_path);
+            return 1;
+        }
+        svc_say("listening on %s mode %04o", listen_at, mode);
+    } else {
+        char host[64];
+        const char *colon = strrchr(listen_at, ':');
+        int port = colon ? atoi(colon + 1) : 0;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        if (colon == NULL || (size_t) (colon - listen_at) >= sizeof(host)) {
+            port = 0;
+        } else {
+            memcpy(host, listen_at, (size_t) (colon - listen_at));
+            host[colon - listen_at] = '\0';
+        }
+        if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8093 or unix:/PATH\n");
+            return 2;
+        }
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
+                             (uint16_t) port, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                             MHD_OPTION_END);
+        if (d == NULL) {
+            svc_say("cannot listen on %s: %s", listen_at, strerror(errno));
+            return 1;
+        }
     }
     svc_say("ready on %s (%ld threads%s%s)", listen_at, nthreads, snapshot_dir[0] ? ", snapshots in " : "",
             snapshot_dir);
@@ -557,6 +599,9 @@ main(int argc, char **argv)
         svc_sleep_ms(500);
     }
     MHD_stop_daemon(d);
+    if (sock_path != NULL) {
+        unlink(sock_path);
+    }
     svc_say("stopping");
     return 0;
 }

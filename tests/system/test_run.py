@@ -48,8 +48,8 @@ def test_run_detach_then_stop(tmp_path, build_dir):
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT",
-              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT",
-              "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT")}
+              "VMS_PROMETHEUS_PORT", "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT")}
+    # no VMS_REVIEW_API_PORT / VMS_LOGIN_PORT: nginx reaches both through their unix sockets
     env = dict(os.environ, VMS_VAR_DIR=str(tmp_path / "var"), VMS_CAMERAS="4", **ports)
     run = [ "/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
     up = subprocess.run(run + ["run", "--build", build_dir, "--detach"], env=env,
@@ -58,6 +58,9 @@ def test_run_detach_then_stop(tmp_path, build_dir):
         assert up.returncode == 0, up.stderr + up.stdout
         base = f"http://127.0.0.1:{ports['VMS_HTTP_PORT']}"
         assert base + "/" in up.stdout
+        var = tmp_path / "var"
+        assert f"vms-login unix:{var}/login/login.sock:" in up.stdout, up.stdout
+        assert f"vms-review-api unix:{var}/review-api/review-api.sock:" in up.stdout, up.stdout
         api = f"http://127.0.0.1:{ports['VMS_API_PORT']}"
         assert vmsstack.http_get(base + "/health")[0] == 200
         # vmsd's /metrics, with an admin's `./build.sh token` (none: 401), shows all four cameras

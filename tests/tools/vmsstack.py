@@ -676,35 +676,41 @@ class Stack:
         svc.wait_line(r"detections-consumer: ready", 60)
         return svc
 
-    def review_api(self, pg, name="review-api", port=None, args=()):
-        """vms-review-api (docs/events.md, "Review API"); nginx reaches it via vars REVIEW_API=svc.addr."""
+    def review_api(self, pg, name="review-api", port=None, args=(), socket=None):
+        """vms-review-api (docs/events.md, "Review API"); nginx reaches it via vars REVIEW_API=svc.addr.
+        socket: listen on that unix socket file instead of TCP (svc.addr is then nginx's
+        "unix:PATH:" upstream, svc.url None)."""
         port = port or free_port()
-        svc = self._start(name, [self.bin("vms-review-api"), "--listen", f"127.0.0.1:{port}", *args],
+        listen = f"unix:{socket}" if socket else f"127.0.0.1:{port}"
+        svc = self._start(name, [self.bin("vms-review-api"), "--listen", listen, *args],
                           env=dict(self._env(), VMS_PG_DSN=pg.dsn))
         svc.wait_line(r"review-api: ready on", 30)
-        svc.addr = f"127.0.0.1:{port}"
-        svc.url = lambda p="/": f"http://{svc.addr}{p}"
+        svc.socket = socket
+        svc.addr = f"unix:{socket}:" if socket else f"127.0.0.1:{port}"
+        svc.url = None if socket else (lambda p="/": f"http://{svc.addr}{p}")
         return svc
 
-    def login(self, pg, redis=None, name="login", port=None, args=()):
+    def login(self, pg, redis=None, name="login", port=None, args=(), socket=None):
         """vms-login (docs/users.md); nginx reaches it with vars LOGIN_PROXY=svc.proxy. The DSN and
         the JWT key (the stack's, which vms_auth verifies with) go in files, never argv.
         svc.user(*argv, password=None) runs vms-user against the same database (the password on
-        stdin with --password-stdin); returns the CompletedProcess."""
+        stdin with --password-stdin); returns the CompletedProcess.
+        socket: listen on that unix socket file instead of TCP (svc.addr "unix:PATH:", svc.url None)."""
         port = port or free_port()
         d = self.path("secrets")
         dsn_file = os.path.join(d, f"{name}.dsn")
         with open(os.open(dsn_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(pg.dsn + "\n")
-        argv = [self.bin("vms-login"), "--listen", f"127.0.0.1:{port}", "--pg-dsn-file", dsn_file,
+        argv = [self.bin("vms-login"), "--listen", f"unix:{socket}" if socket else f"127.0.0.1:{port}", "--pg-dsn-file", dsn_file,
                 "--jwt-secret-file", self.secret_file()]
         if redis is not None:
             argv += ["--redis", redis.addr]
         svc = self._start(name, [*argv, *args], env=self._env())
         svc.wait_line(r"login: ready on", 30)
-        svc.addr = f"127.0.0.1:{port}"
+        svc.socket = socket
+        svc.addr = f"unix:{socket}:" if socket else f"127.0.0.1:{port}"
         svc.proxy = f"proxy_pass http://{svc.addr}"
-        svc.url = lambda p="/": f"http://{svc.addr}{p}"
+        svc.url = None if socket else (lambda p="/": f"http://{svc.addr}{p}")
         svc.dsn_file = dsn_file
         env = self._env()
         if redis is not None:    # passwd and disable revoke the sessions' access tokens there
@@ -868,10 +874,16 @@ def run(args):
         cams = st.camsim(cameras=n_cams,
                          port=env_port("VMS_CAMSIM_PORT", 8554),
                          control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
-        review = st.review_api(pg, port=env_port("VMS_REVIEW_API_PORT", 8093))
+        # nginx reaches vms-review-api and vms-login on this host through unix sockets (mode 0660,
+        # docs/security.md); VMS_REVIEW_API_PORT / VMS_LOGIN_PORT put one on loopback TCP instead
+        review = st.review_api(pg, port=env_port("VMS_REVIEW_API_PORT", 8093),
+                               socket=None if os.environ.get("VMS_REVIEW_API_PORT")
+                               else os.path.join(st.path("review-api"), "review-api.sock"))
         # plain-HTTP runs: a Secure cookie would not come back over http://127.0.0.1
         login = st.login(pg, r, port=env_port("VMS_LOGIN_PORT", 8095),
-                         args=() if args.tls else ("--cookie-secure", "off"))
+                         args=() if args.tls else ("--cookie-secure", "off"),
+                         socket=None if os.environ.get("VMS_LOGIN_PORT")
+                         else os.path.join(st.path("login"), "login.sock"))
         admin_file = first_admin(login)
         api_port = env_port("VMS_API_PORT", 8091)
         http_port = env_port("VMS_HTTP_PORT", 8080)
