@@ -92,6 +92,15 @@ def synthetic_plate(path, text="KX52 ABC"):
     return path
 
 
+def vtest_still(path, at_s=5, crop=None):
+    """One frame of opencv-doc's vtest.avi (768x576, pedestrians) as PNG,
+    optionally an ffmpeg crop "w:h:x:y" of it."""
+    vf = ["-vf", f"crop={crop}"] if crop else []
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", str(at_s), "-i", VTEST, *vf,
+                    "-frames:v", "1", path], check=True)
+    return path
+
+
 def overlap(a, b):
     """Intersection area over the smaller box, boxes as dicts x/y/width/height."""
     ix = max(0, min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]))

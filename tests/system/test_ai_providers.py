@@ -3,12 +3,13 @@ Rekognition + S3 against a stand-in that checks SigV4 with botocore, DeepStack
 against a stand-in, the offline local provider on opencv-doc pictures."""
 import os
 import re
+import subprocess
 
 import pytest
 
-from aitest import (DATA, MESSI, PLATE_BLUR, RFC3339, SK, aws_env, aws_standin, deepstack_standin,
+from aitest import (DATA, MESSI, PLATE_BLUR, RFC3339, SK, VTEST, aws_env, aws_standin, deepstack_standin,
                     overlap, rekognition_settings, results, run_ai, standin_config, standin_get,
-                    summary, synthetic_plate)
+                    summary, synthetic_plate, vtest_still)
 
 RESULT_KEYS = {"schema", "type", "id", "camera_id", "ts", "ts_us", "provider", "kind", "label",
                "confidence", "bbox", "attributes", "snapshot", "frame", "trace_id"}
@@ -229,6 +230,64 @@ def test_local_provider_plate_in_licenseplate_motion(stack):
     plates = [r for r in results(lines) if r["label"] == "license_plate"]
     assert any(overlap(p["bbox"], plate) > 0.5 and len(p["attributes"].get("plate_text", "")) >= 4
                for p in plates), plates
+
+
+# vtest.avi at 5 s: the man walking down on the right, by eye (768x576)
+VTEST_WALKER = {"x": 665, "y": 258, "width": 50, "height": 112}
+
+
+def test_local_provider_finds_pedestrians(stack, tmp_path):
+    """HOG people detector on a still of vtest.avi (no motion box: the whole
+    picture is searched)."""
+    pic = vtest_still(str(tmp_path / "vtest.png"))
+    rc, lines, err = run_ai(stack, "detect", [pic], {"ai_provider": "local"})
+    assert rc == 0, err
+    persons = [r for r in results(lines) if r["label"] == "person"]
+    for r in persons:
+        check_result(r, "local", {"width": 768, "height": 576})
+        assert r["kind"] == "label" and r["attributes"]["method"] == "hog"
+        assert r["confidence"] >= 0.75           # ai_local_person_confidence's default
+    assert any(overlap(r["bbox"], VTEST_WALKER) > 0.5 for r in persons), persons
+    # one box per person after suppression
+    for i, a in enumerate(persons):
+        assert all(overlap(a["bbox"], b["bbox"]) <= 0.6 for b in persons[i + 1:]), persons
+
+    # the knobs: off, and a confidence nothing reaches
+    for settings in ({"ai_local_persons": "off"}, {"ai_local_person_confidence": "1"}):
+        rc, lines, err = run_ai(stack, "detect", [pic], {"ai_provider": "local", **settings})
+        assert rc == 0, err
+        assert not [r for r in results(lines) if r["label"] == "person"], settings
+
+
+def test_local_provider_no_person_in_an_empty_scene(stack, tmp_path):
+    """The lawn of the same vtest.avi frame (litter, no pedestrian) and a
+    synthetic background: no person."""
+    lawn = vtest_still(str(tmp_path / "lawn.png"), crop="400:260:0:310")
+    bg = str(tmp_path / "bg.png")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "gradients=s=640x360:seed=7,noise=alls=12:allf=t", "-frames:v", "1", bg], check=True)
+    for pic in (lawn, bg):
+        rc, lines, err = run_ai(stack, "detect", [pic], {"ai_provider": "local"})
+        assert rc == 0, err
+        assert not [r for r in results(lines) if r["label"] == "person"], pic
+
+
+def test_local_provider_persons_in_the_motion_box(stack, tmp_path):
+    """Through the pipeline: motion analysis hands the moving region to the
+    provider, which finds the walkers in it (boxes in frame coordinates)."""
+    clip = str(tmp_path / "vtest.mp4")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", "5", "-t", "2", "-i", VTEST,
+                    "-c:v", "libx264", "-preset", "ultrafast", clip], check=True)
+    rc, lines, err = run_ai(stack, "analyze", [clip], {"ai_provider": "local", "ai_interval": "1s",
+                                                       "ai_local_faces": "off", "ai_local_plates": "off"},
+                            args=["--fps", "4"])
+    assert rc == 0, err
+    persons = [r for r in results(lines) if r["label"] == "person"]
+    assert persons, lines
+    for r in persons:
+        check_result(r, "local", {"width": 768, "height": 576})
+    # every person is on the road or the path (below the buildings' line)
+    assert all(r["bbox"]["y"] > 100 for r in persons), persons
 
 
 def test_detection_false_positive_rate(stack):
