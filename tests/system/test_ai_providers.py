@@ -9,7 +9,7 @@ import pytest
 
 from aitest import (DATA, MESSI, PLATE_BLUR, RFC3339, SK, VTEST, aws_env, aws_standin, deepstack_standin,
                     overlap, rekognition_settings, results, run_ai, standin_config, standin_get,
-                    summary, synthetic_plate, vtest_still)
+                    sharp_plate_scene, summary, synthetic_plate, vtest_still)
 
 RESULT_KEYS = {"schema", "type", "id", "camera_id", "ts", "ts_us", "provider", "kind", "label",
                "confidence", "bbox", "attributes", "snapshot", "frame", "trace_id"}
@@ -218,6 +218,19 @@ def test_local_provider_reads_a_plate_and_the_vehicle_colour(stack, tmp_path):
     assert overlap(p["bbox"], {"x": 220, "y": 300, "width": 200, "height": 52}) > 0.9
     assert p["attributes"]["plate_text"] == "KX52ABC"
     assert p["attributes"]["vehicle_color"] == "red"
+
+
+def test_local_provider_reads_a_sharp_plate_at_a_slant(stack, tmp_path):
+    """A plate of realistic size in a street scene, slanted, not blurred: the
+    exact text must be read."""
+    pic = sharp_plate_scene(str(tmp_path / "street.png"), "GR21 KTV")
+    rc, lines, err = run_ai(stack, "detect", [pic], {"ai_provider": "local"})
+    assert rc == 0, err
+    plates = [r for r in results(lines) if r["label"] == "license_plate"]
+    assert len(plates) == 1, plates
+    assert overlap(plates[0]["bbox"], {"x": 645, "y": 420, "width": 150, "height": 35}) > 0.5
+    assert plates[0]["attributes"]["plate_text"] == "GR21KTV"
+    assert plates[0]["attributes"]["vehicle_color"] == "blue"
 
 
 @pytest.mark.xfail(strict=True, reason="licenseplate_motion.jpg is heavily motion-blurred (OpenCV's "
