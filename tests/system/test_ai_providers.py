@@ -262,7 +262,7 @@ def test_local_provider_finds_pedestrians(stack, tmp_path):
     for r in persons:
         check_result(r, "local", {"width": 768, "height": 576})
         assert r["kind"] == "label" and r["attributes"]["method"] == "hog"
-        assert r["confidence"] >= 0.75           # ai_local_person_confidence's default
+        assert r["confidence"] >= 0.9            # ai_local_person_confidence's default
     assert any(overlap(r["bbox"], VTEST_WALKER) > 0.5 for r in persons), persons
     # one box per person after suppression
     for i, a in enumerate(persons):
@@ -312,7 +312,8 @@ def test_detection_false_positive_rate(stack):
     pics = [os.path.join(DATA, f) for f in NO_FACES]
     faces = plates = 0
     for p in pics:
-        rc, lines, err = run_ai(stack, "detect", [p], {"ai_provider": "local"})
+        # persons off: left01/left05 show one, and the empty-scene test covers them
+        rc, lines, err = run_ai(stack, "detect", [p], {"ai_provider": "local", "ai_local_persons": "off"})
         assert rc == 0, err
         faces += len([r for r in results(lines) if r["kind"] == "face"])
         plates += len([r for r in results(lines) if r["label"] == "license_plate"])

@@ -203,7 +203,7 @@ static const vms_confkey_t ai_keys[] = {
     ONOFF("ai_local_persons", provider.local_persons, "on"),
     INT("ai_local_min_person", provider.min_person_px, 24, 1024, "64"),
     REAL("ai_local_person_confidence", provider.person_confidence, 0, 1,
-         "0.75"),
+         "0.9"),
     FUNC("ai_price", prices, parse_prices, NULL),
     REAL("ai_budget_usd_per_day", budget_usd, 0, 1e+06, "0"),
     CHARS("ai_snapshot_dir", snapshot_dir, NULL),

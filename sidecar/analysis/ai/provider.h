@@ -120,7 +120,7 @@ typedef struct {
     int       local_faces, local_plates, local_persons;
     int       min_face_px;           /* 24 */
     int       min_person_px;         /* 64: smallest person searched */
-    double    person_confidence;     /* 0..1: 0.75 */
+    double    person_confidence;     /* 0..1: 0.9 */
 } vms_ai_provider_conf_t;
 
 typedef struct vms_ai_provider_s vms_ai_provider_t;
