@@ -92,6 +92,35 @@ def synthetic_plate(path, text="KX52 ABC"):
     return path
 
 
+def sharp_plate_scene(path, text="GR21 KTV"):
+    """A 1280x720 street scene: a blue car's back with a UK-size plate (150x34
+    px, 24 px DejaVu Sans Bold: a 520 mm plate a few metres from a 90-degree
+    camera), seen at a slant (ffmpeg perspective: the right side 80 px
+    shorter), with sensor noise.  The plate lands at about x 645..795,
+    y 420..455."""
+    vf = ("drawbox=x=380:y=250:w=520:h=330:color=0x1f3a8a:t=fill,"
+          "drawbox=x=380:y=520:w=520:h=60:color=0x202020:t=fill,"
+          "drawbox=x=420:y=300:w=120:h=50:color=0xd03020:t=fill,"
+          "drawbox=x=740:y=300:w=120:h=50:color=0xd03020:t=fill,"
+          "drawbox=x=565:y=430:w=150:h=34:color=0xf4f4f0:t=fill,"
+          "drawbox=x=565:y=430:w=150:h=34:color=0x101010:t=2,"
+          f"drawtext=fontfile={FONT}:text='{text}':x=573:y=436:fontsize=24:fontcolor=0x101010,"
+          "perspective=x0=0:y0=0:x1=1280:y1=80:x2=0:y2=720:x3=1280:y3=640:sense=destination,"
+          "noise=alls=3:allf=t")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a6a:s=1280x720:d=1",
+                    "-vf", vf, "-frames:v", "1", path], check=True)
+    return path
+
+
+def vtest_still(path, at_s=5, crop=None):
+    """One frame of opencv-doc's vtest.avi (768x576, pedestrians) as PNG,
+    optionally an ffmpeg crop "w:h:x:y" of it."""
+    vf = ["-vf", f"crop={crop}"] if crop else []
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", str(at_s), "-i", VTEST, *vf,
+                    "-frames:v", "1", path], check=True)
+    return path
+
+
 def overlap(a, b):
     """Intersection area over the smaller box, boxes as dicts x/y/width/height."""
     ix = max(0, min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]))

@@ -44,6 +44,12 @@ test_values(void **state)
     assert_int_equal(set("ai_budget_usd_per_day", "1.5"), 0);
     assert_true(c.budget_usd == 1.5);
     assert_int_equal(set("ai_s3_endpoint", "http://127.0.0.1:9000"), 0);
+    assert_int_equal(set("ai_local_persons", "off"), 0);
+    assert_int_equal(c.provider.local_persons, 0);
+    assert_int_equal(set("ai_local_min_person", "96"), 0);
+    assert_int_equal(c.provider.min_person_px, 96);
+    assert_int_equal(set("ai_local_person_confidence", "0.8"), 0);
+    assert_true(c.provider.person_confidence == 0.8);
     assert_int_equal(set("retention_days", "3"), 1);     /* not ours */
 }
 
@@ -73,6 +79,9 @@ test_errors(void **state)
     assert_int_equal(set("ai_colour", "red"), -1);
     assert_non_null(strstr(err, "unknown analysis key"));
     assert_int_equal(set("motion_foo", "1"), -1);
+    assert_int_equal(set("ai_local_min_person", "8"), -1);
+    assert_non_null(strstr(err, "24..1024"));
+    assert_int_equal(set("ai_local_person_confidence", "1.5"), -1);
     assert_int_equal(set("roi", "1"), -1);
 }
 
@@ -115,6 +124,9 @@ test_defaults(void **state)
     assert_int_equal(c.provider.local_faces, 1);
     assert_int_equal(c.provider.local_plates, 1);
     assert_int_equal(c.provider.min_face_px, 24);
+    assert_int_equal(c.provider.local_persons, 1);
+    assert_int_equal(c.provider.min_person_px, 64);
+    assert_true(c.provider.person_confidence == 0.9);
     assert_true(vms_ai_price_of(&c.prices, "DetectLabels") == 0.001);
     assert_true(c.budget_usd == 0);
     assert_int_equal(c.motion_enabled, 1);

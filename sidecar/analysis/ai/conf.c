@@ -200,6 +200,10 @@ static const vms_confkey_t ai_keys[] = {
     ONOFF("ai_local_faces", provider.local_faces, "on"),
     ONOFF("ai_local_plates", provider.local_plates, "on"),
     INT("ai_local_min_face", provider.min_face_px, 12, 1024, "24"),
+    ONOFF("ai_local_persons", provider.local_persons, "on"),
+    INT("ai_local_min_person", provider.min_person_px, 24, 1024, "64"),
+    REAL("ai_local_person_confidence", provider.person_confidence, 0, 1,
+         "0.9"),
     FUNC("ai_price", prices, parse_prices, NULL),
     REAL("ai_budget_usd_per_day", budget_usd, 0, 1e+06, "0"),
     CHARS("ai_snapshot_dir", snapshot_dir, NULL),
@@ -247,10 +251,10 @@ int
 vms_ai_conf_check(const vms_ai_conf_t *c, char *err, size_t errlen)
 {
     if (c->provider.local_faces == 0 && c->provider.local_plates == 0
-        && strcmp(c->provider.provider, "local") == 0 && c->enabled)
+        && c->provider.local_persons == 0 && strcmp(c->provider.provider, "local") == 0 && c->enabled)
     {
-        snprintf(err, errlen, "ai_provider local: ai_local_faces and "
-                 "ai_local_plates are both off");
+        snprintf(err, errlen, "ai_provider local: ai_local_faces, "
+                 "ai_local_plates and ai_local_persons are all off");
         return -1;
     }
     return 0;

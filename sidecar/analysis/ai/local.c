@@ -7,18 +7,24 @@
  *   text    Tesseract (C API, "eng"), one line, A-Z 0-9, on the plate box
  *           upscaled and binarised (Otsu)
  *   colour  of the vehicle from the pixels around the plate (color.c)
+ *   persons OpenCV's built-in HOG + linear SVM people detector (hog.h, no
+ *           model file) on the motion box, or the whole picture without one
  * Confidence of a cascade hit grows with the number of raw detections merged
  * into it (neighbors): min(1, neighbors / (3 * min_neighbors)) scaled into
- * 0.5..1.
+ * 0.5..1.  Confidence of a person is the logistic of the SVM margin m,
+ * 1 / (1 + exp(-2 m)): 0.5 at the SVM's own decision boundary (m = 0), 0.75
+ * at m = 0.55, 0.9 at m = 1.1.
  */
 
 #include "provider.h"
 #include "cascade.h"
+#include "hog.h"
 #include "color.h"
 #include "plate.h"
 
 #include <tesseract/capi.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +36,26 @@ typedef struct {
     vms_ai_provider_conf_t  conf;
     vms_cascade_t          *faces;
     vms_cascade_t          *plates;
+    vms_hog_t              *persons;
     TessBaseAPI            *tess;
     uint8_t                *grey;
     size_t                  grey_cap;
 } local_t;
+
+static double
+person_confidence(double margin)
+{
+    return 1.0 / (1.0 + exp(-2.0 * margin));
+}
+
+/* The margin at which person_confidence() reaches c (0 < c < 1). */
+static double
+person_margin(double c)
+{
+    if (c <= 0) return -1e9;
+    if (c >= 1) return 1e9;
+    return -0.5 * log(1.0 / c - 1.0);
+}
 
 static double
 hit_confidence(const vms_cascade_hit_t *h, int min_neighbors)
@@ -264,6 +286,29 @@ local_detect(vms_ai_provider_t *p, const vms_ai_image_t *img,
         }
         vms_ai_usage_add(usage, "plates", 1);
     }
+    if (l->persons != NULL) {
+        vms_hog_hit_t ph[LOCAL_MAX_HITS];
+        double        minc = l->conf.person_confidence;
+
+        if (minc < l->conf.min_confidence) {
+            minc = l->conf.min_confidence;
+        }
+        n = vms_hog_detect(l->persons, l->grey, img->width, img->height,
+                           img->width, img->mx, img->my, img->mw, img->mh,
+                           l->conf.min_person_px, person_margin(minc), ph,
+                           LOCAL_MAX_HITS, err, errlen);
+        if (n < 0) {
+            return VMS_AI_EINTERNAL;
+        }
+        for (int i = 0; i < n; i++) {
+            json_t *attrs = json_pack("{s:s,s:f}", "method", "hog",
+                                      "svm_margin", ph[i].score);
+            vms_ai_dets_add(out, VMS_AI_KIND_LABEL, "person",
+                            person_confidence(ph[i].score), ph[i].x, ph[i].y,
+                            ph[i].w, ph[i].h, attrs);
+        }
+        vms_ai_usage_add(usage, "persons", 1);
+    }
     return VMS_AI_OK;
 }
 
@@ -274,6 +319,7 @@ local_destroy(vms_ai_provider_t *p)
 
     vms_cascade_free(l->faces);
     vms_cascade_free(l->plates);
+    vms_hog_free(l->persons);
     if (l->tess != NULL) {
         TessBaseAPIEnd(l->tess);
         TessBaseAPIDelete(l->tess);
@@ -325,6 +371,12 @@ vms_ai_local_new(const vms_ai_provider_conf_t *c, char *err, size_t errlen)
         TessBaseAPISetVariable(l->tess, "tessedit_char_whitelist",
                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
         TessBaseAPISetVariable(l->tess, "debug_file", "/dev/null");
+    }
+    if (c->local_persons) {
+        l->persons = vms_hog_new(err, errlen);
+        if (l->persons == NULL) {
+            goto fail;
+        }
     }
     return &l->base;
 

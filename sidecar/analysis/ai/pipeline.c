@@ -291,6 +291,13 @@ send_frame(vms_ai_pipeline_t *p, AVFrame *crop, int64_t ts_us, vms_ai_outcome_t 
     img.stride = p->rgb.stride;
     img.jpeg = jpeg;
     img.jpeg_len = jlen;
+    if (out->motion.motion && p->mw > 0 && p->mh > 0) {
+        /* motion image -> picture: both show the crop, at other sizes */
+        img.mx = (int) ((int64_t) out->motion.box.x * pw / p->mw);
+        img.my = (int) ((int64_t) out->motion.box.y * ph / p->mh);
+        img.mw = (int) (((int64_t) out->motion.box.w * pw + p->mw - 1) / p->mw);
+        img.mh = (int) (((int64_t) out->motion.box.h * ph + p->mh - 1) / p->mh);
+    }
 
     out->sent = 1;
     p->last_sent_us = ts_us;

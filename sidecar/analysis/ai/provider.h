@@ -14,8 +14,9 @@
  *
  * Providers: "rekognition" (AWS, SigV4 via libcurl, results to S3),
  * "deepstack" (DeepStack / CodeProject.AI HTTP), "local" (offline: OpenCV
- * Haar cascades for faces and plates, Tesseract for plate text, colour from
- * the box pixels).
+ * Haar cascades for faces and plates, Tesseract for plate text, OpenCV's
+ * built-in HOG people detector on the motion box, colour from the box
+ * pixels).
  */
 
 #ifndef VMS_AI_PROVIDER_H
@@ -88,6 +89,8 @@ typedef struct {
     int             width, height, stride;
     const uint8_t  *jpeg;            /* the same picture as JPEG */
     size_t          jpeg_len;
+    int             mx, my, mw, mh;  /* the motion box in the picture's
+                                        pixels; mw 0: none (whole picture) */
 } vms_ai_image_t;
 
 #define VMS_AI_REK_LABELS  0x1
@@ -114,8 +117,10 @@ typedef struct {
     /* local */
     char      cascade_dir[256];      /* /usr/share/opencv4/haarcascades */
     char      tessdata[256];         /* "" = Tesseract's default */
-    int       local_faces, local_plates;
+    int       local_faces, local_plates, local_persons;
     int       min_face_px;           /* 24 */
+    int       min_person_px;         /* 64: smallest person searched */
+    double    person_confidence;     /* 0..1: 0.9 */
 } vms_ai_provider_conf_t;
 
 typedef struct vms_ai_provider_s vms_ai_provider_t;
