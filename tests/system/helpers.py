@@ -144,15 +144,16 @@ BROWSER = os.path.join(ROOT, "tests", "browser")
 ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
 
 
-def ensure_node_modules():
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+def ensure_node_modules(where=BROWSER, marker="playwright-core"):
+    """`npm ci` in `where` (tests/browser, tests/deploy) unless node_modules/`marker` is there."""
+    if os.path.isdir(os.path.join(where, "node_modules", marker)):
         return
     npm = shutil.which("npm")
     assert npm, "npm is missing (auto/packages.sh group browser)"
-    cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(BROWSER, "package-lock.json")) \
+    cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(where, "package-lock.json")) \
         else [npm, "install", "--no-audit", "--no-fund"]
     env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-    r = subprocess.run(cmd, cwd=BROWSER, capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(cmd, cwd=where, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
 
 
