@@ -9,9 +9,12 @@ locals {
   }
 }
 
+# Bucket names are global: the account id makes them unique per account.
+data "aws_caller_identity" "current" {}
+
 resource "aws_s3_bucket" "this" {
   for_each      = local.buckets
-  bucket        = "${var.name}-${each.key}"
+  bucket        = "${var.name}-${each.key}-${data.aws_caller_identity.current.account_id}"
   force_destroy = false
   tags          = merge(var.tags, { Data = each.key })
 }
