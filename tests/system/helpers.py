@@ -1,6 +1,7 @@
 """Helpers the system tests share, one copy each (issue #19 item 2).  The stack itself (starting and
 stopping peers, ports, waiting) is tests/tools/vmsstack.py; these are the small client-side steps
 several test files take."""
+import fcntl
 import http.client
 import json
 import os
@@ -145,9 +146,17 @@ ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
 
 
 def ensure_node_modules(where=BROWSER, marker="playwright-core"):
-    """`npm ci` in `where` (tests/browser, tests/deploy) unless node_modules/`marker` is there."""
+    """`npm ci` in `where` (tests/browser, tests/deploy) unless node_modules/`marker` is there.
+    Under pytest-xdist several workers may ask at once: a lock file serializes them."""
     if os.path.isdir(os.path.join(where, "node_modules", marker)):
         return
+    with open(os.path.join(where, ".npm-ci.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.isdir(os.path.join(where, "node_modules", marker)):
+            _npm_ci(where)
+
+
+def _npm_ci(where):
     npm = shutil.which("npm")
     assert npm, "npm is missing (auto/packages.sh group browser)"
     cmd = [npm, "ci", "--no-audit", "--no-fund"] if os.path.exists(os.path.join(where, "package-lock.json")) \
