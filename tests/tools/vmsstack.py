@@ -1076,7 +1076,7 @@ def main():
     r.add_argument("--build", default=None)
     r.add_argument("--detach", action="store_true")
     r.add_argument("--tls", action="store_true",
-                   help="certificates by auto/certs.sh in var/tls; nginx HTTPS (HTTP/2) and PostgreSQL over TLS")
+                   help="certificates by auto/certs.sh in var/tls; nginx HTTPS (HTTP/2), PostgreSQL and Redis over TLS")
     sub.add_parser("stop")
     t = sub.add_parser("token", help="mint a development user token for the running stack")
     t.add_argument("--sub", default="dev")
