@@ -15,10 +15,26 @@
 #ifndef VMS_KAFKA_SSL_H
 #define VMS_KAFKA_SSL_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
+
+/* -1 with the message in err (cut to len: a long librdkafka message may lose its end) */
+static inline int
+vms_kafka_ssl_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static inline int
+vms_kafka_ssl_fail(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 /* 0, or -1 with a message in err (an unknown protocol, a lone cert or key, librdkafka's refusal). */
 static inline int
@@ -36,12 +52,11 @@ vms_kafka_ssl_apply(rd_kafka_conf_t *c, char *err, size_t len)
         return 0;
     }
     if (strcmp(proto, "ssl") != 0) {
-        snprintf(err, len, "VMS_KAFKA_SECURITY_PROTOCOL: \"%s\" is neither plaintext nor ssl", proto);
-        return -1;
+        return vms_kafka_ssl_fail(err, len, "VMS_KAFKA_SECURITY_PROTOCOL: \"%s\" is neither plaintext nor ssl",
+                                  proto);
     }
     if ((cert && cert[0]) != (key && key[0])) {
-        snprintf(err, len, "VMS_KAFKA_SSL_CERT_FILE and VMS_KAFKA_SSL_KEY_FILE go together");
-        return -1;
+        return vms_kafka_ssl_fail(err, len, "VMS_KAFKA_SSL_CERT_FILE and VMS_KAFKA_SSL_KEY_FILE go together");
     }
     set[n][0] = "security.protocol", set[n++][1] = "ssl";
     set[n][0] = "ssl.endpoint.identification.algorithm", set[n++][1] = "https";
@@ -54,8 +69,7 @@ vms_kafka_ssl_apply(rd_kafka_conf_t *c, char *err, size_t len)
     }
     for (int i = 0; i < n; i++) {
         if (rd_kafka_conf_set(c, set[i][0], set[i][1], e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-            snprintf(err, len, "kafka: %s: %s", set[i][0], e);
-            return -1;
+            return vms_kafka_ssl_fail(err, len, "kafka: %s: %s", set[i][0], e);
         }
     }
     return 0;
