@@ -12,7 +12,7 @@ VMS_PKGS_media=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
 VMS_PKGS_libs=(libhiredis-dev libjwt-dev libjansson-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
                libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev libargon2-dev
                libgnutls28-dev)
-VMS_PKGS_peers=(redis-server postgresql kcat wget)
+VMS_PKGS_peers=(redis-server postgresql kcat wget stunnel4)
 # monitoring (started by `run` and the alert tests) and the offline check of docker/compose.yml
 VMS_PKGS_ops=(prometheus prometheus-alertmanager docker-compose)
 VMS_PKGS_python=(python3 python3-pytest python3-confluent-kafka python3-psycopg python3-redis

@@ -302,7 +302,8 @@ run(void *arg)
     if (svc_conf_set(cc, "bootstrap.servers", brokers) || svc_conf_set(cc, "group.id", group)
         || svc_conf_set(cc, "enable.auto.commit", "false") || svc_conf_set(cc, "auto.offset.reset", start_at)
         || svc_conf_set(cc, "max.poll.interval.ms", "3600000") || svc_conf_set(cc, "session.timeout.ms", "10000")
-        || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_conf_set(pc, "enable.idempotence", "true")) {
+        || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_conf_set(pc, "enable.idempotence", "true")
+        || svc_kafka_ssl(cc) || svc_kafka_ssl(pc)) {
         rd_kafka_conf_destroy(cc);
         rd_kafka_conf_destroy(pc);
         worker_started(w, 1);

@@ -1,5 +1,6 @@
 /* Shared by the Kafka consumer sidecars: see svc.h. */
 #include "svc.h"
+#include "vms_kafka_ssl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -89,6 +90,17 @@ svc_duration_ms(const char *s)
         return (long) (v * 60000);
     }
     return -1;
+}
+
+int
+svc_kafka_ssl(rd_kafka_conf_t *c)
+{
+    char err[512];
+    if (vms_kafka_ssl_apply(c, err, sizeof(err)) != 0) {
+        svc_say("%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 int

@@ -17,6 +17,9 @@ extern volatile sig_atomic_t svc_stop;
 /* sets the name every log line carries and installs SIGTERM/SIGINT handlers setting svc_stop */
 void svc_init(const char *name);
 void svc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Kafka over TLS from VMS_KAFKA_SECURITY_PROTOCOL / VMS_KAFKA_SSL_* (modules/common/vms_kafka_ssl.h):
+ * 0, or -1 after saying why. */
+int svc_kafka_ssl(rd_kafka_conf_t *c);
 /* sleeps ms milliseconds or until svc_stop is set */
 void svc_sleep_ms(long ms);
 /* "30s", "500ms", "2m" or plain seconds, up to 7 days; -1 if malformed */

@@ -629,7 +629,7 @@ run(app_t *a, const char *brokers, const char *group, int replay)
         || svc_conf_set(cc, "max.poll.interval.ms", "600000") || svc_conf_set(cc, "session.timeout.ms", "10000")
         || (replay && svc_conf_set(cc, "enable.partition.eof", "true"))
         || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_conf_set(pc, "enable.idempotence", "true")
-        || svc_conf_set(pc, "linger.ms", "5")) {
+        || svc_conf_set(pc, "linger.ms", "5") || svc_kafka_ssl(cc) || svc_kafka_ssl(pc)) {
         return 1;
     }
     rd_kafka_conf_set_rebalance_cb(cc, svc_on_rebalance);

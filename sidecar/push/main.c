@@ -117,7 +117,7 @@ run(push_t *p, const char *brokers, const char *group, const char *topics)
         || svc_conf_set(cc, "session.timeout.ms", "10000")
         /* a live feed: a fetch waits at most 50 ms at the broker for data (librdkafka's default
          * 500 ms showed as ~300 ms median latency to the browser, bench/events_bench.py) */
-        || svc_conf_set(cc, "fetch.wait.max.ms", "50")) {
+        || svc_conf_set(cc, "fetch.wait.max.ms", "50") || svc_kafka_ssl(cc)) {
         rd_kafka_conf_destroy(cc);
         return 1;
     }

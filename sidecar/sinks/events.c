@@ -3,6 +3,7 @@
 #include "metrics.h"
 #include "spool.h"
 #include "util.h"
+#include "vms_kafka_ssl.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -540,7 +541,9 @@ vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen)
         return -1;
     }
     snprintf(num, sizeof(num), "%lld", (long long) conf->queue_max);
-    if (set(kc, "queue.buffering.max.messages", num, err, errlen) != 0) {
+    if (set(kc, "queue.buffering.max.messages", num, err, errlen) != 0
+        || vms_kafka_ssl_apply(kc, err, errlen) != 0)
+    {
         rd_kafka_conf_destroy(kc);
         return -1;
     }

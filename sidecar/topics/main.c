@@ -373,7 +373,8 @@ main(int argc, char **argv)
         return 2;
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (svc_conf_set(conf, "bootstrap.servers", brokers) || svc_conf_set(conf, "log_level", "3")) {
+    if (svc_conf_set(conf, "bootstrap.servers", brokers) || svc_conf_set(conf, "log_level", "3")
+        || svc_kafka_ssl(conf)) {
         vms_topics_free(&ts);
         return 2;
     }

@@ -346,7 +346,8 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
     ports = {k: str(vmsstack.free_port()) for k in
              ("VMS_HTTP_PORT", "VMS_HTTPS_PORT", "VMS_RTMP_PORT", "VMS_API_PORT", "VMS_CAMSIM_PORT",
               "VMS_CAMSIM_CONTROL_PORT", "VMS_REDIS_PORT", "VMS_PG_PORT", "VMS_PROMETHEUS_PORT",
-              "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT", "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT")}
+              "VMS_ALERTMANAGER_PORT", "VMS_PUSH_PORT", "VMS_REVIEW_API_PORT", "VMS_LOGIN_PORT",
+              "VMS_REDIS_TLS_PORT")}
     var = tmp_path / "var"
     env = dict(os.environ, VMS_VAR_DIR=str(var), VMS_CAMERAS="1", **ports)
     run = ["/usr/bin/python3", os.path.join(ROOT, "tests/tools/vmsstack.py")]
@@ -385,6 +386,14 @@ def test_run_tls_serves_https_and_vmsd_reaches_postgres_over_tls(tmp_path, build
                                   " GROUP BY 1").fetchall())
         assert apps.get("vmsd") is True, apps
         assert all(apps.values()), apps
+        # Redis only over mutual TLS; vmsd writes its camera status through the stunnel endpoint
+        assert f"redis = 127.0.0.1:{ports['VMS_REDIS_PORT']}" in conf
+        tls = ["redis-cli", "-p", ports["VMS_REDIS_TLS_PORT"], "--tls", "--cacert", ca,
+               "--cert", str(var / "tls" / "vmsd.crt"), "--key", str(var / "tls" / "vmsd.key")]
+        vmsstack.wait_for("vmsd's camera status over Redis TLS", lambda: subprocess.run(
+            tls + ["GET", "vms:camera:cam1:status"], capture_output=True, text=True, timeout=30).stdout.strip(), 60)
+        assert subprocess.run(["redis-cli", "-p", ports["VMS_REDIS_TLS_PORT"], "PING"], capture_output=True,
+                              text=True, timeout=30).stdout.strip() != "PONG"
         # a second run keeps the CA and the certificates
         ca_bytes = open(ca, "rb").read()
         up = subprocess.run(run + ["run", "--build", build_dir, "--detach", "--tls"], env=env,

@@ -319,9 +319,15 @@ class Stack:
         return p
 
     # -- services ------------------------------------------------------------
-    def redis(self, port=None, name="redis", password=None):
+    def redis(self, port=None, name="redis", password=None, tls_port=None):
         """redis-server on loopback; password: requirepass, given in a 0600 config file (a
-        `--requirepass` argument would show in ps and /proc/PID/cmdline)."""
+        `--requirepass` argument would show in ps and /proc/PID/cmdline).
+        Stack(tls=True): Redis listens only on `tls_port` (TLS, `port 0`) and asks clients for a
+        certificate of the CA (mutual TLS); stunnel in client mode on `port` (loopback) is the
+        endpoint nginx, vmsd and vms-login use (docs/security.md, "Transport (TLS)"): svc.addr,
+        svc.port name the tunnel, svc.tls_port Redis itself, svc.tunnel the stunnel Service."""
+        if self.tls:
+            return self._redis_tls(port, name, password, tls_port)
         port = port or free_port()
         d = self.path(name)
         argv = ["redis-server"]
@@ -345,6 +351,59 @@ class Stack:
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         wait_for(name, ping, 15, svc.proc, svc.log)
+        return svc
+
+    def _redis_tls(self, port, name, password, tls_port):
+        tls_port = tls_port or free_port()
+        d = self.path(name)
+        conf = os.path.join(d, "redis.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# written by tests/tools/vmsstack.py (Stack(tls=True)): TLS only, mutual\n"
+                    f"port 0\ntls-port {tls_port}\nbind 127.0.0.1\n"
+                    f"tls-cert-file {self.tls.crt('redis')}\ntls-key-file {self.tls.key('redis')}\n"
+                    f"tls-ca-cert-file {self.tls.ca}\ntls-auth-clients yes\n"
+                    "tls-protocols \"TLSv1.2 TLSv1.3\"\n")
+            if password is not None:
+                f.write(f"requirepass {password}\n")
+        svc = self._start(name, ["redis-server", conf, "--save", "", "--appendonly", "no", "--dir", d,
+                                 "--protected-mode", "yes"])
+        svc.tls_port, svc.password = tls_port, password
+        svc.wait_line(r"Ready to accept connections", 15)
+        tun = self.redis_tunnel(svc, port=port, name=f"{name}-stunnel")
+        svc.tunnel, svc.port, svc.addr = tun, tun.port, tun.addr
+
+        def ping():
+            with socket.create_connection(("127.0.0.1", svc.port), 1) as s:
+                if password is not None:
+                    s.sendall(f"AUTH {password}\r\n".encode())
+                    if not s.recv(16).startswith(b"+OK"):
+                        return False
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        wait_for(name, ping, 15, tun.proc, tun.log)
+        return svc
+
+    def redis_tunnel(self, redis, port=None, name="redis-stunnel", ca=None, check_host="redis"):
+        """stunnel4 in client mode: plain Redis protocol on 127.0.0.1:port, TLS to redis.tls_port,
+        the server verified against `ca` (the stack's CA unless given) and its name `check_host`;
+        the client certificate is the host's (nginx's: nginx, vmsd and vms-login share it)."""
+        port = port or free_port()
+        stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
+        if not stunnel:
+            raise StackError("stunnel missing: install Debian package stunnel4 (auto/packages.sh)")
+        d = self.path(name)
+        conf = os.path.join(d, "stunnel.conf")
+        with open(conf, "w") as f:
+            f.write("; written by tests/tools/vmsstack.py: Redis TLS client tunnel\n"
+                    "foreground = yes\npid =\n\n[redis]\nclient = yes\n"
+                    f"accept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{redis.tls_port}\n"
+                    f"verifyChain = yes\nCAfile = {ca or self.tls.ca}\ncheckHost = {check_host}\n"
+                    f"cert = {self.tls.crt('nginx')}\nkey = {self.tls.key('nginx')}\n"
+                    "sslVersionMin = TLSv1.2\n")
+        svc = self._start(name, [stunnel, conf])
+        svc.port, svc.addr = port, f"127.0.0.1:{port}"
+        svc.wait_line(r"Configuration successful", 15)
         return svc
 
     def postgres(self, port=None, name="postgres", password=None):
@@ -862,7 +921,8 @@ def run(args):
         print(f"run: {e}", file=sys.stderr)
         return 1
     try:
-        r = st.redis(port=env_port("VMS_REDIS_PORT", 6390))
+        r = st.redis(port=env_port("VMS_REDIS_PORT", 6390),
+                     tls_port=env_port("VMS_REDIS_TLS_PORT", 6391) if st.tls else None)
         pg = st.postgres(port=env_port("VMS_PG_PORT", 5440))
         k = st.kafka()
         topics = subprocess.run([st.bin("vms-topics"), "--brokers", k.bootstrap, "--timeout", "2s", "--file",
@@ -930,7 +990,8 @@ def run(args):
   tls        CA {st.tls.ca} (trust it in the browser, or curl --cacert); certificates in {st.tls.dir}
              postgres only over TLS (sslmode=verify-full); vmsd's API on HTTPS, verified by nginx and Prometheus
              loopback HTTP {ngx.url('/')} for nginx-rtmp and Prometheus
-             still plain text on loopback: Redis, Kafka (docs/security.md, "Transport (TLS)")
+             redis only over mutual TLS on {r.tls_port}; nginx, vmsd, vms-login reach it through stunnel on {r.addr}
+             still plain text on loopback: Kafka (docs/security.md, "Transport (TLS)")
              {st.tls_issued.strip().replace(chr(10), chr(10) + '             ')}"""
     with open(am.conf) as f:
         webhook = re.search(r"url: '([^']*)'", f.read()).group(1)
@@ -1015,7 +1076,7 @@ def main():
     r.add_argument("--build", default=None)
     r.add_argument("--detach", action="store_true")
     r.add_argument("--tls", action="store_true",
-                   help="certificates by auto/certs.sh in var/tls; nginx HTTPS (HTTP/2) and PostgreSQL over TLS")
+                   help="certificates by auto/certs.sh in var/tls; nginx HTTPS (HTTP/2), PostgreSQL and Redis over TLS")
     sub.add_parser("stop")
     t = sub.add_parser("token", help="mint a development user token for the running stack")
     t.add_argument("--sub", default="dev")

@@ -136,7 +136,7 @@ consume(store_t *s, const char *brokers, const char *topic, const char *group, c
     if (svc_conf_set(cc, "bootstrap.servers", brokers) || svc_conf_set(cc, "group.id", group)
         || svc_conf_set(cc, "enable.auto.commit", "false") || svc_conf_set(cc, "auto.offset.reset", "earliest")
         || svc_conf_set(cc, "max.poll.interval.ms", "86400000")
-        || svc_conf_set(pc, "bootstrap.servers", brokers)) {
+        || svc_conf_set(pc, "bootstrap.servers", brokers) || svc_kafka_ssl(cc) || svc_kafka_ssl(pc)) {
         return 1;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
