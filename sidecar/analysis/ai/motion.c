@@ -319,12 +319,14 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
         m->bg[i] += alpha * ((float) m->tmp[i] - m->bg[i]);
     }
 
-    /* open (erode, dilate) then close (dilate, erode) */
-    morph3(m->mask, m->clean, w, h, 0);
-    morph3(m->clean, m->tmp, w, h, 1);
-    morph3(m->tmp, m->clean, w, h, 1);
-    morph3(m->clean, m->tmp, w, h, 0);
-    memcpy(m->clean, m->tmp, n);
+    if (conf->min_area > 0) {
+        /* open (erode, dilate) then close (dilate, erode) */
+        morph3(m->mask, m->clean, w, h, 0);
+        morph3(m->clean, m->tmp, w, h, 1);
+        morph3(m->tmp, m->clean, w, h, 1);
+        morph3(m->clean, m->tmp, w, h, 0);
+        memcpy(m->clean, m->tmp, n);
+    }
 
     int box[4] = { w, h, -1, -1 };
     for (int a = 0; a < m->nareas; a++) {
@@ -352,8 +354,8 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
             res->motion = 1;
             grow(box, ab[0], ab[1], ab[2], ab[3]);
         }
-        if (cnt == 0) {
-            continue;
+        if (cnt == 0 || conf->min_area <= 0) {
+            continue;               /* min_area off: the fraction alone */
         }
         uint32_t nl = label_rect(m, r);
         for (uint32_t l = 1; l < nl; l++) {
