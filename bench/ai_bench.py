@@ -10,7 +10,11 @@ keyframe: crop, libswscale to a 160 px grey picture, motion) on:
 and prints per clip: samples, decode and analysis time per sample (mean, p95),
 motion and skip rates, and cameras per core at 1 sample/s.  The provider is
 called at most once per clip (ai_interval = 1 day) so provider time is not
-part of the figures.  Usage: VMS_BUILD_DIR=build bench/ai_bench.py
+part of the figures.  Then the motion criterion alone on vtest.avi at
+640x360, 5 samples/s: the default (regions after a 3x3 open + close, labelled,
+>= motion_min_area, or the fraction) against the fraction alone
+(motion_min_area = 0, the criterion before), alternated in the same run, and
+their ratio.  Usage: VMS_BUILD_DIR=build bench/ai_bench.py
 """
 import json
 import os
@@ -49,9 +53,9 @@ def p95(v):
     return v[min(len(v) - 1, int(0.95 * len(v)))]
 
 
-def run(path):
-    argv = [os.path.join(BUILD, "bin", "vms-ai"), "analyze", "--keyframes", "--frames",
-            "-s", "ai_provider=local", "-s", "ai_interval=86400s", path]
+def run(path, *extra, sampling=("--keyframes",)):
+    argv = [os.path.join(BUILD, "bin", "vms-ai"), "analyze", *sampling, "--frames",
+            "-s", "ai_provider=local", "-s", "ai_interval=86400s", *extra, path]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     frames = [json.loads(x)["frame"] for x in out.splitlines() if x.startswith('{"frame"')]
     frames = frames[1:]          # the first sample primes the background (and opens the scaler)
@@ -72,9 +76,27 @@ def run(path):
     }
 
 
+def criterion(d):
+    """Analysis CPU per sample at 640x360, new criterion vs the fraction alone."""
+    walk360 = os.path.join(d, "walk360.mp4")
+    ffmpeg("-i", VTEST, "-t", "60", "-vf", "scale=640:360,format=yuv420p", "-c:v", "libx264",
+           "-preset", "veryfast", "-g", "10", "-r", "10", walk360)
+    runs = {"regions": [], "fraction": []}
+    for _ in range(3):
+        for name, extra in (("regions", ()), ("fraction", ("-s", "motion_min_area=0"))):
+            r = run(walk360, *extra, sampling=("--fps", "5"))
+            runs[name].append((r["analysis_us_mean"], r["motion_rate"]))
+    out = {}
+    for name, v in runs.items():
+        out[name] = {"analysis_us_mean": min(x[0] for x in v), "motion_rate": v[0][1]}
+    out["ratio"] = round(out["regions"]["analysis_us_mean"] / out["fraction"]["analysis_us_mean"], 2)
+    return out
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="ai-bench-") as d:
         res = {name: run(path) for name, path in clips(d)}
+        crit = criterion(d)
     print(json.dumps(res, indent=1))
     print(f"{'clip':12} {'samples':>7} {'analysis CPU µs':>15} {'p95':>6} {'decode CPU µs':>13} "
           f"{'motion':>7} {'no-motion skip':>14} {'cams/core':>10} {'incl.decode':>11}")
@@ -82,6 +104,10 @@ def main():
         print(f"{name:12} {r['samples']:7} {r['analysis_us_mean']:15} {r['analysis_us_p95']:6} "
               f"{r['decode_us_mean']:13} {r['motion_rate']:7.0%} {r['skipped_no_motion']:14.0%} "
               f"{r['cameras_per_core_analysis']:10} {r['cameras_per_core_decode_and_analysis']:11}")
+    print(f"motion criterion, 640x360 at 5/s (best of 3, thread CPU µs per sample, crop + scale + motion): "
+          f"regions {crit['regions']['analysis_us_mean']} (motion on {crit['regions']['motion_rate']:.0%}), "
+          f"fraction alone {crit['fraction']['analysis_us_mean']} "
+          f"(motion on {crit['fraction']['motion_rate']:.0%}), ratio {crit['ratio']}")
     return 0
 
 

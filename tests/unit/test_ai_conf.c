@@ -37,6 +37,10 @@ test_values(void **state)
     assert_int_equal(c.provider.rek_apis, VMS_AI_REK_LABELS | VMS_AI_REK_TEXT);
     assert_int_equal(set("motion_threshold", "0.03"), 0);
     assert_true(c.motion.threshold == 0.03);
+    assert_int_equal(set("motion_min_area", "0.005"), 0);
+    assert_true(c.motion.min_area == 0.005);
+    assert_int_equal(set("motion_min_area", "0"), 0);     /* off */
+    assert_true(c.motion.min_area == 0);
     assert_int_equal(set("roi_areas", "[{\"x\":100,\"y\":200,\"width\":400,\"height\":300}]"), 0);
     assert_int_equal(c.roi.n, 1);
     assert_int_equal(set("ai_price", "DetectLabels:0.002"), 0);
@@ -64,6 +68,7 @@ test_errors(void **state)
     assert_int_equal(set("motion_threshold", "3%"), -1);
     assert_non_null(strstr(err, "expected a number in"));
     assert_int_equal(set("motion_threshold", "2"), -1);
+    assert_int_equal(set("motion_min_area", "1.5"), -1);
     assert_int_equal(set("ai_retries", "11"), -1);
     assert_non_null(strstr(err, "0..10"));
     assert_int_equal(set("ai_enabled", "maybe"), -1);

@@ -78,15 +78,87 @@ test_moving_object_is_motion_with_its_box(void **state)
     vms_motion_feed(&m, &c, img, W, &r);
     assert_true(r.motion);
     assert_true(r.fraction >= 0.03);
-    assert_in_range(r.box.x, 48, 52);
-    assert_in_range(r.box.y, 28, 32);
-    assert_in_range(r.box.w, 18, 23);
-    assert_in_range(r.box.h, 18, 23);
+    /* padded: holds the object and a margin, not the whole frame */
+    assert_in_range(r.box.x, 42, 49);
+    assert_in_range(r.box.y, 22, 29);
+    assert_true(r.box.x + r.box.w >= 71 && r.box.x + r.box.w <= 78);
+    assert_true(r.box.y + r.box.h >= 51 && r.box.y + r.box.h <= 58);
+    assert_int_equal(r.regions, 1);
     vms_motion_free(&m);
 }
 
 static void
-test_small_change_below_threshold(void **state)
+prime(vms_motion_t *m, vms_motion_conf_t *c, uint8_t *img)
+{
+    vms_motion_result_t r;
+
+    for (int i = 0; i < 5; i++) {
+        scene(img, 1.0, 0, 3, 0, 0, 0);
+        vms_motion_feed(m, c, img, W, &r);
+    }
+}
+
+static void
+test_one_percent_blob_is_found(void **state)
+{
+    vms_motion_t m;
+    vms_motion_conf_t c;
+    vms_motion_result_t r;
+    uint8_t img[W * H];
+
+    /* the old criterion alone (min_area off): 1 % is below 0.03 */
+    vms_motion_conf_default(&c);
+    c.min_area = 0;
+    vms_motion_init(&m, W, H, NULL, 0);
+    prime(&m, &c, img);
+    scene(img, 1.0, 0, 3, 50, 30, 10);      /* 10x10 = 1 % */
+    vms_motion_feed(&m, &c, img, W, &r);
+    assert_false(r.motion);
+    assert_true(r.fraction > 0.005 && r.fraction < 0.03);
+    vms_motion_free(&m);
+
+    /* the default criterion: one region >= min_area */
+    vms_motion_conf_default(&c);
+    vms_motion_init(&m, W, H, NULL, 0);
+    prime(&m, &c, img);
+    scene(img, 1.0, 0, 3, 50, 30, 10);
+    vms_motion_feed(&m, &c, img, W, &r);
+    assert_true(r.motion);
+    assert_int_equal(r.regions, 1);
+    assert_true(r.region >= c.min_area);
+    assert_true(r.box.x <= 50 && r.box.x + r.box.w >= 60);
+    assert_true(r.box.y <= 30 && r.box.y + r.box.h >= 40);
+    vms_motion_free(&m);
+}
+
+static void
+test_single_pixel_noise_is_not_motion(void **state)
+{
+    vms_motion_t m;
+    vms_motion_conf_t c;
+    vms_motion_result_t r;
+    uint8_t img[W * H];
+
+    vms_motion_conf_default(&c);
+    c.normalize = 0;
+    vms_motion_init(&m, W, H, NULL, 0);
+    prime(&m, &c, img);
+    for (int i = 0; i < 20; i++) {
+        scene(img, 1.0, 0, 3, 0, 0, 0);
+        /* 2 % of the pixels, isolated, flipped to the far end */
+        for (int k = 0; k < W * H / 50; k++) {
+            int x = (k * 7 + i * 3) % W, y = (k * 13 + i) % H;
+            img[y * W + x] = img[y * W + x] > 128 ? 0 : 255;
+        }
+        vms_motion_feed(&m, &c, img, W, &r);
+        assert_false(r.motion);
+        assert_int_equal(r.regions, 0);
+    }
+    vms_motion_free(&m);
+}
+
+static void
+test_two_blobs_give_union_box(void **state)
 {
     vms_motion_t m;
     vms_motion_conf_t c;
@@ -95,19 +167,19 @@ test_small_change_below_threshold(void **state)
 
     vms_motion_conf_default(&c);
     vms_motion_init(&m, W, H, NULL, 0);
-    for (int i = 0; i < 5; i++) {
-        scene(img, 1.0, 0, 3, 0, 0, 0);
-        vms_motion_feed(&m, &c, img, W, &r);
+    prime(&m, &c, img);
+    scene(img, 1.0, 0, 3, 10, 10, 8);
+    for (int y = 70; y < 78; y++) {          /* a second 8x8 blob */
+        for (int x = 80; x < 88; x++) {
+            img[y * W + x] = img[y * W + x] > 128 ? 10 : 245;
+        }
     }
-    scene(img, 1.0, 0, 3, 50, 30, 12);      /* ~1.4 % */
-    vms_motion_feed(&m, &c, img, W, &r);
-    assert_false(r.motion);
-    assert_true(r.fraction > 0.005);
-    /* the same change is motion with a lower threshold */
-    c.threshold = 0.005;
-    scene(img, 1.0, 0, 3, 10, 60, 12);
     vms_motion_feed(&m, &c, img, W, &r);
     assert_true(r.motion);
+    assert_int_equal(r.regions, 2);
+    assert_true(r.fraction < c.threshold);
+    assert_true(r.box.x <= 10 && r.box.y <= 10);
+    assert_true(r.box.x + r.box.w >= 88 && r.box.y + r.box.h >= 78);
     vms_motion_free(&m);
 }
 
@@ -233,7 +305,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_static_noisy_scene_never_moves),
         cmocka_unit_test(test_moving_object_is_motion_with_its_box),
-        cmocka_unit_test(test_small_change_below_threshold),
+        cmocka_unit_test(test_one_percent_blob_is_found),
+        cmocka_unit_test(test_single_pixel_noise_is_not_motion),
+        cmocka_unit_test(test_two_blobs_give_union_box),
         cmocka_unit_test(test_slow_light_change_is_absorbed),
         cmocka_unit_test(test_ir_switch_recalibrates),
         cmocka_unit_test(test_areas_ignore_motion_outside),

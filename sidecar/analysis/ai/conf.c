@@ -209,6 +209,7 @@ static const vms_confkey_t ai_keys[] = {
     CHARS("ai_snapshot_dir", snapshot_dir, NULL),
     ONOFF("motion_enabled", motion_enabled, "on"),
     REAL("motion_threshold", motion.threshold, 0.0001, 1, NULL),
+    REAL("motion_min_area", motion.min_area, 0, 1, NULL),
     INT("motion_pixel_threshold", motion.pixel_threshold, 1, 255, NULL),
     REAL("motion_alpha", motion.alpha, 0.001, 1, NULL),
     REAL("motion_recalibrate", motion.recalibrate, 0.05, 1, NULL),

@@ -11,6 +11,7 @@ void
 vms_motion_conf_default(vms_motion_conf_t *conf)
 {
     conf->threshold = 0.03;
+    conf->min_area = 0.003;
     conf->pixel_threshold = 25;
     conf->alpha = 0.1;
     conf->recalibrate = 0.6;
@@ -49,7 +50,17 @@ vms_motion_init(vms_motion_t *m, int width, int height,
     m->work = malloc(n);
     m->tmp = malloc(n);
     m->mask = calloc(n, 1);
-    if (m->bg == NULL || m->work == NULL || m->tmp == NULL || m->mask == NULL) {
+    m->clean = calloc(n, 1);
+    m->labels = calloc(n, sizeof(uint32_t));
+    /* 8-connected first pass: a new label needs its left neighbour empty,
+     * so at most ceil(w/2) new labels a row */
+    m->nparent = (uint32_t) ((size_t) (width / 2 + 1) * (size_t) height + 2);
+    m->parent = calloc(m->nparent, sizeof(uint32_t));
+    m->stat = calloc((size_t) m->nparent * 5, sizeof(int));
+    if (m->bg == NULL || m->work == NULL || m->tmp == NULL || m->mask == NULL
+        || m->clean == NULL || m->labels == NULL || m->parent == NULL
+        || m->stat == NULL)
+    {
         vms_motion_free(m);
         return -1;
     }
@@ -73,8 +84,14 @@ vms_motion_free(vms_motion_t *m)
     free(m->work);
     free(m->tmp);
     free(m->mask);
+    free(m->clean);
+    free(m->labels);
+    free(m->parent);
+    free(m->stat);
     m->bg = NULL;
-    m->work = m->tmp = m->mask = NULL;
+    m->work = m->tmp = m->mask = m->clean = NULL;
+    m->labels = m->parent = NULL;
+    m->stat = NULL;
 }
 
 void
@@ -135,6 +152,123 @@ box3(const uint8_t *src, uint8_t *dst, int w, int h)
     }
 }
 
+/* 3x3 binary erosion (dilate == 0) or dilation, edges replicated so a
+ * region touching the border is not eaten from outside. */
+static void
+morph3(const uint8_t *src, uint8_t *dst, int w, int h, int dilate)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r0 = src + (size_t) (y > 0 ? y - 1 : y) * w;
+        const uint8_t *r1 = src + (size_t) y * w;
+        const uint8_t *r2 = src + (size_t) (y < h - 1 ? y + 1 : y) * w;
+
+        for (int x = 0; x < w; x++) {
+            int xl = x > 0 ? x - 1 : x, xr = x < w - 1 ? x + 1 : x;
+            int s = r0[xl] + r0[x] + r0[xr] + r1[xl] + r1[x] + r1[xr]
+                    + r2[xl] + r2[x] + r2[xr];
+            dst[(size_t) y * w + x] = (uint8_t) (dilate ? s > 0 : s == 9);
+        }
+    }
+}
+
+static uint32_t
+uf_find(uint32_t *parent, uint32_t l)
+{
+    while (parent[l] != l) {
+        parent[l] = parent[parent[l]];
+        l = parent[l];
+    }
+    return l;
+}
+
+static void
+uf_union(uint32_t *parent, uint32_t a, uint32_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b) {
+        parent[b] = a;
+    } else if (b < a) {
+        parent[a] = b;
+    }
+}
+
+/* Two-pass 8-connected labelling of m->clean inside r.  Afterwards every
+ * root label l (parent[l] == l, 1 <= l < return value) has its pixel count
+ * and bounding box in stat[5l .. 5l+4]. */
+static uint32_t
+label_rect(vms_motion_t *m, const vms_motion_rect_t *r)
+{
+    int        w = m->width;
+    uint32_t   next = 1, *lab = m->labels, *par = m->parent;
+
+    for (int y = r->y; y < r->y + r->h; y++) {
+        for (int x = r->x; x < r->x + r->w; x++) {
+            size_t    i = (size_t) y * w + x;
+            uint32_t  nb[4];
+            int       k = 0;
+
+            if (!m->clean[i]) {
+                lab[i] = 0;
+                continue;
+            }
+            if (x > r->x && lab[i - 1]) nb[k++] = lab[i - 1];
+            if (y > r->y) {
+                size_t u = i - (size_t) w;
+                if (x > r->x && lab[u - 1]) nb[k++] = lab[u - 1];
+                if (lab[u]) nb[k++] = lab[u];
+                if (x + 1 < r->x + r->w && lab[u + 1]) nb[k++] = lab[u + 1];
+            }
+            if (k == 0) {
+                if (next >= m->nparent) {      /* cannot happen: see init */
+                    lab[i] = 0;
+                    continue;
+                }
+                par[next] = next;
+                lab[i] = next++;
+                continue;
+            }
+            lab[i] = nb[0];
+            for (int j = 1; j < k; j++) {
+                uf_union(par, nb[0], nb[j]);
+            }
+        }
+    }
+    for (uint32_t l = 1; l < next; l++) {
+        int *st = m->stat + (size_t) l * 5;
+        st[0] = 0;
+        st[1] = w;
+        st[2] = m->height;
+        st[3] = -1;
+        st[4] = -1;
+    }
+    for (int y = r->y; y < r->y + r->h; y++) {
+        for (int x = r->x; x < r->x + r->w; x++) {
+            size_t i = (size_t) y * w + x;
+            if (lab[i] == 0) {
+                continue;
+            }
+            uint32_t l = uf_find(par, lab[i]);
+            int *st = m->stat + (size_t) l * 5;
+            st[0]++;
+            if (x < st[1]) st[1] = x;
+            if (y < st[2]) st[2] = y;
+            if (x > st[3]) st[3] = x;
+            if (y > st[4]) st[4] = y;
+        }
+    }
+    return next;
+}
+
+static void
+grow(int *b, int x0, int y0, int x1, int y1)
+{
+    if (x0 < b[0]) b[0] = x0;
+    if (y0 < b[1]) b[1] = y0;
+    if (x1 > b[2]) b[2] = x1;
+    if (y1 > b[3]) b[3] = y1;
+}
+
 void
 vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
     const uint8_t *grey, int stride, vms_motion_result_t *res)
@@ -185,37 +319,72 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
         m->bg[i] += alpha * ((float) m->tmp[i] - m->bg[i]);
     }
 
-    int bx0 = w, by0 = h, bx1 = -1, by1 = -1;
+    if (conf->min_area > 0) {
+        /* open (erode, dilate) then close (dilate, erode) */
+        morph3(m->mask, m->clean, w, h, 0);
+        morph3(m->clean, m->tmp, w, h, 1);
+        morph3(m->tmp, m->clean, w, h, 1);
+        morph3(m->clean, m->tmp, w, h, 0);
+        memcpy(m->clean, m->tmp, n);
+    }
+
+    int box[4] = { w, h, -1, -1 };
     for (int a = 0; a < m->nareas; a++) {
         const vms_motion_rect_t *r = &m->areas[a];
         size_t cnt = 0, tot = (size_t) r->w * (size_t) r->h;
-        int ax0 = w, ay0 = h, ax1 = -1, ay1 = -1;
+        int ab[4] = { w, h, -1, -1 };
 
+        if (tot == 0) {
+            continue;
+        }
         for (int y = r->y; y < r->y + r->h; y++) {
             const uint8_t *mk = m->mask + (size_t) y * w;
             for (int x = r->x; x < r->x + r->w; x++) {
                 if (mk[x]) {
                     cnt++;
-                    if (x < ax0) ax0 = x;
-                    if (x > ax1) ax1 = x;
-                    if (y < ay0) ay0 = y;
-                    if (y > ay1) ay1 = y;
+                    grow(ab, x, y, x, y);
                 }
             }
         }
-        res->area_fraction[a] = tot ? (double) cnt / (double) tot : 0.0;
+        res->area_fraction[a] = (double) cnt / (double) tot;
         if (res->area_fraction[a] > res->fraction) {
             res->fraction = res->area_fraction[a];
         }
-        if (tot && res->area_fraction[a] >= conf->threshold && cnt > 0) {
+        if (cnt > 0 && res->area_fraction[a] >= conf->threshold) {
             res->motion = 1;
-            if (ax0 < bx0) bx0 = ax0;
-            if (ay0 < by0) by0 = ay0;
-            if (ax1 > bx1) bx1 = ax1;
-            if (ay1 > by1) by1 = ay1;
+            grow(box, ab[0], ab[1], ab[2], ab[3]);
+        }
+        if (cnt == 0 || conf->min_area <= 0) {
+            continue;               /* min_area off: the fraction alone */
+        }
+        uint32_t nl = label_rect(m, r);
+        for (uint32_t l = 1; l < nl; l++) {
+            const int *st = m->stat + (size_t) l * 5;
+            double f;
+
+            if (m->parent[l] != l || st[0] == 0) {
+                continue;
+            }
+            f = (double) st[0] / (double) tot;
+            if (f > res->region) {
+                res->region = f;
+            }
+            if (conf->min_area > 0 && f >= conf->min_area) {
+                res->motion = 1;
+                res->regions++;
+                grow(box, st[1], st[2], st[3], st[4]);
+            }
         }
     }
-    if (res->motion) {
-        res->box = (vms_motion_rect_t) { bx0, by0, bx1 - bx0 + 1, by1 - by0 + 1 };
+    if (res->motion && box[2] >= 0) {
+        /* pad by 2 pixels + 1/8 of the size each side: the provider gets
+         * the whole body, not the part that moved */
+        int px = 2 + (box[2] - box[0] + 1) / 8;
+        int py = 2 + (box[3] - box[1] + 1) / 8;
+        int x0 = box[0] - px < 0 ? 0 : box[0] - px;
+        int y0 = box[1] - py < 0 ? 0 : box[1] - py;
+        int x1 = box[2] + px > w - 1 ? w - 1 : box[2] + px;
+        int y1 = box[3] + py > h - 1 ? h - 1 : box[3] + py;
+        res->box = (vms_motion_rect_t) { x0, y0, x1 - x0 + 1, y1 - y0 + 1 };
     }
 }

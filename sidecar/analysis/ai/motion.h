@@ -14,8 +14,15 @@
  *      on): when more than recalibrate fraction of the pixels changed at
  *      once, the background is replaced by this frame and no motion is
  *      reported (Frigate's "lightning" rule);
- *   5. reports the changed-pixel fraction of every area (areas in motion
- *      image coordinates) and motion when any area's fraction >= threshold.
+ *   5. cleans the changed-pixel mask with a 3x3 opening (drops specks and
+ *      1-2 pixel lines: rain, noise, wires) then a 3x3 closing (joins the
+ *      parts of one body split by background-coloured clothes), and labels
+ *      its connected regions (8-connected, two-pass union-find) per area;
+ *   6. reports the changed-pixel fraction of every area (areas in motion
+ *      image coordinates) and motion when, in any area, a region covers at
+ *      least min_area of the area, or the whole fraction >= threshold.  The
+ *      box is the union of the qualifying regions (plus all changed pixels
+ *      of areas past threshold), padded.
  *
  * No allocation after vms_motion_init(); no threads; no I/O.
  */
@@ -30,6 +37,8 @@
 
 typedef struct {
     double   threshold;          /* changed fraction that is motion: 0.03 */
+    double   min_area;           /* one region this fraction of the area is
+                                    motion: 0.003; 0 = off */
     int      pixel_threshold;    /* grey-level difference per pixel: 25 */
     double   alpha;              /* background learning weight: 0.1 */
     double   recalibrate;        /* global change fraction: 0.6 */
@@ -46,6 +55,11 @@ typedef struct {
     uint8_t            *work;          /* normalised frame */
     uint8_t            *tmp;
     uint8_t            *mask;          /* 1 = changed, last frame */
+    uint8_t            *clean;         /* mask after open + close */
+    uint32_t           *labels;        /* region label per pixel */
+    uint32_t           *parent;        /* union-find, provisional labels */
+    uint32_t            nparent;
+    int                *stat;          /* count, x0, y0, x1, y1 per label */
     vms_motion_rect_t   areas[VMS_MOTION_MAX_AREAS];
     int                 nareas;
     int                 primed;        /* background holds a frame */
@@ -57,9 +71,12 @@ typedef struct {
     int                 motion;        /* 1: at least one area moved */
     int                 recalibrated;  /* background reset on this frame */
     double              fraction;      /* largest area fraction */
+    double              region;        /* largest region, fraction of its
+                                          area (after clean-up) */
+    int                 regions;       /* qualifying regions, all areas */
     double              area_fraction[VMS_MOTION_MAX_AREAS];
-    vms_motion_rect_t   box;           /* bounding box of changed pixels in
-                                          moving areas (w == 0: none) */
+    vms_motion_rect_t   box;           /* padded union of the qualifying
+                                          regions (w == 0: none) */
 } vms_motion_result_t;
 
 void vms_motion_conf_default(vms_motion_conf_t *conf);

@@ -462,6 +462,12 @@ vms_ai_pipeline_process(vms_ai_pipeline_t *p, const AVFrame *frame,
             return;
         }
     }
+    if (p->conf.dry_run) {
+        /* vms-ai eval: a provider call that is counted, not made */
+        p->last_sent_us = ts_us;
+        av_frame_free(&crop);
+        return;
+    }
     send_frame(p, crop, ts_us, out);
     av_frame_free(&crop);
     if (p->conf.budget_usd > 0) {

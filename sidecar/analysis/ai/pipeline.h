@@ -40,6 +40,9 @@ typedef struct {
     int                     store_results;  /* ai_store_results: on (S3) */
     char                    snapshot_dir[256]; /* ai_snapshot_dir: "" */
     int                     queue_len;      /* ai_queue: 2 frames */
+    int                     dry_run;        /* not a key: vms-ai eval; a frame
+                                               that would be sent ends with
+                                               skip NONE, sent 0 */
 } vms_ai_conf_t;
 
 /* Where results go; every callback may be NULL.  Called on the analysis
