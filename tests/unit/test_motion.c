@@ -184,6 +184,35 @@ test_two_blobs_give_union_box(void **state)
 }
 
 static void
+test_trace_of_what_left_is_not_motion(void **state)
+{
+    vms_motion_t m;
+    vms_motion_conf_t c;
+    vms_motion_result_t r;
+    uint8_t img[W * H];
+
+    vms_motion_conf_default(&c);
+    vms_motion_init(&m, W, H, NULL, 0);
+    prime(&m, &c, img);
+    /* something stands at one place for a while (half learnt into the
+     * background), then leaves: where it stood differs from the background
+     * for several frames, but nothing there changes any more */
+    for (int i = 0; i < 6; i++) {
+        scene(img, 1.0, 0, 3, 40, 40, 12);
+        vms_motion_feed(&m, &c, img, W, &r);
+    }
+    scene(img, 1.0, 0, 3, 0, 0, 0);
+    vms_motion_feed(&m, &c, img, W, &r);
+    assert_true(r.motion);                      /* leaving is motion */
+    scene(img, 1.0, 0, 3, 0, 0, 0);
+    vms_motion_feed(&m, &c, img, W, &r);
+    assert_true(r.region >= c.min_area);        /* the trace is there */
+    assert_int_equal(r.regions, 0);             /* and is no motion */
+    assert_false(r.motion);
+    vms_motion_free(&m);
+}
+
+static void
 test_slow_light_change_is_absorbed(void **state)
 {
     vms_motion_t m;
@@ -308,6 +337,7 @@ main(void)
         cmocka_unit_test(test_one_percent_blob_is_found),
         cmocka_unit_test(test_single_pixel_noise_is_not_motion),
         cmocka_unit_test(test_two_blobs_give_union_box),
+        cmocka_unit_test(test_trace_of_what_left_is_not_motion),
         cmocka_unit_test(test_slow_light_change_is_absorbed),
         cmocka_unit_test(test_ir_switch_recalibrates),
         cmocka_unit_test(test_areas_ignore_motion_outside),

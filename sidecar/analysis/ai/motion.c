@@ -51,15 +51,17 @@ vms_motion_init(vms_motion_t *m, int width, int height,
     m->tmp = malloc(n);
     m->mask = calloc(n, 1);
     m->clean = calloc(n, 1);
+    m->prev = malloc(n);
+    m->moving = calloc(n, 1);
     m->labels = calloc(n, sizeof(uint32_t));
     /* 8-connected first pass: a new label needs its left neighbour empty,
      * so at most ceil(w/2) new labels a row */
     m->nparent = (uint32_t) ((size_t) (width / 2 + 1) * (size_t) height + 2);
     m->parent = calloc(m->nparent, sizeof(uint32_t));
-    m->stat = calloc((size_t) m->nparent * 5, sizeof(int));
+    m->stat = calloc((size_t) m->nparent * 6, sizeof(int));
     if (m->bg == NULL || m->work == NULL || m->tmp == NULL || m->mask == NULL
         || m->clean == NULL || m->labels == NULL || m->parent == NULL
-        || m->stat == NULL)
+        || m->stat == NULL || m->prev == NULL || m->moving == NULL)
     {
         vms_motion_free(m);
         return -1;
@@ -88,10 +90,13 @@ vms_motion_free(vms_motion_t *m)
     free(m->labels);
     free(m->parent);
     free(m->stat);
+    free(m->prev);
+    free(m->moving);
     m->bg = NULL;
     m->work = m->tmp = m->mask = m->clean = NULL;
     m->labels = m->parent = NULL;
     m->stat = NULL;
+    m->prev = m->moving = NULL;
 }
 
 void
@@ -195,7 +200,8 @@ uf_union(uint32_t *parent, uint32_t a, uint32_t b)
 
 /* Two-pass 8-connected labelling of m->clean inside r.  Afterwards every
  * root label l (parent[l] == l, 1 <= l < return value) has its pixel count
- * and bounding box in stat[5l .. 5l+4]. */
+ * bounding box and count of pixels that changed since the last frame too
+ * (m->moving) in stat[6l .. 6l+5]. */
 static uint32_t
 label_rect(vms_motion_t *m, const vms_motion_rect_t *r)
 {
@@ -235,12 +241,13 @@ label_rect(vms_motion_t *m, const vms_motion_rect_t *r)
         }
     }
     for (uint32_t l = 1; l < next; l++) {
-        int *st = m->stat + (size_t) l * 5;
+        int *st = m->stat + (size_t) l * 6;
         st[0] = 0;
         st[1] = w;
         st[2] = m->height;
         st[3] = -1;
         st[4] = -1;
+        st[5] = 0;
     }
     for (int y = r->y; y < r->y + r->h; y++) {
         for (int x = r->x; x < r->x + r->w; x++) {
@@ -249,12 +256,13 @@ label_rect(vms_motion_t *m, const vms_motion_rect_t *r)
                 continue;
             }
             uint32_t l = uf_find(par, lab[i]);
-            int *st = m->stat + (size_t) l * 5;
+            int *st = m->stat + (size_t) l * 6;
             st[0]++;
             if (x < st[1]) st[1] = x;
             if (y < st[2]) st[2] = y;
             if (x > st[3]) st[3] = x;
             if (y > st[4]) st[4] = y;
+            st[5] += m->moving[i];
         }
     }
     return next;
@@ -294,9 +302,15 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
             m->bg[i] = m->tmp[i];
         }
         memset(m->mask, 0, n);
+        memcpy(m->prev, m->tmp, n);
         m->primed = 1;
         return;
     }
+    for (size_t i = 0; i < n; i++) {
+        int d = (int) m->tmp[i] - (int) m->prev[i];
+        m->moving[i] = (uint8_t) (d > pt || d < -pt);
+    }
+    memcpy(m->prev, m->tmp, n);
 
     for (size_t i = 0; i < n; i++) {
         float d = (float) m->tmp[i] - m->bg[i];
@@ -359,7 +373,7 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
         }
         uint32_t nl = label_rect(m, r);
         for (uint32_t l = 1; l < nl; l++) {
-            const int *st = m->stat + (size_t) l * 5;
+            const int *st = m->stat + (size_t) l * 6;
             double f;
 
             if (m->parent[l] != l || st[0] == 0) {
@@ -369,7 +383,13 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
             if (f > res->region) {
                 res->region = f;
             }
-            if (conf->min_area > 0 && f >= conf->min_area) {
+            /* a region whose pixels no longer change is the trace of
+             * something that left, which the background is still learning
+             * back: motion needs an eighth of it changed since the last
+             * frame too */
+            if (conf->min_area > 0 && f >= conf->min_area
+                && (int64_t) st[5] * 8 >= st[0])
+            {
                 res->motion = 1;
                 res->regions++;
                 grow(box, st[1], st[2], st[3], st[4]);

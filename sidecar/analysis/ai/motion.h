@@ -20,7 +20,10 @@
  *      its connected regions (8-connected, two-pass union-find) per area;
  *   6. reports the changed-pixel fraction of every area (areas in motion
  *      image coordinates) and motion when, in any area, a region covers at
- *      least min_area of the area, or the whole fraction >= threshold.  The
+ *      least min_area of the area and an eighth of its pixels also changed
+ *      since the last frame (else it is the fading trace of something that
+ *      left, which the background is still learning back), or the whole
+ *      fraction >= threshold.  The
  *      box is the union of the qualifying regions (plus all changed pixels
  *      of areas past threshold), padded.
  *
@@ -59,7 +62,10 @@ typedef struct {
     uint32_t           *labels;        /* region label per pixel */
     uint32_t           *parent;        /* union-find, provisional labels */
     uint32_t            nparent;
-    int                *stat;          /* count, x0, y0, x1, y1 per label */
+    int                *stat;          /* count, x0, y0, x1, y1, moving
+                                          per label */
+    uint8_t            *prev;          /* last frame, smoothed */
+    uint8_t            *moving;        /* 1: changed since the last frame */
     vms_motion_rect_t   areas[VMS_MOTION_MAX_AREAS];
     int                 nareas;
     int                 primed;        /* background holds a frame */
