@@ -33,4 +33,5 @@ EXPOSE 8443 8080 1935
 # nginx's own /health on the plain loopback listener (nginx.conf.in); HTTPS is the published port
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD curl -fsS -o /dev/null http://127.0.0.1:8080/health || exit 1
-CMD ["nginx", "-c", "/etc/vms/nginx.conf", "-p", "/var/lib/vms/nginx/", "-g", "daemon off;"]
+# -e stderr: the error log before nginx.conf is read goes to the container log, not /var/log/nginx
+CMD ["nginx", "-e", "stderr", "-c", "/etc/vms/nginx.conf", "-p", "/var/lib/vms/nginx/", "-g", "daemon off;"]
