@@ -15,14 +15,17 @@ RUN apt-get update -qq && apt-get install -y -q --no-install-recommends ca-certi
  && bash auto/install.sh && auto/modules.sh /src/build && make -C sidecar B=/src/build -j2 \
  && rm -rf /var/lib/apt/lists/*
 
-# -- runtime: the shared libraries vmsd and vms-index link (readelf -d: NEEDED), curl, openssl ----
+# -- runtime: the shared libraries vmsd and vms-index link (readelf -d: NEEDED), the local AI
+#    provider's data (OpenCV's Haar cascades in /usr/share/opencv4/haarcascades, Tesseract's English
+#    model: docs/ai.md), tzdata, curl for the healthcheck, openssl for auto/certs.sh ------------
 FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq && apt-get install -y -q --no-install-recommends \
         libavcodec59 libavformat59 libavutil57 libswscale6 libcurl4 libgnutls30 libhiredis0.14 \
         libinih1 libjansson4 libmicrohttpd12 libopencv-core406 libopencv-imgproc406 \
         libopencv-objdetect406 libpcre2-8-0 libpq5 librdkafka1 libssl3 libsystemd0 libtesseract5 \
-        zlib1g ca-certificates curl openssl \
+        zlib1g ca-certificates curl openssl tzdata \
+        opencv-data tesseract-ocr-eng \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 vms \
  && useradd --system --uid 10001 --gid vms --home-dir /var/lib/vms --shell /usr/sbin/nologin vms \

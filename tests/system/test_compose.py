@@ -2,6 +2,7 @@
 checked offline: there is no Docker engine on the development machines, so the images are not built
 here; `docker-compose config` (Debian's docker-compose) validates and resolves the compose file, and
 the Dockerfiles' structure is read from their text (multi-stage, non-root, healthcheck)."""
+import glob
 import os
 import re
 import subprocess
@@ -117,3 +118,38 @@ def test_compose_has_no_secret_literal_and_healthchecks():
     assert not re.search(r"(?i)(password|secret|token)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{8,}", text
                          .replace("POSTGRES_PASSWORD_FILE: /run/secrets/pg_password", "")
                          .replace("JWT_SECRET_FILE: /run/secrets/jwt_secret", ""))
+
+
+def runtime_packages(name):
+    _, runtime = dockerfile(name)
+    run = " ".join(a for w, a in runtime if w == "RUN")
+    m = re.search(r"apt-get install -y -q --no-install-recommends (.*?)&&", run)
+    assert m, name
+    return set(m.group(1).split())
+
+
+def test_runtime_stages_carry_the_libraries_the_binaries_link():
+    """Each shared library our binaries need (readelf -d: NEEDED) is a file of a package the runtime
+    stage installs (libc6, libgcc-s1, libstdc++6 come with every one of them; read from the file
+    lists of this machine's dpkg, where the build installed them), and every package named exists
+    in Debian 12 (apt-cache)."""
+    build = os.environ.get("VMS_BUILD_DIR") or os.path.join(ROOT, "build")
+    implied = {"libc6", "libgcc-s1", "libstdc++6"}
+    images = {"nginx.Dockerfile": sorted(glob.glob(os.path.join(build, "modules", "*.so"))),
+              "vmsd.Dockerfile": [os.path.join(build, "bin", b) for b in ("vmsd", "vms-index")]}
+    for name, binaries in images.items():
+        pkgs = runtime_packages(name)
+        r = subprocess.run(["apt-cache", "show", "--no-all-versions", *sorted(pkgs)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (name, r.stderr)
+        assert binaries and all(os.path.exists(b) for b in binaries), binaries
+        needed = set()
+        for b in binaries:
+            out = subprocess.run(["readelf", "-d", b], capture_output=True, text=True, check=True).stdout
+            needed |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out))
+        provided = set()                       # file names in those packages (dpkg's file lists)
+        for pkg in pkgs | implied:
+            for lst in glob.glob(f"/var/lib/dpkg/info/{pkg}.list") + glob.glob(f"/var/lib/dpkg/info/{pkg}:*.list"):
+                provided |= {os.path.basename(line.strip()) for line in open(lst)}
+        missing = sorted(needed - provided)
+        assert not missing, (name, missing)
