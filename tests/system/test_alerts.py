@@ -115,6 +115,11 @@ def test_compose_file_has_restart_and_healthchecks_everywhere(tmp_path):
     services = yaml.safe_load(r.stdout)["services"]
     assert {"kafka", "redis", "postgres", "mediamtx", "vms", "prometheus", "alertmanager"} <= set(services)
     for name, svc in services.items():
+        if svc.get("restart") == "no":   # one-shot (certs): what needs it waits for its success
+            assert all(dep.get("depends_on", {}).get(name, {}).get("condition")
+                       == "service_completed_successfully"
+                       for dep in services.values() if name in dep.get("depends_on", {})), name
+            continue
         assert svc.get("restart") == "unless-stopped", name
         hc = svc.get("healthcheck")
         assert hc and hc.get("test") and hc["test"][0] in ("CMD", "CMD-SHELL"), name

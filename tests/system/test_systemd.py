@@ -60,7 +60,7 @@ def test_units_restart_watchdog_hardening_and_credentials():
     v, n = u["vmsd.service"], u["vms-nginx.service"]
     assert v["Type"] == ["notify"] and v["NotifyAccess"] == ["main"]
     assert v["WatchdogSec"] == ["30s"]
-    assert v["ExecStart"] == ["/usr/local/bin/vmsd -c /etc/vms/vmsd.conf"]    # docker/Dockerfile's path
+    assert v["ExecStart"] == ["/usr/local/bin/vmsd -c /etc/vms/vmsd.conf"]    # docker/vmsd.Dockerfile's path
     for s in (v, n):
         assert s["Restart"] == ["on-failure"]
         assert s["NoNewPrivileges"] == ["yes"] and s["ProtectSystem"] == ["strict"]
