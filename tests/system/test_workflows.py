@@ -6,12 +6,13 @@ import re
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import ROOT, ensure_node_modules
+
 WF = os.path.join(ROOT, ".github", "workflows")
-VALIDATOR = os.path.join(ROOT, "tests", "deploy", "node_modules", ".bin", "action-validator")
+DEPLOY_NODE = os.path.join(ROOT, "tests", "deploy")
+VALIDATOR = os.path.join(DEPLOY_NODE, "node_modules", ".bin", "action-validator")
 FILES = ("build-push.yml", "deploy-staging.yml", "deploy-prod.yml")
 
 
@@ -22,8 +23,7 @@ def load(name):
 
 
 def validate(path):
-    if not os.access(VALIDATOR, os.X_OK):
-        pytest.skip("npm @action-validator/cli not installed: npm ci in tests/deploy")
+    ensure_node_modules(DEPLOY_NODE, "@action-validator/cli")
     return subprocess.run([VALIDATOR, path], capture_output=True, text=True, timeout=60)
 
 
