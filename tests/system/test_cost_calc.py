@@ -152,3 +152,30 @@ def test_workbook_totals_are_formulas_over_the_inputs_sheet(out):
             deps = refs(ws, name, f, set())
             # the total follows the cameras and retention a user types into the inputs sheet
             assert f"inputs!B{cameras}" in deps and f"inputs!B{retention}" in deps, (name, col)
+
+
+def test_comparison_doc_quotes_the_calculator(out):
+    """Every total in docs/CLOUD_COMPARISON.md's tables is the CSV's figure, rounded to the dollar."""
+    _, rows = out
+    with open(os.path.join(ROOT, "docs", "CLOUD_COMPARISON.md")) as f:
+        doc = f.read()
+    names = {"AWS": "aws", "Azure": "azure", "GCP": "gcp", "DigitalOcean": "digitalocean", "Hetzner": "hetzner"}
+
+    def usd(s):
+        return float(s.replace("*", "").replace(" ", "").replace("\u202f", ""))
+    checked = 0
+    # the seed scenario's breakdown: | provider | tier | nodes | ... | **total** |
+    for m in re.finditer(r"^\| (AWS|Azure|GCP|DigitalOcean|Hetzner) \| (cheap|medium|expensive|ideal) \|(.*)\|$",
+                         doc, re.M):
+        cells = [c.strip() for c in m.group(3).split("|")]
+        r = row(rows, "seed-50cam-10users-24x7", names[m.group(1)], m.group(2))
+        assert usd(cells[-1]) == pytest.approx(float(r["total_usd_month"]), abs=0.51), m.group(0)
+        checked += 1
+    # the size grid: | N, D days | tier | AWS | Azure | GCP | DO | Hetzner |
+    for m in re.finditer(r"^\| (\d+), (\d+) days \| (cheap|medium|expensive|ideal) \|(.*)\|$", doc, re.M):
+        cells = [c.strip() for c in m.group(4).split("|")]
+        for prov, cell in zip(("aws", "azure", "gcp", "digitalocean", "hetzner"), cells):
+            r = row(rows, f"{m.group(1)}cam-{m.group(2)}d", prov, m.group(3))
+            assert usd(cell) == pytest.approx(float(r["total_usd_month"]), abs=0.51), (m.group(0), prov)
+            checked += 1
+    assert checked >= 9 + 15 * 5
