@@ -17,7 +17,7 @@ VMS_PKGS_peers=(redis-server postgresql kcat wget stunnel4)
 VMS_PKGS_ops=(prometheus prometheus-alertmanager docker-compose)
 VMS_PKGS_python=(python3 python3-pytest python3-confluent-kafka python3-psycopg python3-redis
                  python3-requests python3-jwt python3-cryptography python3-pytest-xdist python3-yaml
-                 python3-websocket)
+                 python3-websocket python3-openpyxl)
 VMS_PKGS_ai=(libopencv-dev opencv-data opencv-doc libtesseract-dev tesseract-ocr-eng python3-botocore
             fonts-dejavu-core)
 VMS_PKGS_browser=(chromium nodejs python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
