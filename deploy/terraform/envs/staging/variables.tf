@@ -99,8 +99,13 @@ variable "kafka_instance_type" {
 }
 
 variable "vmsd_count" {
-  type    = number
-  default = 1
+  description = "vmsd tasks: 1 until vmsd nodes share cameras (issue #17)"
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.vmsd_count == 1
+    error_message = "vmsd_count: vmsd does not split cameras between tasks yet (issue #17); more than one task would record every camera twice."
+  }
 }
 
 variable "nginx_count" {
