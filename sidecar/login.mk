@@ -3,7 +3,7 @@
 LOGIN_JWT_SRCS := ../modules/auth/core/vms_jwt.c ../modules/auth/core/vms_jwt_keys.c
 EXTRA_BINS += vms-login vms-user
 LOGIN_SECRET_SRCS := base/secret.c base/secret_file.c base/secret_aws.c analysis/ai/http_client.c
-vms-login_SRCS := login/main.c base/unixsock.c login/auth.c login/body.c login/pw.c consumer_common/svc.c consumer_common/pgq.c $(LOGIN_JWT_SRCS) \
+vms-login_SRCS := login/main.c base/unixsock.c consumer_common/httpd.c login/auth.c login/body.c login/pw.c consumer_common/svc.c consumer_common/pgq.c $(LOGIN_JWT_SRCS) \
                   $(LOGIN_SECRET_SRCS)
 vms-login_CFLAGS := -I$(ROOT)/modules/auth/core
 vms-login_PKGS := libmicrohttpd libpq jansson hiredis libargon2 libcrypto rdkafka libcurl

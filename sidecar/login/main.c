@@ -12,11 +12,9 @@
  * One PostgreSQL and one Redis connection per server thread, opened on first use and again after
  * they broke: PostgreSQL away is a 503 JSON, and the next request after it is back works.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +26,7 @@
 #include "../consumer_common/svc.h"
 #include "login.h"
 #include "secret.h"
-#include "unixsock.h"
+#include "../consumer_common/httpd.h"
 
 lg_conf_t lg_conf = {
     .listen = "127.0.0.1:8095", .token_ttl = 900, .refresh_ttl = 604800, .cookie_secure = 1,
@@ -329,76 +327,18 @@ main(int argc, char **argv)
     if (lg_setup() != 0) {
         return 1;
     }
-    struct MHD_Daemon *d;
-    const char *sock_path = vms_unix_path(lg_conf.listen);
-    if (sock_path != NULL) {
-        /* nginx on the same host: the socket file's mode decides who may connect (docs/users.md) */
-        char why[256];
-        int stale, mode = vms_unix_parse_mode(listen_mode, why, sizeof(why));
-        if (mode < 0) {
-            fprintf(stderr, "--listen-mode %s: %s\n", listen_mode, why);
-            return 2;
-        }
-        int fd = vms_unix_listen(sock_path, mode, &stale, why, sizeof(why));
-        if (fd < 0) {
-            svc_say("%s", why);
-            return 1;
-        }
-        if (stale) {
-            svc_say("removing stale socket %s", sock_path);
-        }
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY, 0, NULL, NULL,
-                             on_request, NULL,
-                             MHD_OPTION_LISTEN_SOCKET, fd,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                             MHD_OPTION_END);
-        if (d == NULL) {
-            svc_say("cannot serve on %s", lg_conf.listen);
-            close(fd);
-            unlink(sock_path);
-            return 1;
-        }
-        svc_say("listening on %s mode %04o", lg_conf.listen, mode);
-    } else {
-        char host[64];
-        const char *colon = strrchr(lg_conf.listen, ':');
-        if (colon == NULL || (size_t) (colon - lg_conf.listen) >= sizeof(host)) {
-            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095 or unix:/PATH\n");
-            return 2;
-        }
-        memcpy(host, lg_conf.listen, (size_t) (colon - lg_conf.listen));
-        host[colon - lg_conf.listen] = '\0';
-        int port = atoi(colon + 1);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-        if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8095 or unix:/PATH\n");
-            return 2;
-        }
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
-                             (uint16_t) port, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                             MHD_OPTION_END);
-        if (d == NULL) {
-            svc_say("cannot listen on %s: %s", lg_conf.listen, strerror(errno));
-            return 1;
-        }
+    int rc;
+    struct MHD_Daemon *d = svc_httpd_start(lg_conf.listen, listen_mode, (unsigned) threads, on_request,
+                                           on_done, &rc);
+    if (d == NULL) {
+        return rc;
     }
     svc_say("ready on %s (%ld threads, token ttl %lds, refresh ttl %lds%s)", lg_conf.listen, threads,
             lg_conf.token_ttl, lg_conf.refresh_ttl, lg_conf.redis ? "" : ", no Redis: logout cannot revoke access tokens");
     while (!svc_stop) {
         svc_sleep_ms(500);
     }
-    MHD_stop_daemon(d);
-    if (sock_path != NULL) {
-        unlink(sock_path);
-    }
+    svc_httpd_stop(d, lg_conf.listen);
     svc_say("stopping");
     return 0;
 }

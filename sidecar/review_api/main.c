@@ -11,11 +11,9 @@
  * and again after it broke; every statement has a 5 s timeout; PostgreSQL unreachable is a 503
  * with Retry-After.  Parameterised statements only.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +27,7 @@
 #include "../consumer_common/dsn.h"
 #include "../consumer_common/pgq.h"
 #include "../consumer_common/svc.h"
-#include "unixsock.h"
+#include "../consumer_common/httpd.h"
 #include "query.h"
 
 #define PAGE_DEFAULT    50
@@ -526,7 +524,6 @@ main(int argc, char **argv)
     }
     svc_pgq_init(dsn, "vms-review-api");
     long nthreads = strtol(threads, NULL, 10);
-    const char *sock_path = vms_unix_path(listen_at);
     if (dsn == NULL || listen_at == NULL || nthreads < 1 || nthreads > 64) {
         usage();
         return 2;
@@ -535,73 +532,17 @@ main(int argc, char **argv)
         fprintf(stderr, "--snapshot-dir %s: %s\n", snaps, strerror(errno));
         return 2;
     }
-    struct MHD_Daemon *d;
-    if (sock_path != NULL) {
-        /* nginx on the same host: the socket file's mode decides who may connect (docs/events.md) */
-        char why[256];
-        int stale, mode = vms_unix_parse_mode(listen_mode, why, sizeof(why));
-        if (mode < 0) {
-            fprintf(stderr, "--listen-mode %s: %s\n", listen_mode, why);
-            return 2;
-        }
-        int fd = vms_unix_listen(sock_path, mode, &stale, why, sizeof(why));
-        if (fd < 0) {
-            svc_say("%s", why);
-            return 1;
-        }
-        if (stale) {
-            svc_say("removing stale socket %s", sock_path);
-        }
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY, 0, NULL, NULL,
-                             on_request, NULL,
-                             MHD_OPTION_LISTEN_SOCKET, fd,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                             MHD_OPTION_END);
-        if (d == NULL) {
-            svc_say("cannot serve on %s", listen_at);
-            close(fd);
-            unlink(sock_path);
-            return 1;
-        }
-        svc_say("listening on %s mode %04o", listen_at, mode);
-    } else {
-        char host[64];
-        const char *colon = strrchr(listen_at, ':');
-        int port = colon ? atoi(colon + 1) : 0;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-        if (colon == NULL || (size_t) (colon - listen_at) >= sizeof(host)) {
-            port = 0;
-        } else {
-            memcpy(host, listen_at, (size_t) (colon - listen_at));
-            host[colon - listen_at] = '\0';
-        }
-        if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-            fprintf(stderr, "--listen: expected IPv4:PORT such as 127.0.0.1:8093 or unix:/PATH\n");
-            return 2;
-        }
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY,
-                             (uint16_t) port, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned) nthreads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                             MHD_OPTION_END);
-        if (d == NULL) {
-            svc_say("cannot listen on %s: %s", listen_at, strerror(errno));
-            return 1;
-        }
+    int rc;
+    struct MHD_Daemon *d = svc_httpd_start(listen_at, listen_mode, (unsigned) nthreads, on_request, NULL, &rc);
+    if (d == NULL) {
+        return rc;
     }
     svc_say("ready on %s (%ld threads%s%s)", listen_at, nthreads, snapshot_dir[0] ? ", snapshots in " : "",
             snapshot_dir);
     while (!svc_stop) {
         svc_sleep_ms(500);
     }
-    MHD_stop_daemon(d);
-    if (sock_path != NULL) {
-        unlink(sock_path);
-    }
+    svc_httpd_stop(d, listen_at);
     svc_say("stopping");
     return 0;
 }

@@ -139,9 +139,13 @@ vms_motion_normalize(const uint8_t *src, uint8_t *dst, size_t n,
     }
 }
 
-/* 3x3 box filter, edges replicated. */
+enum { F3_BLUR, F3_ERODE, F3_DILATE };
+
+/* A 3x3 neighbourhood, edges replicated (a region touching the border is
+ * not eaten from outside): F3_BLUR the mean (box filter), on a 0/1 mask
+ * F3_ERODE 1 where all nine are set, F3_DILATE 1 where any is. */
 static void
-box3(const uint8_t *src, uint8_t *dst, int w, int h)
+filter3(const uint8_t *src, uint8_t *dst, int w, int h, int op)
 {
     for (int y = 0; y < h; y++) {
         const uint8_t *r0 = src + (size_t) (y > 0 ? y - 1 : y) * w;
@@ -152,26 +156,9 @@ box3(const uint8_t *src, uint8_t *dst, int w, int h)
             int xl = x > 0 ? x - 1 : x, xr = x < w - 1 ? x + 1 : x;
             int s = r0[xl] + r0[x] + r0[xr] + r1[xl] + r1[x] + r1[xr]
                     + r2[xl] + r2[x] + r2[xr];
-            dst[(size_t) y * w + x] = (uint8_t) (s / 9);
-        }
-    }
-}
-
-/* 3x3 binary erosion (dilate == 0) or dilation, edges replicated so a
- * region touching the border is not eaten from outside. */
-static void
-morph3(const uint8_t *src, uint8_t *dst, int w, int h, int dilate)
-{
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = src + (size_t) (y > 0 ? y - 1 : y) * w;
-        const uint8_t *r1 = src + (size_t) y * w;
-        const uint8_t *r2 = src + (size_t) (y < h - 1 ? y + 1 : y) * w;
-
-        for (int x = 0; x < w; x++) {
-            int xl = x > 0 ? x - 1 : x, xr = x < w - 1 ? x + 1 : x;
-            int s = r0[xl] + r0[x] + r0[xr] + r1[xl] + r1[x] + r1[xr]
-                    + r2[xl] + r2[x] + r2[xr];
-            dst[(size_t) y * w + x] = (uint8_t) (dilate ? s > 0 : s == 9);
+            dst[(size_t) y * w + x] = (uint8_t) (op == F3_BLUR ? s / 9
+                                                 : op == F3_ERODE ? s == 9
+                                                 : s > 0);
         }
     }
 }
@@ -294,7 +281,7 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
     } else {
         memcpy(m->work, m->tmp, n);
     }
-    box3(m->work, m->tmp, w, h);
+    filter3(m->work, m->tmp, w, h, F3_BLUR);
     m->frames++;
 
     if (!m->primed) {
@@ -335,10 +322,10 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
 
     if (conf->min_area > 0) {
         /* open (erode, dilate) then close (dilate, erode) */
-        morph3(m->mask, m->clean, w, h, 0);
-        morph3(m->clean, m->tmp, w, h, 1);
-        morph3(m->tmp, m->clean, w, h, 1);
-        morph3(m->clean, m->tmp, w, h, 0);
+        filter3(m->mask, m->clean, w, h, F3_ERODE);
+        filter3(m->clean, m->tmp, w, h, F3_DILATE);
+        filter3(m->tmp, m->clean, w, h, F3_DILATE);
+        filter3(m->clean, m->tmp, w, h, F3_ERODE);
         memcpy(m->clean, m->tmp, n);
     }
 

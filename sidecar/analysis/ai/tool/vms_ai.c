@@ -202,6 +202,26 @@ eval_load(const char *path, eval_iv_t *iv, int *niv)
     return 0;
 }
 
+/* -s KEY=VALUE: one analysis key as in vmsd.conf; -1 after saying why. */
+static int
+set_key(vms_ai_conf_t *conf, const char *arg)
+{
+    char kv[1024], err[512] = "", *eq;
+
+    snprintf(kv, sizeof(kv), "%s", arg);
+    eq = strchr(kv, '=');
+    if (eq == NULL) {
+        usage();
+    }
+    *eq = '\0';
+    if (vms_ai_conf_set(conf, kv, eq + 1, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vms-ai: key \"%s\": %s\n", kv,
+                err[0] ? err : "not an analysis key");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 eval_main(int argc, char **argv)
 {
@@ -224,17 +244,7 @@ eval_main(int argc, char **argv)
         const char *key = NULL;
 
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-            char kv[1024], *eq;
-            snprintf(kv, sizeof(kv), "%s", argv[++i]);
-            eq = strchr(kv, '=');
-            if (eq == NULL) {
-                usage();
-            }
-            *eq = '\0';
-            err[0] = '\0';
-            if (vms_ai_conf_set(&conf, kv, eq + 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "vms-ai: key \"%s\": %s\n", kv,
-                        err[0] ? err : "not an analysis key");
+            if (set_key(&conf, argv[++i]) < 0) {
                 return 1;
             }
             continue;
@@ -422,17 +432,7 @@ main(int argc, char **argv)
     }
     for (i = 2; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-            char kv[1024], *eq;
-            snprintf(kv, sizeof(kv), "%s", argv[++i]);
-            eq = strchr(kv, '=');
-            if (eq == NULL) {
-                usage();
-            }
-            *eq = '\0';
-            err[0] = '\0';
-            if (vms_ai_conf_set(&conf, kv, eq + 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "vms-ai: key \"%s\": %s\n", kv,
-                        err[0] ? err : "not an analysis key");
+            if (set_key(&conf, argv[++i]) < 0) {
                 return 1;
             }
         } else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc) {
