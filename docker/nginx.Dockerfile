@@ -21,7 +21,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq && apt-get install -y -q --no-install-recommends \
         nginx libnginx-mod-rtmp libnginx-mod-nchan \
         libhiredis0.14 libjansson4 librdkafka1 libpcre2-8-0 libssl3 zlib1g \
-        ca-certificates curl \
+        ca-certificates curl stunnel4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 vms \
  && useradd --system --uid 10001 --gid vms --home-dir /var/lib/vms --shell /usr/sbin/nologin vms \
