@@ -5,8 +5,9 @@ loopback, which verifies Redis' certificate (CA and name `redis`) and presents t
 
 Checked as a user would: redis-cli --tls with the CA (and without a client certificate, with a wrong
 CA, in plain text), a stream lease taken by nginx and vmsd's camera status landing in Redis through
-the tunnel, and a tunnel that trusts another CA: stunnel logs the failed verification and nginx follows
-the Redis outage policy `local` (docs/limit.md)."""
+the tunnel, a tunnel that trusts another CA: stunnel logs the failed verification and nginx follows
+the Redis outage policy `local` (docs/limit.md), and a tunnel refusing Redis under another host name or
+with an expired certificate (loaded by CONFIG SET, as a rotation is)."""
 import re
 import subprocess
 
@@ -100,3 +101,33 @@ backoff_jitter = 0
 url = rtsp://127.0.0.1:9/camera/cam1
 record = false
 """
+
+
+def test_tunnel_refuses_a_wrong_host_name_and_an_expired_certificate(tls_stack):
+    """The tunnel is what checks Redis for nginx and vmsd: a certificate of the right CA for another
+    name, or one that has expired, is refused, and nothing passes through."""
+    st = tls_stack
+    r = st.redis()
+    other = st.redis_tunnel(r, name="redis-stunnel-wrong-name", check_host="not-redis")
+    assert "PONG" not in through(other)
+    other.wait_line(r"CERT: Subject checks failed", 15)
+    # Redis' certificate replaced by one issued two years back for 30 days (expired on any date the
+    # test runs) and loaded with CONFIG SET, as a rotation would be: new handshakes are refused
+    st.tls.issue("redis", days=30, renew=True, clock="-2y")
+    assert redis_cli(r, "CONFIG", "SET", "tls-cert-file", st.tls.crt("redis"),
+                     "tls-key-file", st.tls.key("redis")) == "OK"
+    assert "PONG" not in through(r.tunnel)
+    r.tunnel.wait_line(r"certificate has expired", 15)
+    cli = tls_cli(st, r, "PING")
+    assert "PONG" not in cli.stdout and "certificate verify failed" in cli.stderr, cli.stdout + cli.stderr
+    sc = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{r.tls_port}", "-CAfile", st.tls.ca,
+                         "-verify_return_error", "-cert", st.tls.crt("nginx"), "-key", st.tls.key("nginx")],
+                        input="", capture_output=True, text=True, timeout=30)
+    assert sc.returncode != 0 and "certificate has expired" in sc.stdout + sc.stderr, sc.stdout + sc.stderr
+
+
+def through(tunnel):
+    """PING sent in plain text to the tunnel's loopback end: PONG only if the TLS side came up."""
+    r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(tunnel.port), "PING"],
+                       capture_output=True, text=True, timeout=30)
+    return r.stdout
