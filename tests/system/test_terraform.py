@@ -47,10 +47,14 @@ VAR_RE = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 MOD_RE = re.compile(r"(?<![\w.])module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)")
 
 
+HCL_SUFFIXES = (".tf", ".tfvars", ".tfvars.example")
+
+
 def tf_files(root):
+    """Every HCL file: the .tf of the stack and the modules, the environments' variable files."""
     out = []
     for d, _, files in os.walk(root):
-        out += [os.path.relpath(os.path.join(d, f), root) for f in files if f.endswith(".tf")]
+        out += [os.path.relpath(os.path.join(d, f), root) for f in files if f.endswith(HCL_SUFFIXES)]
     return sorted(out)
 
 
@@ -84,7 +88,7 @@ def check(parsed, texts, alerts_yml):
             errors.append(f"{f}: does not parse: {p['__error__'][:300]}")
     dirs = {}
     for f, p in parsed.items():
-        if "__error__" not in p:
+        if "__error__" not in p and f.endswith(".tf"):
             dirs.setdefault(posixpath.dirname(f), []).append((f, p))
 
     def declared(d):
@@ -144,7 +148,7 @@ def check(parsed, texts, alerts_yml):
                 if rtype.startswith("aws_") and rtype not in UNTAGGABLE and "tags" not in blocks[0]:
                     errors.append(f"{f}: {rtype}.{rname} has no tags")
     for d, files in dirs.items():
-        if d.startswith("envs/"):
+        if d == "stack":
             providers = [b for _, p in files for b in p.get("provider", {}).get("aws", [])]
             if not providers or not all(b.get("default_tags") for b in providers):
                 errors.append(f"{d}: provider aws without default_tags")
@@ -169,6 +173,21 @@ def check(parsed, texts, alerts_yml):
             errors.append(f"alerts.yml has {n} rule(s) {a}, CloudWatch {have.get(a, 0)} alarm(s)")
     for a in sorted(set(have) - set(want)):
         errors.append(f"CloudWatch alarm {a} mirrors no alert of alerts.yml")
+    # 7. each environment sets every variable the stack requires (ENV.tfvars, or its
+    # terraform.tfvars.example for the deployment's names) and none the stack does not declare
+    stack_vars, _ = declared("stack")
+    for e in ENVS:
+        given = {}
+        for f in (f"envs/{e}/{e}.tfvars", f"envs/{e}/terraform.tfvars.example"):
+            if f not in parsed or "__error__" in parsed[f]:
+                errors.append(f"{f}: missing")
+                continue
+            for name in parsed[f]:
+                given[name] = f
+                if name not in stack_vars:
+                    errors.append(f"{f}: sets {name}, which the stack does not declare")
+        for v in sorted(n for n, has_default in stack_vars.items() if not has_default and n not in given):
+            errors.append(f"envs/{e} does not set required variable {v}")
     return errors
 
 
@@ -180,7 +199,7 @@ def tree():
     texts = {}
     for d, _, names in os.walk(TF):
         for n in names:
-            if n.endswith((".tf", ".tfvars", ".example")):
+            if n.endswith((".tf", ".tfvars", ".example", ".hcl")):
                 with open(os.path.join(d, n)) as fh:
                     texts[os.path.relpath(os.path.join(d, n), TF)] = fh.read()
     with open(ALERTS) as fh:
@@ -194,14 +213,16 @@ def test_terraform_tree_is_complete_and_consistent(tree):
     for m in MODULES:
         for f in ("main.tf", "variables.tf", "outputs.tf"):
             assert f"modules/{m}/{f}" in parsed, f"modules/{m}/{f} missing"
+    # one root (stack/) wires every module; each environment is its variables and its state
+    for f in ("main.tf", "variables.tf", "outputs.tf"):
+        assert f"stack/{f}" in parsed
+    main = parsed["stack/main.tf"]
+    assert set(main["module"]) == set(MODULES), f"the stack wires {sorted(main['module'])}"
+    assert "s3" in main["terraform"][0]["backend"], "no S3 backend"
     for e in ENVS:
-        for f in ("main.tf", "variables.tf", "outputs.tf"):
-            assert f"envs/{e}/{f}" in parsed
-        assert f"envs/{e}/terraform.tfvars.example" in texts
-        main = parsed[f"envs/{e}/main.tf"]
-        assert set(main["module"]) == set(MODULES), f"{e} wires {sorted(main['module'])}"
-        assert "s3" in main["terraform"][0]["backend"], f"{e}: no S3 backend"
-    assert dirs == {f"modules/{m}" for m in MODULES} | {f"envs/{e}" for e in ENVS}
+        assert f"envs/{e}/{e}.tfvars" in parsed and f"envs/{e}/terraform.tfvars.example" in parsed
+        assert f'key            = "vms/{e}/terraform.tfstate"' in open(os.path.join(TF, "envs", e, "backend.hcl")).read()
+    assert {d for d in dirs if not d.startswith("envs/")} == {f"modules/{m}" for m in MODULES} | {"stack"}
     assert check(parsed, texts, alerts) == []
 
 
@@ -228,19 +249,21 @@ def test_required_settings_are_in_the_modules(tree):
     assert "aws-sm:" in json.dumps(parsed["modules/ecs/main.tf"]["locals"]) and "aws_ecs_service" in ecs
     sel = res("backup")["aws_backup_selection"]["this"][0]
     assert sel["resources"] == "${var.resource_arns}"
-    assert "module.rds.arn" in json.dumps(parsed["envs/prod/main.tf"]["module"]["backup"])
+    assert "module.rds.arn" in json.dumps(parsed["stack/main.tf"]["module"]["backup"])
 
 
 BREAKAGES = [
     # (file, old, new, expected finding)
     ("modules/rds/variables.tf", 'variable "multi_az" {', 'variable "multi_az_x" {', "var.multi_az used but not declared"),
-    ("envs/staging/main.tf", "  node_type                 = var.redis_node_type\n",
+    ("stack/main.tf", "  node_type                 = var.redis_node_type\n",
      "  node_type                 = var.redis_node_type\n  nodes_typo = 3\n", "passes nodes_typo"),
-    ("envs/prod/main.tf", "  image_tag             = var.image_tag\n", "", "does not pass required variable image_tag"),
-    ("envs/prod/outputs.tf", "module.rds.endpoint", "module.rds.host", "has no output host"),
+    ("stack/main.tf", "  image_tag             = var.image_tag\n", "", "does not pass required variable image_tag"),
+    ("stack/outputs.tf", "module.rds.endpoint", "module.rds.host", "has no output host"),
     ("modules/sns/main.tf", "  tags              = var.tags\n", "", "aws_sns_topic.alarms has no tags"),
-    ("envs/staging/main.tf", "  default_tags {", "  xdefault_tags {", "without default_tags"),
-    ("envs/staging/terraform.tfvars.example", 'region ', 'db_password = "hunter2hunter2"\nregion ', "secret literal"),
+    ("stack/main.tf", "  default_tags {", "  xdefault_tags {", "without default_tags"),
+    ("envs/staging/staging.tfvars", "kafka_brokers             = 2\n", "", "envs/staging does not set required variable kafka_brokers"),
+    ("envs/prod/prod.tfvars", "nginx_count ", "nginx_cnt ", "sets nginx_cnt, which the stack does not declare"),
+    ("envs/staging/terraform.tfvars.example", 'alarm_emails ', 'db_password = "hunter2hunter2"\nalarm_emails ', "secret literal"),
     ("modules/vpc/main.tf", 'domain = "vpc"', 'domain = "vpc"\n  # AKIAABCDEFGHIJKLMNOP', "AWS access key id"),
     ("modules/cloudwatch/main.tf", 'Alert = "KafkaSpoolGrowing"', 'Alert = "KafkaSpool"', "KafkaSpoolGrowing, CloudWatch 0"),
     ("modules/ecr/main.tf", "image_tag_mutability = \"IMMUTABLE\"", "image_tag_mutability = ", "does not parse"),
@@ -255,11 +278,11 @@ def test_each_check_catches_its_breakage(tree, tmp_path):
         p = tmp_path / f"b{i}-{os.path.basename(f)}"
         p.write_text(texts[f].replace(old, new, 1))
         copies[i] = str(p)
-    reparsed = hcl_parse([c for i, c in copies.items() if BREAKAGES[i][0].endswith(".tf")])
+    reparsed = hcl_parse([c for i, c in copies.items() if BREAKAGES[i][0].endswith(HCL_SUFFIXES)])
     for i, (f, old, new, want) in enumerate(BREAKAGES):
         p2, t2 = dict(parsed), dict(texts)
         t2[f] = texts[f].replace(old, new, 1)
-        if f.endswith(".tf"):
+        if f.endswith(HCL_SUFFIXES):
             p2[f] = reparsed[copies[i]]
         found = check(p2, t2, alerts)
         assert any(want in e for e in found), f"breakage {i} ({f}: {want}) not reported: {found}"

@@ -1,6 +1,6 @@
-# One vms environment on AWS: every module of deploy/terraform/modules wired together.
-# envs/staging and envs/prod have the same main.tf; they differ by variables (variables.tf defaults,
-# terraform.tfvars) and by their state (backend below). See deploy/terraform/README.md.
+# One vms environment on AWS: every module of deploy/terraform/modules wired together. Each
+# environment (envs/staging, envs/prod) applies this same root with its own variables
+# (envs/ENV/ENV.tfvars, terraform.tfvars) and state (envs/ENV/backend.hcl). See deploy/terraform/README.md.
 terraform {
   required_version = ">= 1.6"
   required_providers {
@@ -9,11 +9,9 @@ terraform {
       version = "~> 5.60"
     }
   }
-  # State in S3, locked with DynamoDB. Partial configuration: the bucket and table are the
-  # account's, given at init time (never committed):
-  #   terraform init -backend-config="bucket=ACCOUNT-vms-tfstate" \
-  #     -backend-config="key=vms/ENV/terraform.tfstate" -backend-config="region=eu-west-1" \
-  #     -backend-config="dynamodb_table=vms-tfstate-lock" -backend-config="encrypt=true"
+  # State in S3, locked with DynamoDB, one state per environment. Partial configuration,
+  # completed at init time by the environment's file (bucket, key, region, lock table):
+  #   terraform -chdir=deploy/terraform/stack init -reconfigure -backend-config=../envs/ENV/backend.hcl
   backend "s3" {}
 }
 
@@ -35,7 +33,7 @@ provider "aws" {
 }
 
 module "vpc" {
-  source             = "../../modules/vpc"
+  source             = "../modules/vpc"
   name               = local.name
   tags               = local.tags
   region             = var.region
@@ -45,19 +43,19 @@ module "vpc" {
 }
 
 module "secrets" {
-  source = "../../modules/secrets"
+  source = "../modules/secrets"
   name   = local.name
   tags   = local.tags
 }
 
 module "ecr" {
-  source = "../../modules/ecr"
+  source = "../modules/ecr"
   name   = local.name
   tags   = local.tags
 }
 
 module "s3" {
-  source                    = "../../modules/s3"
+  source                    = "../modules/s3"
   name                      = local.name
   tags                      = local.tags
   recordings_retention_days = var.recordings_retention_days
@@ -66,7 +64,7 @@ module "s3" {
 }
 
 module "alb" {
-  source              = "../../modules/alb"
+  source              = "../modules/alb"
   name                = local.name
   tags                = local.tags
   vpc_id              = module.vpc.vpc_id
@@ -77,7 +75,7 @@ module "alb" {
 }
 
 module "cloudfront" {
-  source                    = "../../modules/cloudfront"
+  source                    = "../modules/cloudfront"
   name                      = local.name
   tags                      = local.tags
   origin_domain_name        = var.origin_domain_name
@@ -86,7 +84,7 @@ module "cloudfront" {
 }
 
 module "rds" {
-  source                    = "../../modules/rds"
+  source                    = "../modules/rds"
   name                      = local.name
   tags                      = local.tags
   vpc_id                    = module.vpc.vpc_id
@@ -98,7 +96,7 @@ module "rds" {
 }
 
 module "elasticache" {
-  source                    = "../../modules/elasticache"
+  source                    = "../modules/elasticache"
   name                      = local.name
   tags                      = local.tags
   vpc_id                    = module.vpc.vpc_id
@@ -110,7 +108,7 @@ module "elasticache" {
 }
 
 module "msk" {
-  source                    = "../../modules/msk"
+  source                    = "../modules/msk"
   name                      = local.name
   tags                      = local.tags
   vpc_id                    = module.vpc.vpc_id
@@ -121,7 +119,7 @@ module "msk" {
 }
 
 module "ecs" {
-  source                = "../../modules/ecs"
+  source                = "../modules/ecs"
   name                  = local.name
   tags                  = local.tags
   region                = var.region
@@ -143,14 +141,14 @@ module "ecs" {
 }
 
 module "sns" {
-  source       = "../../modules/sns"
+  source       = "../modules/sns"
   name         = local.name
   tags         = local.tags
   alarm_emails = var.alarm_emails
 }
 
 module "cloudwatch" {
-  source              = "../../modules/cloudwatch"
+  source              = "../modules/cloudwatch"
   name                = local.name
   tags                = local.tags
   cluster_name        = module.ecs.cluster_name
@@ -160,7 +158,7 @@ module "cloudwatch" {
 }
 
 module "backup" {
-  source         = "../../modules/backup"
+  source         = "../modules/backup"
   name           = local.name
   tags           = local.tags
   resource_arns  = [module.rds.arn, module.ecs.efs_arn, module.s3.bucket_arns["backups"]]

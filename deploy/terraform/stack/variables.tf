@@ -1,7 +1,9 @@
+# The environment's inputs. Those without a default differ between environments and are set in
+# envs/ENV/ENV.tfvars (sizes, network, retention); deployment-specific ones (certificates, names,
+# e-mails) in envs/ENV/terraform.tfvars from its .example. See deploy/terraform/README.md.
 variable "environment" {
   description = "Environment name (resource prefix vms-ENV, tag Environment)"
   type        = string
-  default     = "prod"
 }
 
 variable "region" {
@@ -11,17 +13,14 @@ variable "region" {
 
 variable "azs" {
   type    = list(string)
-  default = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 }
 
 variable "vpc_cidr" {
   type    = string
-  default = "10.40.0.0/16"
 }
 
 variable "single_nat_gateway" {
   type    = bool
-  default = false
 }
 
 variable "extra_tags" {
@@ -55,47 +54,38 @@ variable "site_aliases" {
 
 variable "recordings_retention_days" {
   type    = number
-  default = 30
 }
 
 variable "detections_retention_days" {
   type    = number
-  default = 90
 }
 
 variable "backups_retention_days" {
   type    = number
-  default = 35
 }
 
 variable "rds_instance_class" {
   type    = string
-  default = "db.m7g.large"
 }
 
 variable "rds_multi_az" {
   type    = bool
-  default = true
 }
 
 variable "redis_node_type" {
   type    = string
-  default = "cache.m7g.large"
 }
 
 variable "redis_nodes" {
   type    = number
-  default = 2
 }
 
 variable "kafka_brokers" {
   type    = number
-  default = 3
 }
 
 variable "kafka_instance_type" {
   type    = string
-  default = "kafka.m7g.large"
 }
 
 variable "vmsd_count" {
@@ -110,7 +100,6 @@ variable "vmsd_count" {
 
 variable "nginx_count" {
   type    = number
-  default = 2
 }
 
 variable "alarm_emails" {
@@ -131,5 +120,4 @@ variable "dr_backup_vault_arn" {
 
 variable "deletion_protection" {
   type    = bool
-  default = true
 }
