@@ -48,6 +48,17 @@ ALERTMANAGER_BIN = "prometheus-alertmanager"   # Debian's name of alertmanager
 ALERT_RULES = os.path.join(ROOT, "conf", "prometheus", "alerts.yml")
 
 
+
+def redis_ping(port, password=None):
+    """True when Redis (or its tunnel) on 127.0.0.1:port answers PING, after AUTH if a password."""
+    with socket.create_connection(("127.0.0.1", port), 1) as s:
+        if password is not None:
+            s.sendall(f"AUTH {password}\r\n".encode())
+            if not s.recv(16).startswith(b"+OK"):
+                return False
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+
 class StackError(RuntimeError):
     pass
 
@@ -341,16 +352,7 @@ class Stack:
                                         "--save", "", "--appendonly", "no", "--dir", d,
                                         "--protected-mode", "yes"])
         svc.port, svc.addr, svc.password = port, f"127.0.0.1:{port}", password
-
-        def ping():
-            with socket.create_connection(("127.0.0.1", port), 1) as s:
-                if password is not None:
-                    s.sendall(f"AUTH {password}\r\n".encode())
-                    if not s.recv(16).startswith(b"+OK"):
-                        return False
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        wait_for(name, ping, 15, svc.proc, svc.log)
+        wait_for(name, lambda: redis_ping(port, password), 15, svc.proc, svc.log)
         return svc
 
     def _redis_tls(self, port, name, password, tls_port):
@@ -372,16 +374,7 @@ class Stack:
         svc.wait_line(r"Ready to accept connections", 15)
         tun = self.redis_tunnel(svc, port=port, name=f"{name}-stunnel")
         svc.tunnel, svc.port, svc.addr = tun, tun.port, tun.addr
-
-        def ping():
-            with socket.create_connection(("127.0.0.1", svc.port), 1) as s:
-                if password is not None:
-                    s.sendall(f"AUTH {password}\r\n".encode())
-                    if not s.recv(16).startswith(b"+OK"):
-                        return False
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        wait_for(name, ping, 15, tun.proc, tun.log)
+        wait_for(name, lambda: redis_ping(svc.port, password), 15, tun.proc, tun.log)
         return svc
 
     def redis_tunnel(self, redis, port=None, name="redis-stunnel", ca=None, check_host="redis"):

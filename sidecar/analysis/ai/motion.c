@@ -293,9 +293,12 @@ vms_motion_feed(vms_motion_t *m, const vms_motion_conf_t *conf,
         m->primed = 1;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        int d = (int) m->tmp[i] - (int) m->prev[i];
-        m->moving[i] = (uint8_t) (d > pt || d < -pt);
+    if (conf->min_area > 0) {
+        /* only regions use it (min_area 0: the fraction-only path) */
+        for (size_t i = 0; i < n; i++) {
+            int d = (int) m->tmp[i] - (int) m->prev[i];
+            m->moving[i] = (uint8_t) (d > pt || d < -pt);
+        }
     }
     memcpy(m->prev, m->tmp, n);
 
