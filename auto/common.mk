@@ -32,7 +32,7 @@ LINK_DONE = mv -f $@.tmp $@
 
 # vmsd's source folders under sidecar/ (docs/vmsd.md "Source layout"); every one is on the include
 # path of vmsd's sources and of the unit and fuzz tests that build them.
-VMSD_DIRS := base api ingest record sinks analysis
+VMSD_DIRS := base api ingest record sinks analysis cluster
 SIDECAR_INC = $(addprefix -I$(ROOT)/sidecar/,. $(VMSD_DIRS))
 
 # The recording store (modules/recstore, docs/recording.md "Recording store"): the index reader and

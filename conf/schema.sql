@@ -11,6 +11,14 @@ CREATE TABLE IF NOT EXISTS cameras (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
+-- Cluster (docs/scale-out.md): the vms.cameras record (config) mirrored by the
+-- owner of its partition, and who runs the camera since when under which
+-- fencing token.  A tombstone deletes the row.
+ALTER TABLE cameras ADD COLUMN IF NOT EXISTS config jsonb;
+ALTER TABLE cameras ADD COLUMN IF NOT EXISTS node text;
+ALTER TABLE cameras ADD COLUMN IF NOT EXISTS state text;
+ALTER TABLE cameras ADD COLUMN IF NOT EXISTS since timestamptz;
+ALTER TABLE cameras ADD COLUMN IF NOT EXISTS fencing_token bigint;
 
 -- A mirror of the segment index: one row per closed segment, written by
 -- vmsd after the segment was fsynced and indexed.  Retried inserts are

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "apiauth.h"
 #include "camera.h"
+#include "cluster.h"
 #include "config.h"
 #include "events.h"
 #include "http.h"
@@ -33,6 +34,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <libavformat/avformat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +50,10 @@ typedef struct {
     int             n, cap;
 } running_t;
 
+/* running is changed by the main thread (start, SIGHUP) and, with cluster
+ * on, by the cluster's lease thread: under running_lock */
 static running_t         running;
+static pthread_mutex_t   running_lock = PTHREAD_MUTEX_INITIALIZER;
 static vms_retention_t  *retention;
 
 /* The API's keys and policy from cfg (apiauth.h); they replace the ones in force. */
@@ -143,6 +148,48 @@ start_cameras(running_t *r, vms_config_t *cfg)
     return n;
 }
 
+/* cluster.h's ops: the lease thread starts and stops the cameras this node
+ * was assigned (docs/scale-out.md) */
+static int
+cluster_start_camera(vms_camera_conf_t *cc, void *data)
+{
+    vms_camera_t *cam;
+
+    publish_camera(cc, NULL);
+    if (retention != NULL) {
+        vms_retention_camera(retention, cc->id, cc->s.retention_days);
+    }
+    cam = vms_camera_start(cc);
+    if (cam == NULL) {
+        return -1;
+    }
+    pthread_mutex_lock(&running_lock);
+    push(&running, cam);
+    pthread_mutex_unlock(&running_lock);
+    return 0;
+}
+
+static void
+cluster_stop_camera(const char *id, void *data)
+{
+    vms_camera_t  *cam = NULL;
+    int            i;
+
+    pthread_mutex_lock(&running_lock);
+    for (i = 0; i < running.n; i++) {
+        if (strcmp(vms_camera_conf(running.v[i])->id, id) == 0) {
+            cam = running.v[i];
+            running.v[i] = running.v[--running.n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&running_lock);
+    if (cam != NULL) {
+        vms_camera_stop(cam);
+        vms_state_camera_status(id, "stopped");
+    }
+}
+
 static int
 str_differs(const char *a, const char *b)
 {
@@ -231,6 +278,17 @@ reload(const char *path, vms_config_t *old)
                      " kafka_brokers, redis, postgres and spool_dir apply at the next start; the"
                      " running values are kept");
     }
+    if (old->cluster || cfg->cluster) {
+        /* cameras come from the cameras topic and apply as they change */
+        if (cfg->cluster != old->cluster) {
+            vms_log_warn(NULL, "reload: cluster on or off applies at the next"
+                         " start");
+        }
+        vms_log_info(NULL, "reload done (cluster: cameras are not in the"
+                     " file)");
+        vms_config_free(cfg);
+        return;
+    }
 
     for (i = 0; i < running.n; i++) {
         vms_camera_t            *cam = running.v[i];
@@ -258,9 +316,11 @@ reload(const char *path, vms_config_t *old)
             kept++;
         }
     }
+    pthread_mutex_lock(&running_lock);
     free(running.v);
     running = next;
     added = start_cameras(&running, cfg);
+    pthread_mutex_unlock(&running_lock);
     vms_log(VMS_LOG_INFO, NULL, NULL, "reload done: %d added, %d removed,"
             " %d restarted, %d unchanged", added, removed, restarted, kept);
     vms_config_free(cfg);
@@ -439,7 +499,18 @@ main(int argc, char **argv)
     }
     vms_watchdog_start();
     start_cameras(&running, cfg);
-    vms_log_info(NULL, "vmsd running: %d cameras", running.n);
+    {
+        vms_cluster_ops_t ops = { cluster_start_camera, cluster_stop_camera,
+                                  NULL };
+        if (vms_cluster_start(cfg, &ops, err, sizeof(err)) != 0) {
+            vms_log_error(NULL, "%s", err);
+            vms_http_stop();
+            return 1;
+        }
+    }
+    vms_log_info(NULL, "vmsd running: %d cameras%s", running.n,
+                 cfg->cluster ? " (cluster: more as partitions are assigned)"
+                              : "");
     /* systemd (Type=notify): serving from here on */
     sd_notifyf(0, "READY=1\nSTATUS=running: %d cameras", running.n);
 
@@ -455,6 +526,9 @@ main(int argc, char **argv)
         }
     }
 
+    /* cluster cameras first, their leases released while the group still
+     * counts this node */
+    vms_cluster_stop();
     for (i = 0; i < running.n; i++) {
         vms_camera_request_stop(running.v[i]);
     }

@@ -1,6 +1,7 @@
 #include "api.h"
 #include "apiauth.h"
 #include "camera.h"
+#include "cluster.h"
 #include "events.h"
 #include "http.h"
 #include "httpq.h"
@@ -57,6 +58,91 @@ health_cam(vms_camera_t *cam, void *data)
     }
     h->online += st.state == VMS_CAM_STREAMING;
     status_json(h->b, &st);
+    if (vms_cluster_on()) {
+        char since[40];
+
+        vms_rfc3339(vms_cluster_since(st.id) * 1000, since, sizeof(since));
+        h->b->len--;                  /* the object's '}' */
+        vms_buf_append(h->b, ",\"node\":", 8);
+        vms_buf_json_str(h->b, vms_cluster_node());
+        vms_buf_append(h->b, ",\"since\":", 9);
+        vms_buf_json_str(h->b, since);
+        vms_buf_append(h->b, "}", 1);
+    }
+}
+
+/* Cluster: the fleet's cameras this node does not run, from the catalog
+ * and their owners' Redis records (docs/scale-out.md, "Cluster view"). */
+typedef struct {
+    const char  *scope;
+    char       **ids;
+    int          n, cap;
+} remote_ctx_t;
+
+static void
+remote_cam(const vms_cluster_cam_t *c, void *data)
+{
+    remote_ctx_t *r = data;
+
+    if (c->local || (r->scope != NULL && !vms_httpq_scope_has(r->scope, c->id))) {
+        return;
+    }
+    if (r->n == r->cap) {
+        int    cap = r->cap ? r->cap * 2 : 32;
+        char **v = realloc(r->ids, sizeof(*v) * (size_t) cap);
+        if (v == NULL) {
+            return;
+        }
+        r->ids = v;
+        r->cap = cap;
+    }
+    r->ids[r->n] = strdup(c->id);
+    if (r->ids[r->n] != NULL) {
+        r->n++;
+    }
+}
+
+static void
+health_remote(health_ctx_t *h)
+{
+    remote_ctx_t       r = { h->scope, NULL, 0, 0 };
+    vms_lease_owner_t *o;
+    char               since[40];
+    int                i;
+
+    vms_cluster_foreach(remote_cam, &r);
+    o = calloc((size_t) r.n + 1, sizeof(*o));
+    if (o != NULL) {
+        vms_cluster_owners((const char *const *) r.ids, r.n, o);
+    }
+    for (i = 0; i < r.n; i++) {
+        const char *state = o == NULL ? "unknown"
+                            : o[i].status[0] && strcmp(o[i].state, "running") == 0
+                            ? o[i].status : o[i].state[0] ? o[i].state
+                            : "unassigned";
+
+        if (h->n++ > 0) {
+            vms_buf_append(h->b, ",", 1);
+        }
+        h->online += strcmp(state, "online") == 0;
+        vms_buf_append(h->b, "{\"id\":", 6);
+        vms_buf_json_str(h->b, r.ids[i]);
+        vms_buf_append(h->b, ",\"state\":", 9);
+        vms_buf_json_str(h->b, state);
+        vms_buf_append(h->b, ",\"node\":", 8);
+        if (o != NULL && o[i].node[0]) {
+            vms_buf_json_str(h->b, o[i].node);
+            vms_rfc3339(o[i].since_ms * 1000, since, sizeof(since));
+            vms_buf_append(h->b, ",\"since\":", 9);
+            vms_buf_json_str(h->b, since);
+        } else {
+            vms_buf_append(h->b, "null,\"since\":null", 17);
+        }
+        vms_buf_append(h->b, ",\"remote\":true}", 15);
+        free(r.ids[i]);
+    }
+    free(r.ids);
+    free(o);
 }
 
 static int
@@ -80,6 +166,9 @@ health(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     }
     h.scope = scope;
     vms_cameras_foreach(health_cam, &h);
+    if (vms_cluster_on()) {
+        health_remote(&h);
+    }
     vms_events_stats(&es);
     vms_pg_stats(&ps);
     vms_redis_stats(&rs);
@@ -90,6 +179,11 @@ health(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
      * operator should look at */
     vms_buf_printf(&w->body, "{\"status\":\"%s\",",
                    kafka_down || pg_down || redis_down ? "degraded" : "ok");
+    if (vms_cluster_on()) {
+        vms_buf_append(&w->body, "\"cluster\":true,\"node\":", 22);
+        vms_buf_json_str(&w->body, vms_cluster_node());
+        vms_buf_append(&w->body, ",", 1);
+    }
     if (kafka_down || pg_down || redis_down) {
         vms_buf_printf(&w->body, "\"degraded\":[%s%s%s%s%s],",
                        kafka_down ? "\"kafka\"" : "",
@@ -220,6 +314,7 @@ vms_api_register(void)
         buckets, (int) (sizeof(buckets) / sizeof(buckets[0])));
 
     vms_http_route_args("GET", "/health", "", health, NULL);
+    vms_cameras_api_register();
     vms_http_route_args("GET", "/metrics", "", metrics, NULL);
     vms_http_route_args("POST", "/record/start", "camera", record, &on);
     vms_http_route_args("POST", "/record/stop", "camera", record, NULL);

@@ -24,14 +24,16 @@
 
 #define MAX_ROUTES    64
 #define MAX_HOSTS     8
-/* No route reads a body; a larger one is refused (413) rather than read. */
-#define BODY_MAX      4096
+/* The largest body read (PUT /cameras/item: one camera's config); a larger
+ * one is refused (413) rather than read. */
+#define BODY_MAX      65536
 #define REJECT_LOG_PER_SEC  10
 
 /* Per request, from the raw request line (MHD's URI log callback) on. */
 typedef struct {
     char    *target;         /* as received, not decoded */
     size_t   body;           /* bytes of body seen */
+    vms_buf_t data;          /* the body, up to BODY_MAX */
     int      headers_done;
 } conn_ctx_t;
 
@@ -39,6 +41,7 @@ struct vms_http_req_s {
     struct MHD_Connection  *conn;
     const char             *method;
     const vms_httpq_t      *q;
+    const vms_buf_t        *body;
 };
 
 typedef struct {
@@ -146,6 +149,19 @@ const char *
 vms_http_arg(const vms_http_req_t *req, const char *name)
 {
     return vms_httpq_get(req->q, name);
+}
+
+const char *
+vms_http_body(const vms_http_req_t *req, size_t *len)
+{
+    *len = req->body->len;
+    return req->body->p != NULL ? req->body->p : "";
+}
+
+const char *
+vms_http_method(const vms_http_req_t *req)
+{
+    return req->method;
 }
 
 const char *
@@ -421,6 +437,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (ctx != NULL) {
         free(ctx->target);
+        vms_buf_free(&ctx->data);
         free(ctx);
         *con_cls = NULL;
     }
@@ -457,6 +474,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     if (*upload_data_size != 0) {
         /* chunked bodies have no Content-Length: count what arrives */
         ctx->body += *upload_data_size;
+        if (ctx->body <= BODY_MAX) {
+            vms_buf_append(&ctx->data, upload_data, *upload_data_size);
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -520,6 +540,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         req.conn = conn;
         req.method = method;
         req.q = &q;
+        req.body = &ctx->data;
         if (r.handler(&req, &w, r.data) != 0 && w.status < 400) {
             vms_http_error(&w, 500, "internal error");
         }

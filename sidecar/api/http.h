@@ -73,6 +73,10 @@ const char *vms_http_arg(const vms_http_req_t *req, const char *name);
  * X-VMS-Cameras is known to appear at most once). */
 const char *vms_http_header(const vms_http_req_t *req, const char *name);
 
+/* The request's body (at most 64 KiB, NUL-terminated by vms_buf). */
+const char *vms_http_body(const vms_http_req_t *req, size_t *len);
+const char *vms_http_method(const vms_http_req_t *req);
+
 /* Sets status and the JSON body {"error":CODE,"message":msg,"status":N} (CODE from the status). */
 void vms_http_error(vms_http_resp_t *resp, int status, const char *msg);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #define CS  vms_cam_settings_t
@@ -122,6 +123,17 @@ static const vms_confkey_t global_keys[] = {
     DUR(GC, "retention_interval", retention_interval_ms, 1, "60s"),
     FUNC(GC, "retention_daily_at", retention_daily_at,
          vms_config_parse_timeofday, "02:00", NULL),
+    /* scale-out (docs/scale-out.md) */
+    { "cluster", VMS_CK_BOOL, VMS_CK_AT(GC, cluster, int), 0, 0, "off", NULL, 0,
+      NULL },
+    STR(GC, "node_id", node_id, NULL),
+    STR(GC, "cameras_topic", cameras_topic, "vms.cameras"),
+    STR(GC, "cluster_group", cluster_group, "vms-recorders"),
+    { "cluster_session_timeout", VMS_CK_DURATION,
+      VMS_CK_AT(GC, cluster_session_ms, int64_t), 1000, 300000, "6s", NULL, 0,
+      NULL },
+    { "lease_duration", VMS_CK_DURATION, VMS_CK_AT(GC, lease_ms, int64_t),
+      1000, 300000, "5s", NULL, 0, NULL },
 };
 
 #define NGLBKEYS  (sizeof(global_keys) / sizeof(global_keys[0]))
@@ -159,6 +171,8 @@ typedef struct {
     vms_buf_t      global_raw;        /* camera keys of [vmsd], for sig */
     cam_parse_t   *cams, **cams_tail;
     int            pg_inline;         /* "postgres =" used */
+    int            cluster_camera;    /* parsing a camera of vms.cameras */
+    char           field[64];         /* key of the first error, or "" */
 } parse_t;
 
 static void
@@ -177,6 +191,16 @@ perr(parse_t *p, int line, const char *camera, const char *key,
     va_end(ap);
     if (p->nerrors++ > 0) {
         vms_buf_append(&p->errors, "\n", 1);
+    } else if (key != NULL) {
+        snprintf(p->field, sizeof(p->field), "%s", key);
+    }
+    if (p->cluster_camera) {
+        /* a camera of vms.cameras: its API caller sees no file or line */
+        if (key != NULL) {
+            vms_buf_printf(&p->errors, "\"%s\": ", key);
+        }
+        vms_buf_printf(&p->errors, "%s", msg);
+        return;
     }
     vms_buf_printf(&p->errors, "%s:%d: ", p->path, line);
     if (camera != NULL) {
@@ -549,6 +573,36 @@ check_global(parse_t *p)
              : "api_tls_cert_file", "missing: the API serves HTTPS with"
              " both api_tls_cert_file and api_tls_key_file, or neither");
     }
+    if (cfg->cluster) {
+        if (cfg->kafka_brokers == NULL) {
+            perr(p, p->line, NULL, "cluster", "needs kafka_brokers (cameras"
+                 " come from the %s topic)", cfg->cameras_topic);
+        }
+        if (cfg->redis == NULL) {
+            perr(p, p->line, NULL, "cluster", "needs redis (camera leases"
+                 " and fencing tokens)");
+        }
+        if (cfg->lease_ms > cfg->cluster_session_ms) {
+            perr(p, p->line, NULL, "lease_duration", "longer than"
+                 " cluster_session_timeout: a dead node's cameras would wait"
+                 " for its lease after the group moved them");
+        }
+    }
+    if (cfg->node_id == NULL) {
+        char    host[65] = "";
+        size_t  i;
+
+        gethostname(host, sizeof(host) - 1);
+        for (i = 0; host[i] != '\0'; i++) {
+            if (!vms_camera_id_valid(host + i, 1)) {
+                host[i] = '-';       /* dots of a domain name */
+            }
+        }
+        cfg->node_id = strdup(host[0] ? host : "vmsd");
+    }
+    if (!vms_camera_id_valid(cfg->node_id, strlen(cfg->node_id))) {
+        perr(p, p->line, NULL, "node_id", "expected [A-Za-z0-9_-]{1,64}");
+    }
     if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
         vms_buf_t b = {0};
         vms_buf_printf(&b, "%s/.spool", cfg->recordings);
@@ -567,8 +621,11 @@ check_global(parse_t *p)
     }
 }
 
-vms_config_t *
-vms_config_load(const char *path, char *err, size_t errlen)
+/* fp: the file at path, or (cluster_camera) that file followed by one
+ * [camera ID] section made of a vms.cameras record; closed here. */
+static vms_config_t *
+config_parse(const char *path, FILE *fp, int cluster_camera, char *field,
+    size_t fieldlen, char *err, size_t errlen)
 {
     parse_t             p;
     vms_config_t       *cfg;
@@ -581,6 +638,7 @@ vms_config_load(const char *path, char *err, size_t errlen)
     cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
+        fclose(fp);
         return NULL;
     }
     vms_confkey_defaults(global_keys, NGLBKEYS, cfg);
@@ -590,12 +648,8 @@ vms_config_load(const char *path, char *err, size_t errlen)
     p.path = path;
     p.ai_tail = &p.ai;
     p.cams_tail = &p.cams;
-    p.fp = fopen(path, "re");
-    if (p.fp == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        vms_config_free(cfg);
-        return NULL;
-    }
+    p.fp = fp;
+    p.cluster_camera = cluster_camera;
 
     ini_allow_multiline = false;
     rc = ini_parse_stream(reader, &p, handler, &p);
@@ -627,6 +681,14 @@ vms_config_load(const char *path, char *err, size_t errlen)
     pairs_free(p.ai);
     vms_buf_free(&p.global_raw);
 
+    if (cfg->cluster && !cluster_camera && cfg->cameras != NULL) {
+        perr(&p, cfg->cameras->line, cfg->cameras->id, NULL, "cluster is on:"
+             " cameras come from the %s topic (POST /api/cameras/ID), not"
+             " from [camera] sections", cfg->cameras_topic);
+    }
+    if (field != NULL) {
+        snprintf(field, fieldlen, "%s", p.field);
+    }
     if (p.nerrors > 0) {
         snprintf(err, errlen, "%s", p.errors.p ? p.errors.p : "error");
         vms_buf_free(&p.errors);
@@ -635,6 +697,63 @@ vms_config_load(const char *path, char *err, size_t errlen)
     }
     vms_buf_free(&p.errors);
     return cfg;
+}
+
+vms_config_t *
+vms_config_load(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "re");
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    return config_parse(path, fp, 0, NULL, 0, err, errlen);
+}
+
+#define CONFIG_FILE_MAX  (1024 * 1024)
+
+vms_camera_conf_t *
+vms_config_camera_text(const char *path, const char *id, const char *lines,
+    char *field, size_t fieldlen, char *err, size_t errlen)
+{
+    vms_buf_t           text = {0};
+    vms_config_t       *cfg;
+    vms_camera_conf_t  *cc;
+    FILE               *fp;
+    int                 rc;
+
+    field[0] = '\0';
+    rc = vms_buf_read_file(&text, path, CONFIG_FILE_MAX);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        vms_buf_free(&text);
+        return NULL;
+    }
+    vms_buf_printf(&text, "\n[camera %s]\n%s", id, lines);
+    if (text.p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    fp = fmemopen(text.p, text.len, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        vms_buf_free(&text);
+        return NULL;
+    }
+    cfg = config_parse(path, fp, 1, field, fieldlen, err, errlen);
+    vms_buf_free(&text);
+    if (cfg == NULL) {
+        return NULL;
+    }
+    cc = vms_config_find_camera(cfg, id);
+    if (cc != NULL) {
+        vms_config_detach_camera(cfg, cc);
+    } else {
+        snprintf(err, errlen, "no camera %s parsed", id);
+    }
+    vms_config_free(cfg);
+    return cc;
 }
 
 void
@@ -688,6 +807,9 @@ vms_config_free(vms_config_t *cfg)
     free(cfg->pg_conninfo);
     free(cfg->pg_schema);
     free(cfg->relay_secret);
+    free(cfg->node_id);
+    free(cfg->cameras_topic);
+    free(cfg->cluster_group);
     free(cfg);
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "backoff.h"
+#include "fence.h"
 #include "util.h"
 
 struct vms_analysis_conf_s;
@@ -57,6 +58,9 @@ struct vms_camera_conf_s {
     struct vms_analysis_conf_s *analysis;
     char                *sig;            /* everything that configures it */
     int                  line;           /* first line of its section */
+    vms_fence_t         *fence;          /* cluster ownership (fence.h;
+                                            owned by cluster.c); NULL:
+                                            a vmsd.conf camera */
     vms_camera_conf_t   *next;
 };
 
@@ -102,6 +106,12 @@ typedef struct {
     int64_t    disk_min_free_bytes;
     int64_t    retention_interval_ms;
     char       retention_daily_at[8];      /* "HH:MM" UTC */
+    int        cluster;                    /* cameras from cameras_topic */
+    char      *node_id;                    /* default: the host name */
+    char      *cameras_topic;
+    char      *cluster_group;
+    int64_t    cluster_session_ms;
+    int64_t    lease_ms;
     vms_cam_settings_t  defaults;
     vms_camera_conf_t  *cameras;
     int        ncameras;
@@ -113,6 +123,18 @@ typedef struct {
  */
 vms_config_t *vms_config_load(const char *path, char *err, size_t errlen);
 void vms_config_free(vms_config_t *cfg);
+
+/*
+ * One camera of the vms.cameras topic (docs/scale-out.md): lines are its
+ * "key = value" lines (one per key, no section header), parsed as a
+ * [camera ID] section appended to the configuration at path, so a record
+ * is checked by the same rules, gets the same defaults and the same sig as
+ * a vmsd.conf section.  NULL on error: err says why (no file or line
+ * named) and field names the first key at fault ("" when none is).
+ */
+vms_camera_conf_t *vms_config_camera_text(const char *path, const char *id,
+    const char *lines, char *field, size_t fieldlen, char *err,
+    size_t errlen);
 
 /* Unlink a camera from cfg so its pipeline can own it. */
 void vms_config_detach_camera(vms_config_t *cfg, vms_camera_conf_t *cc);

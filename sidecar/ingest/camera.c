@@ -422,6 +422,7 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
         .fragment_us = cs->fragment_ms * 1000,
         .on_segment_closed = segment_closed,
         .data = cam,
+        .fence = cam->conf->fence,
     };
 
     for (;;) {

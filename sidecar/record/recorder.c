@@ -112,6 +112,8 @@ struct vms_recorder_s {
     uint64_t         packets;       /* given to vms_recorder_write() */
     uint64_t         fixed_ts;      /* counters for rate-limited logs */
     uint64_t         dropped;
+    vms_fence_t     *fence;         /* NULL: never shut */
+    int              fenced;        /* the fence shut on this segment */
 };
 
 static void rec_segment_close(vms_recorder_t *rec, const char *why);
@@ -128,6 +130,11 @@ static int rec_io_write(void *opaque, uint8_t *buf, int size)
     int             done = 0;
     ssize_t         n;
 
+    if (!vms_fence_pass(rec->fence)) {
+        rec->fenced = 1;
+        rec->io_error = EPERM;
+        return AVERROR(EPERM);
+    }
     while (done < size) {
         n = write(rec->fd, buf + done, (size_t) (size - done));
         if (n < 0) {
@@ -198,6 +205,7 @@ vms_recorder_open(const vms_recorder_conf_t *conf, const AVFormatContext *in,
     rec->fd = -1;
     rec->camera_id = strdup(conf->camera_id);
     rec->root = strdup(conf->root);
+    rec->fence = conf->fence;
     rec->tmpl = strdup(conf->path_template);
     rec->segment_us = conf->segment_us > 0 ? conf->segment_us : 60000000;
     rec->fragment_us = conf->fragment_us > 0 ? conf->fragment_us : 1000000;
@@ -289,6 +297,11 @@ rec_open_file(vms_recorder_t *rec, const char *expanded)
     char       *slash;
     int         k, rc;
 
+    if (!vms_fence_pass(rec->fence)) {
+        vms_log_warn(rec->camera_id, "recorder: fenced (the camera's lease is"
+                     " not confirmed): no new segment");
+        return -EPERM;
+    }
     for (k = 0; k < 10; k++) {
         /* Two segments in one second (a fast reconnect) get "_1", "_2"... */
         if (k == 0) {
@@ -355,6 +368,7 @@ rec_segment_open(vms_recorder_t *rec, int64_t t)
     rec->seg_flags = rec->discont ? VMS_SEG_DISCONTINUITY : 0;
     rec->written = 0;
     rec->io_error = 0;
+    rec->fenced = 0;
     rec->nfrags = 0;
     rec->frag_pkts = 0;
     rec->frag_key = 0;
@@ -533,6 +547,10 @@ rec_fragment_flush(vms_recorder_t *rec, int64_t end_t)
     }
 
     /* Readers serve the open segment up to its last complete fragment. */
+    if (!vms_fence_pass(rec->fence)) {
+        rec->fenced = 1;
+        return AVERROR(EPERM);
+    }
     rec_fill_segment(rec, &seg, VMS_SEG_OPEN);
     rc = vms_index_write_open(rec->camera_dir, &seg);
     if (rc != 0) {
@@ -642,6 +660,23 @@ rec_segment_abort(vms_recorder_t *rec)
     rec->discont = 1;         /* what follows is not contiguous with it */
 }
 
+/* The fence shut (fence.h): the segment stays as it is on disk, untouched
+ * (no trailer, no truncation, no index record); the camera's next owner
+ * indexes its whole fragments when it reconciles the camera at start. */
+static void
+rec_segment_drop(vms_recorder_t *rec)
+{
+    vms_log_warn(rec->camera_id, "recorder: fenced: segment %s left as it is"
+                 " (%u whole fragments) to the camera's next owner; nothing"
+                 " more is written", rec->relpath, rec->nfrags);
+    close(rec->fd);
+    rec->fd = -1;
+    avformat_free_context(rec->oc);
+    rec->oc = NULL;
+    av_freep(&rec->pb->buffer);
+    avio_context_free(&rec->pb);
+}
+
 static void
 rec_segment_close(vms_recorder_t *rec, const char *why)
 {
@@ -650,6 +685,10 @@ rec_segment_close(vms_recorder_t *rec, const char *why)
     int                 rc, ok = 1;
 
     if (rec->oc == NULL) {
+        return;
+    }
+    if (rec->fenced || !vms_fence_pass(rec->fence)) {
+        rec_segment_drop(rec);
         return;
     }
     if (!rec->io_error) {
@@ -661,6 +700,10 @@ rec_segment_close(vms_recorder_t *rec, const char *why)
         } else {
             avio_flush(rec->pb);
         }
+    }
+    if (rec->fenced) {
+        rec_segment_drop(rec);
+        return;
     }
     if (!ok || rec->io_error || rec->written != rec->frag_off) {
         /* Only whole fragments count; drop anything after the last one. */
@@ -702,6 +745,12 @@ rec_segment_close(vms_recorder_t *rec, const char *why)
     }
 
     rec_fill_segment(rec, &seg, 0);
+    if (!vms_fence_pass(rec->fence)) {
+        vms_log_warn(rec->camera_id, "recorder: fenced: segment %s is whole"
+                     " on disk but left out of the index, to the camera's next"
+                     " owner", rec->relpath);
+        return;
+    }
     rc = vms_index_append(rec->camera_dir, &seg);
     if (rc != 0) {
         /* The file is complete and fsynced: reconciliation at the next

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <libavformat/avformat.h>
 
+#include "fence.h"
+
 typedef struct vms_recorder_s vms_recorder_t;
 
 typedef struct {
@@ -49,6 +51,11 @@ typedef struct {
      * Tests inject a clock so results mean the same on any date. */
     vms_recorder_clock_pt  clock;
     void        *clock_data;
+    /* Cluster ownership (fence.h): every write to the recordings tree
+     * checks it first; once shut, the open segment is dropped as it is on
+     * disk (the camera's next owner indexes its whole fragments) and nothing
+     * more is written.  NULL: a single node's camera, never shut. */
+    vms_fence_t *fence;
 } vms_recorder_conf_t;
 
 /*
