@@ -179,7 +179,12 @@ snapshot(vms_camera_t *cam, const AVFrame *frame, int64_t now)
                      av_err2str(rc));
         return;
     }
-    /* the file first: whoever sees the Redis key finds the file too */
+    /* the file first: whoever sees the Redis key finds the file too; in
+     * the shared tree only while this node holds the camera (fence.h) */
+    if (!vms_fence_pass(cam->conf->fence)) {
+        av_free(jpeg);
+        return;
+    }
     snprintf(path, sizeof(path), "%s/latest.jpg", cam->dir);
     rc = vms_write_file_atomic(path, jpeg, len);
     if (rc != 0) {
