@@ -3,12 +3,14 @@
  * cluster.h and docs/scale-out.md.
  */
 
+#include "camera.h"
 #include "cluster.h"
 #include "events.h"
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
+#include "state.h"
 #include "util.h"
 #include "vms_kafka_ssl.h"
 
@@ -36,7 +38,8 @@ struct cam_s {
     int64_t       offset;          /* of json; -1 none yet */
     char         *json;            /* latest record; NULL: none or removed */
     char         *running_json;    /* the record the running camera has */
-    int           bad;             /* running_json... json did not parse */
+    int           bad;             /* json did not parse, or the camera is
+                                      disabled: no take until it changes */
     int           want;            /* assigned here, loaded, has a record */
     int           held;            /* lease held and camera running */
     int           lost;            /* assignment lost: kept under the lease
@@ -589,6 +592,17 @@ cam_run(cam_t *c, char *json, int64_t sent_us)
         free(json);
         return;
     }
+    if (!cc->enabled) {
+        vms_log_info(c->id, "cluster: disabled (enabled = no); not started");
+        vms_state_camera_status(c->id, "disabled");
+        vms_camera_conf_free(cc);
+        vms_lease_release(cl.lease_lc, c->id, cl.node, c->token);
+        pthread_mutex_lock(&cl.lock);
+        c->bad = 1;
+        pthread_mutex_unlock(&cl.lock);
+        free(json);
+        return;
+    }
     fence_set(c, sent_us);
     c->fence.token = c->token;
     cc->fence = &c->fence;
@@ -651,6 +665,30 @@ cam_halt(cam_t *c, const char *reason, int lease_lost)
     }
     pthread_cond_broadcast(&cl.changed);
     pthread_mutex_unlock(&cl.lock);
+}
+
+/* 1 when the running record and cc differ in analysis keys only (ai_*,
+ * motion_*, roi*): what the camera thread can swap in while it runs. */
+static int
+only_analysis_differs(const cam_t *c, const vms_camera_conf_t *cc)
+{
+    char                field[64], err[512];
+    vms_camera_conf_t  *old;
+    int                 same;
+
+    if (c->running_json == NULL) {
+        return 0;
+    }
+    old = vms_cluster_parse(c->id, c->running_json, field, sizeof(field), err,
+                            sizeof(err));
+    if (old == NULL) {
+        return 0;
+    }
+    same = old->enabled == cc->enabled && old->url != NULL && cc->url != NULL
+           && strcmp(old->url, cc->url) == 0
+           && memcmp(&old->s, &cc->s, sizeof(old->s)) == 0;
+    vms_camera_conf_free(old);
+    return same;
 }
 
 enum { ACT_NONE, ACT_TAKE, ACT_HALT, ACT_APPLY, ACT_RENEW };
@@ -722,13 +760,33 @@ lease_pass(int64_t renew_every_us)
                 pthread_mutex_unlock(&cl.lock);
                 break;
             }
-            vms_log_info(c->id, "cluster: settings changed; restarting the"
-                         " camera");
-            cl.ops.stop(c->id, cl.ops.data);
-            cc->fence = &c->fence;
-            if (cl.ops.start(cc, cl.ops.data) != 0) {
-                cam_halt(c, "start failed", 0);
+            if (!cc->enabled) {
+                vms_camera_conf_free(cc);
+                cam_halt(c, "disabled", 0);
+                vms_state_camera_status(c->id, "disabled");
+                pthread_mutex_lock(&cl.lock);
+                c->bad = 1;
+                pthread_mutex_unlock(&cl.lock);
                 break;
+            }
+            if (only_analysis_differs(c, cc)) {
+                /* ROI, motion, AI keys: swapped into the running camera,
+                 * no segment closed, no reconnect */
+                vms_log_info(c->id, "cluster: analysis settings changed;"
+                             " applying to the running camera");
+                if (vms_camera_set_analysis(c->id, cc->analysis) == 0) {
+                    cc->analysis = NULL;
+                }
+                vms_camera_conf_free(cc);
+            } else {
+                vms_log_info(c->id, "cluster: settings changed; restarting the"
+                             " camera");
+                cl.ops.stop(c->id, cl.ops.data);
+                cc->fence = &c->fence;
+                if (cl.ops.start(cc, cl.ops.data) != 0) {
+                    cam_halt(c, "start failed", 0);
+                    break;
+                }
             }
             pthread_mutex_lock(&cl.lock);
             free(c->running_json);

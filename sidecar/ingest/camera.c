@@ -205,12 +205,31 @@ snapshot(vms_camera_t *cam, const AVFrame *frame, int64_t now)
     vms_series_add(cam->s_snapshots, 1);
 }
 
+/* Analysis settings changed on the running camera (vms_camera_set_analysis). */
+static void
+analysis_swap(vms_camera_t *cam)
+{
+    vms_analysis_conf_t *next = atomic_exchange(&cam->an_swap, NULL);
+
+    if (next == NULL) {
+        return;
+    }
+    if (cam->an != NULL) {
+        vms_analysis_stop(cam->an);
+    }
+    vms_analysis_conf_free(cam->conf->analysis);
+    cam->conf->analysis = next;
+    cam->an = vms_analysis_start(cam->id, next);
+    vms_log_info(cam->id, "analysis settings applied to the running camera");
+}
+
 static void
 on_frame(vms_camera_t *cam, const AVFrame *frame, int64_t now)
 {
     uint64_t  fp = vms_fingerprint(frame);
     int64_t   last;
 
+    analysis_swap(cam);
     if (fp != cam->fp) {
         cam->fp = fp;
         cam->fp_since = now;
@@ -664,6 +683,12 @@ out:
     if (cam->an != NULL) {
         vms_analysis_stop(cam->an);
         cam->an = NULL;
+    }
+    {
+        vms_analysis_conf_t *pending = atomic_exchange(&cam->an_swap, NULL);
+        if (pending != NULL) {
+            vms_analysis_conf_free(pending);
+        }
     }
     set_state(cam, VMS_CAM_STOPPED);     /* Redis: not "online" while nobody watches */
     return NULL;

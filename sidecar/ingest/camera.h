@@ -67,6 +67,13 @@ int vms_camera_set_record(const char *id, int on, vms_camera_status_t *st);
 /* 1 when a camera with this id runs, else 0. */
 int vms_camera_known(const char *id);
 
+/* New analysis settings (ROI, motion, AI keys) for a running camera: the
+ * camera thread swaps them in at its next decoded frame, without closing a
+ * segment or the connection (cluster.c: a record that changes only those
+ * keys).  Takes conf; -1 when no camera id runs here (conf not taken). */
+struct vms_analysis_conf_s;
+int vms_camera_set_analysis(const char *id, struct vms_analysis_conf_s *conf);
+
 /* Watchdog: checks frames and still content; returns the ms until this
  * camera's next check is due. */
 int64_t vms_camera_watchdog(vms_camera_t *cam, int64_t now_us);

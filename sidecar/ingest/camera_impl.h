@@ -51,6 +51,10 @@ struct vms_camera_s {
     uint8_t             *jpeg;
     size_t               jpeg_len;
 
+    /* new analysis settings for the running camera (vms_camera_set_analysis),
+     * taken by the camera thread at its next decoded frame */
+    _Atomic(struct vms_analysis_conf_s *) an_swap;
+
     /* camera thread only */
     uint64_t             fp;
     int64_t              fp_since;

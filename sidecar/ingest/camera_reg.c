@@ -1,5 +1,6 @@
 #include "camera.h"
 #include "camera_impl.h"
+#include "analysis.h"
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
@@ -305,6 +306,28 @@ vms_camera_set_record(const char *id, int on, vms_camera_status_t *st)
         }
     }
     pthread_mutex_unlock(&vms_camreg.lock);
+    return rc;
+}
+
+int
+vms_camera_set_analysis(const char *id, struct vms_analysis_conf_s *conf)
+{
+    vms_camera_t         *cam;
+    vms_analysis_conf_t  *old = NULL;
+    int                   rc = -1;
+
+    pthread_mutex_lock(&vms_camreg.lock);
+    for (cam = vms_camreg.list; cam != NULL; cam = cam->next) {
+        if (strcmp(cam->id, id) == 0) {
+            old = atomic_exchange(&cam->an_swap, conf);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&vms_camreg.lock);
+    if (old != NULL) {
+        vms_analysis_conf_free(old);      /* superseded before it was taken */
+    }
     return rc;
 }
 

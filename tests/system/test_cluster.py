@@ -275,13 +275,19 @@ def test_cameras_api_through_nginx(stack):
     p = requests.patch(url, json={"url": shown["config"]["url"], "roi_areas": areas}, headers=admin, timeout=10)
     assert p.status_code == 200 and p.json()["config"]["roi_areas"] == areas, p.text
     wait("cam1 recording", lambda: recording([node]).get("cam1") == ["node-a"], 60, node)
+    # an ROI change reaches the running camera without a restart (no segment closed, no reconnect)
+    areas = [{"x": 0, "y": 0, "width": 64, "height": 48}]
+    assert requests.patch(url, json={"roi_areas": areas}, headers=admin, timeout=10).status_code == 200
+    wait("ROI applied", lambda: any(line["message"] == "analysis settings applied to the running camera"
+                                    for line in log_lines(node)), 30, node)
+    assert not [line for line in log_lines(node) if "restarting" in line["message"]]
     # the camera reads its stream with the stored credentials (camsim ignores them; the URL kept them)
     from confluent_kafka import Consumer
     c = Consumer({"bootstrap.servers": k.bootstrap, "group.id": "t-cat", "auto.offset.reset": "earliest"})
     c.subscribe(["vms.cameras"])
     recs = []
     end = time.monotonic() + 20
-    while time.monotonic() < end and len(recs) < 2:
+    while time.monotonic() < end and len(recs) < 3:        # POST, PATCH, PATCH
         m = c.poll(0.5)
         if m is not None and m.error() is None:
             recs.append((m.key().decode(), json.loads(m.value())))
