@@ -862,6 +862,19 @@ def camera_sections(cams, n):
     return "\n".join(f"[camera cam{i}]\nurl = {cams.url(f'cam{i}')}\n" for i in range(1, n + 1))
 
 
+def seed_cameras(v, cams, n):
+    """camsim's cam1..camN created through vmsd's cameras API (one that exists is left as it is)."""
+    for i in range(1, n + 1):
+        req = urllib.request.Request(f"{v.api}/cameras/item?camera=cam{i}", method="POST",
+                                     data=json.dumps({"url": cams.url(f"cam{i}")}).encode(),
+                                     headers={**v.auth, "Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=15, context=v.ssl).close()
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                raise StackError(f"vmsd refused camera cam{i}: {e.code} {e.read()[:300]!r}")
+
+
 def env_port(name, default):
     return int(os.environ.get(name, default))
 
@@ -924,6 +937,7 @@ def run(args):
         if topics.returncode != 0:
             raise StackError(f"vms-topics: the broker's topics differ from conf/kafka/topics.json:\n{topics.stdout}{topics.stderr}")
         n_cams = int(os.environ.get("VMS_CAMERAS", 4))
+        cluster = os.environ.get("VMS_CLUSTER", "on") != "off"
         cams = st.camsim(cameras=n_cams,
                          port=env_port("VMS_CAMSIM_PORT", 8554),
                          control_port=env_port("VMS_CAMSIM_CONTROL_PORT", 8555))
@@ -943,7 +957,11 @@ def run(args):
         rtmp_port = env_port("VMS_RTMP_PORT", 1935)
         common = {"PUSH_PORT": env_port("VMS_PUSH_PORT", 8094), "REVIEW_API": review.addr, "LOGIN_PROXY": login.proxy, "REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "PG_DSN": pg.dsn,
                   "VMSD_API": f"127.0.0.1:{api_port}", "RTMP_PORT": rtmp_port,
-                  "CAMSIM_PORT": cams.port, "CAMERA_SECTIONS": camera_sections(cams, n_cams)}
+                  "CAMSIM_PORT": cams.port,
+                  # cameras as data (docs/scale-out.md): vmsd runs as a one-node cluster and the
+                  # demo cameras are created through its cameras API below; VMS_CLUSTER=off keeps
+                  # them as vmsd.conf sections instead
+                  "CAMERA_SECTIONS": "" if cluster else camera_sections(cams, n_cams)}
         ngx_vars = common
         if args.tls:
             ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443), VMSD_CA=st.tls.ca)
@@ -951,7 +969,11 @@ def run(args):
                 ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
         ngx = st.nginx(vars=ngx_vars, port=http_port)
         v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
-                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id"}, port=api_port, tls=args.tls)
+                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id",
+                          "EXTRA_GLOBAL": "cluster = on\nnode_id = vmsd-1" if cluster else ""},
+                    port=api_port, tls=args.tls)
+        if cluster:
+            seed_cameras(v, cams, n_cams)
         dc = st.detections_consumer(pg, k)
         receivers = os.environ.get("VMS_ALERT_RECEIVERS")
         if not receivers:      # conf/alerts/receivers.json.in with VMS_EVENT_WEBHOOK_URL
