@@ -913,9 +913,14 @@ vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
         rd_kafka_conf_destroy(c);
         return -1;
     }
-    snprintf(ms, sizeof(ms), "%lld", (long long) (cl.session_ms / 6 > 100
-                                                  ? cl.session_ms / 6 : 100));
-    if (kset(c, "heartbeat.interval.ms", ms, err, errlen) != 0) {
+    /* a member learns of a rebalance at its next heartbeat: frequent ones
+     * shorten a hand-over; a partition's end is seen at the end of a fetch
+     * wait: short ones make an assignment load fast */
+    snprintf(ms, sizeof(ms), "%lld", (long long) (cl.session_ms / 10 > 100
+                                                  ? cl.session_ms / 10 : 100));
+    if (kset(c, "heartbeat.interval.ms", ms, err, errlen) != 0
+        || kset(c, "fetch.wait.max.ms", "100", err, errlen) != 0)
+    {
         rd_kafka_conf_destroy(c);
         return -1;
     }
