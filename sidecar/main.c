@@ -457,6 +457,7 @@ main(int argc, char **argv)
             .daily_at = cfg->retention_daily_at,
             .max_used_pct = cfg->disk_max_used_pct,
             .min_free_bytes = cfg->disk_min_free_bytes,
+            .owns = cfg->cluster ? vms_cluster_owns : NULL,
         };
         vms_camera_conf_t *cc;
         retention = vms_retention_start(&rc);

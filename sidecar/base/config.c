@@ -605,7 +605,12 @@ check_global(parse_t *p)
     }
     if (cfg->spool_dir == NULL && cfg->recordings != NULL) {
         vms_buf_t b = {0};
-        vms_buf_printf(&b, "%s/.spool", cfg->recordings);
+        /* a cluster's recordings tree is shared: one spool per node */
+        if (cfg->cluster && cfg->node_id != NULL) {
+            vms_buf_printf(&b, "%s/.spool-%s", cfg->recordings, cfg->node_id);
+        } else {
+            vms_buf_printf(&b, "%s/.spool", cfg->recordings);
+        }
         cfg->spool_dir = b.p;
     }
     if (p->ai != NULL) {

@@ -1117,6 +1117,21 @@ vms_cluster_put(const char *id, const char *json, char *err, size_t errlen)
     return VMS_CLUSTER_PUT_UNKNOWN;
 }
 
+int
+vms_cluster_owns(const char *id)
+{
+    cam_t *c;
+    int    owns = 0;
+
+    pthread_mutex_lock(&cl.lock);
+    c = cam_find(id, 0);
+    if (c != NULL) {
+        owns = c->held && vms_fence_open(&c->fence);
+    }
+    pthread_mutex_unlock(&cl.lock);
+    return owns;
+}
+
 int64_t
 vms_cluster_since(const char *id)
 {

@@ -55,6 +55,10 @@ typedef enum {
 vms_cluster_put_e vms_cluster_put(const char *id, const char *json,
     char *err, size_t errlen);
 
+/* 1 while this node runs id under an open write fence (retention's filter
+ * in a shared recordings tree). */
+int vms_cluster_owns(const char *id);
+
 /* UTC ms since when this node runs id (0: it does not). */
 int64_t vms_cluster_since(const char *id);
 

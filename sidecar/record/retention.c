@@ -42,6 +42,7 @@ typedef struct {
 
 struct vms_retention_s {
     char               *root;
+    int               (*owns)(const char *camera_id);
     int64_t             interval_ms;
     int                 daily_minute;      /* -1: no full pass */
     int64_t             max_used_pct;
@@ -132,7 +133,9 @@ list_cameras(vms_retention_t *ret, ret_scan_t *sc)
         return -1;
     }
     while ((de = readdir(d)) != NULL && sc->n < RET_MAX_CAMERAS) {
-        if (!vms_camera_id_valid(de->d_name, strlen(de->d_name))) {
+        if (!vms_camera_id_valid(de->d_name, strlen(de->d_name))
+            || (ret->owns != NULL && !ret->owns(de->d_name)))
+        {
             continue;
         }
         snprintf(p, sizeof(p), "%s/%s/%s", ret->root, de->d_name,
@@ -307,6 +310,9 @@ run_pass(vms_retention_t *ret, int full)
         if (items[i].reason == VMS_RET_KEEP) {
             continue;
         }
+        if (ret->owns != NULL && !ret->owns(cam)) {
+            continue;                   /* moved to another node meanwhile */
+        }
         if (delete_segment(ret, cam, &sc.segs[i]) != 0) {
             failed++;
             continue;
@@ -419,6 +425,7 @@ vms_retention_start(const vms_retention_conf_t *conf)
         return NULL;
     }
     ret->root = strdup(conf->root);
+    ret->owns = conf->owns;
     ret->interval_ms = conf->interval_ms > 0 ? conf->interval_ms : 60000;
     ret->max_used_pct = conf->max_used_pct > 0 ? conf->max_used_pct : 90;
     ret->min_free_bytes = conf->min_free_bytes;

@@ -32,6 +32,9 @@ typedef struct {
                                      "" or "off": none */
     int64_t      max_used_pct;    /* 1..100; 100: no percentage limit */
     int64_t      min_free_bytes;  /* 0: no floor */
+    /* Cluster (docs/scale-out.md): in a shared tree a node keeps only the
+     * cameras it runs under an open write fence; NULL: every camera. */
+    int        (*owns)(const char *camera_id);
 } vms_retention_conf_t;
 
 /* "HH:MM" -> minute of the day.  0 or -1. */
