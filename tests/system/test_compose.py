@@ -114,6 +114,25 @@ def test_compose_builds_the_split_images_and_uses_tls():
     assert "Kafka" in row and "TLS" in row
 
 
+def test_compose_runs_two_vmsd_nodes_on_shared_storage():
+    """Scale-out's default in compose (docs/scale-out.md): two vmsd nodes, one recordings volume
+    (storage mode (a)), each with its own configuration and healthcheck, both after Kafka and Redis."""
+    svc = compose_config()["services"]
+    a, b = svc["vmsd"], svc["vmsd-2"]
+    assert a["image"] == b["image"] == "vms-vmsd"
+    assert b["command"] == ["vmsd", "-c", "/etc/vms/vmsd-2.conf"]
+
+    def rec(s):
+        return [v for v in s["volumes"] if (isinstance(v, dict) and v.get("source") == "recordings")
+                or str(v).startswith("recordings:")]
+    assert rec(a) and rec(a) == rec(b)
+    assert "https://localhost:8092/health" in " ".join(b["healthcheck"]["test"])
+    for dep in ("kafka", "redis-tunnel"):
+        assert b["depends_on"][dep]["condition"] == "service_healthy"
+    readme = open(os.path.join(DOCKER, "README.md")).read()
+    assert "cluster = on" in readme and "upstream vmsd_nodes" in readme
+
+
 def test_compose_has_no_secret_literal_and_healthchecks():
     cfg = compose_config()
     text = open(COMPOSE).read()
