@@ -112,6 +112,8 @@ typedef struct {
     char      *cluster_group;
     int64_t    cluster_session_ms;
     int64_t    lease_ms;
+    int64_t    lease_hold_max;             /* bytes per camera held while
+                                              the lease is unconfirmed */
     vms_cam_settings_t  defaults;
     vms_camera_conf_t  *cameras;
     int        ncameras;

@@ -44,6 +44,7 @@ struct cam_s {
     int           held;            /* lease held and camera running */
     int           lost;            /* assignment lost: kept under the lease
                                       until the group assigns again */
+    int64_t       lost_us;
     uint64_t      token;
     vms_fence_t   fence;           /* lives as long as the process */
     int64_t       next_try_us;
@@ -61,7 +62,7 @@ static struct {
     char               *group;
     char               *brokers;
     char               *redis, *redis_password;
-    int64_t             session_ms, lease_ms;
+    int64_t             session_ms, lease_ms, hold_max;
     vms_cluster_ops_t   ops;
 
     pthread_mutex_t     lock;
@@ -69,6 +70,7 @@ static struct {
     cam_t              *cams;           /* sorted by id */
     unsigned char       assigned[MAX_PARTITIONS];
     unsigned char       loaded[MAX_PARTITIONS];
+    int64_t             assigned_us;    /* last assignment received */
 
     rd_kafka_t         *group_rk, *catalog_rk, *producer;
     int                 catalog_assigned;
@@ -408,6 +410,9 @@ rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     vms_series_add(vms_metric_series(cl.m_rebalances, ""), 1);
     pthread_mutex_lock(&cl.lock);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        cl.assigned_us = vms_mono_us();
+    }
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
 
@@ -418,11 +423,12 @@ rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         }
         /* cameras kept under their lease since the assignment was lost:
-         * those of partitions assigned again go on without a break */
+         * those of partitions assigned again go on without a break; the
+         * others wait for the group to settle (lease thread) */
         for (c = cl.cams; c != NULL; c = c->next) {
-            if (c->lost) {
+            if (c->lost && in_list(parts, c->partition)) {
                 c->lost = 0;
-                c->want = in_list(parts, c->partition) && c->json != NULL;
+                c->want = c->json != NULL;
             }
         }
         vms_log_info(NULL, "cluster: assigned %d partition(s) of %s",
@@ -448,6 +454,7 @@ rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                  * still says whose it is, so record on until the group
                  * assigns again (docs/scale-out.md) */
                 c->lost = 1;
+                c->lost_us = vms_mono_us();
             } else {
                 c->want = 0;
             }
@@ -603,8 +610,10 @@ cam_run(cam_t *c, char *json, int64_t sent_us)
         free(json);
         return;
     }
+    atomic_store(&c->fence.lost, 0);
     fence_set(c, sent_us);
     c->fence.token = c->token;
+    c->fence.hold_max = cl.hold_max;
     cc->fence = &c->fence;
     c->since_ms = now_ms();
     if (cl.ops.start(cc, cl.ops.data) != 0) {
@@ -644,7 +653,7 @@ static void
 cam_halt(cam_t *c, const char *reason, int lease_lost)
 {
     if (lease_lost) {
-        atomic_store(&c->fence.valid_until_us, 0);
+        atomic_store(&c->fence.lost, 1);    /* before anything is closed */
         vms_series_add(vms_metric_series(cl.m_lease_lost, ""), 1);
     }
     cl.ops.stop(c->id, cl.ops.data);
@@ -707,6 +716,14 @@ lease_pass(int64_t renew_every_us)
         now = vms_mono_us();
         pthread_mutex_lock(&cl.lock);
         for (c = cl.cams; c != NULL; c = c->next) {
+            if (c->lost && cl.assigned_us > c->lost_us
+                && now - cl.assigned_us > cl.session_ms * 1000)
+            {
+                /* the group is back and settled a session timeout ago
+                 * without giving the camera back: it moves, once */
+                c->lost = 0;
+                cam_update_want(c);
+            }
             if (c->want && !c->held && now >= c->next_try_us
                 && now >= c->holdoff_us && c->json != NULL && !c->bad)
             {
@@ -878,6 +895,7 @@ vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
     cl.brokers = strdup(cfg->kafka_brokers);
     cl.session_ms = cfg->cluster_session_ms;
     cl.lease_ms = cfg->lease_ms;
+    cl.hold_max = cfg->lease_hold_max;
     cl.ops = *ops;
     cl.m_owned = vms_metric_new("vms_cluster_cameras_owned",
         "Cameras this node holds the lease of and runs", VMS_GAUGE, NULL, 0);

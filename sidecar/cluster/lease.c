@@ -21,10 +21,17 @@ struct vms_lease_conn_s {
     int            warned;
 };
 
-/* Compare-and-extend, compare-and-delete: only the holder's own value. */
+/* Compare-and-extend: the holder's own value is extended; a lease that
+ * expired while Redis could not be reached (or was paused) is taken back
+ * with the same token only if nobody took it since (the fencing counter is
+ * still that token: every take increments it). */
 static const char *renew_lua =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then"
-    " return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+    "local v = redis.call('GET', KEYS[1])"
+    " if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end"
+    " if not v and redis.call('GET', KEYS[2]) == ARGV[3] then"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end"
+    " return 0";
+/* Compare-and-delete: only the holder's own value. */
 static const char *release_lua =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then"
     " return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -193,39 +200,51 @@ vms_lease_take(vms_lease_conn_t *lc, const char *camera, const char *node,
     return ok ? VMS_LEASE_OK : VMS_LEASE_HELD;
 }
 
-static vms_lease_rc_e
-script(vms_lease_conn_t *lc, const char *lua, const char *camera,
-    const char *node, uint64_t token, int64_t lease_ms)
-{
-    char         key[96], val[96], px[24];
-    const char  *argv[6] = { "EVAL", lua, "1", key, val, px };
-    redisReply  *r;
-    int          ok;
-
-    snprintf(key, sizeof(key), "vms:lease:%s", camera);
-    value_of(val, sizeof(val), node, token);
-    snprintf(px, sizeof(px), "%lld", (long long) lease_ms);
-    r = cmd(lc, lease_ms > 0 ? 6 : 5, argv);
-    if (r == NULL) {
-        return VMS_LEASE_ERROR;
-    }
-    ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    return ok ? VMS_LEASE_OK : VMS_LEASE_HELD;
-}
-
 vms_lease_rc_e
 vms_lease_renew(vms_lease_conn_t *lc, const char *camera, const char *node,
     uint64_t token, int64_t lease_ms)
 {
-    return script(lc, renew_lua, camera, node, token, lease_ms);
+    char         key[96], fkey[96], val[96], px[24], tok[24];
+    const char  *argv[8] = { "EVAL", renew_lua, "2", key, fkey, val, px, tok };
+    redisReply  *r;
+    int          ok;
+
+    snprintf(key, sizeof(key), "vms:lease:%s", camera);
+    snprintf(fkey, sizeof(fkey), "vms:fence:%s", camera);
+    value_of(val, sizeof(val), node, token);
+    snprintf(px, sizeof(px), "%lld", (long long) lease_ms);
+    snprintf(tok, sizeof(tok), "%" PRIu64, token);
+    r = cmd(lc, 8, argv);
+    if (r == NULL) {
+        return VMS_LEASE_ERROR;
+    }
+    ok = r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 2);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 2) {
+        vms_log_info(camera, "cluster: lease had expired unseen; taken back"
+                     " with the same token %" PRIu64 " (nobody took it)", token);
+    }
+    freeReplyObject(r);
+    return ok ? VMS_LEASE_OK : VMS_LEASE_HELD;
 }
 
 vms_lease_rc_e
 vms_lease_release(vms_lease_conn_t *lc, const char *camera, const char *node,
     uint64_t token)
 {
-    return script(lc, release_lua, camera, node, token, 0);
+    char         key[96], val[96];
+    const char  *argv[5] = { "EVAL", release_lua, "1", key, val };
+    redisReply  *r;
+    int          ok;
+
+    snprintf(key, sizeof(key), "vms:lease:%s", camera);
+    value_of(val, sizeof(val), node, token);
+    r = cmd(lc, 5, argv);
+    if (r == NULL) {
+        return VMS_LEASE_ERROR;
+    }
+    ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return ok ? VMS_LEASE_OK : VMS_LEASE_HELD;
 }
 
 vms_lease_rc_e

@@ -114,11 +114,33 @@ struct vms_recorder_s {
     uint64_t         dropped;
     vms_fence_t     *fence;         /* NULL: never shut */
     int              fenced;        /* the fence shut on this segment */
+    vms_buf_t        held_bytes;    /* the segment's bytes while the fence
+                                       is PENDING, written once it opens */
 };
 
 static void rec_segment_close(vms_recorder_t *rec, const char *why);
 
 /* ---- output I/O: append to the segment file, count every byte ---- */
+
+static int
+rec_write_all(vms_recorder_t *rec, const uint8_t *buf, size_t size)
+{
+    size_t   done = 0;
+    ssize_t  n;
+
+    while (done < size) {
+        n = write(rec->fd, buf + done, size - done);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rec->io_error = errno;
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    return 0;
+}
 
 #if LIBAVFORMAT_VERSION_MAJOR >= 61
 static int rec_io_write(void *opaque, const uint8_t *buf, int size)
@@ -127,27 +149,53 @@ static int rec_io_write(void *opaque, uint8_t *buf, int size)
 #endif
 {
     vms_recorder_t *rec = opaque;
-    int             done = 0;
-    ssize_t         n;
 
-    if (!vms_fence_pass(rec->fence)) {
-        rec->fenced = 1;
-        rec->io_error = EPERM;
-        return AVERROR(EPERM);
-    }
-    while (done < size) {
-        n = write(rec->fd, buf + done, (size_t) (size - done));
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+    switch (vms_fence_state(rec->fence)) {
+    case VMS_FENCE_SHUT:
+        atomic_fetch_add(&rec->fence->refused, 1);
+        break;
+    case VMS_FENCE_PENDING:
+        /* Redis did not confirm the lease in time: keep the bytes until it
+         * does (fence.h), up to lease_hold_max */
+        if ((int64_t) (rec->held_bytes.len + (size_t) size)
+            <= rec->fence->hold_max
+            && vms_buf_append(&rec->held_bytes, buf, (size_t) size) == 0)
+        {
+            if (rec->held_bytes.len == (size_t) size) {
+                vms_log_warn(rec->camera_id, "recorder: lease not confirmed"
+                             " (Redis?): holding %s's bytes in memory",
+                             rec->relpath);
             }
-            rec->io_error = errno;
-            return AVERROR(errno);
+            rec->written += (uint64_t) size;
+            return size;
         }
-        done += (int) n;
-        rec->written += (uint64_t) n;
+        vms_log_error(rec->camera_id, "recorder: lease still not confirmed"
+                      " after %zu bytes held: %s is dropped", rec->held_bytes.len,
+                      rec->relpath);
+        break;
+    case VMS_FENCE_OPEN:
+        if (rec->held_bytes.len > 0) {
+            size_t held = rec->held_bytes.len;
+
+            if (rec_write_all(rec, (const uint8_t *) rec->held_bytes.p, held)
+                != 0)
+            {
+                return AVERROR(rec->io_error);
+            }
+            vms_buf_free(&rec->held_bytes);
+            vms_log_info(rec->camera_id, "recorder: lease confirmed again;"
+                         " %zu held bytes written", held);
+        }
+        if (rec_write_all(rec, buf, (size_t) size) != 0) {
+            return AVERROR(rec->io_error);
+        }
+        rec->written += (uint64_t) size;
+        return size;
     }
-    return size;
+    rec->fenced = 1;
+    rec->io_error = EPERM;
+    vms_buf_free(&rec->held_bytes);
+    return AVERROR(EPERM);
 }
 
 /* ---- time ---- */
@@ -546,10 +594,16 @@ rec_fragment_flush(vms_recorder_t *rec, int64_t end_t)
         rec->seg_end_t = end_t;
     }
 
-    /* Readers serve the open segment up to its last complete fragment. */
-    if (!vms_fence_pass(rec->fence)) {
+    /* Readers serve the open segment up to its last complete fragment;
+     * not while the fence holds the bytes back */
+    switch (vms_fence_state(rec->fence)) {
+    case VMS_FENCE_SHUT:
         rec->fenced = 1;
         return AVERROR(EPERM);
+    case VMS_FENCE_PENDING:
+        return 0;
+    case VMS_FENCE_OPEN:
+        break;
     }
     rec_fill_segment(rec, &seg, VMS_SEG_OPEN);
     rc = vms_index_write_open(rec->camera_dir, &seg);
@@ -644,9 +698,16 @@ rec_write_held(vms_recorder_t *rec, int64_t next_dts)
 }
 
 /* A write failed (disk full, I/O error): keep what is complete. */
+static void rec_segment_drop(vms_recorder_t *rec);
+
 static void
 rec_segment_abort(vms_recorder_t *rec)
 {
+    if (rec->fenced) {
+        rec_segment_drop(rec);       /* not even a truncation: not ours */
+        rec->discont = 1;
+        return;
+    }
     vms_log_error(rec->camera_id, "recorder: segment %s cut short at %" PRIu64
                   " bytes (%u fragments) after a write error", rec->relpath,
                   rec->frag_off, rec->nfrags);
@@ -666,9 +727,14 @@ rec_segment_abort(vms_recorder_t *rec)
 static void
 rec_segment_drop(vms_recorder_t *rec)
 {
+    if (rec->oc == NULL) {
+        return;
+    }
     vms_log_warn(rec->camera_id, "recorder: fenced: segment %s left as it is"
-                 " (%u whole fragments) to the camera's next owner; nothing"
-                 " more is written", rec->relpath, rec->nfrags);
+                 " on disk to the camera's next owner (%zu bytes held in memory"
+                 " dropped); nothing more is written", rec->relpath,
+                 rec->held_bytes.len);
+    vms_buf_free(&rec->held_bytes);
     close(rec->fd);
     rec->fd = -1;
     avformat_free_context(rec->oc);
@@ -897,8 +963,11 @@ rec_write_key(vms_recorder_t *rec, AVPacket *pkt)
         rec_segment_abort(rec);
     }
 
+    /* no cut while the fence holds bytes back: a segment can only be
+     * closed (trailer, index) once they are written */
     if (rec->oc != NULL && key
-        && (t - rec->seg_start_t >= rec->segment_us || rec->new_params))
+        && (t - rec->seg_start_t >= rec->segment_us || rec->new_params)
+        && vms_fence_state(rec->fence) == VMS_FENCE_OPEN)
     {
         rec_segment_close(rec, rec->new_params ? "new codec parameters"
                                                : "duration");
@@ -1019,6 +1088,7 @@ vms_recorder_close(vms_recorder_t *rec)
         rec_segment_close(rec, "stop");
     }
     av_packet_free(&rec->held);
+    vms_buf_free(&rec->held_bytes);
     for (i = 0; rec->st != NULL && i < rec->nst; i++) {
         avcodec_parameters_free(&rec->st[i].par);
     }
