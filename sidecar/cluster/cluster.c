@@ -37,6 +37,7 @@ struct cam_s {
     int32_t       partition;
     int64_t       offset;          /* of json; -1 none yet */
     char         *json;            /* latest record; NULL: none or removed */
+    int           disabled;        /* the record says enabled = no */
     char         *running_json;    /* the record the running camera has */
     int           bad;             /* json did not parse, or the camera is
                                       disabled: no take until it changes */
@@ -84,7 +85,7 @@ static struct {
     pthread_mutex_t     api_lock;
 
     vms_metric_t       *m_owned, *m_rebalances, *m_lease_lost, *m_refused,
-                       *m_handovers;
+                       *m_unowned;
 } cl = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
@@ -157,6 +158,24 @@ cam_update_want(cam_t *c)
     pthread_cond_broadcast(&cl.changed);
 }
 
+/* 1 when a record says "enabled": false (or "no", "off", 0): a camera
+ * nobody should record, not counted as one waiting for a node. */
+static int
+record_disabled(const char *json)
+{
+    json_t *root = json_loads(json, 0, NULL), *v;
+    int     off = 0, b;
+
+    v = root != NULL ? json_object_get(root, "enabled") : NULL;
+    if (v != NULL) {
+        off = json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0)
+              || (json_is_string(v) && vms_parse_bool(json_string_value(v), &b) == 0
+                  && !b);
+    }
+    json_decref(root);
+    return off;
+}
+
 /* A record from either consumer or from the API's own write: the newest
  * offset wins. */
 static void
@@ -170,6 +189,7 @@ cam_record(const char *id, int32_t partition, int64_t offset,
     }
     free(c->json);
     c->json = value != NULL ? strndup(value, len) : NULL;
+    c->disabled = c->json != NULL && record_disabled(c->json);
     c->offset = offset;
     c->partition = partition;
     c->bad = 0;
@@ -847,14 +867,56 @@ lease_pass(int64_t renew_every_us)
     vms_series_set(vms_metric_series(cl.m_owned, ""), owned);
 }
 
+/* The fleet's enabled cameras that nobody holds a lease of: every node
+ * counts them (ClusterCamerasUnrecorded reads the largest count). */
+static void
+count_unowned(void)
+{
+    cam_t  *c;
+    char  **ids = NULL;
+    int     n = 0, cap = 0, i, held;
+
+    pthread_mutex_lock(&cl.lock);
+    for (c = cl.cams; c != NULL; c = c->next) {
+        if (c->json == NULL || c->disabled) {
+            continue;
+        }
+        if (n == cap) {
+            char **v = realloc(ids, sizeof(*v) * (size_t) (cap ? cap * 2 : 64));
+            if (v == NULL) {
+                break;
+            }
+            ids = v;
+            cap = cap ? cap * 2 : 64;
+        }
+        ids[n] = strdup(c->id);
+        n += ids[n] != NULL;
+    }
+    pthread_mutex_unlock(&cl.lock);
+    held = vms_lease_count(cl.lease_lc, (const char *const *) ids, n);
+    if (held >= 0) {
+        vms_series_set(vms_metric_series(cl.m_unowned, ""), n - held);
+    }
+    for (i = 0; i < n; i++) {
+        free(ids[i]);
+    }
+    free(ids);
+}
+
+#define COUNT_EVERY_US  (10 * 1000000)
+
 static void *
 lease_main(void *arg)
 {
-    int64_t renew_every_us = cl.lease_ms * 1000 / 3;
+    int64_t renew_every_us = cl.lease_ms * 1000 / 3, counted = 0;
 
     pthread_setname_np(pthread_self(), "cluster-lease");
     while (!atomic_load(&cl.lease_stop)) {
         lease_pass(renew_every_us);
+        if (vms_mono_us() - counted >= COUNT_EVERY_US) {
+            counted = vms_mono_us();
+            count_unowned();
+        }
         usleep(LOOP_US);
     }
     return NULL;
@@ -865,12 +927,19 @@ collect(vms_buf_t *out, void *data)
 {
     cam_t    *c;
     uint64_t  refused = 0;
+    int       known = 0;
 
     pthread_mutex_lock(&cl.lock);
     for (c = cl.cams; c != NULL; c = c->next) {
         refused += atomic_load(&c->fence.refused);
+        known += c->json != NULL && !c->disabled;
     }
     pthread_mutex_unlock(&cl.lock);
+    vms_buf_printf(out,
+        "# HELP vms_cluster_cameras_known Enabled cameras of the fleet (the"
+        " cameras topic as this node read it)\n"
+        "# TYPE vms_cluster_cameras_known gauge\n"
+        "vms_cluster_cameras_known %d\n", known);
     vms_buf_printf(out,
         "# HELP vms_cluster_fenced_writes_total Writes to the recordings"
         " refused because the camera's lease was not confirmed\n"
@@ -902,6 +971,9 @@ vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
     cl.m_rebalances = vms_metric_new("vms_cluster_rebalances_total",
         "Assignments and revocations of camera partitions seen", VMS_COUNTER,
         NULL, 0);
+    cl.m_unowned = vms_metric_new("vms_cluster_cameras_unowned",
+        "Enabled cameras of the fleet that no node holds the lease of",
+        VMS_GAUGE, NULL, 0);
     cl.m_lease_lost = vms_metric_new("vms_cluster_leases_lost_total",
         "Cameras stopped because their lease was found taken or expired",
         VMS_COUNTER, NULL, 0);

@@ -322,3 +322,29 @@ vms_lease_owners(vms_lease_conn_t *lc, const char *const *cameras, int n,
     }
     return 0;
 }
+
+int
+vms_lease_count(vms_lease_conn_t *lc, const char *const *cameras, int n)
+{
+    redisReply *r;
+    int         i, held = 0;
+
+    if (n == 0) {
+        return 0;
+    }
+    if (conn(lc) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        redisAppendCommand(lc->c, "EXISTS vms:lease:%s", cameras[i]);
+    }
+    for (i = 0; i < n; i++) {
+        if (redisGetReply(lc->c, (void **) &r) != REDIS_OK || r == NULL) {
+            drop(lc, lc->c->errstr[0] ? lc->c->errstr : "no answer");
+            return -1;
+        }
+        held += r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+    }
+    return held;
+}

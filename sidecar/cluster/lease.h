@@ -47,6 +47,10 @@ vms_lease_rc_e vms_lease_release(vms_lease_conn_t *lc, const char *camera,
 vms_lease_rc_e vms_lease_owner_set(vms_lease_conn_t *lc, const char *camera,
     const char *node, const char *state, int64_t since_ms, uint64_t token);
 
+/* How many of n cameras have a lease (one pipelined EXISTS each); -1 when
+ * Redis did not answer. */
+int vms_lease_count(vms_lease_conn_t *lc, const char *const *cameras, int n);
+
 typedef struct {
     char      node[65];
     char      state[24];

@@ -38,7 +38,7 @@ def test_promtool_checks_shipped_config_and_rules(stack):
     assert r.returncode == 0, r.stdout + r.stderr
     assert alert_names() == {"CameraOffline", "StreamOffline", "LiveRelayDown", "HighReconnectRate",
                              "StreamingServiceDown", "StorageCritical", "AICostAnomaly",
-                             "StreamFrozen", "KafkaSpoolGrowing"}
+                             "StreamFrozen", "KafkaSpoolGrowing", "ClusterCamerasUnrecorded"}
 
 
 def test_promtool_unit_tests_cover_every_alert():

@@ -141,6 +141,11 @@ def test_three_nodes_share_the_fleet_and_survive_a_node_loss(stack):
         wait("settings applied", lambda: any("settings changed" in line["message"] and line.get("camera_id") == cam
                                              for line in log_lines(owner)), 30, owner)
 
+        # every node counts the fleet's cameras nobody records (ClusterCamerasUnrecorded reads it)
+        wait("none unowned", lambda: all(metric(n, "vms_cluster_cameras_known") == 12
+                                         and metric(n, "vms_cluster_cameras_unowned") == 0
+                                         for n in nodes), 30, nodes[0])
+
         # kill -9 the node with the most cameras: the survivors take them
         victim = max(nodes, key=lambda n: sum(1 for o in owners.values() if o[0] == n.name))
         lost = sorted(c for c, o in owners.items() if o[0] == victim.name)
@@ -301,8 +306,19 @@ def test_cameras_api_through_nginx(stack):
     c.close()
     assert recs[-1][0] == "cam1" and "op:s3cret@" in recs[-1][1]["url"] and recs[-1][1]["roi_areas"] == areas
 
+    # a record written past the API (another producer, kcat) that does not parse: the node does not
+    # start it, says why, and counts it as recorded by nobody (alert ClusterCamerasUnrecorded)
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": k.bootstrap})
+    p.produce("vms.cameras", key=b"cam9", value=json.dumps({"url": "http://not-rtsp/x"}).encode())
+    assert p.flush(10) == 0
+    wait("bad record counted", lambda: metric(node, "vms_cluster_cameras_unowned") == 1, 60, node)
+    assert any(line.get("camera_id") == "cam9" and "record not valid" in line["message"]
+               for line in log_lines(node))
+    assert "cam9" not in running([node])
+
     listed = requests.get(ngx.url("/api/cameras"), headers=admin, timeout=10).json()
-    assert [(x["id"], x["node"]) for x in listed["cameras"]] == [("cam1", "node-a")]
+    assert sorted((x["id"], x["node"]) for x in listed["cameras"]) == [("cam1", "node-a"), ("cam9", None)]
     assert requests.delete(url, headers=admin, timeout=10).status_code == 204
     assert requests.delete(url, headers=admin, timeout=10).status_code == 404
     wait("cam1 gone", lambda: "cam1" not in running([node])

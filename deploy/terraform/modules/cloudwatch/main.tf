@@ -275,3 +275,23 @@ resource "aws_cloudwatch_metric_alarm" "kafka_spool_growing" {
   ok_actions    = local.alarm_ok
   tags          = merge(var.tags, { Alert = "KafkaSpoolGrowing", Severity = "warning" })
 }
+
+# ClusterCamerasUnrecorded: max by (job) (vms_cluster_cameras_unowned) > 0, for 1m
+# -> Maximum(vms_cluster_cameras_unowned) > 0 for 2 of 1-minute periods (every node reports the count).
+resource "aws_cloudwatch_metric_alarm" "cluster_cameras_unrecorded" {
+  alarm_name          = "${var.name}-ClusterCamerasUnrecorded"
+  alarm_description   = "Cameras no vmsd node records (alerts.yml ClusterCamerasUnrecorded, critical)"
+  namespace           = var.namespace
+  metric_name         = "vms_cluster_cameras_unowned"
+  dimensions          = local.dims
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.topic
+  ok_actions          = local.alarm_ok
+  tags                = merge(var.tags, { Alert = "ClusterCamerasUnrecorded", Severity = "critical" })
+}
