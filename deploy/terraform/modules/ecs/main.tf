@@ -1,8 +1,9 @@
 # ECS on Fargate: one cluster, two services.
 #  - vmsd (image ECR vmsd:TAG): ingests the cameras, records to EFS (/var/lib/vms/recordings),
-#    publishes events to MSK, uses RDS and ElastiCache. One task: vmsd does not share a camera
-#    list between instances yet (two tasks would both record every camera); spreading cameras
-#    over tasks is issue #17 (a Kafka consumer group), so vmsd_count is held at 1 until then.
+#    publishes events to MSK, uses RDS and ElastiCache. vmsd_count tasks form one vmsd cluster
+#    (its vmsd.conf says cluster = on; node_id is the task's host name): cameras are records of
+#    vms.cameras on MSK, consumer group vms-recorders splits them between the tasks, each camera
+#    under an ElastiCache lease, all tasks writing the one EFS tree (docs/scale-out.md, storage (a)).
 #  - nginx (image ECR nginx:TAG): pages, API (vms_auth), live and playback; behind the ALB.
 # Secrets reach the containers as vms's own aws-sm:ID references in *_FILE variables (vms fetches
 # them with GetSecretValue, docs/security.md "Secrets"); the task role may read exactly those.

@@ -72,12 +72,12 @@ variable "kafka_brokers" {
 }
 
 variable "vmsd_count" {
-  description = "vmsd tasks: 1 until vmsd nodes share cameras (issue #17)"
+  description = "vmsd tasks: nodes of one vmsd cluster (cluster = on; consumer group vms-recorders, leases in ElastiCache, recordings on the shared EFS; docs/scale-out.md)"
   type        = number
   default     = 1
   validation {
-    condition     = var.vmsd_count == 1
-    error_message = "vmsd_count: vmsd does not split cameras between tasks yet (issue #17); more than one task would record every camera twice."
+    condition     = var.vmsd_count >= 1 && var.vmsd_count <= 24
+    error_message = "vmsd_count: 1 to 24 tasks (the partitions of vms.cameras bound the nodes that get cameras; docs/scale-out.md)."
   }
 }
 
