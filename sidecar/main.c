@@ -113,20 +113,31 @@ push(running_t *r, vms_camera_t *cam)
     r->v[r->n++] = cam;
 }
 
-static void
-start_camera(running_t *r, vms_config_t *cfg, vms_camera_conf_t *cc)
+/* Starts cc (taken) and adds it to r; -1 when it did not start. */
+static int
+run_camera(running_t *r, vms_camera_conf_t *cc)
 {
     vms_camera_t *cam;
 
-    vms_config_detach_camera(cfg, cc);
     publish_camera(cc, NULL);
     if (retention != NULL) {
         vms_retention_camera(retention, cc->id, cc->s.retention_days);
     }
     cam = vms_camera_start(cc);
-    if (cam != NULL) {
-        push(r, cam);
+    if (cam == NULL) {
+        return -1;
     }
+    pthread_mutex_lock(&running_lock);
+    push(r, cam);
+    pthread_mutex_unlock(&running_lock);
+    return 0;
+}
+
+static void
+start_camera(running_t *r, vms_config_t *cfg, vms_camera_conf_t *cc)
+{
+    vms_config_detach_camera(cfg, cc);
+    run_camera(r, cc);
 }
 
 /* Starts every enabled camera left in cfg; returns how many. */
@@ -153,20 +164,7 @@ start_cameras(running_t *r, vms_config_t *cfg)
 static int
 cluster_start_camera(vms_camera_conf_t *cc, void *data)
 {
-    vms_camera_t *cam;
-
-    publish_camera(cc, NULL);
-    if (retention != NULL) {
-        vms_retention_camera(retention, cc->id, cc->s.retention_days);
-    }
-    cam = vms_camera_start(cc);
-    if (cam == NULL) {
-        return -1;
-    }
-    pthread_mutex_lock(&running_lock);
-    push(&running, cam);
-    pthread_mutex_unlock(&running_lock);
-    return 0;
+    return run_camera(&running, cc);
 }
 
 static void
@@ -319,8 +317,8 @@ reload(const char *path, vms_config_t *old)
     pthread_mutex_lock(&running_lock);
     free(running.v);
     running = next;
-    added = start_cameras(&running, cfg);
     pthread_mutex_unlock(&running_lock);
+    added = start_cameras(&running, cfg);
     vms_log(VMS_LOG_INFO, NULL, NULL, "reload done: %d added, %d removed,"
             " %d restarted, %d unchanged", added, removed, restarted, kept);
     vms_config_free(cfg);
