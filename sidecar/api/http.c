@@ -24,16 +24,20 @@
 
 #define MAX_ROUTES    64
 #define MAX_HOSTS     8
-/* The largest body read (PUT /cameras/item: one camera's config); a larger
- * one is refused (413) rather than read. */
-#define BODY_MAX      65536
+/* The largest body: a route that reads one (BODY_READ_PATH: one camera's
+ * config) takes BODY_MAX_READ, every other route BODY_MAX; a larger one is
+ * refused (413) rather than read. */
+#define BODY_MAX         4096
+#define BODY_MAX_READ    65536
+#define BODY_READ_PATH   "/cameras/item"
 #define REJECT_LOG_PER_SEC  10
 
 /* Per request, from the raw request line (MHD's URI log callback) on. */
 typedef struct {
     char    *target;         /* as received, not decoded */
     size_t   body;           /* bytes of body seen */
-    vms_buf_t data;          /* the body, up to BODY_MAX */
+    vms_buf_t data;          /* the body, up to body_max */
+    size_t   body_max;
     int      headers_done;
 } conn_ctx_t;
 
@@ -358,7 +362,7 @@ origin_allowed(const char *origin)
  */
 static int
 check_headers(struct MHD_Connection *conn, const char *method,
-    const char *version, const char **why)
+    const char *version, size_t body_max, const char **why)
 {
     hdr_count_t  c = {0};
     const char  *host, *origin, *clen, *rid;
@@ -406,7 +410,7 @@ check_headers(struct MHD_Connection *conn, const char *method,
             *why = "malformed Content-Length";
             return 400;
         }
-        if (n > BODY_MAX) {
+        if (n > body_max) {
             *why = "request body too large";
             return 413;
         }
@@ -424,6 +428,11 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         if (ctx->target == NULL) {
             free(ctx);
             ctx = NULL;
+        } else {
+            size_t n = strlen(BODY_READ_PATH);
+            ctx->body_max = strncmp(uri, BODY_READ_PATH, n) == 0
+                            && (uri[n] == '\0' || uri[n] == '?')
+                            ? BODY_MAX_READ : BODY_MAX;
         }
     }
     return ctx;
@@ -465,7 +474,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
     if (!ctx->headers_done) {
         ctx->headers_done = 1;
-        status = check_headers(conn, method, version, &why);
+        status = check_headers(conn, method, version, ctx->body_max, &why);
         if (status != 0) {
             return refuse(conn, method, ctx->target, status, why);
         }
@@ -474,13 +483,13 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     if (*upload_data_size != 0) {
         /* chunked bodies have no Content-Length: count what arrives */
         ctx->body += *upload_data_size;
-        if (ctx->body <= BODY_MAX) {
+        if (ctx->body <= ctx->body_max) {
             vms_buf_append(&ctx->data, upload_data, *upload_data_size);
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (ctx->body > BODY_MAX) {
+    if (ctx->body > ctx->body_max) {
         return refuse(conn, method, ctx->target, 413,
                       "request body too large");
     }

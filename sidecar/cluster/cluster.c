@@ -609,6 +609,50 @@ only_analysis_differs(const cam_t *c, const vms_camera_conf_t *cc)
 
 enum { ACT_NONE, ACT_TAKE, ACT_HALT, ACT_APPLY, ACT_RENEW };
 
+/* The next camera the lease thread acts on, and how (cl.lock held), or
+ * NULL.  Renewals first: a node busy starting many cameras (each one
+ * reconciles its index) must not let its other leases lapse. */
+static cam_t *
+next_action(int64_t now, int64_t renew_every_us, int *act)
+{
+    cam_t *c;
+
+    for (c = cl.cams; c != NULL; c = c->next) {
+        if (c->held && c->want && now - c->renewed_us >= renew_every_us) {
+            *act = ACT_RENEW;
+            return c;
+        }
+    }
+    for (c = cl.cams; c != NULL; c = c->next) {
+        if (c->lost && cl.assigned_us > c->lost_us
+            && now - cl.assigned_us > cl.session_ms * 1000)
+        {
+            /* the group is back and settled a session timeout ago
+             * without giving the camera back: it moves, once */
+            c->lost = 0;
+            cam_update_want(c);
+        }
+        if (c->want && !c->held && now >= c->next_try_us
+            && now >= c->holdoff_us && c->json != NULL && !c->bad)
+        {
+            *act = ACT_TAKE;
+        } else if (!c->want && c->held) {
+            *act = ACT_HALT;
+        } else if (c->want && c->held && c->json != NULL && !c->bad
+                   && (c->running_json == NULL
+                       || strcmp(c->json, c->running_json) != 0))
+        {
+            *act = ACT_APPLY;
+        } else if (c->held && now - c->renewed_us >= renew_every_us) {
+            *act = ACT_RENEW;
+        } else {
+            continue;
+        }
+        return c;
+    }
+    return NULL;
+}
+
 static void
 lease_pass(int64_t renew_every_us)
 {
@@ -622,37 +666,12 @@ lease_pass(int64_t renew_every_us)
 
         now = vms_mono_us();
         pthread_mutex_lock(&cl.lock);
-        for (c = cl.cams; c != NULL; c = c->next) {
-            if (c->lost && cl.assigned_us > c->lost_us
-                && now - cl.assigned_us > cl.session_ms * 1000)
-            {
-                /* the group is back and settled a session timeout ago
-                 * without giving the camera back: it moves, once */
-                c->lost = 0;
-                cam_update_want(c);
+        c = next_action(now, renew_every_us, &act);
+        if (c != NULL) {
+            if (c->json != NULL) {
+                json = strdup(c->json);
             }
-            if (c->want && !c->held && now >= c->next_try_us
-                && now >= c->holdoff_us && c->json != NULL && !c->bad)
-            {
-                act = ACT_TAKE;
-            } else if (!c->want && c->held) {
-                act = ACT_HALT;
-            } else if (c->want && c->held && c->json != NULL
-                       && (c->running_json == NULL
-                           || strcmp(c->json, c->running_json) != 0)
-                       && !c->bad)
-            {
-                act = ACT_APPLY;
-            } else if (c->held && now - c->renewed_us >= renew_every_us) {
-                act = ACT_RENEW;
-            }
-            if (act != ACT_NONE) {
-                if (c->json != NULL) {
-                    json = strdup(c->json);
-                }
-                c->next_try_us = now + LEASE_RETRY_US;
-                break;
-            }
+            c->next_try_us = now + LEASE_RETRY_US;
         }
         pthread_mutex_unlock(&cl.lock);
         if (c == NULL) {
