@@ -3,6 +3,35 @@
 // click to select, remove the selected one. At most 16 areas.
 export const MAX_AREAS = 16;
 
+// A camera's saved roi_areas as the cameras API returns it (docs/scale-out.md): its list, the same
+// list as a JSON string (how vmsd.conf writes it), or absent (the whole frame). Returns the areas
+// as {x, y, width, height} integers, or null when the value is not such a list.
+export function parseAreas(value) {
+    if (value === undefined || value === null || value === '') return [];
+    let list = value;
+    if (typeof value === 'string') {
+        try {
+            list = JSON.parse(value);
+        } catch {
+            return null;
+        }
+    }
+    if (!Array.isArray(list) || list.length > MAX_AREAS) return null;
+    const out = [];
+    for (const a of list) {
+        if (!a || typeof a !== 'object') return null;
+        const r = { x: a.x, y: a.y, width: a.width, height: a.height };
+        if (!Object.values(r).every((v) => Number.isInteger(v) && v >= 0)) return null;
+        out.push(r);
+    }
+    return out;
+}
+
+// Whether two lists of areas are the same (the page says "not saved" while they differ).
+export function sameAreas(a, b) {
+    return a.length === b.length && a.every((r, i) => ['x', 'y', 'width', 'height'].every((k) => r[k] === b[i][k]));
+}
+
 export class RoiEditor extends EventTarget {
     // canvas: overlay sized like the picture; source: {width, height} of the camera frames.
     constructor(canvas, source) {
@@ -80,6 +109,13 @@ export class RoiEditor extends EventTarget {
         this.draw();
     }
 
+    // Replaces the areas (the camera's saved ones), without a change event.
+    setAreas(areas) {
+        this.areas = areas.slice(0, MAX_AREAS).map((a) => ({ x: a.x, y: a.y, width: a.width, height: a.height }));
+        this.selected = -1;
+        this.draw();
+    }
+
     clear() {
         this.areas = [];
         this.selected = -1;
@@ -87,9 +123,14 @@ export class RoiEditor extends EventTarget {
         this.draw();
     }
 
+    // The areas as roi_areas' value: what the cameras API's PATCH sends, and the snippet shows.
+    value() {
+        return this.areas.map((a) => ({ x: a.x, y: a.y, width: a.width, height: a.height }));
+    }
+
     // The line for the camera's section of vmsd.conf.
     configLine() {
-        return `roi_areas = ${JSON.stringify(this.areas)}`;
+        return `roi_areas = ${JSON.stringify(this.value())}`;
     }
 
     changed() {

@@ -172,6 +172,8 @@ def test_browser(stack, build_dir):
                # webrtc.test.mjs runs after roi/reconnect, whose players' leases (viewer1) may still
                # hold the free plan's two slots for their idle time
                VMS_WEBRTC_TOKEN=tokens.make(sub="viewer12", role="viewer"),
+               # roi.test.mjs: an admin (manage_config) on a vmsd whose cameras come from vmsd.conf: 409
+               VMS_ROI_ADMIN_TOKEN=tokens.make(sub="roi-admin", role="admin"),
                VMS_CAMSIM_CONTROL=cams.control,
                VMS_CLIENT_METRICS_LOG=os.path.join(ngx.prefix, "logs", "client-metrics.log"),
                VMS_WEBRTC_CAMERA="cam1", VMS_HLS_CAMERA="cam2", VMS_DROP_CAMERA="cam3",
@@ -183,7 +185,12 @@ def test_browser(stack, build_dir):
                VMS_ARTIFACTS=ARTIFACTS, **login_env)
     os.makedirs(ARTIFACTS, exist_ok=True)
     open(env["VMS_CLIENT_METRICS_LOG"], "a").close()
-    # one file at a time (some stop a shared peer: camsim drop, vmsd SIGSTOP), each its own browser
+    run_files(tests, env)
+
+
+def run_files(tests, env):
+    """node --test on each file, one at a time (some stop a shared peer: camsim drop, vmsd SIGSTOP),
+    each its own browser; fails the test if a file fails twice."""
     # A file that fails is run once more, like Playwright's `retries: 1` (real-time media in a browser
     # on a loaded 2-core machine); the retry is reported, and a second failure fails the test.
     # Before the retry the leases of the failed attempt's users expire (vms_limit_streams_ttl, 30 s):
@@ -209,6 +216,46 @@ def test_browser(stack, build_dir):
     # the failures' own words go into the assertion: CI logs keep the summary when the middle is cut
     assert not failed, (f"browser tests failed: {failed}; artifacts in {ARTIFACTS}\n"
                         + "\n".join(why))
+
+
+def test_browser_roi_cluster(stack, build_dir):
+    """roi.test.mjs on a one-node cluster (cameras as data, docs/scale-out.md): librdkafka's mock
+    cluster, Redis, camsim's cam1 created through nginx's cameras API by an admin, vmsd relaying it to
+    nginx-rtmp (the editor sizes itself on the live picture). The page saves its areas with PATCH and
+    the test reads them back with GET; a viewer's token (no manage_config) is told it may not save."""
+    built = set(os.listdir(os.path.join(build_dir, "modules"))) if os.path.isdir(os.path.join(build_dir, "modules")) else set()
+    need = {f"ngx_http_vms_{m}_module.so" for m in ("auth", "limit")}
+    if not need <= built:
+        pytest.skip(f"needs {sorted(need - built)} in {build_dir}/modules")
+    only = os.environ.get("VMS_BROWSER_ONLY")
+    if only and "roi" not in only.split(","):
+        pytest.skip("VMS_BROWSER_ONLY leaves roi out")
+    for tool in ("/usr/bin/chromium", shutil.which("node")):
+        assert tool and os.path.exists(tool), f"missing {tool} (auto/packages.sh group browser)"
+    ensure_node_modules()
+    st = stack
+    tokens = Tokens(st)
+    k, r = st.kafka(), st.redis()
+    cams = st.camsim(cameras=1)
+    vmsd_port = vmsstack.free_port()
+    ngx = st.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap, "VMSD_API": f"127.0.0.1:{vmsd_port}"})
+    conf = ["[vmsd]", "listen = 127.0.0.1:@API_PORT@", "recordings = @RECORDINGS@", "spool_dir = @STATE@/spool",
+            f"redis = {r.addr}", f"kafka_brokers = {k.bootstrap}", "cluster = on", "node_id = node-a",
+            f"relay_token_secret_file = {st.secret_file()}",
+            f"relay = rtmp://127.0.0.1:{ngx.rtmp_port}/live/%id"] + [f"{k_} = {v}" for k_, v in VMSD_GLOBAL.items()]
+    st.vmsd(text="\n".join(conf) + "\n", port=vmsd_port)
+    admin = tokens.make(sub="roi-admin", role="admin")
+    req = urllib.request.Request(ngx.url("/api/cameras/cam1"), method="POST",
+                                 data=json.dumps({"url": cams.url("cam1")}).encode(),
+                                 headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=15) as res:
+        assert res.status == 201
+    wait_for("cam1 live", lambda: os.path.exists(os.path.join(ngx.prefix, "hls", "cam1", "index.m3u8")), 60)
+    env = dict(os.environ, VMS_ROI_CLUSTER="1", VMS_BASE_URL=ngx.url("").rstrip("/"),
+               VMS_USER_TOKEN=tokens.make(sub="viewer1", role="viewer"), VMS_ROI_ADMIN_TOKEN=admin,
+               VMS_HLS_CAMERA="cam1", VMS_ARTIFACTS=ARTIFACTS)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    run_files([os.path.join(BROWSER, "roi.test.mjs")], env)
 
 
 def tap_failures(out, limit=2500):
