@@ -1113,33 +1113,40 @@ vms_cluster_put(const char *id, const char *json, char *err, size_t errlen)
     return VMS_CLUSTER_PUT_UNKNOWN;
 }
 
-int
-vms_cluster_owns(const char *id)
+/* What this node knows of id's ownership (0s when it knows nothing). */
+static void
+cam_lookup(const char *id, int *owns, int64_t *since_ms)
 {
     cam_t *c;
-    int    owns = 0;
 
+    *owns = 0;
+    *since_ms = 0;
     pthread_mutex_lock(&cl.lock);
     c = cam_find(id, 0);
     if (c != NULL) {
-        owns = c->held && vms_fence_open(&c->fence);
+        *owns = c->held && vms_fence_open(&c->fence);
+        *since_ms = c->since_ms;
     }
     pthread_mutex_unlock(&cl.lock);
+}
+
+int
+vms_cluster_owns(const char *id)
+{
+    int      owns;
+    int64_t  since;
+
+    cam_lookup(id, &owns, &since);
     return owns;
 }
 
 int64_t
 vms_cluster_since(const char *id)
 {
-    cam_t   *c;
-    int64_t  since = 0;
+    int      owns;
+    int64_t  since;
 
-    pthread_mutex_lock(&cl.lock);
-    c = cam_find(id, 0);
-    if (c != NULL) {
-        since = c->since_ms;
-    }
-    pthread_mutex_unlock(&cl.lock);
+    cam_lookup(id, &owns, &since);
     return since;
 }
 
