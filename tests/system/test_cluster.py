@@ -293,18 +293,22 @@ def test_cameras_api_through_nginx(stack):
     wait("ROI applied", lambda: any(line["message"] == "analysis settings applied to the running camera"
                                     for line in log_lines(node)), 30, node)
     assert not [line for line in log_lines(node) if "restarting" in line["message"]]
+    # a number stays the number that was sent (not 0.050000000000000003)
+    p = requests.patch(url, json={"motion_threshold": 0.05}, headers=admin, timeout=10)
+    assert p.status_code == 200 and '"motion_threshold":0.05,' in p.text, p.text
     # the camera reads its stream with the stored credentials (camsim ignores them; the URL kept them)
     from confluent_kafka import Consumer
     c = Consumer({"bootstrap.servers": k.bootstrap, "group.id": "t-cat", "auto.offset.reset": "earliest"})
     c.subscribe(["vms.cameras"])
     recs = []
     end = time.monotonic() + 20
-    while time.monotonic() < end and len(recs) < 3:        # POST, PATCH, PATCH
+    while time.monotonic() < end and len(recs) < 4:        # POST, PATCH, PATCH, PATCH
         m = c.poll(0.5)
         if m is not None and m.error() is None:
             recs.append((m.key().decode(), json.loads(m.value())))
     c.close()
     assert recs[-1][0] == "cam1" and "op:s3cret@" in recs[-1][1]["url"] and recs[-1][1]["roi_areas"] == areas
+    assert recs[-1][1]["motion_threshold"] == 0.05
 
     # a record written past the API (another producer, kcat) that does not parse: the node does not
     # start it, says why, and counts it as recorded by nobody (alert ClusterCamerasUnrecorded)
