@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <libavformat/avformat.h>
 #include <signal.h>
@@ -362,6 +363,26 @@ notify_watchdog(void)
     unhealthy = !ok && last != 0;   /* 0: its first pass is still due */
 }
 
+/*
+ * glibc's malloc as a camera recorder needs it (docs/vmsd.md, "Memory"):
+ * by default every thread that allocates gets an arena of its own (up to 8
+ * per core), and the mmap threshold rises to the largest block freed, so
+ * the 1080p frame buffers of a keyframe decode (~3 MB each, freed seconds
+ * later) end up in those arenas and stay resident.  Two arenas and a fixed
+ * 256 KB threshold return such blocks to the kernel at free.  MALLOC_ARENA_MAX
+ * or MALLOC_MMAP_THRESHOLD_ in the environment keep glibc's own handling.
+ */
+static void
+tune_malloc(void)
+{
+    if (getenv("MALLOC_ARENA_MAX") == NULL) {
+        mallopt(M_ARENA_MAX, 2);
+    }
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) {
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -386,6 +407,7 @@ main(int argc, char **argv)
         return 2;
     }
 
+    tune_malloc();
     vms_log_capture_ffmpeg();
     vms_secret_set_warn(secret_warn);
     cfg = vms_config_load(path, err, sizeof(err));

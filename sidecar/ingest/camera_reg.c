@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CAMERA_STACK  (1024 * 1024)
+
 vms_camera_registry_t vms_camreg = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 const char *const vms_camera_state_names[] = {
@@ -148,6 +150,7 @@ vms_camera_t *
 vms_camera_start(vms_camera_conf_t *cc)
 {
     vms_camera_t  *cam;
+    pthread_attr_t attr;
     char           l[256];
     int            rc;
 
@@ -186,7 +189,14 @@ vms_camera_start(vms_camera_conf_t *cc)
                       NULL);
     cam->s_frozen_still = vms_metric_series(vms_camreg.m_frozen, l);
 
-    if (pthread_create(&cam->thread, NULL, vms_camera_thread, cam) != 0) {
+    /* 1 MB of stack, not glibc's 8: RTSP, the mp4 muxer and a
+     * single-threaded keyframe decode stay far below it (docs/vmsd.md,
+     * "Memory"); 64 cameras reserve 64 MB of address space, not 512 */
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, CAMERA_STACK);
+    rc = pthread_create(&cam->thread, &attr, vms_camera_thread, cam);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
         vms_log_error(cc->id, "cannot start its thread");
         pthread_mutex_destroy(&cam->lock);
         vms_camera_conf_free(cc);
