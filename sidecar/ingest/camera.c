@@ -63,6 +63,31 @@ set_state(vms_camera_t *cam, vms_cam_state_e st)
     vms_state_camera_status(cam->id, vms_camera_state_names[st]);
 }
 
+static int nap(vms_camera_t *cam, int64_t ms);
+
+/*
+ * First connects are paced process-wide, one every CONNECT_SPACING_US: a
+ * node that starts (or is assigned) 64 cameras at once does not open 64
+ * RTSP sessions and probe 64 streams in the same second on a loaded
+ * machine; 64 cameras start within 3.2 s.  Reconnects are spread by the
+ * backoff's jitter instead.  Returns 1 when asked to stop meanwhile.
+ */
+#define CONNECT_SPACING_US  (50 * 1000)
+
+static _Atomic int64_t  next_connect_us;
+
+static int
+connect_slot(vms_camera_t *cam)
+{
+    int64_t now = vms_mono_us(), slot = atomic_load(&next_connect_us), at;
+
+    do {
+        at = slot > now ? slot : now;
+    } while (!atomic_compare_exchange_weak(&next_connect_us, &slot,
+                                           at + CONNECT_SPACING_US));
+    return at > now ? nap(cam, (at - now + 999) / 1000) : 0;
+}
+
 /* Sleeps up to ms in small steps; returns 1 when asked to stop.  While the
  * camera is not streaming the last snapshot's TTL is kept alive. */
 static int
@@ -605,6 +630,7 @@ vms_camera_thread(void *arg)
     }
     cam->an = vms_analysis_start(cam->id, cam->conf->analysis);
     set_state(cam, VMS_CAM_CONNECTING);
+    connect_slot(cam);                   /* the loop below sees a stop */
 
     while (!atomic_load(&cam->stop)) {
         if (offline) {
