@@ -63,7 +63,6 @@ static struct {
     char               *topic;
     char               *group;
     char               *brokers;
-    char               *redis, *redis_password;
     int64_t             session_ms, lease_ms, hold_max;
     vms_cluster_ops_t   ops;
 
@@ -1036,9 +1035,14 @@ vms_cluster_stop(void)
     rd_kafka_destroy(cl.catalog_rk);
     rd_kafka_flush(cl.producer, 2000);
     rd_kafka_destroy(cl.producer);
+    cl.on = 0;
     vms_lease_conn_free(cl.lease_lc);
     vms_lease_conn_free(cl.api_lc);
-    cl.on = 0;
+    free(cl.path);
+    free(cl.node);
+    free(cl.topic);
+    free(cl.group);
+    free(cl.brokers);
 }
 
 /* ---- the API's side ---- */
@@ -1057,6 +1061,7 @@ vms_cluster_put(const char *id, const char *json, char *err, size_t errlen)
     put_t               put = { 0, 0, 0, -1, -1 };
     rd_kafka_resp_err_t rc;
     rd_kafka_event_t   *ev;
+    rd_kafka_queue_t   *q;
     int64_t             until;
 
     pthread_mutex_lock(&cl.put_lock);
@@ -1073,9 +1078,10 @@ vms_cluster_put(const char *id, const char *json, char *err, size_t errlen)
         return VMS_CLUSTER_PUT_REFUSED;
     }
     /* delivery reports come as events on the main queue */
+    q = rd_kafka_queue_get_main(cl.producer);
     until = vms_mono_us() + 7000000;
     while (!put.done && vms_mono_us() < until) {
-        ev = rd_kafka_queue_poll(rd_kafka_queue_get_main(cl.producer), 100);
+        ev = rd_kafka_queue_poll(q, 100);
         if (ev == NULL) {
             continue;
         }
@@ -1094,6 +1100,7 @@ vms_cluster_put(const char *id, const char *json, char *err, size_t errlen)
         }
         rd_kafka_event_destroy(ev);
     }
+    rd_kafka_queue_destroy(q);
     pthread_mutex_unlock(&cl.put_lock);
     if (put.done && put.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         pthread_mutex_lock(&cl.lock);
