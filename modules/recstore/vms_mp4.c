@@ -168,6 +168,14 @@ parse_moof(const unsigned char *b, size_t len, const track_t *tr, uint64_t *tfdt
                 if (per && (n - q) / per < cnt) {
                     return -1;
                 }
+                if (per == 0 && cnt > 0) {
+                    /* every sample takes the defaults: no loop over a count the file chose */
+                    if (k < 0) {
+                        k = !((have_first ? first_flags : def_flags) & 0x10000);
+                    }
+                    d += (uint64_t) def_dur * cnt;
+                    cnt = 0;
+                }
                 for (uint32_t i = 0; i < cnt; i++) {
                     uint32_t sd = def_dur, sf = def_flags;
                     if (fl & 0x100) { sd = vms_be32(p + q); q += 4; }
@@ -258,6 +266,14 @@ vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
             }
         }
         if (strcmp(type, "moov") == 0) {
+            if (have_moov) {
+                rc = fail(err, errlen, "second moov at offset %llu", (unsigned long long) off);
+                break;
+            }
+            if (off + sz > UINT32_MAX) {
+                rc = fail(err, errlen, "moov past 4 GiB");
+                break;
+            }
             if (parse_moov(buf, (size_t) (sz - hdr), &ts) < 0 || ts.n == 0) {
                 rc = fail(err, errlen, "malformed moov");
                 break;
@@ -347,8 +363,15 @@ vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
     if (rc == 0 && !have_moov) {
         rc = fail(err, errlen, "no moov box (not an MP4 file, or cut short)");
     }
-    /* a trailing moof without its mdat is incomplete */
-    if (rc == 0 && info->nfrags > 0 && info->frags[info->nfrags - 1].size == 0) {
+    /* trailing fragments that are not whole (a moof without its mdat, or
+     * one that runs into the torn part) are not part of the file's
+     * complete prefix */
+    while (rc == 0 && info->nfrags > 0) {
+        const vms_index_fragment_t *t = &info->frags[info->nfrags - 1];
+
+        if (t->size != 0 && t->offset + t->size <= info->complete) {
+            break;
+        }
         info->nfrags--;
     }
     if (rc < 0) {

@@ -210,6 +210,58 @@ test_scan(void **state)
     unlink(p);
 }
 
+/* Files no recorder writes must not yield fragments outside the part that
+ * crash recovery keeps (found by fuzz_reconcile_scan). */
+static void
+test_scan_hostile(void **state)
+{
+    static buf_t b;
+    vms_mp4_info_t info;
+    char err[256];
+    b.n = 0;
+    init(&b);
+    size_t init_size = b.n;
+    size_t f0 = fragment(&b, 900000, 480000, 1, 25);
+
+    /* a second moov after a fragment: refused, not a new init section */
+    size_t moov = 0;
+    while (memcmp(b.b + moov + 4, "moov", 4) != 0) {
+        moov += vms_be32(b.b + moov);
+    }
+    size_t moov_len = vms_be32(b.b + moov);
+    size_t n = b.n;
+    memcpy(b.b + n, b.b + moov, moov_len);
+    b.n = n + moov_len;
+    fragment(&b, 990000, 528000, 1, 25);
+    const char *p = write_tmp(&b, b.n);
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), -1);
+    unlink(p);
+    assert_non_null(strstr(err, "second moov"));
+
+    /* a video moof, then another track's moof, then the end: the video
+     * fragment never got its mdat, so only the first fragment is whole */
+    b.n = init_size + f0;
+    size_t mf = open_box(&b, "moof");
+    size_t h = open_box(&b, "traf");
+    size_t t = open_box(&b, "tfhd"); u32(&b, 0x020000); u32(&b, 1); close_box(&b, t);
+    t = open_box(&b, "tfdt"); u32(&b, 0); u32(&b, 990000); close_box(&b, t);
+    close_box(&b, h);
+    close_box(&b, mf);
+    mf = open_box(&b, "moof");
+    h = open_box(&b, "traf");
+    t = open_box(&b, "tfhd"); u32(&b, 0x020000); u32(&b, 2); close_box(&b, t);
+    t = open_box(&b, "tfdt"); u32(&b, 0); u32(&b, 528000); close_box(&b, t);
+    close_box(&b, h);
+    close_box(&b, mf);
+    p = write_tmp(&b, b.n);
+    assert_int_equal(vms_mp4_scan(p, &info, err, sizeof(err)), 0);
+    unlink(p);
+    assert_int_equal(info.complete, init_size + f0);
+    assert_int_equal(info.nfrags, 1);
+    assert_int_equal(info.frags[0].offset + info.frags[0].size, init_size + f0);
+    vms_mp4_info_free(&info);
+}
+
 static void
 test_tracks_and_rebase(void **state)
 {
@@ -266,6 +318,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_scan_hostile),
         cmocka_unit_test(test_tracks_and_rebase),
         cmocka_unit_test(test_init_compatible),
     };
