@@ -3,8 +3,9 @@
 # behind vms_auth with HS256, RS256 and ES256 tokens, each with one reused token (verified-token
 # cache on) and with unique tokens (cache off, 1000 distinct tokens in rotation: every request pays
 # the full signature check).  Prints req/s, the worker's CPU time per request (from /proc, so not
-# skewed by other load on the machine) and the capacity ratio to the plain run (CPU plain / CPU x),
-# all from one run; then vms_jwt_verify's CPU time per token.
+# skewed by other load on the machine) and the capacity ratios (CPU baseline / CPU x) to two runs
+# without auth: a plain static prefix location, and the same regex location as the auth one; all
+# from one run; then vms_jwt_verify's CPU time per token.
 #   VMS_BUILD_DIR=build bash bench/auth_bench.sh      (BENCH_SECONDS=8 BENCH_CONNS=16)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,6 +80,9 @@ http {
         listen 127.0.0.1:$port;
         root $work/html;
         location /plain/ { alias $work/html/; }
+        location ~ ^/noauth/(?<cam>[a-z0-9]+)/ {     # the auth location's shape, without vms_auth
+            rewrite ^ /file.txt break;
+        }
         location ~ ^/auth/(?<cam>[a-z0-9]+)/ {
             vms_auth on;
             vms_auth_require view_stream \$cam;
@@ -141,20 +145,26 @@ check() {   # the token must really be accepted
     [ "$code" = 200 ] || { echo "auth_bench: token refused ($code)" >&2; exit 1; }
 }
 
-report() {   # report LABEL "req/s cpu" PLAIN_CPU
+report() {   # report LABEL "req/s cpu": capacity against both baselines
     local rps=${2% *} cpu=${2#* }
-    printf '%-28s %9s req/s  worker %6s us CPU/req  %5.2fx plain capacity\n' "$1" "$rps" "$cpu" \
-        "$(awk -v a="$3" -v b="$cpu" 'BEGIN {print a / b}')"
+    printf '%-28s %9s req/s  worker %6s us CPU/req  %5.2fx plain  %5.2fx same location\n' "$1" "$rps" "$cpu" \
+        "$(awk -v a="$plain_cpu" -v b="$cpu" 'BEGIN {print a / b}')" \
+        "$(awk -v a="$same_cpu" -v b="$cpu" 'BEGIN {print a / b}')"
 }
+# Two baselines: a plain static prefix location, and the auth location's own shape (regex with a
+# capture, rewrite) without vms_auth, which is what vms_auth adds to.
 plain=$(run "$cached" /plain/file.txt)
 plain_cpu=${plain#* }
-report "plain (no auth)" "$plain" "$plain_cpu"
+same=$(run "$cached" /noauth/cam1/file.txt)
+same_cpu=${same#* }
+report "plain (no auth)" "$plain"
+report "same location, no auth" "$same"
 for alg in HS256 RS256 ES256; do
     one=$(cat "$work/$alg.one")
     check "$cached" "$one"
     check "$nocache" "$(head -1 "$work/$alg.many")"
-    report "$alg reused token (cache)" "$(run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $one")" "$plain_cpu"
-    report "$alg unique tokens" "$(run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many")" "$plain_cpu"
+    report "$alg reused token (cache)" "$(run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $one")"
+    report "$alg unique tokens" "$(run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many")"
 done
 
 # CPU time per verification through vms_jwt (no HTTP, unaffected by other processes' load)

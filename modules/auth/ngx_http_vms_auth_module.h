@@ -88,12 +88,15 @@ typedef struct {
 
 typedef void (*ngx_http_vms_auth_resume_pt)(ngx_http_request_t *r);
 
+typedef struct ngx_http_vms_auth_l1_s ngx_http_vms_auth_l1_t;
+
 typedef struct {
     ngx_uint_t                 state;           /* 0 not tried, 1 ok, 2 failed */
     ngx_int_t                  status;          /* 401 / 413 / 503 on failure */
     const char                *why;             /* client-safe reason */
     vms_claims_t               claims;
     ngx_uint_t                 has_claims;
+    ngx_http_vms_auth_l1_t    *l1;              /* claims borrowed from the worker's cache */
     u_char                     hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
     /* revocation check */
     ngx_uint_t                 revocation;      /* 0 not checked, 1 waiting, 2 done */
@@ -148,6 +151,7 @@ ngx_int_t ngx_http_vms_auth_cache_get(ngx_shm_zone_t *zone, const u_char *hash, 
 void ngx_http_vms_auth_cache_put(ngx_shm_zone_t *zone, const u_char *hash, time_t exp,
     const char *payload, size_t len);
 /* Revocation state per jti: 1 revoked, 0 known clean (until its time), -1 unknown. */
+ngx_int_t ngx_http_vms_auth_sha256(const ngx_str_t *parts, ngx_uint_t n, u_char *out);
 ngx_int_t ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t now);
 void ngx_http_vms_auth_cache_jti_put(ngx_shm_zone_t *zone, const char *jti, ngx_uint_t revoked,
     time_t until);

@@ -2,15 +2,101 @@
  * Token extraction, verification through the shared cache, error answers, rate-limited rejection
  * logs and the $vms_auth_* variables.
  */
-#include <openssl/evp.h>
-
 #include "ngx_http_vms_auth_module.h"
+
+/*
+ * The worker's own cache of verified tokens, in front of the shared zone: a token byte-for-byte
+ * equal to one this worker verified (and whose claims parsed) gets those parsed claims back
+ * without hashing, copying, decoding or parsing.  Time (exp, nbf, iat) and the location's policy
+ * are still judged on every request, and revocation is checked apart, as for any token.  Keys
+ * never change inside a worker (a reload starts new workers), so a byte-equal token verifies the
+ * same way.  Direct-mapped: a colliding token replaces the slot; requests still holding the old
+ * entry keep it until they end (reference count).
+ */
+#define NGX_HTTP_VMS_AUTH_L1_SLOTS 256
+
+struct ngx_http_vms_auth_l1_s {
+    ngx_uint_t    refs;       /* the slot's reference + one per request using it */
+    time_t        until;      /* exp + leeway: evicted after (0: no exp, kept while valid) */
+    u_char        hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
+    vms_claims_t  claims;
+    size_t        len;
+    u_char        token[1];
+};
+
+static ngx_http_vms_auth_l1_t *ngx_http_vms_auth_l1[NGX_HTTP_VMS_AUTH_L1_SLOTS];
+
+static void
+ngx_http_vms_auth_l1_unref(ngx_http_vms_auth_l1_t *e)
+{
+    if (--e->refs == 0) {
+        vms_claims_free(&e->claims);
+        ngx_free(e);
+    }
+}
+
+static ngx_http_vms_auth_l1_t **
+ngx_http_vms_auth_l1_slot(const ngx_str_t *token)
+{
+    return &ngx_http_vms_auth_l1[ngx_murmur_hash2(token->data, token->len)
+                                 % NGX_HTTP_VMS_AUTH_L1_SLOTS];
+}
+
+/* The request's claims and hash from this worker's cache: 1, or 0 (not there). */
+static ngx_int_t
+ngx_http_vms_auth_l1_get(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, time_t now)
+{
+    ngx_http_vms_auth_l1_t **slot = ngx_http_vms_auth_l1_slot(token), *e = *slot;
+
+    if (e == NULL || e->len != token->len || ngx_memcmp(e->token, token->data, e->len) != 0) {
+        return 0;
+    }
+    if (e->until && now > e->until) {
+        *slot = NULL;
+        ngx_http_vms_auth_l1_unref(e);
+        return 0;
+    }
+    e->refs++;
+    ctx->l1 = e;
+    ctx->claims = e->claims;         /* shared, read-only: freed with the entry */
+    ctx->has_claims = 1;
+    ngx_memcpy(ctx->hash, e->hash, sizeof(ctx->hash));
+    return 1;
+}
+
+/* Moves the request's freshly parsed claims into this worker's cache (the request keeps using
+ * them through the entry).  Without memory the request simply keeps its own. */
+static void
+ngx_http_vms_auth_l1_put(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, time_t leeway)
+{
+    ngx_http_vms_auth_l1_t **slot = ngx_http_vms_auth_l1_slot(token), *e;
+
+    e = ngx_alloc(sizeof(*e) + token->len, ngx_cycle->log);
+    if (e == NULL) {
+        return;
+    }
+    e->refs = 2;
+    e->until = ctx->claims.has_exp ? (time_t) ctx->claims.exp + leeway : 0;
+    ngx_memcpy(e->hash, ctx->hash, sizeof(e->hash));
+    e->claims = ctx->claims;
+    e->len = token->len;
+    ngx_memcpy(e->token, token->data, token->len);
+    if (*slot) {
+        ngx_http_vms_auth_l1_unref(*slot);
+    }
+    *slot = e;
+    ctx->l1 = e;
+}
 
 static void
 ngx_http_vms_auth_ctx_cleanup(void *data)
 {
     ngx_http_vms_auth_ctx_t *ctx = data;
-    if (ctx->has_claims) {
+    if (ctx->l1) {
+        ngx_http_vms_auth_l1_unref(ctx->l1);
+        ctx->l1 = NULL;
+        ctx->has_claims = 0;
+    } else if (ctx->has_claims) {
         vms_claims_free(&ctx->claims);
         ctx->has_claims = 0;
     }
@@ -199,27 +285,20 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         ngx_http_vms_auth_log_reject(r, ctx->why);
         return ctx->status;
     }
+    if (amcf->cache_zone && ngx_http_vms_auth_l1_get(ctx, token, now)) {
+        goto validate;
+    }
     /*
      * The cache key covers the configured keys too: after a reload that removes or replaces a key,
-     * tokens it verified are never served from the (kept) zone again.
+     * tokens it verified are never served from the (kept) zone again.  The verifier's rules
+     * version too: a zone kept across a reload that loads stricter rules (v2: canonical
+     * base64url, #20) never serves what the old rules accepted.
      */
-    {
-        static EVP_MD_CTX *mdctx;
-        static EVP_MD *sha256;
-        if (mdctx == NULL) {
-            mdctx = EVP_MD_CTX_new();
-            sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-        }
-        if (mdctx == NULL || sha256 == NULL || EVP_DigestInit_ex(mdctx, sha256, NULL) != 1
-            || EVP_DigestUpdate(mdctx, amcf->keys_fp, sizeof(amcf->keys_fp)) != 1
-            /* the verifier's rules version: a zone kept across a reload that loads stricter
-             * rules (v2: canonical base64url, #20) never serves what the old rules accepted */
-            || EVP_DigestUpdate(mdctx, "vms-auth-v2", 11) != 1
-            || EVP_DigestUpdate(mdctx, token->data, token->len) != 1
-            || EVP_DigestFinal_ex(mdctx, ctx->hash, NULL) != 1) {
-            ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return ctx->status;
-        }
+    ngx_str_t parts[3] = { { sizeof(amcf->keys_fp), amcf->keys_fp },
+                           ngx_string("vms-auth-v2"), *token };
+    if (ngx_http_vms_auth_sha256(parts, 3, ctx->hash) != NGX_OK) {
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ctx->status;
     }
 
     if (amcf->cache_zone
@@ -257,6 +336,11 @@ ngx_http_vms_auth_verify_token(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *c
         return ctx->status;
     }
     ctx->has_claims = 1;
+    if (amcf->cache_zone) {
+        ngx_http_vms_auth_l1_put(ctx, token, amcf->leeway);
+    }
+validate:
+    ;
     /* a session that began session_age seconds ago was authorized then: its token's exp is judged
      * at that moment (a revoked token still ends it: revocation is checked apart) */
     vms_claims_policy_t pol = { .leeway = amcf->leeway + ctx->session_age, .issuer = amcf->issuer,

@@ -71,6 +71,19 @@ def test_expiry_leeway_is_honoured(auth):
     assert check(auth, "cam1", tok).status_code == 200
 
 
+def test_cached_token_still_expires(auth):
+    """A token served from the workers' caches is judged against the clock on every request: once
+    past exp + leeway (30 s) it is refused, although its signature was checked long ago."""
+    exp = int(time.time()) - 22
+    tok = auth.keys.token("HS256", role="viewer", exp=exp)
+    for _ in range(3):   # verified, then from the cache
+        assert check(auth, "cam1", tok).status_code == 200
+    time.sleep(max(0.0, exp + 31.5 - time.time()))
+    resp = check(auth, "cam1", tok)
+    assert resp.status_code == 401
+    assert "token expired" in challenge(resp)
+
+
 def test_tampered_payload_rejected(auth):
     tok = auth.keys.token("RS256", role="viewer", camera_id="cam1")
     head, _, sig = tok.split(".")
