@@ -218,6 +218,7 @@ vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
     tracks_t ts = { .n = 0 };
     const track_t *tr = NULL;
     int have_moov = 0;
+    uint32_t moov_end = 0;
     size_t cap = 0;
     int64_t first_tfdt = -1;
     uint64_t cur_moof = 0;
@@ -280,7 +281,7 @@ vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
             }
             have_moov = 1;
             parse_tag(buf, (size_t) (sz - hdr), &info->tag_start_us, &info->tag_flags);
-            info->init_size = (uint32_t) (off + sz);
+            info->init_size = moov_end = (uint32_t) (off + sz);
             tr = &ts.t[0];
             for (int i = 0; i < ts.n; i++) {
                 if (ts.t[i].video) {
@@ -379,6 +380,7 @@ vms_mp4_scan_fd(int fd, vms_mp4_info_t *info, char *err, size_t errlen)
         return -1;
     }
     if (info->nfrags == 0) {
+        info->init_size = moov_end;     /* a moof seen but dropped is no part of it */
         return 0;
     }
     const vms_index_fragment_t *last = &info->frags[info->nfrags - 1];
