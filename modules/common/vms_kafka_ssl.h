@@ -36,6 +36,18 @@ vms_kafka_ssl_fail(char *err, size_t len, const char *fmt, ...)
     return -1;
 }
 
+/* One property: 0, or -1 with "kafka: KEY: librdkafka's reason" in err. */
+static inline int
+vms_kafka_conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
+{
+    char e[256];
+
+    if (rd_kafka_conf_set(c, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+        return vms_kafka_ssl_fail(err, len, "kafka: %s: %s", k, e);
+    }
+    return 0;
+}
+
 /* 0, or -1 with a message in err (an unknown protocol, a lone cert or key, librdkafka's refusal). */
 static inline int
 vms_kafka_ssl_apply(rd_kafka_conf_t *c, char *err, size_t len)
@@ -45,7 +57,6 @@ vms_kafka_ssl_apply(rd_kafka_conf_t *c, char *err, size_t len)
     const char *cert = getenv("VMS_KAFKA_SSL_CERT_FILE");
     const char *key = getenv("VMS_KAFKA_SSL_KEY_FILE");
     const char *set[5][2] = {{ NULL, NULL }};
-    char e[256];
     int n = 0;
 
     if (proto == NULL || proto[0] == '\0' || strcmp(proto, "plaintext") == 0) {
@@ -68,8 +79,8 @@ vms_kafka_ssl_apply(rd_kafka_conf_t *c, char *err, size_t len)
         set[n][0] = "ssl.key.location", set[n++][1] = key;
     }
     for (int i = 0; i < n; i++) {
-        if (rd_kafka_conf_set(c, set[i][0], set[i][1], e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-            return vms_kafka_ssl_fail(err, len, "kafka: %s: %s", set[i][0], e);
+        if (vms_kafka_conf_set(c, set[i][0], set[i][1], err, len) != 0) {
+            return -1;
         }
     }
     return 0;

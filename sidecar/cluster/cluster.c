@@ -190,18 +190,6 @@ vms_cluster_parse(const char *id, const char *json, char *field,
 
 /* ---- Kafka ---- */
 
-static int
-kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
-{
-    char e[256];
-
-    if (rd_kafka_conf_set(c, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, len, "cluster: kafka %s: %s", k, e);
-        return -1;
-    }
-    return 0;
-}
-
 static void
 klog(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -210,20 +198,40 @@ klog(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
             rd_kafka_name(rk), fac, buf);
 }
 
-static rd_kafka_conf_t *
-kconf(char *err, size_t len)
+/* A client of cl.brokers with the common settings (TLS, log) and the given
+ * key/value pairs (NULL-terminated); setup, when given, sets callbacks.
+ * NULL with err set. */
+static rd_kafka_t *
+knew(rd_kafka_type_t type, const char *what, const char *const *kv,
+    void (*setup)(rd_kafka_conf_t *c), char *err, size_t len)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_t      *rk;
+    char             e[512];
 
-    if (kset(c, "bootstrap.servers", cl.brokers, err, len) != 0
-        || kset(c, "client.id", cl.node, err, len) != 0
+    if (vms_kafka_conf_set(c, "bootstrap.servers", cl.brokers, err, len) != 0
+        || vms_kafka_conf_set(c, "client.id", cl.node, err, len) != 0
         || vms_kafka_ssl_apply(c, err, len) != 0)
     {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
+    for (; kv[0] != NULL; kv += 2) {
+        if (vms_kafka_conf_set(c, kv[0], kv[1], err, len) != 0) {
+            rd_kafka_conf_destroy(c);
+            return NULL;
+        }
+    }
     rd_kafka_conf_set_log_cb(c, klog);
-    return c;
+    if (setup != NULL) {
+        setup(c);
+    }
+    rk = rd_kafka_new(type, c, e, sizeof(e));
+    if (rk == NULL) {
+        snprintf(err, len, "cluster: kafka %s: %s", what, e);
+        rd_kafka_conf_destroy(c);
+    }
+    return rk;
 }
 
 static void
@@ -852,12 +860,23 @@ collect(vms_buf_t *out, void *data)
         "vms_cluster_fenced_writes_total %" PRIu64 "\n", refused);
 }
 
+static void
+group_setup(rd_kafka_conf_t *c)
+{
+    rd_kafka_conf_set_rebalance_cb(c, rebalance);
+}
+
+static void
+producer_setup(rd_kafka_conf_t *c)
+{
+    rd_kafka_conf_set_events(c, RD_KAFKA_EVENT_DR);
+}
+
 int
 vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
     char *err, size_t errlen)
 {
-    rd_kafka_conf_t *c;
-    char             e[512], ms[24];
+    char session[24], heartbeat[24], catalog[512];
 
     if (!cfg->cluster) {
         return 0;
@@ -891,39 +910,28 @@ vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
         return -1;
     }
 
-    /* the group: owned partitions, read whole at each assignment */
-    if ((c = kconf(err, errlen)) == NULL) {
-        return -1;
-    }
-    snprintf(ms, sizeof(ms), "%lld", (long long) cl.session_ms);
-    if (kset(c, "group.id", cl.group, err, errlen) != 0
-        || kset(c, "partition.assignment.strategy", "cooperative-sticky", err,
-                errlen) != 0
-        || kset(c, "enable.auto.commit", "false", err, errlen) != 0
-        || kset(c, "enable.auto.offset.store", "false", err, errlen) != 0
-        || kset(c, "auto.offset.reset", "earliest", err, errlen) != 0
-        || kset(c, "enable.partition.eof", "true", err, errlen) != 0
-        || kset(c, "session.timeout.ms", ms, err, errlen) != 0)
-    {
-        rd_kafka_conf_destroy(c);
-        return -1;
-    }
-    /* a member learns of a rebalance at its next heartbeat: frequent ones
-     * shorten a hand-over; a partition's end is seen at the end of a fetch
-     * wait: short ones make an assignment load fast */
-    snprintf(ms, sizeof(ms), "%lld", (long long) (cl.session_ms / 10 > 100
-                                                  ? cl.session_ms / 10 : 100));
-    if (kset(c, "heartbeat.interval.ms", ms, err, errlen) != 0
-        || kset(c, "fetch.wait.max.ms", "100", err, errlen) != 0)
-    {
-        rd_kafka_conf_destroy(c);
-        return -1;
-    }
-    rd_kafka_conf_set_rebalance_cb(c, rebalance);
-    cl.group_rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof(e));
+    /* the group: owned partitions, read whole at each assignment.  A member
+     * learns of a rebalance at its next heartbeat: frequent ones shorten a
+     * hand-over; a partition's end is seen at the end of a fetch wait: short
+     * ones make an assignment load fast */
+    snprintf(session, sizeof(session), "%lld", (long long) cl.session_ms);
+    snprintf(heartbeat, sizeof(heartbeat), "%lld", (long long)
+             (cl.session_ms / 10 > 100 ? cl.session_ms / 10 : 100));
+    const char *const group_kv[] = {
+        "group.id", cl.group,
+        "partition.assignment.strategy", "cooperative-sticky",
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "enable.partition.eof", "true",
+        "session.timeout.ms", session,
+        "heartbeat.interval.ms", heartbeat,
+        "fetch.wait.max.ms", "100",
+        NULL
+    };
+    cl.group_rk = knew(RD_KAFKA_CONSUMER, "consumer", group_kv, group_setup,
+                       err, errlen);
     if (cl.group_rk == NULL) {
-        snprintf(err, errlen, "cluster: kafka consumer: %s", e);
-        rd_kafka_conf_destroy(c);
         return -1;
     }
     rd_kafka_poll_set_consumer(cl.group_rk);
@@ -941,42 +949,30 @@ vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
         }
     }
 
-    /* the catalog: every partition, no group */
-    if ((c = kconf(err, errlen)) == NULL) {
-        return -1;
-    }
-    /* a group id assign() needs; the group is never joined (no subscribe)
-     * and nothing is committed */
-    snprintf(e, sizeof(e), "vms-catalog-%s", cl.node);
-    if (kset(c, "group.id", e, err, errlen) != 0
-        || kset(c, "enable.auto.commit", "false", err, errlen) != 0)
-    {
-        rd_kafka_conf_destroy(c);
-        return -1;
-    }
-    cl.catalog_rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof(e));
+    /* the catalog: every partition, no group; a group id assign() needs,
+     * but the group is never joined (no subscribe) and nothing is committed */
+    snprintf(catalog, sizeof(catalog), "vms-catalog-%s", cl.node);
+    const char *const catalog_kv[] = {
+        "group.id", catalog,
+        "enable.auto.commit", "false",
+        NULL
+    };
+    cl.catalog_rk = knew(RD_KAFKA_CONSUMER, "catalog consumer", catalog_kv,
+                         NULL, err, errlen);
     if (cl.catalog_rk == NULL) {
-        snprintf(err, errlen, "cluster: kafka catalog consumer: %s", e);
-        rd_kafka_conf_destroy(c);
         return -1;
     }
 
     /* the API's writes; delivery reports as events (vms_cluster_put) */
-    if ((c = kconf(err, errlen)) == NULL) {
-        return -1;
-    }
-    rd_kafka_conf_set_events(c, RD_KAFKA_EVENT_DR);
-    if (kset(c, "enable.idempotence", "true", err, errlen) != 0
-        || kset(c, "message.timeout.ms", "5000", err, errlen) != 0
-        || kset(c, "linger.ms", "0", err, errlen) != 0)
-    {
-        rd_kafka_conf_destroy(c);
-        return -1;
-    }
-    cl.producer = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof(e));
+    static const char *const producer_kv[] = {
+        "enable.idempotence", "true",
+        "message.timeout.ms", "5000",
+        "linger.ms", "0",
+        NULL
+    };
+    cl.producer = knew(RD_KAFKA_PRODUCER, "producer", producer_kv,
+                       producer_setup, err, errlen);
     if (cl.producer == NULL) {
-        snprintf(err, errlen, "cluster: kafka producer: %s", e);
-        rd_kafka_conf_destroy(c);
         return -1;
     }
 
@@ -1185,9 +1181,7 @@ vms_cluster_foreach(void (*fn)(const vms_cluster_cam_t *c, void *data),
             continue;
         }
         v.id = c->id;
-        v.json = c->json;
         v.local = c->held;
-        v.since_ms = c->since_ms;
         fn(&v, data);
     }
     pthread_mutex_unlock(&cl.lock);

@@ -67,9 +67,7 @@ char *vms_cluster_get(const char *id);
 
 typedef struct {
     const char  *id;
-    const char  *json;
     int          local;         /* this node runs it */
-    int64_t      since_ms;      /* local: when it started here */
 } vms_cluster_cam_t;
 
 /* Calls fn for every camera with a record, in id order. */

@@ -482,18 +482,6 @@ collect(vms_buf_t *out, void *data)
         (long long) st.disconnected_s);
 }
 
-static int
-set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
-{
-    char e[256];
-
-    if (rd_kafka_conf_set(c, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, len, "kafka: %s: %s", k, e);
-        return -1;
-    }
-    return 0;
-}
-
 int
 vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen)
 {
@@ -530,18 +518,18 @@ vms_events_init(const vms_events_conf_t *conf, char *err, size_t errlen)
 
     kc = rd_kafka_conf_new();
     snprintf(num, sizeof(num), "%lld", (long long) conf->message_timeout_ms);
-    if (set(kc, "bootstrap.servers", conf->brokers, err, errlen) != 0
-        || set(kc, "enable.idempotence", "true", err, errlen) != 0
-        || set(kc, "acks", "all", err, errlen) != 0
-        || set(kc, "client.id", "vmsd", err, errlen) != 0
-        || set(kc, "linger.ms", "5", err, errlen) != 0
-        || set(kc, "message.timeout.ms", num, err, errlen) != 0)
+    if (vms_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err, errlen) != 0
+        || vms_kafka_conf_set(kc, "enable.idempotence", "true", err, errlen) != 0
+        || vms_kafka_conf_set(kc, "acks", "all", err, errlen) != 0
+        || vms_kafka_conf_set(kc, "client.id", "vmsd", err, errlen) != 0
+        || vms_kafka_conf_set(kc, "linger.ms", "5", err, errlen) != 0
+        || vms_kafka_conf_set(kc, "message.timeout.ms", num, err, errlen) != 0)
     {
         rd_kafka_conf_destroy(kc);
         return -1;
     }
     snprintf(num, sizeof(num), "%lld", (long long) conf->queue_max);
-    if (set(kc, "queue.buffering.max.messages", num, err, errlen) != 0
+    if (vms_kafka_conf_set(kc, "queue.buffering.max.messages", num, err, errlen) != 0
         || vms_kafka_ssl_apply(kc, err, errlen) != 0)
     {
         rd_kafka_conf_destroy(kc);
