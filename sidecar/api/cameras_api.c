@@ -121,7 +121,7 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     json_t       *cur = NULL, *in = NULL, *next = NULL;
     json_error_t  je;
     size_t        len;
-    int           status = 200;
+    int           status = 200, present = 0;
     vms_camera_conf_t *cc;
     vms_cluster_put_e  rc;
 
@@ -137,8 +137,24 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     }
     cur_s = vms_cluster_get(id);
     if (cur_s != NULL) {
+        present = 1;
         cur = json_loads(cur_s, 0, &je);
         free(cur_s);
+        if (cur != NULL && !json_is_object(cur)) {
+            json_decref(cur);
+            cur = NULL;
+        }
+    }
+    /* a record another producer wrote that is no JSON object: it can be
+     * replaced (PUT) or removed (DELETE), not read or merged */
+    if (present && cur == NULL
+        && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
+            || strcmp(method, "PATCH") == 0))
+    {
+        vms_http_error(w, 409, "the camera's record is not a JSON object"
+                       " (written past this API): PUT replaces it, DELETE"
+                       " removes it");
+        goto done;
     }
 
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
@@ -150,7 +166,7 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
         goto done;
     }
     if (strcmp(method, "DELETE") == 0) {
-        if (cur == NULL) {
+        if (!present) {
             vms_http_error(w, 404, "unknown camera");
             goto done;
         }
@@ -173,7 +189,7 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
         goto done;
     }
     if (strcmp(method, "POST") == 0) {
-        if (cur != NULL) {
+        if (present) {
             vms_http_error(w, 409, "camera exists (PUT replaces it, PATCH"
                            " changes some keys)");
             goto done;
@@ -182,7 +198,7 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
         status = 201;
     } else if (strcmp(method, "PUT") == 0) {
         next = json_incref(in);
-        status = cur ? 200 : 201;
+        status = present ? 200 : 201;
     } else {                                   /* PATCH */
         const char *k;
         json_t     *v;

@@ -323,6 +323,19 @@ def test_cameras_api_through_nginx(stack):
 
     listed = requests.get(ngx.url("/api/cameras"), headers=admin, timeout=10).json()
     assert sorted((x["id"], x["node"]) for x in listed["cameras"]) == [("cam1", "node-a"), ("cam9", None)]
+
+    # a record that is no JSON object at all: not readable or mergeable through the API (409 says
+    # what to do), but removable and replaceable
+    p.produce("vms.cameras", key=b"cam8", value=b"not json")
+    assert p.flush(10) == 0
+    url8 = ngx.url("/api/cameras/cam8")
+    wait("cam8 known", lambda: requests.get(url8, headers=admin, timeout=10).status_code == 409, 30, node)
+    resp = requests.patch(url8, json={"enabled": False}, headers=admin, timeout=10)
+    assert resp.status_code == 409 and "DELETE removes it" in resp.json()["message"], resp.text
+    resp = requests.post(url8, json={"url": "rtsp://127.0.0.1:1/x"}, headers=admin, timeout=10)
+    assert resp.status_code == 409
+    assert requests.delete(url8, headers=admin, timeout=10).status_code == 204
+    assert requests.get(url8, headers=admin, timeout=10).status_code == 404
     assert requests.delete(url, headers=admin, timeout=10).status_code == 204
     assert requests.delete(url, headers=admin, timeout=10).status_code == 404
     wait("cam1 gone", lambda: "cam1" not in running([node])
