@@ -55,6 +55,17 @@ def rss_bytes(pid):
     return 0
 
 
+def private_bytes(pid):
+    """Memory of the process alone (Private_Clean + Private_Dirty): RSS without the pages it shares
+    with other processes, such as the shared libraries' code (FFmpeg's alone are ~45 MB RSS)."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
 def lost_frames(files):
     """Frames missing from the recorded files, judged by each file's own duration."""
     lost = recorded = 0
@@ -74,13 +85,15 @@ def lost_frames(files):
 
 
 def measure(pids, seconds):
-    """CPU seconds used by pids over the window and their peak RSS sum."""
+    """CPU seconds used by pids over the window, their peak RSS sum and peak private memory sum."""
     c0 = sum(cpu_seconds(p) for p in pids)
-    peak, end = 0, time.monotonic() + seconds
+    peak = peak_priv = 0
+    end = time.monotonic() + seconds
     while time.monotonic() < end:
         peak = max(peak, sum(rss_bytes(p) for p in pids))
+        peak_priv = max(peak_priv, sum(private_bytes(p) for p in pids))
         time.sleep(1)
-    return sum(cpu_seconds(p) for p in pids) - c0, peak
+    return sum(cpu_seconds(p) for p in pids) - c0, peak, peak_priv
 
 
 def run_vmsd(stack, cam, n, seconds, warmup, profile):
@@ -98,10 +111,10 @@ def run_vmsd(stack, cam, n, seconds, warmup, profile):
     wait_most(lambda: online() == n)
     time.sleep(warmup)
     up = online()
-    cpu, rss = measure([vmsd.pid], seconds)
+    cpu, rss, priv = measure([vmsd.pid], seconds)
     vmsd.stop()
     files = glob.glob(os.path.join(rec, "cam*", "**", "*.mp4"), recursive=True)
-    return cpu, rss, lost_frames(files), up
+    return cpu, rss, lost_frames(files), up, priv
 
 
 def wait_most(done, timeout=120):
@@ -126,11 +139,11 @@ def run_ffmpeg(stack, cam, n, seconds, warmup, profile):
     wait_most(lambda: started() == n)
     time.sleep(warmup)
     up = started()
-    cpu, rss = measure([p.pid for p in procs], seconds)
+    cpu, rss, priv = measure([p.pid for p in procs], seconds)
     for p in procs:
         p.stop()
     files = glob.glob(os.path.join(out, "cam*", "*.mp4"))
-    return cpu, rss, lost_frames(files), up
+    return cpu, rss, lost_frames(files), up, priv
 
 
 def warm_up(cam, n, batch=4):
@@ -182,12 +195,14 @@ def main():
     print("\nsummary (vmsd / ffmpeg, lower is better for vmsd):")
     for profile, n, v, f in rows:
         print(f"  {profile:9s} {n:3d} cameras: CPU per recording camera {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}, "
-              f"RSS per recording camera {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))}, "
+              f"RSS per recording camera {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))} "
+              f"(vmsd {v[1] / max(v[3], 1) / 1e6:.2f} MB, private {v[4] / max(v[3], 1) / 1e6:.2f} MB), "
               f"lost frames vmsd {v[2][0]} / ffmpeg {f[2][0]}")
     for (p1, n1, v1, _), (p2, n2, v2, _) in zip(rows, rows[1:]):
         if p1 == p2 and v2[3] > v1[3]:
             print(f"  {p1}: vmsd RSS added per camera from {v1[3]} to {v2[3]} recording cameras: "
-                  f"{(v2[1] - v1[1]) / (v2[3] - v1[3]) / 1e6:.2f} MB")
+                  f"{(v2[1] - v1[1]) / (v2[3] - v1[3]) / 1e6:.2f} MB "
+                  f"(private memory {(v2[4] - v1[4]) / (v2[3] - v1[3]) / 1e6:.2f} MB)")
 
 
 def ratio(a, b):
@@ -197,11 +212,12 @@ def ratio(a, b):
 def print_row(profile, n, v, f, seconds):
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"== {profile}: {n} cameras, {seconds:.0f} s window (load average {load} on {os.cpu_count()} CPUs)")
-    for name, (cpu, rss, (lost, rec), up) in (("vmsd", v), ("ffmpeg", f)):
+    for name, (cpu, rss, (lost, rec), up, priv) in (("vmsd", v), ("ffmpeg", f)):
         k = max(up, 1)
         print(f"  {name:7s} {up}/{n} recording  CPU {cpu:7.2f} s ({cpu / k * 1000 / seconds:6.1f} ms/s per "
               f"camera, {cpu / seconds * 100:5.1f} % of one core)  RSS {rss / k / 1e6:6.2f} MB per camera "
-              f"({rss / 1e6:7.1f} MB total)  frames recorded {rec}, lost {lost}")
+              f"({rss / 1e6:7.1f} MB total; private {priv / k / 1e6:5.2f} MB per camera)  "
+              f"frames recorded {rec}, lost {lost}")
     print(f"  ratio   CPU {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}  "
           f"RSS {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))} (per recording camera)")
     sys.stdout.flush()
