@@ -6,13 +6,14 @@
 # skewed by other load on the machine) and the capacity ratios (CPU baseline / CPU x) to two runs
 # without auth: a plain static prefix location, and the same regex location as the auth one; all
 # from one run; then vms_jwt_verify's CPU time per token.
-#   VMS_BUILD_DIR=build bash bench/auth_bench.sh      (BENCH_SECONDS=8 BENCH_CONNS=16)
+#   VMS_BUILD_DIR=build bash bench/auth_bench.sh      (BENCH_SECONDS=5 BENCH_CONNS=16 BENCH_ROUNDS=3)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 B=$(realpath -m "${VMS_BUILD_DIR:-$root/build}")
 so="$B/modules/ngx_http_vms_auth_module.so"
-secs=${BENCH_SECONDS:-8}
+secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNS:-16}
+rounds=${BENCH_ROUNDS:-3}
 PY=/usr/bin/python3
 [ -f "$so" ] || { echo "auth_bench: $so not built (./build.sh)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "auth_bench: wrk missing (apt-get install -y wrk)" >&2; exit 1; }
@@ -152,19 +153,42 @@ report() {   # report LABEL "req/s cpu": capacity against both baselines
         "$(awk -v a="$same_cpu" -v b="$cpu" 'BEGIN {print a / b}')"
 }
 # Two baselines: a plain static prefix location, and the auth location's own shape (regex with a
-# capture, rewrite) without vms_auth, which is what vms_auth adds to.
-plain=$(run "$cached" /plain/file.txt)
-plain_cpu=${plain#* }
-same=$(run "$cached" /noauth/cam1/file.txt)
-same_cpu=${same#* }
-report "plain (no auth)" "$plain"
-report "same location, no auth" "$same"
-for alg in HS256 RS256 ES256; do
-    one=$(cat "$work/$alg.one")
-    check "$cached" "$one"
+# capture, rewrite) without vms_auth, which is what vms_auth adds to.  Every configuration runs once
+# per round, rounds interleaved (BENCH_ROUNDS, 3), and the run with the median CPU per request is
+# reported: a drift of the machine over the minutes of the benchmark hits every configuration alike.
+algs=(HS256 RS256 ES256)
+labels=("plain (no auth)" "same location, no auth")
+for alg in "${algs[@]}"; do
+    check "$cached" "$(cat "$work/$alg.one")"
     check "$nocache" "$(head -1 "$work/$alg.many")"
-    report "$alg reused token (cache)" "$(run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $one")"
-    report "$alg unique tokens" "$(run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many")"
+    labels+=("$alg reused token (cache)" "$alg unique tokens")
+done
+sample() {   # sample I: one run of configuration I of labels
+    case $1 in
+    0) run "$cached" /plain/file.txt ;;
+    1) run "$cached" /noauth/cam1/file.txt ;;
+    *)
+        local alg=${algs[($1 - 2) / 2]}
+        if (( ($1 - 2) % 2 == 0 )); then
+            run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $(cat "$work/$alg.one")"
+        else
+            run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many"
+        fi ;;
+    esac
+}
+for _ in $(seq "$rounds"); do
+    for i in "${!labels[@]}"; do
+        sample "$i" >> "$work/samples.$i"
+    done
+done
+median() { sort -n -k2 "$work/samples.$1" | sed -n "$(( (rounds + 1) / 2 ))p"; }
+plain=$(median 0)
+plain_cpu=${plain#* }
+same=$(median 1)
+same_cpu=${same#* }
+echo "vms_auth bench: 1 worker, wrk -t1 -c$conns -d${secs}s, $rounds interleaved rounds (the median run by CPU per request)"
+for i in "${!labels[@]}"; do
+    report "${labels[$i]}" "$(median "$i")"
 done
 
 # CPU time per verification through vms_jwt (no HTTP, unaffected by other processes' load)

@@ -253,8 +253,8 @@ ngx_http_vms_auth_sha256(const ngx_str_t *parts, ngx_uint_t n, u_char *out)
     return EVP_DigestFinal_ex(mdctx, out, NULL) == 1 ? NGX_OK : NGX_ERROR;
 }
 
-static ngx_int_t
-ngx_http_vms_auth_jti_hash(const char *jti, u_char *hash)
+ngx_int_t
+ngx_http_vms_auth_cache_jti_hash(const char *jti, u_char *hash)
 {
     ngx_str_t part = { ngx_strlen(jti), (u_char *) jti };
 
@@ -262,15 +262,11 @@ ngx_http_vms_auth_jti_hash(const char *jti, u_char *hash)
 }
 
 ngx_int_t
-ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t now)
+ngx_http_vms_auth_cache_jti_get_hash(ngx_shm_zone_t *zone, const u_char *hash, time_t now)
 {
     ngx_vms_shm_t *z = zone->data;
-    u_char hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
     ngx_int_t rc = -1;
 
-    if (ngx_http_vms_auth_jti_hash(jti, hash) != NGX_OK) {
-        return -1;      /* not known here: asked of Redis */
-    }
     ngx_shmtx_lock(&z->shpool->mutex);
     ngx_http_vms_auth_node_t *n = ngx_http_vms_auth_lookup(z, NODE_JTI, hash);
     if (n && n->until >= now) {
@@ -280,11 +276,22 @@ ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t no
     return rc;
 }
 
+ngx_int_t
+ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t now)
+{
+    u_char hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
+
+    if (ngx_http_vms_auth_cache_jti_hash(jti, hash) != NGX_OK) {
+        return -1;      /* not known here: asked of Redis */
+    }
+    return ngx_http_vms_auth_cache_jti_get_hash(zone, hash, now);
+}
+
 void
 ngx_http_vms_auth_cache_jti_put(ngx_shm_zone_t *zone, const char *jti, ngx_uint_t revoked, time_t until)
 {
     u_char hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
-    if (ngx_http_vms_auth_jti_hash(jti, hash) != NGX_OK) {
+    if (ngx_http_vms_auth_cache_jti_hash(jti, hash) != NGX_OK) {
         return;
     }
     ngx_http_vms_auth_store(zone, NODE_JTI, hash, until, revoked, NULL, 0);

@@ -97,6 +97,7 @@ typedef struct {
     vms_claims_t               claims;
     ngx_uint_t                 has_claims;
     ngx_http_vms_auth_l1_t    *l1;              /* claims borrowed from the worker's cache */
+    const u_char              *jti_hash;        /* its hash of claims.jti, or NULL */
     u_char                     hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
     /* revocation check */
     ngx_uint_t                 revocation;      /* 0 not checked, 1 waiting, 2 done */
@@ -153,6 +154,9 @@ void ngx_http_vms_auth_cache_put(ngx_shm_zone_t *zone, const u_char *hash, time_
 /* Revocation state per jti: 1 revoked, 0 known clean (until its time), -1 unknown. */
 ngx_int_t ngx_http_vms_auth_sha256(const ngx_str_t *parts, ngx_uint_t n, u_char *out);
 ngx_int_t ngx_http_vms_auth_cache_jti_get(ngx_shm_zone_t *zone, const char *jti, time_t now);
+/* the same with the jti's hash (ngx_http_vms_auth_cache_jti_hash) already computed */
+ngx_int_t ngx_http_vms_auth_cache_jti_hash(const char *jti, u_char *hash);
+ngx_int_t ngx_http_vms_auth_cache_jti_get_hash(ngx_shm_zone_t *zone, const u_char *hash, time_t now);
 void ngx_http_vms_auth_cache_jti_put(ngx_shm_zone_t *zone, const char *jti, ngx_uint_t revoked,
     time_t until);
 

@@ -59,7 +59,9 @@ ngx_http_vms_auth_check_revoked(ngx_http_request_t *r, ngx_http_vms_auth_ctx_t *
         return NGX_OK;      /* a token without jti cannot be revoked; it lives until exp */
     }
     if (amcf->cache_zone) {
-        ngx_int_t s = ngx_http_vms_auth_cache_jti_get(amcf->cache_zone, jti, ngx_time());
+        ngx_int_t s = ctx->jti_hash
+                      ? ngx_http_vms_auth_cache_jti_get_hash(amcf->cache_zone, ctx->jti_hash, ngx_time())
+                      : ngx_http_vms_auth_cache_jti_get(amcf->cache_zone, jti, ngx_time());
         if (s == 1) {
             ctx->why = "token revoked";
             ngx_http_vms_auth_log_reject(r, ctx->why);

@@ -19,6 +19,8 @@ struct ngx_http_vms_auth_l1_s {
     ngx_uint_t    refs;       /* the slot's reference + one per request using it */
     time_t        until;      /* exp + leeway: evicted after (0: no exp, kept while valid) */
     u_char        hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
+    u_char        jti_hash[NGX_HTTP_VMS_AUTH_HASH_LEN];   /* of claims.jti, when has_jti_hash */
+    ngx_uint_t    has_jti_hash;
     vms_claims_t  claims;
     size_t        len;
     u_char        token[1];
@@ -60,6 +62,7 @@ ngx_http_vms_auth_l1_get(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, t
     ctx->l1 = e;
     ctx->claims = e->claims;         /* shared, read-only: freed with the entry */
     ctx->has_claims = 1;
+    ctx->jti_hash = e->has_jti_hash ? e->jti_hash : NULL;
     ngx_memcpy(ctx->hash, e->hash, sizeof(ctx->hash));
     return 1;
 }
@@ -78,6 +81,8 @@ ngx_http_vms_auth_l1_put(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, t
     e->refs = 2;
     e->until = ctx->claims.has_exp ? (time_t) ctx->claims.exp + leeway : 0;
     ngx_memcpy(e->hash, ctx->hash, sizeof(e->hash));
+    e->has_jti_hash = ctx->claims.jti != NULL
+                      && ngx_http_vms_auth_cache_jti_hash(ctx->claims.jti, e->jti_hash) == NGX_OK;
     e->claims = ctx->claims;
     e->len = token->len;
     ngx_memcpy(e->token, token->data, token->len);
@@ -86,6 +91,7 @@ ngx_http_vms_auth_l1_put(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, t
     }
     *slot = e;
     ctx->l1 = e;
+    ctx->jti_hash = e->has_jti_hash ? e->jti_hash : NULL;
 }
 
 static void
@@ -95,6 +101,7 @@ ngx_http_vms_auth_ctx_cleanup(void *data)
     if (ctx->l1) {
         ngx_http_vms_auth_l1_unref(ctx->l1);
         ctx->l1 = NULL;
+        ctx->jti_hash = NULL;
         ctx->has_claims = 0;
     } else if (ctx->has_claims) {
         vms_claims_free(&ctx->claims);
