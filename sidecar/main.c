@@ -477,7 +477,9 @@ main(int argc, char **argv)
             .daily_at = cfg->retention_daily_at,
             .max_used_pct = cfg->disk_max_used_pct,
             .min_free_bytes = cfg->disk_min_free_bytes,
-            .owns = cfg->cluster ? vms_cluster_owns : NULL,
+            /* shared tree: each node ages out only the cameras it holds;
+             * local tree (cluster_storage = local): all of it is this node's */
+            .owns = cfg->cluster && !cfg->storage_local ? vms_cluster_owns : NULL,
         };
         vms_camera_conf_t *cc;
         retention = vms_retention_start(&rc);

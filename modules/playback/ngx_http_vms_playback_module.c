@@ -507,9 +507,14 @@ ngx_http_vms_playback_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
     ngx_http_vms_playback_loc_conf_t *pcf = conf;
+    /* With proxy_pass (or another content handler) in the location, written before or after
+     * this, the module only checks the request and sets $vms_playback_camera: the answer comes
+     * from there (per-node storage, docs/scale-out.md). */
     if (pcf->mode != NGX_HTTP_VMS_PLAYBACK_OFF) {
         ngx_http_core_loc_conf_t *clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->handler = ngx_http_vms_playback_handler;
+        if (clcf->handler == NULL) {
+            clcf->handler = ngx_http_vms_playback_handler;
+        }
     }
     return NGX_CONF_OK;
 }

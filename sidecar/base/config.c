@@ -135,6 +135,8 @@ static const vms_confkey_t global_keys[] = {
     { "lease_duration", VMS_CK_DURATION, VMS_CK_AT(GC, lease_ms, int64_t),
       1000, 300000, "5s", NULL, 0, NULL },
     SIZE(GC, "lease_hold_max", lease_hold_max, 0, "16MB"),
+    FUNC(GC, "cluster_storage", storage_local, vms_config_parse_storage,
+         "shared", NULL),
 };
 
 #define NGLBKEYS  (sizeof(global_keys) / sizeof(global_keys[0]))

@@ -114,6 +114,8 @@ typedef struct {
     int64_t    lease_ms;
     int64_t    lease_hold_max;             /* bytes per camera held while
                                               the lease is unconfirmed */
+    int        storage_local;              /* cluster_storage = local: this
+                                              node's recordings are its own */
     vms_cam_settings_t  defaults;
     vms_camera_conf_t  *cameras;
     int        ncameras;

@@ -30,6 +30,8 @@ int vms_config_parse_loglevel(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* int */
 int vms_config_parse_logformat(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* int */
+int vms_config_parse_storage(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen);   /* int: 1 local */
 int vms_config_parse_timeofday(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen);   /* char[8] "HH:MM" */
 int vms_config_parse_pem_file(const vms_confkey_t *k, void *base,

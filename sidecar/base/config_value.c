@@ -116,6 +116,24 @@ vms_config_parse_logformat(const vms_confkey_t *k, void *base,
                       "expected json or text", why, whylen);
 }
 
+static int
+storage_parse(const char *name, int *out)
+{
+    if (strcmp(name, "shared") == 0 || strcmp(name, "local") == 0) {
+        *out = name[0] == 'l';
+        return 0;
+    }
+    return -1;
+}
+
+int
+vms_config_parse_storage(const vms_confkey_t *k, void *base,
+    const char *value, char *why, size_t whylen)
+{
+    return parse_name(k, base, value, storage_parse, "expected shared or local",
+                      why, whylen);
+}
+
 int
 vms_config_parse_timeofday(const vms_confkey_t *k, void *base,
     const char *value, char *why, size_t whylen)

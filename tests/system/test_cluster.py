@@ -7,8 +7,10 @@ removes cameras on the running fleet; a node's loss moves its cameras to the sur
 gap and no overlapping segments; a paused node writes nothing for the cameras it lost; a broker outage
 stops no recording.  Measured times are printed (pytest -s) and kept in docs/scale-out.md, not
 asserted beyond the issue's bounds."""
+import datetime as dt
 import json
 import os
+import re
 import signal
 import time
 import urllib.error
@@ -19,6 +21,7 @@ import pytest
 import requests
 
 import recindex
+import vmsstack
 from helpers import token
 from vmsdtest import Events, conf_text, health, log_lines, metric, wait
 
@@ -385,3 +388,68 @@ def test_a_redis_outage_loses_no_recording(stack):
     msgs = [line["message"] for n in nodes for line in log_lines(n)]
     assert not [m for m in msgs if "fenced" in m or "lease lost" in m], msgs
     assert any("taken back with the same token" in m for m in msgs)
+
+
+def iso(t):
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_per_node_storage_plays_back_across_a_node_loss(stack):
+    """cluster_storage = local: each node records into its own tree and serves it from its nginx;
+    the front's playback (vms-playback-router) shows one camera across a kill -9 handover as one
+    playlist: the dead node's part, one discontinuity, the new owner's part."""
+    import playback_fixtures as pf
+    k, r = stack.kafka(), stack.redis()
+    cams = stack.camsim(cameras=4)
+    nodes, rec, node_ngx = [], {}, {}
+    for name in NODES[:2]:
+        rec[name] = stack.path(f"rec-{name}")
+        text = conf_text(cams, [], kafka=k, redis=r, extra={"cluster": "on", "node_id": name,
+                                                             "segment_duration": "4s",
+                                                             "cluster_storage": "local"})
+        nodes.append(stack.vmsd(text=text, name=name, vars={"RECORDINGS": rec[name]}))
+        node_ngx[name] = stack.nginx(name=f"nginx-{name}", vars={
+            "RECORDINGS": rec[name], "PLAYBACK_NODE_LISTEN": f"127.0.0.1:{vmsstack.free_port()}",
+            "REDIS_ADDR": "127.0.0.1:9", "KAFKA_BROKERS": "127.0.0.1:9"})
+    router = stack.playback_router({n: g.vars["PLAYBACK_NODE_LISTEN"] for n, g in node_ngx.items()})
+    front = pf.start_nginx(stack, router.front_vars)
+    ids = ["cam1", "cam2", "cam3", "cam4"]
+    t0 = time.time()
+    create(nodes, cams, ids)
+    owners = wait("4 cameras recorded, each by one node", lambda: all_recorded_once(nodes, ids), 90, nodes[0])
+    time.sleep(10)                                   # closed segments on the first owners
+    victim = max(nodes, key=lambda n: sum(1 for o in owners.values() if o[0] == n.name))
+    survivor = next(n for n in nodes if n is not victim)
+    lost = sorted(c for c, o in owners.items() if o[0] == victim.name)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.proc.wait()
+    t_kill = time.time()
+    wait("cameras on the survivor", lambda: all_recorded_once([survivor], ids), 60, survivor)
+    time.sleep(10)                                   # closed segments on the new owner
+    for cam in lost:
+        # every file of the camera after the kill is in the survivor's tree, none in the victim's
+        assert all(s["start_us"] / 1e6 < t_kill for s in recindex.segments(os.path.join(rec[victim.name], cam)))
+        assert any(s["start_us"] / 1e6 > t_kill for s in recindex.segments(os.path.join(rec[survivor.name], cam)))
+        url = front.url(f"/api/playback/{cam}?start={iso(t0)}&end={iso(time.time())}&jwt={front.tok}")
+        pl = requests.get(url)
+        assert pl.status_code == 200 and "X-VMS-Playback-Missing" not in pl.headers, pl.text
+        lines = pl.text.splitlines()
+        segs = []                                    # (node, start s, duration s, uri)
+        for i, line in enumerate(lines):
+            if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                uri = lines[i + 3]
+                node = re.search(r"[?&]node=([^&]+)", uri).group(1)
+                start = dt.datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00")).timestamp()
+                segs.append((node, start, float(lines[i + 1][8:-1]), uri))
+        order = [s[0] for s in segs]
+        assert order == sorted(order, key=lambda n: n != victim.name), order    # the victim's, then the survivor's
+        assert {victim.name, survivor.name} == set(order), order
+        moved = order.index(survivor.name)
+        pdt_lines = [i for i, line in enumerate(lines) if line.startswith("#EXT-X-PROGRAM-DATE-TIME:")]
+        assert lines[pdt_lines[moved] - 2] == "#EXT-X-DISCONTINUITY", lines[pdt_lines[moved] - 3:]
+        hole = segs[moved][1] - (segs[moved - 1][1] + segs[moved - 1][2])
+        assert 0 <= hole <= HANDOVER_MAX_S, (cam, hole)
+        for node, _, _, uri in (segs[moved - 1], segs[moved]):
+            m = requests.get(front.url(f"/api/playback/{uri}"))
+            assert m.status_code == 200 and m.content[4:8] == b"ftyp", (node, m.status_code, m.text[:200])
+        print(f"{cam}: {victim.name} -> {survivor.name}, playback hole {hole:.1f} s")

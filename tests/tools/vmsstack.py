@@ -140,6 +140,18 @@ def http_get(url, timeout=2.0, headers=None, context=None):
         return e.code, e.read()
 
 
+# Per-node storage (docs/scale-out.md): what the front's playback locations (server.d/playback.conf.in)
+# do instead of reading recordings: playlists, timelines, /list and clips from vms-playback-router;
+# media from the node its URI names, with only the rebase arguments (never the caller's token).
+PLAYBACK_ROUTE = ("proxy_pass http://vms_pb_router; proxy_set_header X-VMS-Args $args; "
+                  "proxy_set_header X-VMS-Session $vms_limit_session; "
+                  "proxy_set_header X-VMS-Base-URL $scheme://$http_host;")
+PLAYBACK_MEDIA_ROUTE = ("if ($vms_pb_node = \"\") { return 400 '{\"status\":\"error\",\"error\":"
+                        "\"node: not a playback node\"}\\n'; } "
+                        "proxy_pass http://vms_pb_node_$vms_pb_node$uri?s=$arg_s&t=$arg_t; "
+                        "proxy_hide_header Access-Control-Allow-Origin;")
+
+
 def render(text, variables, name="template"):
     """Replace @NAME@; `# @default NAME value` lines give defaults; unknown names are an error."""
     values = dict(DEFAULT_LINE.findall(text))
@@ -578,6 +590,16 @@ class Stack:
         v.update(vars or {})
         if v.get("TLS_CERT"):
             present.add("tls")
+        if v.get("PLAYBACK_NODES"):   # per-node storage, the front (docs/scale-out.md)
+            present.add("playback_nodes")
+            nodes = [n.split("=", 1) for n in v["PLAYBACK_NODES"].split(",")]
+            v["PLAYBACK_NODE_UPSTREAMS"] = "\n".join(f"upstream vms_pb_node_{n} {{ server {a}; }}"
+                                                     for n, a in nodes)
+            v["PLAYBACK_NODE_MAP"] = "\n".join(f"    {n} {n};" for n, _ in nodes)
+            v.setdefault("PLAYBACK_ROUTE", PLAYBACK_ROUTE)
+            v.setdefault("PLAYBACK_MEDIA_ROUTE", PLAYBACK_MEDIA_ROUTE)
+        if v.get("PLAYBACK_NODE_LISTEN"):   # per-node storage, a node's recordings (http.d/playback_node)
+            present.add("playback_node")
         if v.get("VMSD_CA"):     # server.d/vmsd_tls.conf.in: vmsd's API over verified TLS
             present.add("vmsd_tls")
             v.setdefault("VMSD_SCHEME", "https")
@@ -726,6 +748,20 @@ class Stack:
         svc = self._start(name, [self.bin("vms-detections-consumer"), "--brokers", kafka.bootstrap,
                                  "--rules", rules, *args], env=dict(self._env(), VMS_PG_DSN=pg.dsn))
         svc.wait_line(r"detections-consumer: ready", 60)
+        return svc
+
+    def playback_router(self, nodes, name="playback-router", port=None, args=()):
+        """vms-playback-router (docs/scale-out.md, "Per-node storage") over nodes {name: "host:port"}
+        (each a node nginx started with vars PLAYBACK_NODE_LISTEN); the front nginx gets
+        vars svc.front_vars."""
+        port = port or free_port()
+        spec = ",".join(f"{n}=http://{a}" for n, a in nodes.items())
+        svc = self._start(name, [self.bin("vms-playback-router"), "--listen", f"127.0.0.1:{port}", *args],
+                          env=dict(self._env(), VMS_PLAYBACK_NODES=spec))
+        svc.wait_line(r"playback-router: ready on", 30)
+        svc.addr = f"127.0.0.1:{port}"
+        svc.front_vars = {"PLAYBACK_ROUTER": svc.addr,
+                          "PLAYBACK_NODES": ",".join(f"{n}={a}" for n, a in nodes.items())}
         return svc
 
     def review_api(self, pg, name="review-api", port=None, args=(), socket=None):

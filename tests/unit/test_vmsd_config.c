@@ -259,6 +259,18 @@ test_log_format_and_trace_ids(void **state)
     expect_error(HEAD "log_format = xml\n", 3,
                  "key \"log_format\": expected json or text");
 
+    /* cluster_storage (docs/scale-out.md): shared by default, local, nothing else */
+    cfg = load(HEAD);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->storage_local, 0);
+    vms_config_free(cfg);
+    cfg = load(HEAD "cluster_storage = local\n");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->storage_local, 1);
+    vms_config_free(cfg);
+    expect_error(HEAD "cluster_storage = nfs\n", 3,
+                 "key \"cluster_storage\": expected shared or local");
+
     /* X-Request-ID / trace ids: 1-64 of [A-Za-z0-9_-] */
     assert_true(vms_trace_id_valid("0123456789abcdef0123456789abcdef"));
     assert_true(vms_trace_id_valid("A-z_9"));
