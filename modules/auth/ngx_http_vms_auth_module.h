@@ -98,6 +98,7 @@ typedef struct {
     ngx_uint_t                 has_claims;
     ngx_http_vms_auth_l1_t    *l1;              /* claims borrowed from the worker's cache */
     const u_char              *jti_hash;        /* its hash of claims.jti, or NULL */
+    ngx_uint_t                 l1_slot;         /* the token's slot there (set by the lookup) */
     u_char                     hash[NGX_HTTP_VMS_AUTH_HASH_LEN];
     /* revocation check */
     ngx_uint_t                 revocation;      /* 0 not checked, 1 waiting, 2 done */

@@ -37,18 +37,13 @@ ngx_http_vms_auth_l1_unref(ngx_http_vms_auth_l1_t *e)
     }
 }
 
-static ngx_http_vms_auth_l1_t **
-ngx_http_vms_auth_l1_slot(const ngx_str_t *token)
-{
-    return &ngx_http_vms_auth_l1[ngx_murmur_hash2(token->data, token->len)
-                                 % NGX_HTTP_VMS_AUTH_L1_SLOTS];
-}
-
-/* The request's claims and hash from this worker's cache: 1, or 0 (not there). */
+/* The request's claims and hash from this worker's cache: 1, or 0 (not there; ctx->l1_slot is
+ * where ngx_http_vms_auth_l1_put puts them). */
 static ngx_int_t
 ngx_http_vms_auth_l1_get(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, time_t now)
 {
-    ngx_http_vms_auth_l1_t **slot = ngx_http_vms_auth_l1_slot(token), *e = *slot;
+    ctx->l1_slot = ngx_murmur_hash2(token->data, token->len) % NGX_HTTP_VMS_AUTH_L1_SLOTS;
+    ngx_http_vms_auth_l1_t **slot = &ngx_http_vms_auth_l1[ctx->l1_slot], *e = *slot;
 
     if (e == NULL || e->len != token->len || ngx_memcmp(e->token, token->data, e->len) != 0) {
         return 0;
@@ -67,12 +62,13 @@ ngx_http_vms_auth_l1_get(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, t
     return 1;
 }
 
-/* Moves the request's freshly parsed claims into this worker's cache (the request keeps using
- * them through the entry).  Without memory the request simply keeps its own. */
+/* Moves the request's freshly parsed claims into this worker's cache, in the slot the lookup
+ * found empty or taken (the request keeps using them through the entry).  Without memory the
+ * request simply keeps its own. */
 static void
 ngx_http_vms_auth_l1_put(ngx_http_vms_auth_ctx_t *ctx, const ngx_str_t *token, time_t leeway)
 {
-    ngx_http_vms_auth_l1_t **slot = ngx_http_vms_auth_l1_slot(token), *e;
+    ngx_http_vms_auth_l1_t **slot = &ngx_http_vms_auth_l1[ctx->l1_slot], *e;
 
     e = ngx_alloc(sizeof(*e) + token->len, ngx_cycle->log);
     if (e == NULL) {

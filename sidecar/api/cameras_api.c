@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "http.h"
 #include "log.h"
+#include "record.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -81,7 +82,7 @@ static void
 answer(vms_http_resp_t *w, int status, const char *id, json_t *cfg)
 {
     json_t *r = redacted(cfg);
-    char   *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    char   *s = json_dumps(r, VMS_RECORD_JSON | JSON_SORT_KEYS);
 
     w->status = status;
     vms_buf_append(&w->body, "{\"id\":", 6);
@@ -218,7 +219,7 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
     }
     json_object_del(next, "id");
     keep_redacted_url(next, cur);
-    next_s = json_dumps(next, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    next_s = json_dumps(next, VMS_RECORD_JSON | JSON_SORT_KEYS);
     if (next_s == NULL) {
         vms_http_error(w, 500, "out of memory");
         goto done;

@@ -88,7 +88,7 @@ vms_camera_record_parse(const char *conf_path, const char *id,
         } else if (json_is_array(v) || json_is_object(v)) {
             /* roi_areas: the list itself, as the file holds its JSON text */
             free(dumped);
-            dumped = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+            dumped = json_dumps(v, VMS_RECORD_JSON);
             s = dumped;
             if (s == NULL || strlen(s) > 2048) {
                 snprintf(field, fieldlen, "%s", k);

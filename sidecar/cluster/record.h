@@ -13,6 +13,11 @@
 
 #include "config.h"
 
+/* How camera JSON is written (jansson flags): compact, and a real as it was typed (0.05, not
+ * 0.050000000000000003).  Records the cameras API writes also sort their keys (JSON_SORT_KEYS),
+ * so one configuration is always one text. */
+#define VMS_RECORD_JSON  (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 /* conf_path: the node's vmsd.conf (its [vmsd] section gives the defaults).
  * NULL with err (no file or line named) and field (the first key at fault,
  * or "") when the record is not a valid camera. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <microhttpd.h>
@@ -43,8 +44,10 @@
 #define BODY_MAX     (64u << 20)     /* a 32-day playlist is ~12 MB */
 
 typedef struct {
-    char   name[NAME_MAX_LEN + 1];
-    char  *url;                      /* http://host:port, no trailing / */
+    char           name[NAME_MAX_LEN + 1];
+    char          *url;              /* http://host:port, no trailing / */
+    time_t         said_at;          /* its last "not answering" log line */
+    unsigned long  unsaid;           /* failures since, not logged */
 } node_t;
 
 static node_t  nodes[NODES_MAX];
@@ -207,7 +210,17 @@ answered(answer_t *a, const char *path, char *missing, size_t mlen)
     if (a->status >= 500) {
         snprintf(a->err, sizeof(a->err), "HTTP %ld", a->status);
     }
-    svc_say("node %s: %s: %s", a->node->name, path, a->err[0] ? a->err : "no answer");
+    /* a node down meets every request: one line per node per 10 s, with what was not said */
+    node_t *n = (node_t *) a->node;
+    time_t now = time(NULL), last = __atomic_load_n(&n->said_at, __ATOMIC_RELAXED);
+    if (now - last >= 10 && __atomic_compare_exchange_n(&n->said_at, &last, now, 0, __ATOMIC_RELAXED,
+                                                        __ATOMIC_RELAXED)) {
+        unsigned long quiet = __atomic_exchange_n(&n->unsaid, 0, __ATOMIC_RELAXED);
+        svc_say("node %s: %s: %s (%lu more failures since the last such line)", a->node->name, path,
+                a->err[0] ? a->err : "no answer", quiet);
+    } else {
+        __atomic_add_fetch(&n->unsaid, 1, __ATOMIC_RELAXED);
+    }
     size_t used = strlen(missing);
     snprintf(missing + used, mlen - used, "%s%s", used ? "," : "", a->node->name);
     return 0;

@@ -1003,11 +1003,37 @@ def run(args):
             ngx_vars = dict(common, HTTPS_PORT=env_port("VMS_HTTPS_PORT", 8443), VMSD_CA=st.tls.ca)
             if os.environ.get("VMS_HSTS_MAX_AGE"):
                 ngx_vars["HSTS_MAX_AGE"] = int(os.environ["VMS_HSTS_MAX_AGE"])
+        # VMS_STORAGE=local: per-node storage on this host (docs/scale-out.md, storage mode (b)): two
+        # vmsd nodes, each recording into its own tree that its own nginx serves on a private port;
+        # the front nginx's playback goes through vms-playback-router
+        storage_local = os.environ.get("VMS_STORAGE", "shared") == "local"
+        if storage_local and not cluster:
+            raise StackError("VMS_STORAGE=local needs the cluster (VMS_CLUSTER=on)")
+        node_names = ("node-a", "node-b") if storage_local else ("vmsd-1",)
+        if storage_local:
+            base_port = env_port("VMS_PLAYBACK_NODE_PORT", 8086)
+            node_ngx = {n: st.nginx(vars={"REDIS_ADDR": r.addr, "KAFKA_BROKERS": k.bootstrap,
+                                          "RECORDINGS": st.path(f"recordings-{n}"),
+                                          "PLAYBACK_NODE_LISTEN": f"127.0.0.1:{base_port + i}"},
+                                    name=f"nginx-{n}")
+                        for i, n in enumerate(node_names)}
+            router = st.playback_router({n: g.vars["PLAYBACK_NODE_LISTEN"] for n, g in node_ngx.items()},
+                                        port=env_port("VMS_PLAYBACK_ROUTER_PORT", 8096))
+            ngx_vars = dict(ngx_vars, **router.front_vars)
         ngx = st.nginx(vars=ngx_vars, port=http_port)
-        v = st.vmsd(vars={**common, "HTTP_PORT": http_port,
-                          "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id",
-                          "EXTRA_GLOBAL": "cluster = on\nnode_id = vmsd-1" if cluster else ""},
-                    port=api_port, tls=args.tls)
+        vs = []
+        for i, n in enumerate(node_names):
+            extra = f"cluster = on\nnode_id = {n}" if cluster else ""
+            node_vars = {}
+            if storage_local:
+                extra += "\ncluster_storage = local"
+                node_vars["RECORDINGS"] = st.path(f"recordings-{n}")
+            vs.append(st.vmsd(vars={**common, "HTTP_PORT": http_port,
+                                    "RELAY": f"rtmp://127.0.0.1:{rtmp_port}/live/%id",
+                                    "EXTRA_GLOBAL": extra, **node_vars},
+                              name="vmsd" if i == 0 else f"vmsd-{n}",
+                              port=api_port if i == 0 else env_port("VMS_API2_PORT", 8092), tls=args.tls))
+        v = vs[0]
         if cluster:
             seed_cameras(v, cams, n_cams)
         dc = st.detections_consumer(pg, k)
@@ -1046,6 +1072,12 @@ def run(args):
              {st.tls_issued.strip().replace(chr(10), chr(10) + '             ')}"""
     with open(am.conf) as f:
         webhook = re.search(r"url: '([^']*)'", f.read()).group(1)
+    storage_line = ""
+    if len(vs) > 1:
+        nodes_text = "; ".join(f"{n}: vmsd {x.api}, recordings {st.path('recordings-' + n)}"
+                               for n, x in zip(node_names, vs))
+        storage_line = (f"  per-node   {nodes_text}\n"
+                        f"             playback through vms-playback-router {router.addr} (docs/scale-out.md)\n")
     print(f"""vms is up (logs: {st.logs})
   mosaic     {base}/
   player     {base}/player.html?camera=cam1
@@ -1060,7 +1092,7 @@ def run(args):
   detections vms-detections-consumer (rules {os.path.join(ROOT, "conf", "review", "rules.json")}, log {dc.log})
   prometheus {prom.url}/alerts   (rules {rules})
   alertmgr   {am.url}   (webhook {webhook})
-  sign in    {base}/ as admin, password in {admin_file} (vms-login {login.addr}; more users: vms-user, docs/users.md)
+{storage_line}  sign in    {base}/ as admin, password in {admin_file} (vms-login {login.addr}; more users: vms-user, docs/users.md)
   dev token  ./build.sh token   (signed with {st.secret_file()}){tls_lines}""")
     if args.detach:
         return 0
