@@ -126,3 +126,50 @@ svc_httpd_stop(struct MHD_Daemon *d, const char *listen)
         unlink(path);
     }
 }
+
+static svc_get_handler_t  get_handler;
+
+/* MHD calls this once with the headers, then with any body (skipped), then a last time: the
+ * handler answers then. */
+static enum MHD_Result
+on_get(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_len, void **state)
+{
+    static int  marker;
+
+    if (*state == NULL) {          /* first call: headers only */
+        *state = &marker;
+        return MHD_YES;
+    }
+    if (*upload_len) {
+        *upload_len = 0;           /* bodies are ignored (GET only) */
+        return MHD_YES;
+    }
+    return get_handler(c, url, method);
+}
+
+struct MHD_Daemon *
+svc_httpd_start_get(const char *listen, const char *listen_mode, unsigned threads,
+    svc_get_handler_t handler, int *rc)
+{
+    get_handler = handler;
+    return svc_httpd_start(listen, listen_mode, threads, on_get, NULL, rc);
+}
+
+enum MHD_Result
+svc_httpd_send(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+    const char *const *headers)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, body ? body : (void *) "", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result      ret;
+
+    for (; headers != NULL && headers[0] != NULL; headers += 2) {
+        if (headers[1] != NULL) {
+            MHD_add_response_header(resp, headers[0], headers[1]);
+        }
+    }
+    ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}

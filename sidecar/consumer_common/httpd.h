@@ -22,6 +22,24 @@ struct MHD_Daemon *svc_httpd_start(const char *listen, const char *listen_mode,
     unsigned threads, MHD_AccessHandlerCallback handler,
     MHD_RequestCompletedCallback done, int *rc);
 
+/*
+ * A GET/HEAD service's handler: called once per request, after its headers (a body is skipped);
+ * answers with svc_httpd_send.
+ */
+typedef enum MHD_Result (*svc_get_handler_t)(struct MHD_Connection *c, const char *url,
+                                             const char *method);
+
+/* svc_httpd_start for a GET/HEAD service (one handler per process). */
+struct MHD_Daemon *svc_httpd_start_get(const char *listen, const char *listen_mode,
+    unsigned threads, svc_get_handler_t handler, int *rc);
+
+/*
+ * Queues a response: body (malloc'd, freed by MHD; NULL for none) of len bytes, and the headers
+ * as name, value pairs up to a NULL name (a NULL value leaves that header out).
+ */
+enum MHD_Result svc_httpd_send(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+    const char *const *headers);
+
 /* Stops serving and removes the socket file of a unix: listener. */
 void svc_httpd_stop(struct MHD_Daemon *d, const char *listen);
 

@@ -147,3 +147,19 @@ svc_poll(rd_kafka_t *rk, int timeout_ms)
     }
     return m;
 }
+
+int
+svc_options(int argc, char **argv, const svc_opt_t *opts)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const svc_opt_t *o = opts;
+        while (o->name != NULL && strcmp(argv[i], o->name) != 0) {
+            o++;
+        }
+        if (o->name == NULL || i + 1 >= argc) {
+            return -1;
+        }
+        *o->value = argv[i + 1];
+    }
+    return 0;
+}

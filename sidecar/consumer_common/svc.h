@@ -20,6 +20,15 @@ void svc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Kafka over TLS from VMS_KAFKA_SECURITY_PROTOCOL / VMS_KAFKA_SSL_* (modules/common/vms_kafka_ssl.h):
  * 0, or -1 after saying why. */
 int svc_kafka_ssl(rd_kafka_conf_t *c);
+/* A "--name VALUE" option and where its value goes. */
+typedef struct {
+    const char   *name;
+    const char  **value;
+} svc_opt_t;
+
+/* argv's "--name VALUE" pairs into opts (up to a NULL name): 0, or -1 on an unknown name or a
+ * missing value (the caller prints its usage) */
+int svc_options(int argc, char **argv, const svc_opt_t *opts);
 /* sleeps ms milliseconds or until svc_stop is set */
 void svc_sleep_ms(long ms);
 /* "30s", "500ms", "2m" or plain seconds, up to 7 days; -1 if malformed */

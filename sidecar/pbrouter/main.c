@@ -487,45 +487,21 @@ serve(struct MHD_Connection *c, const char *url, reply_t *r)
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
-           const char *upload, size_t *upload_len, void **state)
+on_request(struct MHD_Connection *c, const char *url, const char *method)
 {
-    (void) cls;
-    (void) version;
-    (void) upload;
-    if (*state == NULL) {          /* first call: headers only */
-        static int marker;
-        *state = &marker;
-        return MHD_YES;
-    }
-    if (*upload_len) {
-        *upload_len = 0;           /* bodies are ignored (GET only) */
-        return MHD_YES;
-    }
     reply_t r = { 0 };
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         reply_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
     } else {
         serve(c, url, &r);
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *) "",
-                                                               r.body ? MHD_RESPMEM_MUST_FREE
-                                                                      : MHD_RESPMEM_PERSISTENT);
-    if (r.accel[0]) {
-        MHD_add_response_header(resp, "X-Accel-Redirect", r.accel);
-    } else {
-        MHD_add_response_header(resp, "Content-Type", r.type[0] ? r.type : "application/json");
-        MHD_add_response_header(resp, "Cache-Control", "no-cache");
-    }
-    if (r.missing[0]) {
-        MHD_add_response_header(resp, "X-VMS-Playback-Missing", r.missing);
-    }
-    if (r.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-        MHD_add_response_header(resp, "Allow", "GET, HEAD");
-    }
-    enum MHD_Result ret = MHD_queue_response(c, r.status ? r.status : 500, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    /* an X-Accel-Redirect answer is nginx's to follow: no type of its own */
+    const char *headers[] = { "X-Accel-Redirect", r.accel[0] ? r.accel : NULL,
+                              "Content-Type", r.accel[0] ? NULL : r.type[0] ? r.type : "application/json",
+                              "Cache-Control", r.accel[0] ? NULL : "no-cache",
+                              "X-VMS-Playback-Missing", r.missing[0] ? r.missing : NULL,
+                              "Allow", r.status == MHD_HTTP_METHOD_NOT_ALLOWED ? "GET, HEAD" : NULL, NULL };
+    return svc_httpd_send(c, r.status ? r.status : 500, r.body, r.len, headers);
 }
 
 /* "node-a=http://10.0.0.1:8086,node-b=http://10.0.0.2:8086"; 0 or -1 after saying why */
@@ -585,19 +561,12 @@ main(int argc, char **argv)
     const char *timeout = "10s", *gap = "500ms", *threads = "4";
 
     svc_init("playback-router");
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--listen") == 0) dst = &listen_at;
-        else if (strcmp(argv[i], "--listen-mode") == 0) dst = &listen_mode;
-        else if (strcmp(argv[i], "--nodes") == 0) dst = &spec;
-        else if (strcmp(argv[i], "--timeout") == 0) dst = &timeout;
-        else if (strcmp(argv[i], "--gap") == 0) dst = &gap;
-        else if (strcmp(argv[i], "--threads") == 0) dst = &threads;
-        if (dst == NULL || i + 1 >= argc) {
-            usage();
-            return 2;
-        }
-        *dst = argv[++i];
+    const svc_opt_t opts[] = { { "--listen", &listen_at }, { "--listen-mode", &listen_mode },
+                               { "--nodes", &spec }, { "--timeout", &timeout }, { "--gap", &gap },
+                               { "--threads", &threads }, { NULL, NULL } };
+    if (svc_options(argc, argv, opts) != 0) {
+        usage();
+        return 2;
     }
     long nthreads = strtol(threads, NULL, 10), gap_ms = svc_duration_ms(gap);
     timeout_ms = svc_duration_ms(timeout);
@@ -612,7 +581,7 @@ main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc;
-    struct MHD_Daemon *d = svc_httpd_start(listen_at, listen_mode, (unsigned) nthreads, on_request, NULL, &rc);
+    struct MHD_Daemon *d = svc_httpd_start_get(listen_at, listen_mode, (unsigned) nthreads, on_request, &rc);
     if (d == NULL) {
         return rc;
     }

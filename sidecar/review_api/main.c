@@ -429,21 +429,8 @@ export_clips(req_t *q, reply_t *r)
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
-           const char *upload, size_t *upload_len, void **state)
+on_request(struct MHD_Connection *c, const char *url, const char *method)
 {
-    (void) cls;
-    (void) version;
-    (void) upload;
-    if (*state == NULL) {          /* first call: headers only */
-        static int marker;
-        *state = &marker;
-        return MHD_YES;
-    }
-    if (*upload_len) {
-        *upload_len = 0;           /* bodies are ignored (GET only) */
-        return MHD_YES;
-    }
     reply_t r = { 0 };
     req_t q = { c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-VMS-Cameras") };
     const char *p = url;
@@ -474,17 +461,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     } else {
         reply_error(&r, MHD_HTTP_NOT_FOUND, "not_found", "no such resource%s", "");
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *) "",
-                                                               r.body ? MHD_RESPMEM_MUST_FREE
-                                                                      : MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, "Content-Type", r.type ? r.type : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (r.retry_after) {
-        MHD_add_response_header(resp, "Retry-After", "5");
-    }
-    enum MHD_Result ret = MHD_queue_response(c, r.status ? r.status : 500, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    const char *headers[] = { "Content-Type", r.type ? r.type : "application/json",
+                              "Cache-Control", "no-store",
+                              "Retry-After", r.retry_after ? "5" : NULL, NULL };
+    return svc_httpd_send(c, r.status ? r.status : 500, r.body, r.len, headers);
 }
 
 static void
@@ -502,19 +482,12 @@ main(int argc, char **argv)
     const char *listen_mode = "0660";
 
     svc_init("review-api");
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--listen") == 0) dst = &listen_at;
-        else if (strcmp(argv[i], "--dsn") == 0) dst = &dsn_arg;
-        else if (strcmp(argv[i], "--dsn-file") == 0) dst = &dsn_file;
-        else if (strcmp(argv[i], "--snapshot-dir") == 0) dst = &snaps;
-        else if (strcmp(argv[i], "--threads") == 0) dst = &threads;
-        else if (strcmp(argv[i], "--listen-mode") == 0) dst = &listen_mode;
-        if (dst == NULL || i + 1 >= argc) {
-            usage();
-            return 2;
-        }
-        *dst = argv[++i];
+    const svc_opt_t opts[] = { { "--listen", &listen_at }, { "--dsn", &dsn_arg }, { "--dsn-file", &dsn_file },
+                               { "--snapshot-dir", &snaps }, { "--threads", &threads },
+                               { "--listen-mode", &listen_mode }, { NULL, NULL } };
+    if (svc_options(argc, argv, opts) != 0) {
+        usage();
+        return 2;
     }
     char why[512];
     dsn = svc_dsn(dsn_arg, dsn_file, why, sizeof(why));
@@ -533,7 +506,7 @@ main(int argc, char **argv)
         return 2;
     }
     int rc;
-    struct MHD_Daemon *d = svc_httpd_start(listen_at, listen_mode, (unsigned) nthreads, on_request, NULL, &rc);
+    struct MHD_Daemon *d = svc_httpd_start_get(listen_at, listen_mode, (unsigned) nthreads, on_request, &rc);
     if (d == NULL) {
         return rc;
     }
