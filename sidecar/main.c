@@ -480,6 +480,7 @@ main(int argc, char **argv)
             /* shared tree: each node ages out only the cameras it holds;
              * local tree (cluster_storage = local): all of it is this node's */
             .owns = cfg->cluster && !cfg->storage_local ? vms_cluster_owns : NULL,
+            .days = cfg->cluster && cfg->storage_local ? vms_cluster_retention_days : NULL,
         };
         vms_camera_conf_t *cc;
         retention = vms_retention_start(&rc);

@@ -1031,7 +1031,9 @@ vms_cluster_stop(void)
     rd_kafka_destroy(cl.catalog_rk);
     rd_kafka_flush(cl.producer, 2000);
     rd_kafka_destroy(cl.producer);
+    pthread_mutex_lock(&cl.lock);
     cl.on = 0;
+    pthread_mutex_unlock(&cl.lock);
     vms_lease_conn_free(cl.lease_lc);
     vms_lease_conn_free(cl.api_lc);
     free(cl.path);
@@ -1131,6 +1133,35 @@ cam_lookup(const char *id, int *owns, int64_t *since_ms)
         *since_ms = c->since_ms;
     }
     pthread_mutex_unlock(&cl.lock);
+}
+
+int64_t
+vms_cluster_retention_days(const char *id)
+{
+    cam_t              *c;
+    char               *json = NULL, field[64], err[256];
+    vms_camera_conf_t  *cc;
+    int64_t             days = -1;
+
+    char               *path = NULL;
+
+    /* retention's thread may ask while vms_cluster_stop() runs: nothing of cl after cl.on */
+    pthread_mutex_lock(&cl.lock);
+    c = cl.on ? cam_find(id, 0) : NULL;
+    if (c != NULL && c->json != NULL) {
+        json = strdup(c->json);
+        path = strdup(cl.path);
+    }
+    pthread_mutex_unlock(&cl.lock);
+    if (json != NULL && path != NULL
+        && (cc = vms_camera_record_parse(path, id, json, field, sizeof(field), err,
+                                         sizeof(err))) != NULL) {
+        days = cc->s.retention_days;
+        vms_camera_conf_free(cc);
+    }
+    free(json);
+    free(path);
+    return days;
 }
 
 int

@@ -59,6 +59,10 @@ vms_cluster_put_e vms_cluster_put(const char *id, const char *json,
  * in a shared recordings tree). */
 int vms_cluster_owns(const char *id);
 
+/* retention_days of the camera's current record in the fleet (its node's [vmsd] defaults
+ * applied); -1 when there is none or it does not parse (per-node storage's retention) */
+int64_t vms_cluster_retention_days(const char *id);
+
 /* UTC ms since when this node runs id (0: it does not). */
 int64_t vms_cluster_since(const char *id);
 

@@ -43,6 +43,7 @@ typedef struct {
 struct vms_retention_s {
     char               *root;
     int               (*owns)(const char *camera_id);
+    int64_t           (*days)(const char *camera_id);
     int64_t             interval_ms;
     int                 daily_minute;      /* -1: no full pass */
     int64_t             max_used_pct;
@@ -82,8 +83,12 @@ static int64_t
 days_of(vms_retention_t *ret, const char *id)
 {
     size_t  i;
-    int64_t days = 0;
+    int64_t days = ret->days != NULL ? ret->days(id) : -1;
 
+    if (days >= 0) {
+        return days;
+    }
+    days = 0;
     pthread_mutex_lock(&ret->lock);
     for (i = 0; i < ret->ncams; i++) {
         if (strcmp(ret->cams[i].id, id) == 0) {
@@ -426,6 +431,7 @@ vms_retention_start(const vms_retention_conf_t *conf)
     }
     ret->root = strdup(conf->root);
     ret->owns = conf->owns;
+    ret->days = conf->days;
     ret->interval_ms = conf->interval_ms > 0 ? conf->interval_ms : 60000;
     ret->max_used_pct = conf->max_used_pct > 0 ? conf->max_used_pct : 90;
     ret->min_free_bytes = conf->min_free_bytes;

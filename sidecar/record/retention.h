@@ -35,6 +35,10 @@ typedef struct {
     /* Cluster (docs/scale-out.md): in a shared tree a node keeps only the
      * cameras it runs under an open write fence; NULL: every camera. */
     int        (*owns)(const char *camera_id);
+    /* Per-node storage (cluster_storage = local): a camera's age limit from the fleet's current
+     * record, for every camera in this node's tree, run here or not; -1: no record (then the
+     * limit vms_retention_camera() set applies).  NULL: only that one. */
+    int64_t    (*days)(const char *camera_id);
 } vms_retention_conf_t;
 
 /* "HH:MM" -> minute of the day.  0 or -1. */

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -453,3 +454,32 @@ def test_per_node_storage_plays_back_across_a_node_loss(stack):
             m = requests.get(front.url(f"/api/playback/{uri}"))
             assert m.status_code == 200 and m.content[4:8] == b"ftyp", (node, m.status_code, m.text[:200])
         print(f"{cam}: {victim.name} -> {survivor.name}, playback hole {hole:.1f} s")
+
+
+def test_per_node_storage_ages_out_cameras_it_does_not_run(stack, tmp_path):
+    """cluster_storage = local: a node's tree is its own, so its retention covers every camera in it,
+    with the age limit of the camera's current record, although the node does not run the camera
+    (it moved away, or is disabled: here disabled)."""
+    from test_retention import DAY, fixture_segment, make_mp4
+    k, r = stack.kafka(), stack.redis()
+    rec = stack.path("rec-node-a")
+    src = str(tmp_path / "src.mp4")
+    make_mp4(src)
+    now = time.time()
+    old = [fixture_segment(rec, "cam9", now - 3 * DAY, src), fixture_segment(rec, "cam9", now - 2 * DAY, src)]
+    young = [fixture_segment(rec, "cam9", now - 3600, src)]
+    built = subprocess.run([stack.bin("vms-index"), "rebuild", os.path.join(rec, "cam9")],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    text = conf_text(None, [], kafka=k, redis=r, extra={"cluster": "on", "node_id": "node-a",
+                                                         "cluster_storage": "local",
+                                                         "retention_interval": "1s"})
+    node = stack.vmsd(text=text, name="node-a", vars={"RECORDINGS": rec})
+    status, body = api(node, "POST", "cam9", {"url": "rtsp://127.0.0.1:9/gone", "enabled": False,
+                                              "retention_days": 1})
+    assert status == 201, body
+    wait("cam9's segments older than a day deleted",
+         lambda: not any(os.path.exists(os.path.join(rec, "cam9", p)) for p in old), 30, node)
+    left = {s["path"] for s in recindex.segments(os.path.join(rec, "cam9"))}
+    assert left == set(young) and all(os.path.exists(os.path.join(rec, "cam9", p)) for p in young)
+    assert "cam9" not in running([node])
