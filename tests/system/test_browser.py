@@ -72,6 +72,31 @@ def noon_zone():
     return tz, time.strftime("%Y-%m-%d", time.gmtime(local)), iso(start), iso(start + 86400)
 
 
+def per_node_front(st, redis, vmsd_port):
+    """Per-node storage (docs/scale-out.md): cam1's fixture recordings split between two nodes' trees
+    (node-a [0, 60 s) and [100, 120 s), node-b [70, 90 s), from 15 minutes ago), each served by its
+    nginx, and a second front nginx whose playback goes through vms-playback-router.
+    Returns the pernode.test.mjs environment (the token is added by the caller)."""
+    import datetime as dt
+    import playback_fixtures as pf
+    t0 = dt.datetime.fromtimestamp(int(time.time()) - 900, dt.timezone.utc)
+    nodes = {}
+    for name, held in (("node-a", [(0, 60), (100, 120)]), ("node-b", [(70, 90)])):
+        rec = st.path(f"rec-{name}")
+        keep = {s for a, b in held for s in range(a, b)}
+        pf.write_segments(os.path.join(rec, "cam1"), t0, 120, seg_seconds=10,
+                          gaps=[(s, s + 1) for s in range(120) if s not in keep], workdir=st.work)
+        pf.rebuild(st.bin("vms-index"), os.path.join(rec, "cam1"))
+        nodes[name] = st.nginx(name=f"nginx-{name}", vars={
+            "RECORDINGS": rec, "PLAYBACK_NODE_LISTEN": f"127.0.0.1:{vmsstack.free_port()}",
+            "REDIS_ADDR": redis.addr, "KAFKA_BROKERS": "127.0.0.1:9"})
+    router = st.playback_router({n: g.vars["PLAYBACK_NODE_LISTEN"] for n, g in nodes.items()})
+    front = st.nginx(name="nginx-pernode", vars={"REDIS_ADDR": redis.addr, "KAFKA_BROKERS": "127.0.0.1:9",
+                                                  "VMSD_API": f"127.0.0.1:{vmsd_port}",
+                                                  **router.front_vars})
+    return {"VMS_PERNODE_URL": front.url("").rstrip("/"), "VMS_PERNODE_T0": str(int(t0.timestamp() * 1000))}
+
+
 def recorded_with_gap(ngx, vmsd, cams, token, camera, recordings, day_start, day_end):
     """Records camera, drops it for a few seconds, records again; returns the timeline's spans."""
     url = lambda: ngx.url(f"/api/playback/{camera}/timeline?start={day_start}&end={day_end}")  # noqa: E731
@@ -183,6 +208,9 @@ def test_browser(stack, build_dir):
                # idle lease lives 30 s), and a user at the plan's limit gets 429 for playback too
                VMS_PLAYBACK_TOKEN=tokens.make(sub="viewer7", role="viewer", permissions=["playback"]),
                VMS_ARTIFACTS=ARTIFACTS, **login_env)
+    if any(t.endswith("pernode.test.mjs") for t in tests):
+        env.update(per_node_front(st, r, vmsd_port), VMS_PERNODE_DAY=day,
+                   VMS_PERNODE_TOKEN=tokens.make(sub="viewer13", role="viewer", permissions=["playback"]))
     os.makedirs(ARTIFACTS, exist_ok=True)
     open(env["VMS_CLIENT_METRICS_LOG"], "a").close()
     run_files(tests, env)
