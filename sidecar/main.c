@@ -503,6 +503,9 @@ main(int argc, char **argv)
         vms_log_info(NULL, "http: API certificate from %s (%s)",
                      cfg->api_tls_cert_path, vms_tlscert_describe(pair));
     }
+    if (cfg->cluster) {
+        vms_cluster_expect();        /* the cameras API answers 503 until it runs */
+    }
     if ((cfg->listen_unix[0] != '\0'
          ? vms_http_start_unix(cfg->listen_unix, cfg->listen_mode, err,
                                sizeof(err))

@@ -131,6 +131,11 @@ camera_item(const vms_http_req_t *req, vms_http_resp_t *w, void *data)
                        " [A-Za-z0-9_-]{1,64})");
         return 0;
     }
+    if (!vms_cluster_on() && vms_cluster_expected()) {
+        /* the API listens a moment before the cluster has started */
+        vms_http_error(w, 503, "the cluster is starting: try again in a second");
+        return 0;
+    }
     if (!vms_cluster_on()) {
         vms_http_error(w, 409, "cameras come from vmsd.conf (cluster = off):"
                        " edit its [camera] sections and send vmsd SIGHUP");

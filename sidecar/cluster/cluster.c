@@ -99,6 +99,21 @@ vms_cluster_on(void)
     return cl.on;
 }
 
+/* set before the API listens, so the cameras API can tell "starting" from "off" */
+static atomic_int  cluster_expected;
+
+void
+vms_cluster_expect(void)
+{
+    atomic_store(&cluster_expected, 1);
+}
+
+int
+vms_cluster_expected(void)
+{
+    return atomic_load(&cluster_expected);
+}
+
 const char *
 vms_cluster_node(void)
 {

@@ -41,6 +41,10 @@ int vms_cluster_start(const vms_config_t *cfg, const vms_cluster_ops_t *ops,
 void vms_cluster_stop(void);
 
 int vms_cluster_on(void);
+/* cluster = on in the configuration: called before the API starts listening, while the cluster
+ * itself starts later (vms_cluster_start); vms_cluster_expected() is then 1 */
+void vms_cluster_expect(void);
+int vms_cluster_expected(void);
 const char *vms_cluster_node(void);
 
 typedef enum {

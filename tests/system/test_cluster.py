@@ -31,6 +31,16 @@ HANDOVER_MAX_S = 15          # issue #17: from the last fragment written to the 
 
 
 def api(node, method, cam, body=None, headers=None):
+    """The cameras API; a node that listens but whose cluster is still starting (503) is asked again."""
+    deadline = time.monotonic() + 15
+    while True:
+        status, answer = api_once(node, method, cam, body, headers)
+        if status != 503 or "cluster is starting" not in str(answer) or time.monotonic() > deadline:
+            return status, answer
+        time.sleep(0.2)
+
+
+def api_once(node, method, cam, body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"{node.api}/cameras/item?camera={cam}", data=data, method=method,
                                  headers={**node.auth, "Content-Type": "application/json", **(headers or {})})

@@ -899,16 +899,24 @@ def camera_sections(cams, n):
 
 
 def seed_cameras(v, cams, n):
-    """camsim's cam1..camN created through vmsd's cameras API (one that exists is left as it is)."""
+    """camsim's cam1..camN created through vmsd's cameras API (one that exists is left as it is).
+    The API listens a moment before vmsd's cluster has started and answers 503 meanwhile: retried
+    for up to 30 s."""
     for i in range(1, n + 1):
-        req = urllib.request.Request(f"{v.api}/cameras/item?camera=cam{i}", method="POST",
-                                     data=json.dumps({"url": cams.url(f"cam{i}")}).encode(),
-                                     headers={**v.auth, "Content-Type": "application/json"})
-        try:
-            urllib.request.urlopen(req, timeout=15, context=v.ssl).close()
-        except urllib.error.HTTPError as e:
-            if e.code != 409:
-                raise StackError(f"vmsd refused camera cam{i}: {e.code} {e.read()[:300]!r}")
+        deadline = time.monotonic() + 30
+        while True:
+            req = urllib.request.Request(f"{v.api}/cameras/item?camera=cam{i}", method="POST",
+                                         data=json.dumps({"url": cams.url(f"cam{i}")}).encode(),
+                                         headers={**v.auth, "Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(req, timeout=15, context=v.ssl).close()
+                break
+            except urllib.error.HTTPError as e:
+                if e.code == 409 and b"exists" in e.read():
+                    break
+                if e.code != 503 or time.monotonic() > deadline:
+                    raise StackError(f"vmsd refused camera cam{i}: {e.code}")
+                time.sleep(0.2)
 
 
 def env_port(name, default):
