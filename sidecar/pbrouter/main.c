@@ -26,6 +26,7 @@
  * The caller's jwt/token never goes to a node: it is taken out of the query
  * and put back on the media URIs only.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,12 @@
 #include "../consumer_common/httpd.h"
 #include "../consumer_common/svc.h"
 #include "merge.h"
+#include "vms_camera_id.h"
+#include "vms_session.h"
 #include "pb_time.h"
 
 #define NODES_MAX    64
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN VMS_CAMERA_ID_MAX   /* node names and camera ids: vms_camera_id.h */
 #define BODY_MAX     (64u << 20)     /* a 32-day playlist is ~12 MB */
 
 typedef struct {
@@ -74,22 +77,6 @@ typedef struct {
 } reply_t;
 
 enum { R_PLAYLIST, R_TIMELINE, R_LIST, R_CLIP, R_GET };
-
-static int
-name_ok(const char *s, size_t len)
-{
-    if (len == 0 || len > NAME_MAX_LEN) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
-              || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static void
 reply_error(reply_t *r, unsigned status, const char *msg)
@@ -142,6 +129,39 @@ on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Connections to the nodes are kept and reused by every request's transfers
+ * (one pool for the server's threads): a merged answer costs no TCP
+ * handshake per node.  libcurl asks for a lock per kind of shared data. */
+static CURLSH          *share;
+static pthread_mutex_t  share_lock[CURL_LOCK_DATA_LAST];
+
+static void
+share_lock_cb(CURL *e, curl_lock_data data, curl_lock_access access, void *u)
+{
+    pthread_mutex_lock(&share_lock[data]);
+}
+
+static void
+share_unlock_cb(CURL *e, curl_lock_data data, void *u)
+{
+    pthread_mutex_unlock(&share_lock[data]);
+}
+
+static int
+share_init(void)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        pthread_mutex_init(&share_lock[i], NULL);
+    }
+    share = curl_share_init();
+    return share == NULL
+           || curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock_cb) != CURLSHE_OK
+           || curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock_cb) != CURLSHE_OK
+           || curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK
+           || curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK
+           ? -1 : 0;
+}
+
 /* GET node URL + path_query from every node at once; a[i] for nodes[i]. */
 static void
 ask_all(const char *path_query, answer_t *a)
@@ -160,6 +180,7 @@ ask_all(const char *path_query, answer_t *a)
             continue;
         }
         curl_easy_setopt(e[i], CURLOPT_URL, url);
+        curl_easy_setopt(e[i], CURLOPT_SHARE, share);
         curl_easy_setopt(e[i], CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(e[i], CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 3000 ? timeout_ms : 3000L);
@@ -283,9 +304,13 @@ strip_credentials(const char *args, const char **cred, size_t *credlen)
 static int
 session_ok(const char *s)
 {
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
-              || strchr("._:~-", *s))) {
+    size_t n = strlen(s);
+
+    if (n > VMS_SESSION_PARAM_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!vms_session_param_char((unsigned char) s[i])) {
             return 0;
         }
     }
@@ -317,7 +342,7 @@ merge_playlists(struct MHD_Connection *c, reply_t *r, answer_t *a, const char *c
         }
     }
     const char *sess = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-VMS-Session");
-    if (sess != NULL && (!session_ok(sess) || strlen(sess) > 512)) {
+    if (sess != NULL && !session_ok(sess)) {
         reply_error(r, MHD_HTTP_BAD_REQUEST, "X-VMS-Session: not a player session");
         return;
     }
@@ -435,7 +460,7 @@ serve(struct MHD_Connection *c, const char *url, reply_t *r)
     } else if (strncmp(url, "/api/playback/", 14) == 0) {
         const char *id = url + 14, *slash = strchr(id, '/');
         size_t len = slash ? (size_t) (slash - id) : strlen(id);
-        if (!name_ok(id, len) || (slash != NULL && strcmp(slash, "/timeline") != 0)) {
+        if (!vms_camera_id_valid(id, len) || (slash != NULL && strcmp(slash, "/timeline") != 0)) {
             reply_error(r, MHD_HTTP_NOT_FOUND, "no such playback resource");
             return;
         }
@@ -511,7 +536,7 @@ parse_nodes(const char *spec)
     char *copy = strdup(spec), *save = NULL;
     for (char *it = strtok_r(copy, ", ", &save); it != NULL; it = strtok_r(NULL, ", ", &save)) {
         char *eq = strchr(it, '=');
-        if (eq == NULL || !name_ok(it, (size_t) (eq - it))
+        if (eq == NULL || !vms_camera_id_valid(it, (size_t) (eq - it))
             || (strncmp(eq + 1, "http://", 7) != 0 && strncmp(eq + 1, "https://", 8) != 0)
             || strpbrk(eq + 1, "?#") != NULL) {
             svc_say("--nodes: %s: expected NAME=http://HOST:PORT (NAME: A-Z a-z 0-9 _ -)", it);
@@ -580,6 +605,10 @@ main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (share_init() != 0) {
+        svc_say("libcurl: no shared connection pool");
+        return 1;
+    }
     int rc;
     struct MHD_Daemon *d = svc_httpd_start_get(listen_at, listen_mode, (unsigned) nthreads, on_request, &rc);
     if (d == NULL) {
@@ -590,6 +619,7 @@ main(int argc, char **argv)
         svc_sleep_ms(500);
     }
     svc_httpd_stop(d, listen_at);
+    curl_share_cleanup(share);
     curl_global_cleanup();
     svc_say("stopping");
     return 0;

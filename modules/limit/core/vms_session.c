@@ -41,9 +41,7 @@ vms_session_b64_16(const unsigned char *in, char *out)
 static int
 vms_session_id_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
-           || c == '-';
+    return c != '~' && vms_session_param_char(c);
 }
 
 

@@ -32,6 +32,17 @@
 /* expiry (at most 19 digits) "." mac "." id */
 #define VMS_SESSION_PARAM_MAX  (19 + 1 + VMS_SESSION_MAC_LEN + 1 + VMS_SESSION_ID_MAX)
 
+/* 1 when c may appear in a signed parameter: the digits and dots of its
+ * frame, base64url, and the id's [A-Za-z0-9._:-] or "~" (what a URI query
+ * carries unescaped).  Header-only: vms-playback-router checks with it. */
+static inline int
+vms_session_param_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
+           || c == '-' || c == '~';
+}
+
 /* Canonical session id of `v` into out (VMS_SESSION_ID_MAX + 1 bytes, NUL
  * terminated); returns its length, 0 when v is empty. */
 size_t vms_session_id(const char *v, size_t len, char *out);
