@@ -10,6 +10,7 @@
 #include "recorder.h"
 #include "state.h"
 #include "snapshot.h"
+#include "sockbuf.h"
 #include "util.h"
 
 #include <libavcodec/avcodec.h>
@@ -416,6 +417,9 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     av_dict_set(&opts, "probesize", "2000000", 0);
 
     atomic_store(&cam->deadline, vms_mono_us() + cs->io_timeout_ms * 1000);
+    /* RTSP's TCP stream read through a buffer: one recv() per burst of
+     * packets instead of three poll()s and recv()s per packet (sockbuf.h) */
+    vms_sockbuf_begin();
     rc = avformat_open_input(&fmt, cam->conf->url, NULL, &opts);
     av_dict_free(&opts);
     if (rc < 0) {
@@ -575,6 +579,8 @@ done:
     }
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
+    vms_sockbuf_end();
+    vms_sockbuf_release();
     av_frame_free(&frame);
     av_packet_free(&pkt);
 }
