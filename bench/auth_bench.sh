@@ -40,7 +40,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 w = sys.argv[1]
 secret = secrets.token_hex(32)
-open(f"{w}/keys/hs.key", "w").write(secret)
+import os
+with open(os.open(f"{w}/keys/hs.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    f.write(secret)   # a secret file others can read makes vms_auth warn
 keys = {"HS256": secret, "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ES256": ec.generate_private_key(ec.SECP256R1())}
 for alg in ("RS256", "ES256"):
