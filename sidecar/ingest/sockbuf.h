@@ -23,7 +23,9 @@
  *   the same number never sees the old one's bytes;
  * - bytes buffered on a socket are read only by the thread that buffered
  *   them: a socket must be read by one thread (FFmpeg's input is its
- *   camera thread's alone).
+ *   camera thread's alone);
+ * - a dup2() onto a buffered fd closes it unseen: nobody may do that to an
+ *   FFmpeg socket (FFmpeg does not).
  */
 
 #ifndef VMS_SOCKBUF_H
