@@ -9,6 +9,7 @@
 #include "relay.h"
 #include "recorder.h"
 #include "state.h"
+#include "keysize.h"
 #include "snapshot.h"
 #include "sockbuf.h"
 #include "util.h"
@@ -249,22 +250,65 @@ analysis_swap(vms_camera_t *cam)
     vms_log_info(cam->id, "analysis settings applied to the running camera");
 }
 
+static int
+snapshot_due(vms_camera_t *cam, int64_t now)
+{
+    int64_t last = atomic_load(&cam->snapshot_at);
+
+    return last == 0 || now - last >= cam->conf->s.snapshot_ms * 1000;
+}
+
+/* The still watchdog's look at a keyframe, every still_timeout/4: 1 when
+ * its picture may be the last look's (decode and compare pixels), 0 when its
+ * coded size shows another picture (keysize.h), which costs no decode. */
+static int
+still_look(vms_camera_t *cam, const AVCodecParameters *par,
+    const AVPacket *pkt, int64_t now)
+{
+    vms_keysize_codec_t  codec;
+    vms_keysize_t        ks;
+
+    codec = par->codec_id == AV_CODEC_ID_H264 ? VMS_KEYSIZE_H264
+          : par->codec_id == AV_CODEC_ID_HEVC ? VMS_KEYSIZE_H265
+          : VMS_KEYSIZE_OTHER;
+    if (vms_keysize(codec, par->extradata,
+                    par->extradata_size > 0 ? (size_t) par->extradata_size : 0,
+                    pkt->data, (size_t) pkt->size, &ks) != 0)
+    {
+        return 1;
+    }
+    if (vms_keysize_may_match(&cam->keysize, &ks)) {
+        cam->keysize = ks;
+        return 1;
+    }
+    /* another picture: whatever was decoded before is not this one */
+    cam->keysize = ks;
+    cam->keysize_since = now;
+    cam->fp = 0;
+    atomic_store(&cam->still_since, 0);
+    return 0;
+}
+
 static void
-on_frame(vms_camera_t *cam, const AVFrame *frame, int64_t now)
+on_frame(vms_camera_t *cam, const AVFrame *frame, int64_t now, int snap)
 {
     uint64_t  fp = vms_fingerprint(frame);
-    int64_t   last;
 
     analysis_swap(cam);
-    if (fp != cam->fp) {
+    if (cam->fp == 0) {
+        /* first decode since the coded size changed: this picture has
+         * shown since the keyframe that first had that size */
+        cam->fp = fp;
+        cam->fp_since = cam->keysize.slices != 0 ? cam->keysize_since : now;
+        atomic_store(&cam->still_since, 0);
+    } else if (fp != cam->fp) {
         cam->fp = fp;
         cam->fp_since = now;
         atomic_store(&cam->still_since, 0);
     } else {
         atomic_store(&cam->still_since, cam->fp_since);
     }
-    last = atomic_load(&cam->snapshot_at);
-    if (last == 0 || now - last >= cam->conf->s.snapshot_ms * 1000) {
+    if (snap || snapshot_due(cam, now)) {
         snapshot(cam, frame, now);
     }
     if (cam->an != NULL) {
@@ -274,7 +318,7 @@ on_frame(vms_camera_t *cam, const AVFrame *frame, int64_t now)
 
 static void
 decode_keyframe(vms_camera_t *cam, AVCodecContext *dec, AVFrame *frame,
-    const AVPacket *pkt, int64_t now)
+    const AVPacket *pkt, int64_t now, int snap)
 {
     int rc = avcodec_send_packet(dec, pkt);
 
@@ -284,7 +328,7 @@ decode_keyframe(vms_camera_t *cam, AVCodecContext *dec, AVFrame *frame,
     }
     while ((rc = avcodec_receive_frame(dec, frame)) >= 0) {
         atomic_fetch_add(&cam->keyframes, 1);
-        on_frame(cam, frame, now);
+        on_frame(cam, frame, now, snap);
         av_frame_unref(frame);
     }
 }
@@ -379,8 +423,9 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     vms_recorder_t     *rec = NULL;
     vms_relay_t        *relay = NULL;
     vms_recorder_conf_t rconf;
-    int64_t             now, backstop, next_rec_try = 0, next_decode = 0;
-    int64_t             decode_every;
+    int64_t             now, backstop, next_rec_try = 0, next_still = 0;
+    int64_t             still_every;
+    int                 first_key = 1;
     char                num[32], redacted[1024];
     int                 rc, vidx = -1;
 
@@ -388,18 +433,18 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     atomic_store(&cam->restart, RESTART_NONE);
     /* still content is judged within one connection */
     cam->fp = 0;
+    memset(&cam->keysize, 0, sizeof(cam->keysize));
     atomic_store(&cam->still_since, 0);
     vms_url_redact(cam->conf->url, redacted, sizeof(redacted));
     /* a frozen connection is the watchdog's to end (stream.frozen); this
      * backstop only guarantees that no read waits forever */
     backstop = (cs->frozen_ms + 2 * cs->watchdog_ms) * 1000;
     /* decoding is the costly part of a camera: without analysis (which
-     * takes every keyframe and samples itself) decode only as often as
-     * snapshots and the still watchdog (4 samples per still_timeout) need */
-    decode_every = cs->still_ms * 1000 / 4;
-    if (cs->snapshot_ms * 1000 < decode_every) {
-        decode_every = cs->snapshot_ms * 1000;
-    }
+     * takes every keyframe and samples itself) a keyframe is decoded for
+     * the connection's first snapshot, then once a snapshot_interval, and
+     * for the still watchdog, which looks 4 times a still_timeout but
+     * decodes only a keyframe whose coded picture repeats (still_look) */
+    still_every = cs->still_ms * 1000 / 4;
 
     fmt = avformat_alloc_context();
     pkt = av_packet_alloc();
@@ -450,7 +495,9 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
     if (dec == NULL) {
         goto done;
     }
-    if (cam->an == NULL && decode_every >= 2000000) {
+    if (cam->an == NULL && still_every >= 2000000
+        && cs->snapshot_ms >= 2000)
+    {
         avcodec_free_context(&dec);
     }
     if (cs->relay[0] != '\0') {
@@ -550,19 +597,28 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
             vms_series_add(cam->s_errors, 1);
         }
         vms_relay_packet(relay, pkt);
-        if (is_key && (cam->an != NULL || now >= next_decode)) {
-            if (dec == NULL) {
+        if (is_key) {
+            int decode = cam->an != NULL || first_key
+                         || snapshot_due(cam, now);
+
+            if (now >= next_still) {
+                next_still = now + still_every;
+                decode |= still_look(cam,
+                              fmt->streams[pkt->stream_index]->codecpar,
+                              pkt, now);
+            }
+            if (decode && dec == NULL) {
                 /* seconds apart: a decoder per keyframe costs less than
                  * keeping its frame pool (~2 MB) for every camera */
                 AVCodecContext *once = open_decoder(cam, fmt, &vidx);
                 if (once != NULL) {
-                    decode_keyframe(cam, once, frame, pkt, now);
+                    decode_keyframe(cam, once, frame, pkt, now, first_key);
                     avcodec_free_context(&once);
                 }
-            } else {
-                decode_keyframe(cam, dec, frame, pkt, now);
+            } else if (decode) {
+                decode_keyframe(cam, dec, frame, pkt, now, first_key);
             }
-            next_decode = now + decode_every;
+            first_key = 0;
         }
         av_packet_unref(pkt);
         if (atomic_load(&cam->stop)) {

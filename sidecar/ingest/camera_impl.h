@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "backoff.h"
 #include "camera.h"
+#include "keysize.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -56,8 +57,12 @@ struct vms_camera_s {
     _Atomic(struct vms_analysis_conf_s *) an_swap;
 
     /* camera thread only */
-    uint64_t             fp;
+    uint64_t             fp;           /* luma hash of the last decoded
+                                           keyframe; 0 unknown */
     int64_t              fp_since;
+    vms_keysize_t        keysize;      /* of the last keyframe the still
+                                           watchdog looked at (keysize.h) */
+    int64_t              keysize_since;
     vms_analysis_t      *an;
     vms_backoff_t        backoff;
     int                  online_announced;
