@@ -468,7 +468,11 @@ rec_segment_open(vms_recorder_t *rec, int64_t t)
         if (rc < 0) {
             goto failed;
         }
-        os->codecpar->codec_tag = 0;
+        /* H.265 as 'hvc1' (parameter sets in the sample entry), the tag
+         * Apple's players and MediaMTX's recordings use; 'hev1', the mp4
+         * muxer's default, does not play in Safari */
+        os->codecpar->codec_tag = os->codecpar->codec_id == AV_CODEC_ID_HEVC
+                                  ? MKTAG('h', 'v', 'c', '1') : 0;
         os->time_base = rs->tb;
         rs->seg_base = from_us(t, rs->tb);
         rs->seg_seen = 0;

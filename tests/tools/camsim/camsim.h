@@ -21,6 +21,8 @@ typedef enum { SCENE_BARS, SCENE_MOTION, SCENE_FILE } camsim_scene_t;
 
 typedef enum { CAM_OK, CAM_DROP, CAM_FREEZE, CAM_STILL } camsim_state_t;
 
+typedef enum { CODEC_H264, CODEC_H265 } camsim_codec_t;
+
 /* Motion scene timing, in seconds within each loop (documented in docs/camsim.md). */
 #define CAMSIM_MOTION_LOOP_S   20.0
 #define CAMSIM_MOTION_START_S  8.0
@@ -33,6 +35,7 @@ typedef struct {
     int            width, height;   /* 0 for a file camera that keeps the clip's own size */
     int            fps, gop;
     int            bitrate;         /* kbit/s, constant (x264 CBR); 0 = constant quality (qp 26) */
+    camsim_codec_t codec;           /* H.264 (x264, baseline) or H.265 (x265, main) */
     double         loop_s;          /* requested loop length; 0 = scene default */
     char          *file;            /* SCENE_FILE only */
 } camsim_profile_t;
@@ -45,7 +48,8 @@ typedef struct {
 /* An encoded loop, shared read-only by every camera with the same profile. */
 typedef struct {
     camsim_profile_t prof;
-    GstCaps         *caps;          /* video/x-h264, stream-format=avc, with codec_data */
+    GstCaps         *caps;          /* video/x-h264 stream-format=avc or video/x-h265 stream-format=hvc1,
+                                       with codec_data */
     camsim_frame_t  *frames;
     guint            n;
     int              width, height; /* actual encoded size */

@@ -42,10 +42,11 @@ static void append_camera(camsim_t *cs, GString *s, camsim_camera_t *cam)
     guint clients = camsim_feed_clients(cam);
     camsim_feeder_unlock();
     g_string_append_printf(s, "{\"id\":\"%s\",\"state\":\"%s\",\"clients\":%u,"
-                           "\"url\":\"rtsp://127.0.0.1:%d%s\",\"scene\":\"%s\",\"width\":%d,\"height\":%d,"
+                           "\"url\":\"rtsp://127.0.0.1:%d%s\",\"scene\":\"%s\",\"codec\":\"%s\",\"width\":%d,\"height\":%d,"
                            "\"fps\":%d,\"gop\":%d,\"loop_frames\":%u,\"loop_epoch_us\":%" G_GINT64_FORMAT,
                            cam->id, camsim_state_name(st), clients, cs->port, cam->path,
-                           camsim_scene_name(loop->prof.scene), loop->width, loop->height,
+                           camsim_scene_name(loop->prof.scene),
+                           loop->prof.codec == CODEC_H265 ? "h265" : "h264", loop->width, loop->height,
                            loop->prof.fps, loop->prof.gop, loop->n,
                            cs->epoch_real_us - (gint64)cam->phase * G_USEC_PER_SEC / loop->prof.fps);
     if (loop->prof.scene == SCENE_MOTION)

@@ -1,7 +1,7 @@
-/* Encodes one profile to an in-memory H.264 loop at start-up (the only encoding camsim ever does).
- * Generated scenes: appsrc (frames drawn by scene.c) -> x264enc -> appsink.
- * File cameras:     filesrc -> decodebin -> convert/scale/rate -> x264enc -> appsink.
- * x264 runs with scene-cut detection off and no B-frames, so keyframes fall exactly every gop frames and
+/* Encodes one profile to an in-memory H.264 or H.265 loop at start-up (the only encoding camsim ever does).
+ * Generated scenes: appsrc (frames drawn by scene.c) -> x264enc | x265enc -> appsink.
+ * File cameras:     filesrc -> decodebin -> convert/scale/rate -> x264enc | x265enc -> appsink.
+ * The encoder runs with scene-cut detection off and no B-frames, so keyframes fall exactly every gop frames and
  * DTS equals PTS; loops are a whole number of GOPs so the wrap lands on an IDR frame. */
 #include "camsim.h"
 
@@ -11,6 +11,13 @@
 #define X264_TAIL \
     "x264enc name=enc speed-preset=ultrafast bframes=0 option-string=scenecut=0 ! " \
     "video/x-h264,profile=baseline,stream-format=avc,alignment=au ! " \
+    "appsink name=sink sync=false max-buffers=8"
+/* x265: closed GOPs (IDR keyframes, as cameras send), parameter sets in every keyframe; h265parse puts
+ * them in the caps too (hvcC codec_data: rtph265pay announces them in the SDP) */
+#define X265_TAIL \
+    "x265enc name=enc speed-preset=ultrafast log-level=error " \
+    "option-string=scenecut=0:bframes=0:open-gop=0:repeat-headers=1%s ! " \
+    "h265parse ! video/x-h265,stream-format=hvc1,alignment=au ! " \
     "appsink name=sink sync=false max-buffers=8"
 
 typedef struct {
@@ -48,25 +55,39 @@ static guint whole_gops(double seconds, int fps, int gop)
 
 static GstElement *build_pipeline(const camsim_profile_t *p, gen_t *gen, GError **err)
 {
-    char *desc;
+    char *desc, *tail, vbv[96] = "";
+    if (p->codec == CODEC_H265) {
+        /* a real camera's constant bit rate: one second of VBV, as for x264 below */
+        if (p->bitrate > 0)
+            g_snprintf(vbv, sizeof vbv, ":vbv-maxrate=%d:vbv-bufsize=%d", p->bitrate, p->bitrate);
+        tail = g_strdup_printf(X265_TAIL, vbv);
+    } else {
+        tail = g_strdup(X264_TAIL);
+    }
     if (p->scene == SCENE_FILE) {
         char size[64] = "";
         if (p->width)
             g_snprintf(size, sizeof size, ",width=%d,height=%d,pixel-aspect-ratio=1/1", p->width, p->height);
         desc = g_strdup_printf("filesrc name=file ! decodebin ! videoconvert ! videoscale ! videorate ! "
-                               "video/x-raw,format=I420,framerate=%d/1%s ! " X264_TAIL, p->fps, size);
+                               "video/x-raw,format=I420,framerate=%d/1%s ! %s", p->fps, size, tail);
     } else {
         desc = g_strdup_printf("appsrc name=gen format=time caps=video/x-raw,format=I420,width=%d,"
-                               "height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! " X264_TAIL,
-                               p->width, p->height, p->fps);
+                               "height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! %s",
+                               p->width, p->height, p->fps, tail);
     }
+    g_free(tail);
     GstElement *pipe = gst_parse_launch(desc, err);
     g_free(desc);
     if (!pipe)
         return NULL;
     GstElement *enc = gst_bin_get_by_name(GST_BIN(pipe), "enc");
     g_object_set(enc, "key-int-max", (guint)p->gop, NULL);
-    if (p->bitrate > 0) {
+    if (p->codec == CODEC_H265) {
+        if (p->bitrate > 0)
+            g_object_set(enc, "bitrate", (guint)p->bitrate, NULL);
+        else
+            g_object_set(enc, "qp", 26, NULL);
+    } else if (p->bitrate > 0) {
         /* a real camera's constant bit rate; one second of VBV keeps each GOP near the rate */
         gst_util_set_object_arg(G_OBJECT(enc), "pass", "cbr");
         g_object_set(enc, "bitrate", (guint)p->bitrate, "vbv-buf-capacity", 1000u, NULL);

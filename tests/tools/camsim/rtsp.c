@@ -1,5 +1,5 @@
 /* RTSP side: one media factory per camera at /camera/{id}.  Each client gets its own small pipeline
- * (appsrc -> rtph264pay; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
+ * (appsrc -> rtph264pay or rtph265pay; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
  * 404) and closes every client connection that has asked for the camera (DESCRIBE or SETUP): a session
  * alone would miss a client between its DESCRIBE and SETUP, whose cached media would then play on. */
 #include "camsim.h"
@@ -9,6 +9,9 @@
 #define CAMSIM_LAUNCH \
     "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
     "rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none )"
+#define CAMSIM_LAUNCH_H265 \
+    "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
+    "rtph265pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none )"
 
 static void on_unprepared(GstRTSPMedia *media, gpointer user)
 {
@@ -160,7 +163,7 @@ int camsim_rtsp_start(camsim_t *cs, GError **err)
     for (guint i = 0; i < cs->ncams; i++) {
         camsim_camera_t *cam = cs->cams[i];
         cam->factory = gst_rtsp_media_factory_new();
-        gst_rtsp_media_factory_set_launch(cam->factory, CAMSIM_LAUNCH);
+        gst_rtsp_media_factory_set_launch(cam->factory, cam->prof.codec == CODEC_H265 ? CAMSIM_LAUNCH_H265 : CAMSIM_LAUNCH);
         gst_rtsp_media_factory_set_shared(cam->factory, FALSE);
         /* Interleaved TCP only: UDP would bind RTP ports on every interface. */
         gst_rtsp_media_factory_set_protocols(cam->factory, GST_RTSP_LOWER_TRANS_TCP);

@@ -1,0 +1,84 @@
+"""An H.265 camera end to end: camsim (x265, closed GOPs, rtph265pay) -> vmsd records it (hvcC
+fMP4 segments that decode without an error) -> nginx plays it back (HLS and MediaMTX's /get) ->
+the still watchdog, whose first look at an H.265 keyframe is its coded size (keysize.c), reports a
+still picture and its end.  Next to it an H.264 camera, so both codecs run in one vmsd."""
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+
+import playback_fixtures as pf
+import recindex as ri
+import vmsstack
+from vmsdtest import camera, conf_text, health, wait
+
+FPS = 25
+
+
+def iso_us(us):
+    return pf.iso(dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc))
+
+
+def probe(path_or_url):
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,codec_tag_string,width,height",
+                        "-of", "json", path_or_url], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["streams"]
+
+
+def decode(path_or_url):
+    """Frames decoded, and FFmpeg's complaints (none expected)."""
+    r = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", path_or_url, "-map", "0:v:0", "-f", "null", "-",
+                        "-progress", "pipe:1"], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    return int(re.findall(r"^frame=(\d+)", r.stdout, re.M)[-1]), r.stderr.strip()
+
+
+def test_h265_camera_records_plays_back_and_goes_still(stack):
+    cams = stack.camsim(cameras=0, args=("--camera", f"cam1:codec=h265,size=640x360,fps={FPS},gop={FPS}",
+                                         "--camera", f"cam2:codec=h264,size=640x360,fps={FPS},gop={FPS}"))
+    # snapshots once an hour: the only decodes left are the first keyframe's and the watchdog's
+    v = stack.vmsd(text=conf_text(cams, ["cam1", "cam2"], extra={"snapshot_interval": "1h"},
+                                  camera_extra={"cam1": {"segment_duration": "2s"},
+                                                "cam2": {"segment_duration": "2s"}}))
+    d = os.path.join(stack.path("recordings"), "cam1")
+    segs = wait("3 closed H.265 segments", lambda: len(ri.segments(d)) >= 3 and ri.segments(d), 90, v)
+
+    # the files: hvcC-tagged HEVC at the camera's size, every frame decodes cleanly
+    files = [os.path.join(d, s["path"]) for s in segs[:3]]
+    for f in files:
+        assert probe(f) == [{"codec_name": "hevc", "codec_tag_string": "hvc1", "width": 640, "height": 360}]
+        frames, errors = decode(f)
+        assert errors == "" and frames >= FPS, (f, frames, errors)
+    assert probe(os.path.join(stack.path("recordings"), "cam2", ri.segments(
+        os.path.join(stack.path("recordings"), "cam2"))[0]["path"]))[0]["codec_name"] == "h264"
+
+    # a moving picture costs no decode per look: the first keyframe's only (snapshots are hourly)
+    cam1 = camera(v, "cam1")
+    looks = cam1["frames"] // FPS
+    assert looks >= 5 and cam1["keyframes_decoded"] <= 2, cam1
+
+    # playback through nginx: HLS over the three segments, and MediaMTX's /get
+    ngx = pf.start_nginx(stack)
+    start = iso_us(segs[0]["start_us"])
+    end = iso_us(segs[2]["start_us"] + segs[2]["duration_us"])
+    want = round((segs[2]["start_us"] + segs[2]["duration_us"] - segs[0]["start_us"]) / 1e6 * FPS)
+    frames, errors = decode(ngx.url(f"/api/playback/cam1?start={start}&end={end}&jwt={ngx.tok}"))
+    assert errors == "" and abs(frames - want) <= 2, (frames, want, errors)
+    r = ngx.get(f"/get?path=cam1&start={start}&duration=4s")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "video/mp4", r.text[:200]
+    got = os.path.join(stack.work, "get.mp4")
+    with open(got, "wb") as f:
+        f.write(r.content)
+    assert probe(got)[0]["codec_name"] == "hevc"
+    frames, errors = decode(got)
+    assert errors == "" and abs(frames - 4 * FPS) <= 2, (frames, errors)
+
+    # the still watchdog on H.265: a repeated picture is seen and its end too; cam2 moves on
+    cams.fault("cam1", "still")
+    wait("cam1 still", lambda: camera(v, "cam1")["still"] is True, 30, v)
+    assert camera(v, "cam1")["state"] == "online" and camera(v, "cam2")["still"] is False
+    cams.fault("cam1", "resume")
+    wait("cam1 moving again", lambda: camera(v, "cam1")["still"] is False, 30, v)
+    assert health(v)["cameras_online"] == 2
