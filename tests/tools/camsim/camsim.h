@@ -36,6 +36,7 @@ typedef struct {
     int            fps, gop;
     int            bitrate;         /* kbit/s, constant (x264 CBR); 0 = constant quality (qp 26) */
     camsim_codec_t codec;           /* H.264 (x264, baseline) or H.265 (x265, main) */
+    int            bframes;         /* consecutive B-frames (H.264 then High profile); 0 = none */
     double         loop_s;          /* requested loop length; 0 = scene default */
     char          *file;            /* SCENE_FILE only */
 } camsim_profile_t;
@@ -43,6 +44,7 @@ typedef struct {
 typedef struct {
     GstBuffer *buf;
     gboolean   key;
+    gint64     pts_delay;   /* PTS - DTS as encoded (ns): > 0 for reordered frames with B-frames */
 } camsim_frame_t;
 
 /* An encoded loop, shared read-only by every camera with the same profile. */

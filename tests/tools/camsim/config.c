@@ -10,7 +10,7 @@
 static const char usage[] =
     "usage: camsim --port PORT --control-port CPORT [--cameras N] [--fps F] [--gop G] [--size WxH]\n"
     "              [--camera ID:key=val,key=val ...]\n"
-    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS bitrate=KBPS\n        codec=h264|h265\n";
+    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS bitrate=KBPS\n        codec=h264|h265 bframes=0..4\n";
 
 const char *camsim_state_name(camsim_state_t s)
 {
@@ -147,6 +147,8 @@ static int apply_camera_spec(camsim_t *cs, const char *spec, const camsim_profil
                 cam->prof.scene = SCENE_BARS;
             else
                 ok = FALSE;
+        } else if (strcmp(k, "bframes") == 0) {
+            ok = parse_int(v, 0, 4, &cam->prof.bframes);
         } else if (strcmp(k, "codec") == 0) {
             if (strcmp(v, "h264") == 0)
                 cam->prof.codec = CODEC_H264;

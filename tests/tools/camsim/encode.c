@@ -1,22 +1,22 @@
 /* Encodes one profile to an in-memory H.264 or H.265 loop at start-up (the only encoding camsim ever does).
  * Generated scenes: appsrc (frames drawn by scene.c) -> x264enc | x265enc -> appsink.
  * File cameras:     filesrc -> decodebin -> convert/scale/rate -> x264enc | x265enc -> appsink.
- * The encoder runs with scene-cut detection off and no B-frames, so keyframes fall exactly every gop frames and
- * DTS equals PTS; loops are a whole number of GOPs so the wrap lands on an IDR frame. */
+ * The encoder runs with scene-cut detection off, closed GOPs and no B-frames unless asked (then a fixed pattern),
+ * so keyframes fall exactly every gop frames in decode order; each frame keeps its PTS - DTS for the feeder; loops are a whole number of GOPs so the wrap lands on an IDR frame. */
 #include "camsim.h"
 
 #include <math.h>
 #include <string.h>
 
 #define X264_TAIL \
-    "x264enc name=enc speed-preset=ultrafast bframes=0 option-string=scenecut=0 ! " \
-    "video/x-h264,profile=baseline,stream-format=avc,alignment=au ! " \
+    "x264enc name=enc speed-preset=ultrafast bframes=%d b-adapt=false option-string=scenecut=0 ! " \
+    "video/x-h264,profile=%s,stream-format=avc,alignment=au ! " \
     "appsink name=sink sync=false max-buffers=8"
 /* x265: closed GOPs (IDR keyframes, as cameras send), parameter sets in every keyframe; h265parse puts
  * them in the caps too (hvcC codec_data: rtph265pay announces them in the SDP) */
 #define X265_TAIL \
     "x265enc name=enc speed-preset=ultrafast log-level=error " \
-    "option-string=scenecut=0:bframes=0:open-gop=0:repeat-headers=1%s ! " \
+    "option-string=scenecut=0:bframes=%d:b-adapt=0:open-gop=0:repeat-headers=1%s ! " \
     "h265parse ! video/x-h265,stream-format=hvc1,alignment=au ! " \
     "appsink name=sink sync=false max-buffers=8"
 
@@ -60,9 +60,10 @@ static GstElement *build_pipeline(const camsim_profile_t *p, gen_t *gen, GError 
         /* a real camera's constant bit rate: one second of VBV, as for x264 below */
         if (p->bitrate > 0)
             g_snprintf(vbv, sizeof vbv, ":vbv-maxrate=%d:vbv-bufsize=%d", p->bitrate, p->bitrate);
-        tail = g_strdup_printf(X265_TAIL, vbv);
+        tail = g_strdup_printf(X265_TAIL, p->bframes, vbv);
     } else {
-        tail = g_strdup(X264_TAIL);
+        /* constrained baseline has no B-frames */
+        tail = g_strdup_printf(X264_TAIL, p->bframes, p->bframes ? "high" : "baseline");
     }
     if (p->scene == SCENE_FILE) {
         char size[64] = "";
@@ -161,6 +162,8 @@ camsim_loop_t *camsim_loop_encode(const camsim_profile_t *p, GError **err)
             loop->caps = gst_caps_ref(gst_sample_get_caps(s));
         loop->frames[loop->n].buf = gst_buffer_ref(b);
         loop->frames[loop->n].key = !GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+        if (GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_DTS_IS_VALID(b) && GST_BUFFER_PTS(b) > GST_BUFFER_DTS(b))
+            loop->frames[loop->n].pts_delay = (gint64)(GST_BUFFER_PTS(b) - GST_BUFFER_DTS(b));
         loop->n++;
         gst_sample_unref(s);
     }

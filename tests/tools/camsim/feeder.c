@@ -74,7 +74,9 @@ static void push(feed_t *f, guint idx, guint64 k)
 {
     camsim_loop_t *loop = f->cam->loop;
     GstBuffer *b = gst_buffer_copy(loop->frames[idx].buf);   /* shares the encoded memory */
-    GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = (GstClockTime)(f->rt_offset + slot_ns(f, k));
+    /* slot k is the frame's decode time; a reordered frame (B-frames) shows later by what the encoder said */
+    GST_BUFFER_DTS(b) = (GstClockTime)(f->rt_offset + slot_ns(f, k));
+    GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) + (GstClockTime)loop->frames[idx].pts_delay;
     GST_BUFFER_DURATION(b) = gst_util_uint64_scale(1, GST_SECOND, loop->prof.fps);
     GST_BUFFER_OFFSET(b) = GST_BUFFER_OFFSET_END(b) = GST_BUFFER_OFFSET_NONE;
     GstFlowReturn r = gst_app_src_push_buffer(f->src, b);
