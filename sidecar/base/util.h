@@ -36,6 +36,9 @@ void vms_json_escape(char *out, size_t outlen, const char *s);
 
 int64_t vms_now_us(void);        /* UTC wall clock, microseconds */
 int64_t vms_mono_us(void);       /* monotonic, microseconds */
+/* the same clock read at the kernel tick (a few ms behind, a few times
+ * cheaper): for deadlines of seconds checked very often */
+int64_t vms_mono_coarse_us(void);
 /* "2026-11-24T01:02:03.456Z"; buf at least 32 bytes. */
 char *vms_rfc3339(int64_t us, char *buf, size_t len);
 

@@ -137,8 +137,10 @@ vms_camera_interrupt_cb(void *opaque)
     if (atomic_load(&cam->stop) || atomic_load(&cam->restart)) {
         return 1;
     }
+    /* libavformat asks before every read of the RTSP stream, thousands of
+     * times a second per camera: the coarse clock (deadlines are seconds) */
     dl = atomic_load(&cam->deadline);
-    return dl != 0 && vms_mono_us() > dl;
+    return dl != 0 && vms_mono_coarse_us() > dl;
 }
 
 /*
