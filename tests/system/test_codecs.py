@@ -2,7 +2,8 @@
 closed GOPs, rtph265pay -> vmsd records it as hvc1 fMP4 that decodes without an error -> nginx
 plays it back by HLS and MediaMTX's /get -> the still watchdog, whose first look at an H.265
 keyframe is its coded size (keysize.c), reports a still picture and its end), next to an H.264
-camera; and cameras with B-frames (H.264 High, H.265), whose frames arrive out of display order."""
+camera; cameras with B-frames (H.264 High, H.265), whose frames arrive out of display order; and a
+camera with AAC audio (recorded, played back) next to one with G.711 (left out, video kept)."""
 import pytest
 import datetime as dt
 import json
@@ -111,3 +112,51 @@ def test_b_frame_camera_records_and_plays_back(stack, codec):
     want = round((segs[3]["start_us"] + segs[3]["duration_us"] - segs[1]["start_us"]) / 1e6 * FPS)
     frames, errors = decode(ngx.url(f"/api/playback/cam1?start={start}&end={end}&jwt={ngx.tok}"))
     assert errors == "" and abs(frames - want) <= 2, (frames, want, errors)
+
+
+def streams(path_or_url):
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,sample_rate,duration",
+                        "-of", "json", path_or_url], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["streams"]
+
+
+def test_camera_audio_aac_recorded_and_played_g711_left_out(stack):
+    """A camera's AAC audio (RTP MPEG4-GENERIC) is recorded next to its video, covering each file,
+    and plays back through HLS; G.711, which MP4 cannot hold, is left out with a log line naming it
+    while the camera's video records."""
+    cams = stack.camsim(cameras=0, args=("--camera", f"cam1:audio=aac,fps={FPS},gop={FPS}",
+                                         "--camera", f"cam2:audio=pcmu,fps={FPS},gop={FPS}"))
+    v = stack.vmsd(text=conf_text(cams, ["cam1", "cam2"], camera_extra={c: {"segment_duration": "2s"}
+                                                                      for c in ("cam1", "cam2")}))
+    rec = stack.path("recordings")
+    d1, d2 = os.path.join(rec, "cam1"), os.path.join(rec, "cam2")
+    segs = wait("3 closed segments each", lambda: len(ri.segments(d1)) >= 3 and len(ri.segments(d2)) >= 3
+                and ri.segments(d1), 90, v)[:3]
+    for s in segs:
+        f = os.path.join(d1, s["path"])
+        st = streams(f)
+        assert [(x["codec_type"], x["codec_name"]) for x in st] == [("video", "h264"), ("audio", "aac")], st
+        assert st[1]["sample_rate"] == "16000"
+        # the audio covers the file: no more than a frame (64 ms) short or long at either end
+        assert abs(float(st[1]["duration"]) - s["duration_us"] / 1e6) <= 0.13, (st, s)
+        r = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", f, "-f", "null", "-"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+    for s in ri.segments(d2)[:3]:
+        assert [x["codec_name"] for x in streams(os.path.join(d2, s["path"]))] == ["h264"]
+    with open(v.log, errors="replace") as f:
+        log = f.read()
+    assert "not recorded: MP4 cannot hold pcm_mulaw" in log
+
+    ngx = pf.start_nginx(stack)
+    start = iso_us(segs[0]["start_us"])
+    end = iso_us(segs[2]["start_us"] + segs[2]["duration_us"])
+    seconds = (segs[2]["start_us"] + segs[2]["duration_us"] - segs[0]["start_us"]) / 1e6
+    out = os.path.join(stack.work, "pb.wav")
+    r = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i",
+                        ngx.url(f"/api/playback/cam1?start={start}&end={end}&jwt={ngx.tok}"),
+                        "-map", "0:a:0", "-y", out], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+    got = float(streams(out)[0]["duration"])
+    assert abs(got - seconds) <= 0.2, (got, seconds)

@@ -23,6 +23,8 @@ typedef enum { CAM_OK, CAM_DROP, CAM_FREEZE, CAM_STILL } camsim_state_t;
 
 typedef enum { CODEC_H264, CODEC_H265 } camsim_codec_t;
 
+typedef enum { AUDIO_NONE, AUDIO_AAC, AUDIO_PCMU } camsim_audio_t;
+
 /* Motion scene timing, in seconds within each loop (documented in docs/camsim.md). */
 #define CAMSIM_MOTION_LOOP_S   20.0
 #define CAMSIM_MOTION_START_S  8.0
@@ -37,6 +39,7 @@ typedef struct {
     int            bitrate;         /* kbit/s, constant (x264 CBR); 0 = constant quality (qp 26) */
     camsim_codec_t codec;           /* H.264 (x264, baseline) or H.265 (x265, main) */
     int            bframes;         /* consecutive B-frames (H.264 then High profile); 0 = none */
+    camsim_audio_t audio;           /* a second stream: AAC-LC 16 kHz mono or G.711 mu-law 8 kHz */
     double         loop_s;          /* requested loop length; 0 = scene default */
     char          *file;            /* SCENE_FILE only */
 } camsim_profile_t;
@@ -55,6 +58,11 @@ typedef struct {
     camsim_frame_t  *frames;
     guint            n;
     int              width, height; /* actual encoded size */
+    /* audio (prof.audio != AUDIO_NONE): a 440 Hz tone, as many frames as the video loop lasts */
+    GstCaps         *acaps;
+    GstBuffer      **abufs;
+    guint            an;
+    GstClockTime     adur;          /* one audio frame */
 } camsim_loop_t;
 
 typedef struct camsim_camera {
@@ -100,7 +108,7 @@ void camsim_feeder_start(camsim_t *cs);
 void camsim_feeder_stop(void);
 void camsim_feeder_lock(void);
 void camsim_feeder_unlock(void);
-void camsim_feed_add(camsim_camera_t *cam, GstRTSPMedia *media, GstAppSrc *src);
+void camsim_feed_add(camsim_camera_t *cam, GstRTSPMedia *media, GstAppSrc *src, GstAppSrc *asrc);
 void camsim_feed_remove(GstRTSPMedia *media);
 guint camsim_feed_clients(camsim_camera_t *cam);    /* call with the feeder lock held */
 guint camsim_feed_total(void);

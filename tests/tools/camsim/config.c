@@ -10,7 +10,7 @@
 static const char usage[] =
     "usage: camsim --port PORT --control-port CPORT [--cameras N] [--fps F] [--gop G] [--size WxH]\n"
     "              [--camera ID:key=val,key=val ...]\n"
-    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS bitrate=KBPS\n        codec=h264|h265 bframes=0..4\n";
+    "  keys: gop=G size=WxH fps=F scene=bars|motion file=PATH loop=SECONDS bitrate=KBPS\n        codec=h264|h265 bframes=0..4 audio=none|aac|pcmu\n";
 
 const char *camsim_state_name(camsim_state_t s)
 {
@@ -145,6 +145,15 @@ static int apply_camera_spec(camsim_t *cs, const char *spec, const camsim_profil
                 cam->prof.scene = SCENE_MOTION;
             else if (strcmp(v, "bars") == 0 || strcmp(v, "default") == 0)
                 cam->prof.scene = SCENE_BARS;
+            else
+                ok = FALSE;
+        } else if (strcmp(k, "audio") == 0) {
+            if (strcmp(v, "none") == 0)
+                cam->prof.audio = AUDIO_NONE;
+            else if (strcmp(v, "aac") == 0)
+                cam->prof.audio = AUDIO_AAC;
+            else if (strcmp(v, "pcmu") == 0)
+                cam->prof.audio = AUDIO_PCMU;
             else
                 ok = FALSE;
         } else if (strcmp(k, "bframes") == 0) {

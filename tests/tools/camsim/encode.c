@@ -110,10 +110,59 @@ static GstElement *build_pipeline(const camsim_profile_t *p, gen_t *gen, GError 
     return pipe;
 }
 
+/* Encodes the audio loop: a 440 Hz tone covering the video loop's length.  AAC-LC (voaacenc, raw with its
+ * AudioSpecificConfig in the caps, for rtpmp4gpay) in 1024-sample frames at 16 kHz, or G.711 mu-law in
+ * 20 ms frames at 8 kHz (rtppcmupay). */
+static gboolean encode_audio(camsim_loop_t *loop, GError **err)
+{
+    const camsim_profile_t *p = &loop->prof;
+    int rate = p->audio == AUDIO_AAC ? 16000 : 8000, spb = p->audio == AUDIO_AAC ? 1024 : 160;
+    GstClockTime video = gst_util_uint64_scale(loop->n, GST_SECOND, p->fps);
+    guint want;
+    loop->adur = gst_util_uint64_scale(spb, GST_SECOND, rate);
+    want = (guint)((video + loop->adur - 1) / loop->adur);
+    /* the AAC encoder holds a frame back: ask for one more */
+    char *desc = g_strdup_printf("audiotestsrc wave=sine freq=440 volume=0.3 samplesperbuffer=%d num-buffers=%u ! "
+                                 "audio/x-raw,format=S16LE,rate=%d,channels=1 ! %s ! appsink name=asink sync=false",
+                                 spb, want + 2, rate,
+                                 p->audio == AUDIO_AAC
+                                 ? "voaacenc bitrate=32000 ! audio/mpeg,mpegversion=4,stream-format=raw"
+                                 : "mulawenc");
+    GstElement *pipe = gst_parse_launch(desc, err);
+    g_free(desc);
+    if (!pipe)
+        return FALSE;
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "asink");
+    loop->abufs = g_new0(GstBuffer *, want);
+    gst_element_set_state(pipe, GST_STATE_PLAYING);
+    while (loop->an < want) {
+        GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 5 * GST_SECOND);
+        if (!s)
+            break;
+        if (!loop->acaps)
+            loop->acaps = gst_caps_ref(gst_sample_get_caps(s));
+        loop->abufs[loop->an++] = gst_buffer_ref(gst_sample_get_buffer(s));
+        gst_sample_unref(s);
+    }
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipe);
+    if (loop->an == 0) {
+        g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "no audio frames encoded");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 void camsim_loop_free(camsim_loop_t *loop)
 {
     if (!loop)
         return;
+    for (guint i = 0; i < loop->an; i++)
+        gst_buffer_unref(loop->abufs[i]);
+    g_free(loop->abufs);
+    if (loop->acaps)
+        gst_caps_unref(loop->acaps);
     for (guint i = 0; i < loop->n; i++)
         gst_buffer_unref(loop->frames[i].buf);
     g_free(loop->frames);
@@ -192,6 +241,10 @@ camsim_loop_t *camsim_loop_encode(const camsim_profile_t *p, GError **err)
         for (guint i = keep; i < loop->n; i++)
             gst_buffer_unref(loop->frames[i].buf);
         loop->n = keep;
+    }
+    if (p->audio != AUDIO_NONE && !encode_audio(loop, err)) {
+        camsim_loop_free(loop);
+        return NULL;
     }
     GstStructure *st = gst_caps_get_structure(loop->caps, 0);
     gst_structure_get_int(st, "width", &loop->width);

@@ -15,6 +15,8 @@ typedef struct {
     camsim_camera_t *cam;
     GstRTSPMedia    *media;        /* identity only, not referenced */
     GstAppSrc       *src;          /* referenced */
+    GstAppSrc       *asrc;         /* audio, referenced; NULL without */
+    guint64          anext;        /* next audio frame: due at epoch + anext * adur */
     gboolean         started;
     GstClockTime     base_time;
     gint64           rt_offset;    /* pipeline running time minus monotonic time, ns */
@@ -70,9 +72,30 @@ static void try_start(feed_t *f)
                    f->cam->id, (void *)f, f->next_slot, f->base_time);
 }
 
+/* The audio frames due before video slot k + 1 ends; after a pause (freeze, drop) audio resumes at slot
+ * k's time, so it has the video's gap. */
+static void push_audio(feed_t *f, guint64 k)
+{
+    camsim_loop_t *loop = f->cam->loop;
+    gint64 from = slot_ns(f, k) - epoch_ns(), to = slot_ns(f, k + 1) - epoch_ns();
+    if (!f->asrc)
+        return;
+    if ((gint64)(f->anext * loop->adur) < from)
+        f->anext = ((guint64)from + loop->adur - 1) / loop->adur;
+    while ((gint64)(f->anext * loop->adur) < to) {
+        GstBuffer *b = gst_buffer_copy(loop->abufs[f->anext % loop->an]);
+        GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = (GstClockTime)(f->rt_offset + epoch_ns()) + f->anext * loop->adur;
+        GST_BUFFER_DURATION(b) = loop->adur;
+        GST_BUFFER_OFFSET(b) = GST_BUFFER_OFFSET_END(b) = GST_BUFFER_OFFSET_NONE;
+        gst_app_src_push_buffer(f->asrc, b);
+        f->anext++;
+    }
+}
+
 static void push(feed_t *f, guint idx, guint64 k)
 {
     camsim_loop_t *loop = f->cam->loop;
+    push_audio(f, k);
     GstBuffer *b = gst_buffer_copy(loop->frames[idx].buf);   /* shares the encoded memory */
     /* slot k is the frame's decode time; a reordered frame (B-frames) shows later by what the encoder said */
     GST_BUFFER_DTS(b) = (GstClockTime)(f->rt_offset + slot_ns(f, k));
@@ -183,12 +206,13 @@ void camsim_feeder_stop(void)
     thread = NULL;
 }
 
-void camsim_feed_add(camsim_camera_t *cam, GstRTSPMedia *media, GstAppSrc *src)
+void camsim_feed_add(camsim_camera_t *cam, GstRTSPMedia *media, GstAppSrc *src, GstAppSrc *asrc)
 {
     feed_t *f = g_new0(feed_t, 1);
     f->cam = cam;
     f->media = media;
     f->src = gst_object_ref(src);
+    f->asrc = asrc ? gst_object_ref(asrc) : NULL;
     f->last_idx = -1;
     f->last_state = CAM_OK;
     g_mutex_lock(&lock);
@@ -212,6 +236,8 @@ void camsim_feed_remove(GstRTSPMedia *media)
     g_mutex_unlock(&lock);
     if (gone) {
         gst_object_unref(gone->src);
+        if (gone->asrc)
+            gst_object_unref(gone->asrc);
         g_free(gone);
     }
 }

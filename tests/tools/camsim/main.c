@@ -9,7 +9,7 @@
 static gboolean same_profile(const camsim_profile_t *a, const camsim_profile_t *b)
 {
     return a->scene == b->scene && a->width == b->width && a->height == b->height && a->fps == b->fps
-        && a->gop == b->gop && a->bitrate == b->bitrate && a->codec == b->codec && a->bframes == b->bframes && a->loop_s == b->loop_s && g_strcmp0(a->file, b->file) == 0;
+        && a->gop == b->gop && a->bitrate == b->bitrate && a->codec == b->codec && a->bframes == b->bframes && a->audio == b->audio && a->loop_s == b->loop_s && g_strcmp0(a->file, b->file) == 0;
 }
 
 /* Encodes each distinct profile once; cameras with equal profiles share the loop. */

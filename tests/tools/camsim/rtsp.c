@@ -1,17 +1,25 @@
 /* RTSP side: one media factory per camera at /camera/{id}.  Each client gets its own small pipeline
- * (appsrc -> rtph264pay or rtph265pay; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
+ * (appsrc -> rtph264pay or rtph265pay, and appsrc -> rtpmp4gpay or rtppcmupay for audio; no encoder), fed by feeder.c.  drop unmounts the factory (DESCRIBE then answers
  * 404) and closes every client connection that has asked for the camera (DESCRIBE or SETUP): a session
  * alone would miss a client between its DESCRIBE and SETUP, whose cached media would then play on. */
 #include "camsim.h"
 
 #include <string.h>
 
-#define CAMSIM_LAUNCH \
-    "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
-    "rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none )"
-#define CAMSIM_LAUNCH_H265 \
-    "( appsrc name=src is-live=true format=time do-timestamp=false min-latency=0 ! " \
-    "rtph265pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none )"
+#define CAMSIM_APPSRC(name) \
+    "appsrc name=" name " is-live=true format=time do-timestamp=false min-latency=0 ! "
+
+/* the camera's media: its video, and its audio when it has some */
+static char *launch_line(const camsim_profile_t *p)
+{
+    const char *video = p->codec == CODEC_H265
+        ? CAMSIM_APPSRC("src") "rtph265pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none"
+        : CAMSIM_APPSRC("src") "rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=none";
+    const char *audio = p->audio == AUDIO_AAC ? " " CAMSIM_APPSRC("asrc") "rtpmp4gpay name=pay1 pt=97"
+                      : p->audio == AUDIO_PCMU ? " " CAMSIM_APPSRC("asrc") "rtppcmupay name=pay1 pt=0"
+                      : "";
+    return g_strdup_printf("( %s%s )", video, audio);
+}
 
 static void on_unprepared(GstRTSPMedia *media, gpointer user)
 {
@@ -38,7 +46,14 @@ static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media
     g_object_set_data(G_OBJECT(media), "camsim-camera", cam);
     g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), NULL);
     g_object_weak_ref(G_OBJECT(media), on_media_gone, NULL);
-    camsim_feed_add(cam, media, GST_APP_SRC(src));
+    GstElement *asrc = gst_bin_get_by_name_recurse_up(GST_BIN(bin), "asrc");
+    if (asrc) {
+        g_object_set(asrc, "caps", cam->loop->acaps, "max-buffers", (guint64)(GST_SECOND * 2 / cam->loop->adur), NULL);
+        gst_util_set_object_arg(G_OBJECT(asrc), "leaky-type", "upstream");
+    }
+    camsim_feed_add(cam, media, GST_APP_SRC(src), asrc ? GST_APP_SRC(asrc) : NULL);
+    if (asrc)
+        gst_object_unref(asrc);
     gst_object_unref(src);
     gst_object_unref(bin);
 }
@@ -163,7 +178,9 @@ int camsim_rtsp_start(camsim_t *cs, GError **err)
     for (guint i = 0; i < cs->ncams; i++) {
         camsim_camera_t *cam = cs->cams[i];
         cam->factory = gst_rtsp_media_factory_new();
-        gst_rtsp_media_factory_set_launch(cam->factory, cam->prof.codec == CODEC_H265 ? CAMSIM_LAUNCH_H265 : CAMSIM_LAUNCH);
+        char *launch = launch_line(&cam->prof);
+        gst_rtsp_media_factory_set_launch(cam->factory, launch);
+        g_free(launch);
         gst_rtsp_media_factory_set_shared(cam->factory, FALSE);
         /* Interleaved TCP only: UDP would bind RTP ports on every interface. */
         gst_rtsp_media_factory_set_protocols(cam->factory, GST_RTSP_LOWER_TRANS_TCP);
