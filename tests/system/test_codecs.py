@@ -4,12 +4,13 @@ plays it back by HLS and MediaMTX's /get -> the still watchdog, whose first look
 keyframe is its coded size (keysize.c), reports a still picture and its end), next to an H.264
 camera; cameras with B-frames (H.264 High, H.265), whose frames arrive out of display order; and a
 camera with AAC audio (recorded, played back) next to one with G.711 (left out, video kept)."""
-import pytest
 import datetime as dt
 import json
 import os
 import re
 import subprocess
+
+import pytest
 
 import playback_fixtures as pf
 import recindex as ri
