@@ -14,7 +14,6 @@ import pytest
 
 import playback_fixtures as pf
 import recindex as ri
-import vmsstack
 from vmsdtest import camera, conf_text, health, wait
 
 FPS = 25
