@@ -159,7 +159,7 @@ report() {   # report LABEL "req/s cpu": capacity against both baselines
 # per round, rounds interleaved (BENCH_ROUNDS, 3), and the run with the median CPU per request is
 # reported: a drift of the machine over the minutes of the benchmark hits every configuration alike.
 algs=(HS256 RS256 ES256)
-labels=("plain (no auth)" "same location, no auth")
+labels=("plain (no auth)" "same location, no auth" "plain, RS256 header unread")
 for alg in "${algs[@]}"; do
     check "$cached" "$(cat "$work/$alg.one")"
     check "$nocache" "$(head -1 "$work/$alg.many")"
@@ -169,9 +169,10 @@ sample() {   # sample I: one run of configuration I of labels
     case $1 in
     0) run "$cached" /plain/file.txt ;;
     1) run "$cached" /noauth/cam1/file.txt ;;
+    2) run "$cached" /plain/file.txt -H "Authorization: Bearer $(cat "$work/RS256.one")" ;;
     *)
-        local alg=${algs[($1 - 2) / 2]}
-        if (( ($1 - 2) % 2 == 0 )); then
+        local alg=${algs[($1 - 3) / 2]}
+        if (( ($1 - 3) % 2 == 0 )); then
             run "$cached" /auth/cam1/file.txt -H "Authorization: Bearer $(cat "$work/$alg.one")"
         else
             run "$nocache" /auth/cam1/file.txt -s "$work/many.lua" -- "$work/$alg.many"
