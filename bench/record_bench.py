@@ -6,12 +6,15 @@ lost frames, and the ratios.  Not a test: figures depend on the machine and its 
 
     ./build.sh bench                       (all of bench/)
     VMS_BUILD_DIR=build /usr/bin/python3 bench/record_bench.py [--cameras 16,32,64] [--seconds 20]
-                                                      [--profiles realistic,bars]
+                                                      [--profiles realistic,bars] [--ingest]
 
 Profiles (camsim encodes each once at start-up, so serving costs no encoding):
   realistic  1920x1080, 25 fps, GOP 2 s (50 frames), x264 CBR 4000 kbit/s, real footage: Debian
              opencv-doc's vtest.avi (pedestrians in a hall, 768x576 at 10 fps) scaled up, 30 s loop
   bars       640x360, 25 fps, GOP 1 s, constant quality, colour bars (the first runs' profile)
+
+--ingest also runs vmsd reading the same cameras without recording them (no snapshots, no still
+watchdog): the CPU of its RTSP ingest through libavformat alone, the floor under its recording figure.
 
 Lost frames: every recorded segment is read back with ffprobe; a segment of duration D at F fps
 should hold round(D*F) frames, and what it lacks (frames camsim skipped because a reader fell
@@ -96,15 +99,20 @@ def measure(pids, seconds):
     return sum(cpu_seconds(p) for p in pids) - c0, peak, peak_priv
 
 
-def run_vmsd(stack, cam, n, seconds, warmup, profile):
-    rec = stack.path(f"vmsd-{profile}{n}", "recordings")
+def run_vmsd(stack, cam, n, seconds, warmup, profile, ingest_only=False):
+    """ingest_only: the same cameras read but not recorded, no snapshots, no still watchdog: what
+    reading RTSP through libavformat costs vmsd, the floor under its recording figure."""
+    name = f"vmsd-{profile}{n}" + ("-ingest" if ingest_only else "")
+    rec = stack.path(name, "recordings")
     text = (f"[vmsd]\nlisten = 127.0.0.1:@API_PORT@\nrecordings = {rec}\nlog_level = warn\n"
             "retention_interval = 1h\nsegment_duration = 10s\n"
             # a loaded machine answers RTSP slowly: wait longer, retry sooner
             "io_timeout = 20s\nbackoff = 1s,2s,5s\n")
+    if ingest_only:
+        text += "record = off\nsnapshot_interval = 1h\nstill_timeout = 1h\n"
     for i in range(1, n + 1):
         text += f"\n[camera cam{i}]\nurl = {cam.url(f'cam{i}')}\n"
-    vmsd = stack.vmsd(text=text, name=f"vmsd-{profile}{n}")
+    vmsd = stack.vmsd(text=text, name=name)
 
     def online():
         return json.loads(vmsstack.http_get(vmsd.api + "/health")[1])["cameras_online"]
@@ -168,6 +176,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--profiles", default="realistic,bars", help="comma-separated: " + ",".join(PROFILES))
+    ap.add_argument("--ingest", action="store_true",
+                    help="also run vmsd reading the cameras without recording (its RTSP ingest alone)")
     args = ap.parse_args()
     profiles = args.profiles.split(",")
     for p in profiles:
@@ -186,19 +196,21 @@ def main():
                 warm_up(cam, n)
                 v = run_vmsd(stack, cam, n, args.seconds, args.warmup, profile)
                 f = run_ffmpeg(stack, cam, n, args.seconds, args.warmup, profile)
+                i = run_vmsd(stack, cam, n, args.seconds, args.warmup, profile, True) if args.ingest else None
                 cam.stop()
-                rows.append((profile, n, v, f))
-                print_row(profile, n, v, f, args.seconds)
+                rows.append((profile, n, v, f, i))
+                print_row(profile, n, v, f, args.seconds, i)
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
     print("\nsummary (vmsd / ffmpeg, lower is better for vmsd):")
-    for profile, n, v, f in rows:
+    for profile, n, v, f, i in rows:
         print(f"  {profile:9s} {n:3d} cameras: CPU per recording camera {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}, "
               f"RSS per recording camera {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))} "
               f"(vmsd {v[1] / max(v[3], 1) / 1e6:.2f} MB, private {v[4] / max(v[3], 1) / 1e6:.2f} MB), "
-              f"lost frames vmsd {v[2][0]} / ffmpeg {f[2][0]}")
-    for (p1, n1, v1, _), (p2, n2, v2, _) in zip(rows, rows[1:]):
+              f"lost frames vmsd {v[2][0]} / ffmpeg {f[2][0]}"
+              + (f", vmsd ingest alone {ratio(i[0] / max(i[3], 1), f[0] / max(f[3], 1))}" if i else ""))
+    for (p1, n1, v1, _, _), (p2, n2, v2, _, _) in zip(rows, rows[1:]):
         if p1 == p2 and v2[3] > v1[3]:
             print(f"  {p1}: vmsd RSS added per camera from {v1[3]} to {v2[3]} recording cameras: "
                   f"{(v2[1] - v1[1]) / (v2[3] - v1[3]) / 1e6:.2f} MB "
@@ -209,7 +221,7 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def print_row(profile, n, v, f, seconds):
+def print_row(profile, n, v, f, seconds, ingest=None):
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"== {profile}: {n} cameras, {seconds:.0f} s window (load average {load} on {os.cpu_count()} CPUs)")
     for name, (cpu, rss, (lost, rec), up, priv) in (("vmsd", v), ("ffmpeg", f)):
@@ -218,6 +230,10 @@ def print_row(profile, n, v, f, seconds):
               f"camera, {cpu / seconds * 100:5.1f} % of one core)  RSS {rss / k / 1e6:6.2f} MB per camera "
               f"({rss / 1e6:7.1f} MB total; private {priv / k / 1e6:5.2f} MB per camera)  "
               f"frames recorded {rec}, lost {lost}")
+    if ingest:
+        cpu, _, _, up, _ = ingest
+        print(f"  ingest  {up}/{n} read, not recorded  CPU {cpu:7.2f} s ({cpu / max(up, 1) * 1000 / seconds:6.1f} ms/s "
+              f"per camera): vmsd's RTSP reading alone, {ratio(cpu / max(up, 1), f[0] / max(f[3], 1))} of ffmpeg's recording")
     print(f"  ratio   CPU {ratio(v[0] / max(v[3], 1), f[0] / max(f[3], 1))}  "
           f"RSS {ratio(v[1] / max(v[3], 1), f[1] / max(f[3], 1))} (per recording camera)")
     sys.stdout.flush()
