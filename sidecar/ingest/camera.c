@@ -600,8 +600,12 @@ run_session(vms_camera_t *cam, int64_t *lost_at, session_t *s)
         }
         vms_relay_packet(relay, pkt);
         if (is_key) {
-            int decode = cam->an != NULL || first_key
-                         || snapshot_due(cam, now);
+            int decode;
+
+            /* analysis switched on for the running camera decodes from
+             * this keyframe on, not from the next snapshot */
+            analysis_swap(cam);
+            decode = cam->an != NULL || first_key || snapshot_due(cam, now);
 
             if (now >= next_still) {
                 next_still = now + still_every;

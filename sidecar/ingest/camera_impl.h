@@ -53,7 +53,7 @@ struct vms_camera_s {
     size_t               jpeg_len;
 
     /* new analysis settings for the running camera (vms_camera_set_analysis),
-     * taken by the camera thread at its next decoded frame */
+     * taken by the camera thread at its next keyframe */
     _Atomic(struct vms_analysis_conf_s *) an_swap;
 
     /* camera thread only */
