@@ -23,9 +23,10 @@ def iso_us(us):
     return pf.iso(dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc))
 
 
-def probe(path_or_url):
-    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,codec_tag_string,width,height",
-                        "-of", "json", path_or_url], capture_output=True, text=True, timeout=60)
+def probe(path_or_url, fields="codec_name,codec_tag_string,width,height"):
+    """ffprobe's streams of a file or URL, with those fields."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", f"stream={fields}", "-of", "json", path_or_url],
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["streams"]
 
@@ -115,10 +116,7 @@ def test_b_frame_camera_records_and_plays_back(stack, codec):
 
 
 def streams(path_or_url):
-    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,sample_rate,duration",
-                        "-of", "json", path_or_url], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)["streams"]
+    return probe(path_or_url, "codec_type,codec_name,sample_rate,duration")
 
 
 def test_camera_audio_aac_recorded_and_played_g711_left_out(stack):
